@@ -1,0 +1,102 @@
+/**
+ * How an op is declared: compute the forward with backend primitives, then `record` the backward
+ * rule beside it. Only `record` touches the graph, so every op gets grad mode, leaf edges, saved
+ * tensors and anomaly stacks the same way.
+ */
+import type { Storage } from '../backend/backend.js';
+import { isFloatingDType, promoteTypes, promoteWithScalar, type DType } from '../tensor/dtype.js';
+import { Tensor, type TensorLike } from '../tensor/tensor.js';
+import { isGradEnabled } from './grad_mode.js';
+import { Node, type BackwardFn } from './node.js';
+
+/**
+ * Attaches a backward rule to `output` when grad mode is on and a differentiable input requires
+ * grad; otherwise returns `output` untouched. `saved` are the tensors the rule reads, checked
+ * against in-place changes when backward runs.
+ */
+export function record(
+  name: string,
+  output: Tensor,
+  inputs: readonly (Tensor | null)[],
+  saved: readonly Tensor[],
+  backward: BackwardFn,
+): Tensor {
+  if (!isGradEnabled() || !isFloatingDType(output.dtype)) return output;
+  if (!inputs.some((t) => t !== null && t.requiresGrad)) return output;
+  const edges = inputs.map((t) => (t !== null && t.requiresGrad ? t.gradNode() : null));
+  const shapes = inputs.map((t) => (t === null ? [] : t.shape));
+  output.setGradFn(new Node(name, edges, saved, backward, shapes));
+  return output;
+}
+
+/** A new contiguous tensor on `like`'s device over freshly computed storage. */
+export function fromStorage(storage: Storage, shape: readonly number[], dtype: DType, like: Tensor): Tensor {
+  return Tensor.fromStorage(storage, shape, dtype, like.backend);
+}
+
+/** Converts a scalar operand to a 0-d tensor beside `like`, of the promoted dtype. */
+export function scalarTensor(value: number | boolean, dtype: DType, like: Tensor): Tensor {
+  return Tensor.fromStorage(like.backend.fromValues(dtype, [Number(value)]), [], dtype, like.backend);
+}
+
+/**
+ * The two operands of a binary op as tensors with their result dtype. Scalars take the other
+ * operand's dtype (PyTorch's "weak" scalar promotion).
+ */
+export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor, DType] {
+  if (a instanceof Tensor && b instanceof Tensor) {
+    if (a.device !== b.device) {
+      throw new Error(`${op}: expected both tensors on the same device, got ${a.device} and ${b.device}`);
+    }
+    return [a, b, promoteTypes(a.dtype, b.dtype)];
+  }
+  if (a instanceof Tensor) {
+    checkScalar(op, b);
+    const dtype = promoteWithScalar(a.dtype, b as number | boolean);
+    return [a, scalarTensor(b as number, dtype, a), dtype];
+  }
+  if (b instanceof Tensor) {
+    checkScalar(op, a);
+    const dtype = promoteWithScalar(b.dtype, a as number | boolean);
+    return [scalarTensor(a as number, dtype, b), b, dtype];
+  }
+  throw new TypeError(`${op}: expected at least one tensor operand, got ${typeof a} and ${typeof b}`);
+}
+
+function checkScalar(op: string, value: unknown): void {
+  if (typeof value !== 'number' && typeof value !== 'boolean') {
+    throw new TypeError(`${op}: expected a tensor or a number, got ${value === null ? 'null' : typeof value}`);
+  }
+}
+
+/** Throws unless `value` is a finite number: for scalars where NaN/Inf make no sense. */
+export function assertFiniteScalar(op: string, name: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new RangeError(`${op}: ${name} must be a finite number, got ${String(value)}`);
+  }
+}
+
+export function assertTensor(op: string, value: unknown, name = 'input'): Tensor {
+  if (!(value instanceof Tensor)) {
+    throw new TypeError(`${op}: expected ${name} to be a Tensor, got ${value === null ? 'null' : typeof value}`);
+  }
+  return value;
+}
+
+/** A broadcast view of `t` with `shape` (stride 0 on repeated dims); no autograd. */
+export function broadcastView(t: Tensor, shape: readonly number[]): Tensor {
+  if (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
+  const lead = shape.length - t.shape.length;
+  const strides = shape.map((d, i) => {
+    const j = i - lead;
+    if (j < 0) return 0;
+    return t.shape[j] === 1 && d !== 1 ? 0 : t.strides[j];
+  });
+  return t.asStrided(shape, strides, t.offset);
+}
+
+/** `t` converted to `dtype` with no autograd (used to line operands up before a kernel). */
+export function castRaw(t: Tensor, dtype: DType): Tensor {
+  if (t.dtype === dtype) return t;
+  return Tensor.fromStorage(t.backend.copy(t, dtype), t.shape, dtype, t.backend);
+}

@@ -1,0 +1,158 @@
+/**
+ * The reverse pass: runs nodes in reverse topological order, sums the gradients that reach each
+ * node from its consumers, and accumulates into leaves' `.grad` (or returns the gradients of
+ * chosen inputs, for autograd.grad). Iterative throughout, so deep graphs cannot overflow the stack.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { formatShape, shapesEqual } from '../tensor/shape.js';
+import { isAnomalyEnabled } from './anomaly.js';
+import { isGradEnabled, setGradEnabled } from './grad_mode.js';
+import { AccumulateGrad, type Node } from './node.js';
+
+export interface RunBackwardOptions {
+  retainGraph: boolean;
+  createGraph: boolean;
+  /** When set, gradients are captured for these nodes and leaves' .grad is left alone. */
+  captureNodes?: readonly Node[];
+}
+
+/** Every node reachable from the roots, with the number of consumers each has among them. */
+function collectGraph(roots: readonly Node[]): Map<Node, number> {
+  const consumers = new Map<Node, number>();
+  const stack: Node[] = [];
+  for (const root of roots) {
+    if (!consumers.has(root)) {
+      consumers.set(root, 0);
+      stack.push(root);
+    }
+  }
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    for (const input of node.inputs) {
+      if (input === null) continue;
+      const count = consumers.get(input);
+      if (count === undefined) {
+        consumers.set(input, 1);
+        stack.push(input);
+      } else consumers.set(input, count + 1);
+    }
+  }
+  return consumers;
+}
+
+/** Nodes from which some capture node can be reached: only those need to run. */
+function nodesLeadingTo(order: readonly Node[], targets: ReadonlySet<Node>): Set<Node> {
+  const needed = new Set<Node>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const node = order[i];
+    if (targets.has(node) || node.inputs.some((input) => input !== null && needed.has(input))) needed.add(node);
+  }
+  return needed;
+}
+
+/** Reverse topological order (consumers before producers), by Kahn's algorithm. */
+function topologicalOrder(roots: readonly Node[], consumers: Map<Node, number>): Node[] {
+  const remaining = new Map(consumers);
+  const ready = [...new Set(roots)].filter((node) => remaining.get(node) === 0);
+  const order: Node[] = [];
+  while (ready.length > 0) {
+    const node = ready.pop()!;
+    order.push(node);
+    for (const input of node.inputs) {
+      if (input === null) continue;
+      const left = remaining.get(input)! - 1;
+      remaining.set(input, left);
+      if (left === 0) ready.push(input);
+    }
+  }
+  return order;
+}
+
+function addGradients(a: Tensor | undefined, b: Tensor): Tensor {
+  return a === undefined ? b : a.add(b);
+}
+
+function applyHooks(node: Node, grad: Tensor): Tensor {
+  let current = grad;
+  for (const hook of [...node.preHooks]) {
+    const replaced = hook(current);
+    if (replaced !== undefined) current = replaced;
+  }
+  return current;
+}
+
+function checkAnomaly(node: Node, index: number, grad: Tensor): void {
+  const values = grad.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new Error(
+        `detectAnomaly: ${node.name} returned ${Number.isNaN(values[i]) ? 'NaN' : 'Inf'} values in its gradient for input ${index}. ` +
+          `The op was created at:\n${node.creationStack ?? '(unknown: the op was created outside anomaly mode)'}`,
+      );
+    }
+  }
+}
+
+/**
+ * Runs the reverse pass from `roots` seeded with `rootGrads`. Returns the gradient reaching each
+ * capture node (undefined when none reaches it).
+ */
+export function runBackward(roots: readonly Node[], rootGrads: readonly Tensor[], options: RunBackwardOptions): (Tensor | undefined)[] {
+  const consumers = collectGraph(roots);
+  const order = topologicalOrder(roots, consumers);
+  const capture = options.captureNodes;
+  const captureSet = capture ? new Set(capture) : null;
+  const needed = captureSet ? nodesLeadingTo(order, captureSet) : null;
+  const captured = new Map<Node, Tensor>();
+
+  const pending = new Map<Node, Tensor>();
+  roots.forEach((root, i) => pending.set(root, addGradients(pending.get(root), rootGrads[i])));
+
+  const previousMode = isGradEnabled();
+  setGradEnabled(options.createGraph);
+  const anomaly = isAnomalyEnabled();
+  try {
+    for (const node of order) {
+      let grad = pending.get(node);
+      pending.delete(node);
+      if (grad === undefined || (needed !== null && !needed.has(node))) continue;
+      grad = applyHooks(node, grad);
+      if (captureSet?.has(node)) {
+        captured.set(node, grad);
+        if (node instanceof AccumulateGrad) continue;
+      }
+      if (node instanceof AccumulateGrad) {
+        const variable = node.variable;
+        const value = options.createGraph ? grad : grad.detach();
+        variable.grad = variable.grad ? variable.grad.add(value) : value;
+        continue;
+      }
+      const inputGrads = node.apply(grad);
+      node.inputs.forEach((input, i) => {
+        const inputGrad = inputGrads[i];
+        if (input === null || inputGrad === null || inputGrad === undefined) return;
+        const expected = node.inputShapes[i];
+        if (!shapesEqual(inputGrad.shape, expected)) {
+          throw new Error(
+            `${node.name} returned a gradient of shape ${formatShape(inputGrad.shape)} for input ${i} of shape ${formatShape(expected)}`,
+          );
+        }
+        if (anomaly) checkAnomaly(node, i, inputGrad);
+        pending.set(input, addGradients(pending.get(input), inputGrad));
+      });
+      if (!options.retainGraph) node.release();
+    }
+  } finally {
+    setGradEnabled(previousMode);
+  }
+  return (capture ?? []).map((node) => captured.get(node));
+}
+
+/** Shape check for a gradient passed in by the user. */
+export function checkGradShape(op: string, output: Tensor, grad: Tensor): void {
+  if (!shapesEqual(output.shape, grad.shape)) {
+    throw new Error(
+      `${op}: gradient of shape ${formatShape(grad.shape)} does not match the output's shape ${formatShape(output.shape)}`,
+    );
+  }
+}

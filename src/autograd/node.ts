@@ -1,0 +1,107 @@
+/**
+ * A node of the recorded graph: the backward function of one op output. Each node knows the
+ * nodes of its differentiable inputs (its edges), the tensors it saved, and hooks on its output.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { formatShape } from '../tensor/shape.js';
+import { captureCreationStack, isAnomalyEnabled } from './anomaly.js';
+
+/**
+ * Computes the gradients of an op's inputs from the gradient of its output. Written with
+ * differentiable tensor ops, so that it can itself be differentiated (createGraph).
+ * `needsGrad[i]` says whether input i wants a gradient; the rule may return null for others.
+ */
+export type BackwardFn = (grad: Tensor, saved: Tensor[], needsGrad: readonly boolean[]) => (Tensor | null | undefined)[];
+
+/** A hook on a gradient: may return a replacement. */
+export type GradHook = (grad: Tensor) => Tensor | void | undefined;
+
+export interface RemovableHandle {
+  remove(): void;
+}
+
+/** A tensor saved for backward with the version it had, to detect in-place changes. */
+class SavedTensor {
+  readonly version: number;
+  constructor(readonly tensor: Tensor) {
+    this.version = tensor.version;
+  }
+
+  unpack(node: Node): Tensor {
+    if (this.tensor.version !== this.version) {
+      const t = this.tensor;
+      const producer = t.gradFn ? `, which is the output of ${t.gradFn.name},` : '';
+      throw new Error(
+        `one of the tensors needed for gradient computation has been modified by an in-place operation: ` +
+          `[${t.dtype} ${formatShape(t.shape)}]${producer} is at version ${t.version}; expected version ${this.version}` +
+          ` (it was saved by ${node.name}). Use an out-of-place op, or clone() the tensor before modifying it.`,
+      );
+    }
+    return this.tensor;
+  }
+}
+
+let nextNodeId = 0;
+
+export class Node {
+  /** Creation order: later nodes are never inputs of earlier ones. */
+  readonly id = nextNodeId++;
+  readonly inputs: readonly (Node | null)[];
+  /** Shapes of the op's inputs, to check the gradients its backward returns. */
+  readonly inputShapes: readonly (readonly number[])[];
+  /** Hooks on the gradient of this node's output tensor (registerHook on a non-leaf). */
+  readonly preHooks: GradHook[] = [];
+  /** Where the op was created, recorded in anomaly mode. */
+  readonly creationStack: string | undefined;
+  private saved: SavedTensor[] | null;
+  private readonly hadSaved: boolean;
+
+  constructor(
+    readonly name: string,
+    inputs: readonly (Node | null)[],
+    saved: readonly Tensor[],
+    private readonly backwardFn: BackwardFn,
+    inputShapes: readonly (readonly number[])[] = [],
+  ) {
+    this.inputs = inputs;
+    this.inputShapes = inputShapes;
+    this.saved = saved.map((t) => new SavedTensor(t));
+    this.hadSaved = saved.length > 0;
+    this.creationStack = isAnomalyEnabled() ? captureCreationStack() : undefined;
+  }
+
+  /** Runs the backward rule; throws if saved tensors were freed or modified in place. */
+  apply(grad: Tensor): (Tensor | null | undefined)[] {
+    if (this.saved === null && this.hadSaved) {
+      throw new Error(
+        `${this.name}: trying to backward through the graph a second time (or to read saved tensors ` +
+          `after they were freed). Saved tensors are freed by backward() and autograd.grad(); pass ` +
+          `{ retainGraph: true } if you need to backward through the graph a second time.`,
+      );
+    }
+    const saved = (this.saved ?? []).map((s) => s.unpack(this));
+    return this.backwardFn(grad, saved, this.inputs.map((input) => input !== null));
+  }
+
+  /** Drops saved tensors so their memory can be reclaimed. */
+  release(): void {
+    this.saved = null;
+  }
+}
+
+/** The node that accumulates into a leaf tensor's `.grad`. One per leaf, shared by its uses. */
+export class AccumulateGrad extends Node {
+  constructor(readonly variable: Tensor) {
+    super('AccumulateGrad', [], [], () => []);
+  }
+}
+
+export function addHook(list: GradHook[], hook: GradHook): RemovableHandle {
+  list.push(hook);
+  return {
+    remove() {
+      const i = list.indexOf(hook);
+      if (i >= 0) list.splice(i, 1);
+    },
+  };
+}

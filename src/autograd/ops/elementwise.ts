@@ -1,0 +1,248 @@
+/**
+ * Elementwise ops and their derivatives, declared side by side. Binary ops broadcast; their
+ * backward sums each gradient back to its operand's shape (sumToShape).
+ */
+import type { BinaryOp, UnaryOp } from '../../backend/backend.js';
+import { isFloatingDType, type DType } from '../../tensor/dtype.js';
+import { broadcastShapes } from '../../tensor/shape.js';
+import { Tensor, type TensorLike } from '../../tensor/tensor.js';
+import { assertTensor, binaryOperands, broadcastView, castRaw, fromStorage, record, scalarTensor } from '../define.js';
+import { sumToShape } from './reduction.js';
+
+// ---- unary ----
+
+interface UnaryRule {
+  /** What the derivative reads: the input x, the output y, or nothing. */
+  saves: 'x' | 'y' | 'none';
+  /** dL/dx from dL/dy; absent for ops whose derivative is zero almost everywhere. */
+  grad?: (g: Tensor, xOrY: Tensor) => Tensor;
+  /** Whether integer inputs are promoted to float32 (exp, sin, …) or kept (abs, neg, …). */
+  float: boolean;
+}
+
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+const UNARY_RULES: Record<UnaryOp, UnaryRule> = {
+  neg: { saves: 'none', float: false, grad: (g) => g.neg() },
+  exp: { saves: 'y', float: true, grad: (g, y) => g.mul(y) },
+  log: { saves: 'x', float: true, grad: (g, x) => g.div(x) },
+  log1p: { saves: 'x', float: true, grad: (g, x) => g.div(x.add(1)) },
+  expm1: { saves: 'y', float: true, grad: (g, y) => g.mul(y.add(1)) },
+  sqrt: { saves: 'y', float: true, grad: (g, y) => g.div(y.mul(2)) },
+  rsqrt: { saves: 'y', float: true, grad: (g, y) => g.mul(y.pow(3)).mul(-0.5) },
+  abs: { saves: 'x', float: false, grad: (g, x) => g.mul(x.sign()) },
+  sign: { saves: 'none', float: false },
+  reciprocal: { saves: 'y', float: true, grad: (g, y) => g.mul(y.square()).neg() },
+  sin: { saves: 'x', float: true, grad: (g, x) => g.mul(x.cos()) },
+  cos: { saves: 'x', float: true, grad: (g, x) => g.mul(x.sin()).neg() },
+  tan: { saves: 'y', float: true, grad: (g, y) => g.mul(y.square().add(1)) },
+  tanh: { saves: 'y', float: true, grad: (g, y) => g.mul(y.square().neg().add(1)) },
+  sigmoid: { saves: 'y', float: true, grad: (g, y) => g.mul(y.mul(y.neg().add(1))) },
+  relu: { saves: 'y', float: false, grad: (g, y) => g.mul(y.gt(0)) },
+  erf: { saves: 'x', float: true, grad: (g, x) => g.mul(x.square().neg().exp().mul(TWO_OVER_SQRT_PI)) },
+  square: { saves: 'x', float: false, grad: (g, x) => g.mul(x.mul(2)) },
+  floor: { saves: 'none', float: false },
+  ceil: { saves: 'none', float: false },
+  round: { saves: 'none', float: false },
+  logicalNot: { saves: 'none', float: false },
+  isnan: { saves: 'none', float: false },
+  isinf: { saves: 'none', float: false },
+};
+
+const BOOL_RESULT: ReadonlySet<UnaryOp> = new Set(['logicalNot', 'isnan', 'isinf']);
+
+function backwardName(op: string): string {
+  return `${op[0].toUpperCase()}${op.slice(1)}Backward`;
+}
+
+function unary(op: UnaryOp, input: Tensor): Tensor {
+  const x = assertTensor(op, input);
+  const rule = UNARY_RULES[op];
+  const dtype: DType = BOOL_RESULT.has(op) ? 'bool' : rule.float && !isFloatingDType(x.dtype) ? 'float32' : x.dtype;
+  const source = castRaw(x, BOOL_RESULT.has(op) ? x.dtype : dtype);
+  const y = fromStorage(x.backend.unary(op, source, dtype), x.shape, dtype, x);
+  const grad = rule.grad;
+  if (!grad) return record(backwardName(op), y, [x], [], (g) => [g.mul(0)]);
+  const saved = rule.saves === 'x' ? [x] : rule.saves === 'y' ? [y] : [];
+  return record(backwardName(op), y, [x], saved, (g, [s]) => [grad(g, s)]);
+}
+
+export const neg = (x: Tensor) => unary('neg', x);
+export const exp = (x: Tensor) => unary('exp', x);
+export const log = (x: Tensor) => unary('log', x);
+export const log1p = (x: Tensor) => unary('log1p', x);
+export const expm1 = (x: Tensor) => unary('expm1', x);
+export const sqrt = (x: Tensor) => unary('sqrt', x);
+export const rsqrt = (x: Tensor) => unary('rsqrt', x);
+export const abs = (x: Tensor) => unary('abs', x);
+export const sign = (x: Tensor) => unary('sign', x);
+export const reciprocal = (x: Tensor) => unary('reciprocal', x);
+export const sin = (x: Tensor) => unary('sin', x);
+export const cos = (x: Tensor) => unary('cos', x);
+export const tan = (x: Tensor) => unary('tan', x);
+export const tanh = (x: Tensor) => unary('tanh', x);
+export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+export const relu = (x: Tensor) => unary('relu', x);
+export const erf = (x: Tensor) => unary('erf', x);
+export const square = (x: Tensor) => unary('square', x);
+export const floor = (x: Tensor) => unary('floor', x);
+export const ceil = (x: Tensor) => unary('ceil', x);
+export const round = (x: Tensor) => unary('round', x);
+export const logicalNot = (x: Tensor) => unary('logicalNot', x);
+export const isnan = (x: Tensor) => unary('isnan', x);
+export const isinf = (x: Tensor) => unary('isinf', x);
+
+// ---- binary ----
+
+const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
+
+/** Runs a binary primitive on broadcast operands; no autograd. */
+function binaryForward(op: BinaryOp, a: Tensor, b: Tensor, computeDType: DType): Tensor {
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  const outDType = COMPARISONS.has(op) ? 'bool' : computeDType;
+  const left = broadcastView(castRaw(a, computeDType), shape);
+  const right = broadcastView(castRaw(b, computeDType), shape);
+  return fromStorage(a.backend.binary(op, left, right, outDType), shape, outDType, a);
+}
+
+type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, out: Tensor, needsGrad: readonly boolean[]) => (Tensor | null)[];
+
+/** Declares a differentiable binary op: forward primitive + backward rule (before sumToShape). */
+function binary(op: BinaryOp, name: string, rule: BinaryRule | null, saveOutput = false) {
+  return (left: TensorLike, right: TensorLike): Tensor => {
+    const [a, b, dtype] = binaryOperands(name, left, right);
+    const computeDType: DType = op === 'div' && !isFloatingDType(dtype) ? 'float32' : dtype;
+    const out = binaryForward(op, a, b, computeDType);
+    if (rule === null) return out;
+    const saved = saveOutput ? [a, b, out] : [a, b];
+    return record(backwardName(name), out, [a, b], saved, (g, [sa, sb, so], needs) => {
+      const [ga, gb] = rule(g, sa, sb, so, needs);
+      return [ga && needs[0] ? sumToShape(ga, sa.shape) : null, gb && needs[1] ? sumToShape(gb, sb.shape) : null];
+    });
+  };
+}
+
+const addOp = binary('add', 'add', (g) => [g, g]);
+const subOp = binary('sub', 'sub', (g, _a, _b, _o, needs) => [g, needs[1] ? g.neg() : null]);
+
+/** a + alpha·b, broadcasting. */
+export function add(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
+  return addOp(a, scaled(b, alpha));
+}
+
+/** a − alpha·b, broadcasting. */
+export function sub(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
+  return subOp(a, scaled(b, alpha));
+}
+
+function scaled(b: TensorLike, alpha: number | undefined): TensorLike {
+  if (alpha === undefined) return b;
+  return typeof b === 'number' ? b * alpha : mul(b, alpha);
+}
+
+export const mul = binary('mul', 'mul', (g, a, b, _o, needs) => [needs[0] ? g.mul(b) : null, needs[1] ? g.mul(a) : null]);
+
+export const div = binary('div', 'div', (g, a, b, _o, needs) => [
+  needs[0] ? g.div(b) : null,
+  needs[1] ? g.mul(a).div(b.square()).neg() : null,
+]);
+
+/** a ** b. The exponent may be a tensor or a number; 0 ** 0 = 1 with zero gradient, as PyTorch. */
+export const pow = binary(
+  'pow',
+  'pow',
+  (g, a, b, out, needs) => [
+    needs[0] ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
+    needs[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(out).mul(a.log())) : null,
+  ],
+  true,
+);
+
+/** Ties send half the gradient to each side, as PyTorch does. */
+function tieSplit(g: Tensor, winner: Tensor, tie: Tensor): Tensor {
+  return where(tie, g.mul(0.5), where(winner, g, 0));
+}
+
+export const maximum = binary('maximum', 'maximum', (g, a, b) => [tieSplit(g, a.gt(b), a.eq(b)), tieSplit(g, b.gt(a), a.eq(b))]);
+export const minimum = binary('minimum', 'minimum', (g, a, b) => [tieSplit(g, a.lt(b), a.eq(b)), tieSplit(g, b.lt(a), a.eq(b))]);
+
+export const atan2 = binary('atan2', 'atan2', (g, a, b) => {
+  const denominator = a.square().add(b.square());
+  return [g.mul(b).div(denominator), g.mul(a).neg().div(denominator)];
+});
+
+export const eq = binary('eq', 'eq', null);
+export const ne = binary('ne', 'ne', null);
+export const lt = binary('lt', 'lt', null);
+export const le = binary('le', 'le', null);
+export const gt = binary('gt', 'gt', null);
+export const ge = binary('ge', 'ge', null);
+export const logicalAnd = binary('logicalAnd', 'logicalAnd', null);
+export const logicalOr = binary('logicalOr', 'logicalOr', null);
+
+// ---- where, clamp, cast ----
+
+/**
+ * Elements of `a` where `condition` is true, else of `b`; all three broadcast.
+ * @example
+ * where(x.gt(0), x, 0); // relu
+ */
+export function where(condition: TensorLike, a: TensorLike, b: TensorLike): Tensor {
+  const like = [condition, a, b].find((v): v is Tensor => v instanceof Tensor);
+  if (!like) throw new TypeError('where: expected at least one tensor among condition, input and other');
+  const cond = condition instanceof Tensor ? condition : scalarTensor(Boolean(condition), 'bool', like);
+  if (cond.dtype !== 'bool') throw new TypeError(`where: condition must be a bool tensor, got ${cond.dtype}`);
+  const [x, y, dtype] = binaryOperands('where', a, b);
+  const shape = broadcastShapes('where', cond.shape, x.shape, y.shape);
+  const out = fromStorage(
+    like.backend.where(broadcastView(cond, shape), broadcastView(castRaw(x, dtype), shape), broadcastView(castRaw(y, dtype), shape), dtype),
+    shape,
+    dtype,
+    like,
+  );
+  return record('WhereBackward', out, [x, y], [cond, x, y], (g, [c, sx, sy], needs) => [
+    needs[0] ? sumToShape(where(c, g, 0), sx.shape) : null,
+    needs[1] ? sumToShape(where(c, 0, g), sy.shape) : null,
+  ]);
+}
+
+/**
+ * Limits every element to [min, max]; either bound may be omitted (null). Gradient flows where
+ * the input lies inside the bounds (bounds included), and to tensor bounds where they bind.
+ */
+export function clamp(input: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor {
+  const x = assertTensor('clamp', input);
+  if ((min === undefined || min === null) && (max === undefined || max === null)) {
+    throw new Error('clamp: at least one of min and max must be given');
+  }
+  for (const [name, bound] of [['min', min], ['max', max]] as const) {
+    if (typeof bound === 'number' && Number.isNaN(bound)) throw new RangeError(`clamp: ${name} must not be NaN`);
+  }
+  const lowBound = min ?? null;
+  const highBound = max ?? null;
+  // Forward through primitives only: the rule below, not maximum/minimum's tie split, is clamp's.
+  const [x1, lo] = lowBound === null ? [x, null] : binaryOperands('clamp', x, lowBound);
+  let out = lo === null ? x : binaryForward('maximum', x1, lo, isFloatingDType(x.dtype) ? x.dtype : lo.dtype);
+  const [x2, hi] = highBound === null ? [out, null] : binaryOperands('clamp', out, highBound);
+  out = hi === null ? out : binaryForward('minimum', x2, hi, out.dtype);
+  const inputs = [x, lo, hi];
+  return record('ClampBackward', out, inputs, [x, ...(lo ? [lo] : []), ...(hi ? [hi] : [])], (g, saved, needs) => {
+    const sx = saved[0];
+    const slo = lo ? saved[1] : null;
+    const shi = hi ? saved[lo ? 2 : 1] : null;
+    let inside: Tensor | null = null;
+    if (slo) inside = sx.ge(slo);
+    if (shi) inside = inside ? inside.logicalAnd(sx.le(shi)) : sx.le(shi);
+    return [
+      needs[0] ? sumToShape(where(inside!, g, 0), sx.shape) : null,
+      slo && needs[1] ? sumToShape(where(sx.lt(slo), g, 0), slo.shape) : null,
+      shi && needs[2] ? sumToShape(where(sx.gt(shi), g, 0), shi.shape) : null,
+    ];
+  });
+}
+
+/** A copy of `x` converted to `dtype`; differentiable between float dtypes. */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  const out = fromStorage(x.backend.copy(x, dtype), x.shape, dtype, x);
+  return record('ToCopyBackward', out, [x], [], (g) => [cast(g, x.dtype)]);
+}

@@ -1,0 +1,230 @@
+/** Reductions and their derivatives. Composite reductions (mean, var, logsumexp) reuse sum/amax. */
+import type { ReduceOp } from '../../backend/backend.js';
+import { isFloatingDType, type DType } from '../../tensor/dtype.js';
+import { formatShape, normalizeDim, normalizeDims } from '../../tensor/shape.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { noGrad } from '../grad_mode.js';
+import { assertTensor, fromStorage, record } from '../define.js';
+import { where } from './elementwise.js';
+
+/** `values` and `indices` of max/min along a dim; also destructures as `[values, indices]`. */
+export type ValuesIndices = [Tensor, Tensor] & { values: Tensor; indices: Tensor };
+
+export interface VarianceOptions {
+  /** Subtracted from the element count in the denominator; 1 (Bessel) by default. */
+  correction?: number;
+  /** Legacy spelling: unbiased=false means correction=0. */
+  unbiased?: boolean;
+}
+
+function keptShape(shape: readonly number[], axes: readonly number[]): number[] {
+  return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+function reducedShape(shape: readonly number[], axes: readonly number[], keepdim: boolean): number[] {
+  return keepdim ? keptShape(shape, axes) : shape.filter((_, i) => !axes.includes(i));
+}
+
+function reduceForward(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean, dtype: DType): Tensor {
+  if (op === 'max' || op === 'min') {
+    for (const a of axes) {
+      if (x.shape[a] === 0) {
+        throw new Error(`${op === 'max' ? 'amax' : 'amin'}: cannot reduce over dimension ${a} of size 0 (shape ${formatShape(x.shape)}): the operation has no identity`);
+      }
+    }
+  }
+  const storage = x.backend.reduce(op, x, axes, dtype);
+  return fromStorage(storage, reducedShape(x.shape, axes, keepdim), dtype, x);
+}
+
+/** Sums `grad` over the dims that broadcasting expanded, giving a tensor of `shape`. */
+export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
+  if (grad.shape.length === shape.length && grad.shape.every((d, i) => d === shape[i])) return grad;
+  const lead = grad.ndim - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < grad.ndim; i++) {
+    if (i < lead || (shape[i - lead] === 1 && grad.shape[i] !== 1)) axes.push(i);
+  }
+  const summed = axes.length ? sum(grad, axes, true) : grad;
+  return summed.reshape([...shape]);
+}
+
+/** Broadcasts a reduced gradient back over the reduced dims of `shape`. */
+function expandBack(g: Tensor, shape: readonly number[], axes: readonly number[]): Tensor {
+  return g.reshape(keptShape(shape, axes)).expand([...shape]);
+}
+
+/**
+ * Sum over `dim` (all dims by default). Integer and bool inputs sum to int32.
+ * @example
+ * tensor([[1, 2], [3, 4]]).sum(0); // tensor([4., 6.])
+ */
+export function sum(input: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+  const x = assertTensor('sum', input);
+  const axes = normalizeDims('sum', dim, x.ndim);
+  const dtype: DType = isFloatingDType(x.dtype) ? x.dtype : 'int32';
+  const out = reduceForward('sum', x, axes, keepdim, dtype);
+  return record('SumBackward', out, [x], [], (g) => [expandBack(g, x.shape, axes)]);
+}
+
+export function mean(input: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+  const x = assertTensor('mean', input);
+  if (!isFloatingDType(x.dtype)) {
+    throw new TypeError(`mean: input dtype must be floating point, got ${x.dtype}; convert with .float() first`);
+  }
+  const axes = normalizeDims('mean', dim, x.ndim);
+  const count = axes.reduce((n, a) => n * x.shape[a], 1);
+  return sum(x, axes, keepdim).div(count);
+}
+
+/** Product over one dim (or all). The gradient is exact also when elements are zero. */
+export function prod(input: Tensor, dim?: number, keepdim = false): Tensor {
+  const x = assertTensor('prod', input);
+  const axes = normalizeDims('prod', dim, x.ndim);
+  const dtype: DType = isFloatingDType(x.dtype) ? x.dtype : 'int32';
+  const out = reduceForward('prod', x, axes, keepdim, dtype);
+  return record('ProdBackward', out, [x], [x], (g, [sx]) => {
+    // ∂/∂xᵢ Πx = Π_{j≠i} xⱼ: out/xᵢ without zeros; with one zero, only that element gets
+    // the product of the others; with two or more, every partial derivative is zero.
+    const isZero = sx.eq(0);
+    const nonZero = where(isZero, 1, sx);
+    const zeros = sum(isZero, axes, true);
+    const othersAlong = prodKeep(nonZero, axes);
+    const partial = where(zeros.eq(0), othersAlong.div(nonZero), where(zeros.eq(1).logicalAnd(isZero), othersAlong, 0));
+    return [expandBack(g, sx.shape, axes).mul(partial)];
+  });
+}
+
+/** prod over several axes with keepdim, as repeated single-axis products. */
+function prodKeep(x: Tensor, axes: readonly number[]): Tensor {
+  let out = x;
+  for (const a of axes) out = prod(out, a, true);
+  return out;
+}
+
+export function variance(input: Tensor, dim?: number | readonly number[], keepdim = false, options: VarianceOptions = {}): Tensor {
+  const x = assertTensor('var', input);
+  if (!isFloatingDType(x.dtype)) throw new TypeError(`var: input dtype must be floating point, got ${x.dtype}`);
+  const correction = options.correction ?? (options.unbiased === false ? 0 : 1);
+  const axes = normalizeDims('var', dim, x.ndim);
+  const count = axes.reduce((n, a) => n * x.shape[a], 1);
+  const centered = x.sub(mean(x, axes, true));
+  return sum(centered.square(), axes, keepdim).div(Math.max(0, count - correction));
+}
+
+export function std(input: Tensor, dim?: number | readonly number[], keepdim = false, options: VarianceOptions = {}): Tensor {
+  return variance(input, dim, keepdim, options).sqrt();
+}
+
+/** Max over dims; ties share the gradient evenly, as PyTorch's amax. */
+function extremum(op: 'max' | 'min', input: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+  const name = op === 'max' ? 'amax' : 'amin';
+  const x = assertTensor(name, input);
+  const axes = normalizeDims(name, dim, x.ndim);
+  const out = reduceForward(op, x, axes, keepdim, x.dtype);
+  return record(op === 'max' ? 'AmaxBackward' : 'AminBackward', out, [x], [x, out], (g, [sx, so]) => {
+    const hits = sx.eq(expandBack(so, sx.shape, axes));
+    const count = sum(hits, axes, true);
+    return [where(hits, expandBack(g, sx.shape, axes).div(count.expand([...sx.shape])), 0)];
+  });
+}
+
+export function amax(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+  return extremum('max', x, dim, keepdim);
+}
+
+export function amin(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+  return extremum('min', x, dim, keepdim);
+}
+
+function argReduce(op: 'argmax' | 'argmin', input: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  const x = assertTensor(op, input);
+  if (dim === undefined) {
+    if (x.numel() === 0) throw new Error(`${op}: expected a non-empty tensor`);
+    const flat = argReduce(op, x.reshape([-1]), 0, false);
+    return keepdim ? flat.reshape(x.shape.map(() => 1)) : flat;
+  }
+  const axis = normalizeDim(op, dim, x.ndim);
+  if (x.ndim === 0) return fromStorage(x.backend.fromValues('int32', [0]), [], 'int32', x);
+  if (x.shape[axis] === 0) throw new Error(`${op}: cannot reduce over dimension ${axis} of size 0`);
+  const storage = x.backend.argReduce(op, x, axis);
+  return fromStorage(storage, reducedShape(x.shape, [axis], keepdim), 'int32', x);
+}
+
+export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argReduce('argmax', x, dim, keepdim);
+}
+
+export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argReduce('argmin', x, dim, keepdim);
+}
+
+/** max along `dim` with the index of the first maximum; the gradient goes to that index. */
+function selectAlong(op: 'argmax' | 'argmin', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+  const axis = normalizeDim(op === 'argmax' ? 'max' : 'min', dim, x.ndim);
+  const indices = argReduce(op, x, axis, true);
+  let values = x.ndim === 0 ? x.mul(1) : x.gather(axis, indices);
+  let idx = indices;
+  if (!keepdim && x.ndim > 0) {
+    values = values.squeeze(axis);
+    idx = idx.squeeze(axis);
+  }
+  return Object.assign([values, idx] as [Tensor, Tensor], { values, indices: idx });
+}
+
+export function maxAlong(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  return selectAlong('argmax', assertTensor('max', x), dim, keepdim);
+}
+
+export function minAlong(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  return selectAlong('argmin', assertTensor('min', x), dim, keepdim);
+}
+
+/** log Σ exp(x), computed stably by shifting by the max; the gradient is softmax. */
+export function logsumexp(input: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+  const x = assertTensor('logsumexp', input);
+  const axes = normalizeDims('logsumexp', dim, x.ndim);
+  if (axes.some((a) => x.shape[a] === 0)) return sum(x, axes, keepdim).add(-Infinity);
+  const shift = noGrad(() => {
+    const m = amax(x, axes, true);
+    return where(m.isinf(), 0, m);
+  });
+  const out = sum(x.sub(shift).exp(), axes, true).log().add(shift);
+  return keepdim ? out : out.reshape(reducedShape(x.shape, axes, false));
+}
+
+/**
+ * Vector p-norm over `dim` (all elements by default): p = 2 / 'fro' is Euclidean, also 1, Infinity,
+ * -Infinity, 0 (count of non-zeros) and any other positive p. The gradient at 0 is 0, as PyTorch.
+ */
+export function norm(input: Tensor, p: number | 'fro' = 2, dim?: number | readonly number[], keepdim = false): Tensor {
+  const x = assertTensor('norm', input);
+  if (!isFloatingDType(x.dtype)) throw new TypeError(`norm: input dtype must be floating point, got ${x.dtype}`);
+  const order = p === 'fro' ? 2 : p;
+  if (typeof order !== 'number' || Number.isNaN(order)) throw new RangeError(`norm: invalid order p=${String(p)}`);
+  const axes = normalizeDims('norm', dim, x.ndim);
+  if (order === Infinity) return amax(x.abs(), axes, keepdim);
+  if (order === -Infinity) return amin(x.abs(), axes, keepdim);
+  if (order === 0) return sum(x.ne(0), axes, keepdim).to(x.dtype);
+  if (order === 1) return sum(x.abs(), axes, keepdim);
+  if (order < 0) throw new RangeError(`norm: order p=${order} is not supported; use p > 0, 0, Infinity or -Infinity`);
+  const out = noGrad(() => sum(x.abs().pow(order), axes, true).pow(1 / order));
+  const result = record('NormBackward', out, [x], [x, out], (g, [sx, so]) => {
+    // ∂‖x‖ₚ/∂x = x·|x|^(p−2) / ‖x‖ₚ^(p−1), and 0 where the norm is 0.
+    const scale = order === 2 ? sx : sx.mul(sx.abs().pow(order - 2));
+    const gradient = g.mul(scale).div(so.pow(order - 1));
+    return [where(so.eq(0), 0, gradient)];
+  });
+  return keepdim ? result : result.reshape(reducedShape(x.shape, axes, false));
+}
+
+/** Running sum along `dim`. */
+export function cumsum(input: Tensor, dim: number): Tensor {
+  const x = assertTensor('cumsum', input);
+  const axis = normalizeDim('cumsum', dim, x.ndim);
+  const dtype: DType = isFloatingDType(x.dtype) ? x.dtype : 'int32';
+  if (x.ndim === 0) return x.to(dtype).mul(1);
+  const out = fromStorage(x.backend.cumsum(x, axis, dtype), x.shape, dtype, x);
+  // The adjoint of a running sum is the reversed running sum: total − cumsum + g.
+  return record('CumsumBackward', out, [x], [], (g) => [sum(g, axis, true).sub(cumsum(g, axis)).add(g)]);
+}

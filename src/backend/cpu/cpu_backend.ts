@@ -1,0 +1,337 @@
+/**
+ * The reference CPU backend: plain TypeScript over TypedArrays. It is the oracle that faster
+ * backends are tested against, so it favours clarity over speed.
+ */
+import type { ArgReduceOp, Backend, BinaryOp, Conv2dGeometry, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { contiguousStrides, shapeSize } from '../../tensor/shape.js';
+import { BINARY_KERNELS, INTEGER_BINARY_OVERRIDES, UNARY_KERNELS } from './kernels.js';
+import { positionsOf } from './strided.js';
+
+function dataOf(view: { storage: Storage }): TypedArray {
+  return view.storage as TypedArray;
+}
+
+/** Shape and strides of `x` with `axis` moved last: lets 1-axis kernels walk rows. */
+function splitAxis(x: View, axis: number) {
+  const outerShape = x.shape.filter((_, i) => i !== axis);
+  const outerStrides = x.strides.filter((_, i) => i !== axis);
+  return { outerShape, outerStrides, length: x.shape[axis], step: x.strides[axis] };
+}
+
+function rowStarts(x: View, axis: number) {
+  const { outerShape, outerStrides, length, step } = splitAxis(x, axis);
+  const starts = positionsOf({ shape: outerShape, strides: outerStrides, offset: x.offset });
+  return { rows: shapeSize(outerShape), starts, length, step };
+}
+
+const REDUCE_INIT: Record<ReduceOp, number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
+
+export const cpuBackend: Backend = {
+  name: 'cpu',
+
+  allocate(dtype: DType, size: number): Storage {
+    return allocateTypedArray(dtype, size);
+  },
+
+  fromValues(dtype: DType, data: ArrayLike<number>): Storage {
+    const out = allocateTypedArray(dtype, data.length);
+    if (dtype === 'bool') for (let i = 0; i < data.length; i++) out[i] = data[i] ? 1 : 0;
+    else out.set(data as ArrayLike<number>);
+    return out;
+  },
+
+  async read(view: View): Promise<TypedArray> {
+    return this.readSync(view);
+  },
+
+  readSync(view: View): TypedArray {
+    return this.copy(view, view.dtype) as TypedArray;
+  },
+
+  copy(x: View, dtype: DType): Storage {
+    const size = shapeSize(x.shape);
+    const src = dataOf(x);
+    const out = allocateTypedArray(dtype, size);
+    const at = positionsOf(x);
+    if (dtype === 'bool') for (let i = 0; i < size; i++) out[i] = src[at(i)] ? 1 : 0;
+    else if (dtype === 'int32') for (let i = 0; i < size; i++) out[i] = Math.trunc(src[at(i)]);
+    else for (let i = 0; i < size; i++) out[i] = src[at(i)];
+    return out;
+  },
+
+  unary(op: UnaryOp, x: View, outDType: DType): Storage {
+    const size = shapeSize(x.shape);
+    const src = dataOf(x);
+    const out = allocateTypedArray(outDType, size);
+    const f = UNARY_KERNELS[op];
+    const at = positionsOf(x);
+    for (let i = 0; i < size; i++) out[i] = f(src[at(i)]);
+    return out;
+  },
+
+  binary(op: BinaryOp, a: View, b: View, outDType: DType): Storage {
+    const size = shapeSize(a.shape);
+    const da = dataOf(a);
+    const db = dataOf(b);
+    const out = allocateTypedArray(outDType, size);
+    const integer = outDType === 'int32' && a.dtype !== 'bool';
+    const f = (integer && INTEGER_BINARY_OVERRIDES[op]) || BINARY_KERNELS[op];
+    const atA = positionsOf(a);
+    const atB = positionsOf(b);
+    for (let i = 0; i < size; i++) out[i] = f(da[atA(i)], db[atB(i)]);
+    return out;
+  },
+
+  where(condition: View, a: View, b: View, outDType: DType): Storage {
+    const size = shapeSize(condition.shape);
+    const dc = dataOf(condition);
+    const da = dataOf(a);
+    const db = dataOf(b);
+    const out = allocateTypedArray(outDType, size);
+    const atC = positionsOf(condition);
+    const atA = positionsOf(a);
+    const atB = positionsOf(b);
+    for (let i = 0; i < size; i++) out[i] = dc[atC(i)] ? da[atA(i)] : db[atB(i)];
+    return out;
+  },
+
+  reduce(op: ReduceOp, x: View, axes: readonly number[], outDType: DType): Storage {
+    const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const out = allocateTypedArray(outDType, shapeSize(outShape));
+    // Walk the input; each element lands in the output cell whose reduced coordinates are 0.
+    const outStrides = contiguousStrides(outShape).map((s, i) => (axes.includes(i) ? 0 : s));
+    const accumulator = new Float64Array(out.length).fill(REDUCE_INIT[op]);
+    const src = dataOf(x);
+    const at = positionsOf(x);
+    const target = positionsOf({ shape: x.shape, strides: outStrides, offset: 0 });
+    const size = shapeSize(x.shape);
+    switch (op) {
+      case 'sum':
+        for (let i = 0; i < size; i++) accumulator[target(i)] += src[at(i)];
+        break;
+      case 'prod':
+        for (let i = 0; i < size; i++) accumulator[target(i)] *= src[at(i)];
+        break;
+      case 'max':
+        for (let i = 0; i < size; i++) {
+          const v = src[at(i)];
+          const j = target(i);
+          if (v > accumulator[j] || v !== v) accumulator[j] = v;
+        }
+        break;
+      case 'min':
+        for (let i = 0; i < size; i++) {
+          const v = src[at(i)];
+          const j = target(i);
+          if (v < accumulator[j] || v !== v) accumulator[j] = v;
+        }
+        break;
+    }
+    out.set(accumulator);
+    return out;
+  },
+
+  argReduce(op: ArgReduceOp, x: View, axis: number): Storage {
+    const { rows, starts, length, step } = rowStarts(x, axis);
+    const src = dataOf(x);
+    const out = new Int32Array(rows);
+    const better = op === 'argmax' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
+    for (let r = 0; r < rows; r++) {
+      const start = starts(r);
+      let best = 0;
+      let bestValue = src[start];
+      for (let k = 1; k < length && bestValue === bestValue; k++) {
+        const v = src[start + k * step];
+        if (better(v, bestValue) || v !== v) {
+          best = k;
+          bestValue = v;
+        }
+      }
+      out[r] = best;
+    }
+    return out;
+  },
+
+  cumsum(x: View, axis: number, outDType: DType): Storage {
+    const { rows, starts, length, step } = rowStarts(x, axis);
+    const src = dataOf(x);
+    const out = allocateTypedArray(outDType, shapeSize(x.shape));
+    // Output is contiguous in x's shape; the rows of axis `axis` have stride outStep in it.
+    const outStrides = contiguousStrides(x.shape);
+    const outRows = rowStarts({ ...x, strides: outStrides, offset: 0 }, axis);
+    for (let r = 0; r < rows; r++) {
+      const start = starts(r);
+      const outStart = outRows.starts(r);
+      let total = 0;
+      for (let k = 0; k < length; k++) {
+        total += src[start + k * step];
+        out[outStart + k * outRows.step] = total;
+      }
+    }
+    return out;
+  },
+
+  matmul(a: View, b: View, outDType: DType): Storage {
+    const [batch, m, k] = a.shape;
+    const n = b.shape[2];
+    const da = dataOf(a);
+    const db = dataOf(b);
+    const out = allocateTypedArray(outDType, batch * m * n);
+    const [sab, sam, sak] = a.strides;
+    const [sbb, sbk, sbn] = b.strides;
+    const row = new Float64Array(n);
+    for (let p = 0; p < batch; p++) {
+      for (let i = 0; i < m; i++) {
+        row.fill(0);
+        const aRow = a.offset + p * sab + i * sam;
+        for (let q = 0; q < k; q++) {
+          const av = da[aRow + q * sak];
+          if (av === 0) continue;
+          const bRow = b.offset + p * sbb + q * sbk;
+          for (let j = 0; j < n; j++) row[j] += av * db[bRow + j * sbn];
+        }
+        out.set(row, (p * m + i) * n);
+      }
+    }
+    // The zero skip above must not hide NaN/Inf in b: redo rows where b is non-finite.
+    if (!Number.isFinite(sumAbsView(b))) return matmulExact(a, b, outDType);
+    return out;
+  },
+
+  gather(x: View, dim: number, index: View): Storage {
+    const size = shapeSize(index.shape);
+    const src = dataOf(x);
+    const idx = dataOf(index);
+    const out = allocateTypedArray(x.dtype, size);
+    const atIndex = positionsOf(index);
+    // Position in x of the element with index's coordinates, before the gathered dim is applied.
+    const base = positionsOf({ shape: index.shape, strides: x.strides.map((s, i) => (i === dim ? 0 : s)), offset: x.offset });
+    const size_dim = x.shape[dim];
+    for (let i = 0; i < size; i++) {
+      const j = idx[atIndex(i)];
+      if (j < 0 || j >= size_dim) {
+        throw new RangeError(`gather: index ${j} is out of bounds for dimension ${dim} with size ${size_dim}`);
+      }
+      out[i] = src[base(i) + j * x.strides[dim]];
+    }
+    return out;
+  },
+
+  scatter(base: View, dim: number, index: View, src: View, mode: 'add' | 'assign'): Storage {
+    const out = this.copy(base, base.dtype) as TypedArray;
+    const outStrides = contiguousStrides(base.shape);
+    const size = shapeSize(index.shape);
+    const idx = dataOf(index);
+    const values = dataOf(src);
+    const atIndex = positionsOf(index);
+    const atSrc = positionsOf({ shape: index.shape, strides: src.strides, offset: src.offset });
+    const target = positionsOf({ shape: index.shape, strides: outStrides.map((s, i) => (i === dim ? 0 : s)), offset: 0 });
+    const sizeDim = base.shape[dim];
+    for (let i = 0; i < size; i++) {
+      const j = idx[atIndex(i)];
+      if (j < 0 || j >= sizeDim) {
+        throw new RangeError(`scatter: index ${j} is out of bounds for dimension ${dim} with size ${sizeDim}`);
+      }
+      const position = target(i) + j * outStrides[dim];
+      out[position] = mode === 'add' ? out[position] + values[atSrc(i)] : values[atSrc(i)];
+    }
+    return out;
+  },
+
+  unfold2d(x: View, g: Conv2dGeometry, padValue: number): Storage {
+    const [n, c, h, w] = x.shape;
+    const { outH, outW } = convOutputSize(h, w, g);
+    const [kh, kw] = g.kernel;
+    const src = dataOf(x);
+    const [sn, sc, sh, sw] = x.strides;
+    const positions = outH * outW;
+    const out = allocateTypedArray(x.dtype, n * c * kh * kw * positions);
+    let o = 0;
+    for (let b = 0; b < n; b++)
+      for (let ch = 0; ch < c; ch++)
+        for (let ki = 0; ki < kh; ki++)
+          for (let kj = 0; kj < kw; kj++)
+            for (let oy = 0; oy < outH; oy++) {
+              const y = oy * g.stride[0] - g.padding[0] + ki * g.dilation[0];
+              for (let ox = 0; ox < outW; ox++, o++) {
+                const xx = ox * g.stride[1] - g.padding[1] + kj * g.dilation[1];
+                out[o] = y < 0 || y >= h || xx < 0 || xx >= w ? padValue : src[x.offset + b * sn + ch * sc + y * sh + xx * sw];
+              }
+            }
+    return out;
+  },
+
+  fold2d(columns: View, outputShape: readonly [number, number, number, number], g: Conv2dGeometry): Storage {
+    const [n, c, h, w] = outputShape;
+    const { outH, outW } = convOutputSize(h, w, g);
+    const [kh, kw] = g.kernel;
+    const cols = this.copy(columns, columns.dtype) as TypedArray;
+    const out = allocateTypedArray(columns.dtype, n * c * h * w);
+    let o = 0;
+    for (let b = 0; b < n; b++)
+      for (let ch = 0; ch < c; ch++)
+        for (let ki = 0; ki < kh; ki++)
+          for (let kj = 0; kj < kw; kj++)
+            for (let oy = 0; oy < outH; oy++) {
+              const y = oy * g.stride[0] - g.padding[0] + ki * g.dilation[0];
+              for (let ox = 0; ox < outW; ox++, o++) {
+                const xx = ox * g.stride[1] - g.padding[1] + kj * g.dilation[1];
+                if (y >= 0 && y < h && xx >= 0 && xx < w) out[((b * c + ch) * h + y) * w + xx] += cols[o];
+              }
+            }
+    return out;
+  },
+
+  copyInto(dst: View, src: View): void {
+    const size = shapeSize(dst.shape);
+    const out = dataOf(dst);
+    const values = dataOf(src);
+    const atDst = positionsOf(dst);
+    const atSrc = positionsOf(src);
+    const convert = dst.dtype === 'bool' ? (v: number) => (v ? 1 : 0) : dst.dtype === 'int32' ? Math.trunc : (v: number) => v;
+    for (let i = 0; i < size; i++) out[atDst(i)] = convert(values[atSrc(i)]);
+  },
+
+  fill(dst: View, value: number): void {
+    const size = shapeSize(dst.shape);
+    const out = dataOf(dst);
+    const at = positionsOf(dst);
+    for (let i = 0; i < size; i++) out[at(i)] = value;
+  },
+};
+
+/** Output height and width of a 2-D convolution or pooling window. */
+export function convOutputSize(h: number, w: number, g: Conv2dGeometry): { outH: number; outW: number } {
+  const outH = Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
+  const outW = Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
+  return { outH, outW };
+}
+
+function sumAbsView(x: View): number {
+  const src = dataOf(x);
+  const at = positionsOf(x);
+  let total = 0;
+  const size = shapeSize(x.shape);
+  for (let i = 0; i < size; i++) total += Math.abs(src[at(i)]);
+  return total;
+}
+
+/** matmul without the zero-skip, so 0·Inf gives NaN as IEEE arithmetic requires. */
+function matmulExact(a: View, b: View, outDType: DType): Storage {
+  const [batch, m, k] = a.shape;
+  const n = b.shape[2];
+  const da = dataOf(a);
+  const db = dataOf(b);
+  const out = allocateTypedArray(outDType, batch * m * n);
+  for (let p = 0; p < batch; p++)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let total = 0;
+        for (let q = 0; q < k; q++) {
+          total += da[a.offset + p * a.strides[0] + i * a.strides[1] + q * a.strides[2]] * db[b.offset + p * b.strides[0] + q * b.strides[1] + j * b.strides[2]];
+        }
+        out[(p * m + i) * n + j] = total;
+      }
+  return out;
+}

@@ -1,0 +1,36 @@
+/**
+ * chainrule: automatic differentiation and neural-network training for TypeScript.
+ * @example
+ * import { tensor } from 'chainrule';
+ * const x = tensor([1, 2, 3], { requiresGrad: true });
+ * x.pow(2).sum().backward();
+ * console.log(x.grad!.toString()); // tensor([2., 4., 6.])
+ */
+import { registerBackend } from './backend/backend.js';
+import { cpuBackend } from './backend/cpu/cpu_backend.js';
+
+registerBackend(cpuBackend);
+
+export { Tensor, TensorBuffer, type TensorLike, type NestedArray, type ShapeArgs } from './tensor/tensor.js';
+export type { DType, TypedArray } from './tensor/dtype.js';
+export { broadcastShapes } from './tensor/shape.js';
+export * from './tensor/creation.js';
+export { Generator, manualSeed, defaultGenerator, type GeneratorState } from './tensor/random.js';
+export type { Backend, View, Storage } from './backend/backend.js';
+export { registerBackend, getBackend } from './backend/backend.js';
+
+export * from './autograd/ops/elementwise.js';
+export { sum, mean, prod, variance as var, std, amax, amin, argmax, argmin, logsumexp, norm, cumsum, maxAlong, minAlong } from './autograd/ops/reduction.js';
+export type { ValuesIndices, VarianceOptions } from './autograd/ops/reduction.js';
+export * from './autograd/ops/linalg.js';
+export { reshape, view, flatten, unflatten, squeeze, unsqueeze, permute, transpose, t, expand, narrow, select, slice, index, diagonal, contiguous, clone, detach, type IndexItem } from './autograd/ops/views.js';
+export * from './autograd/ops/shape_ops.js';
+export * from './autograd/ops/indexing.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad_mode.js';
+export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from './autograd/anomaly.js';
+export type { GradHook, RemovableHandle, BackwardFn } from './autograd/node.js';
+export { Node } from './autograd/node.js';
+export * as autograd from './autograd/autograd_namespace.js';
+export * as func from './autograd/func/index.js';
+export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
+export * as F from './nn/functional/index.js';

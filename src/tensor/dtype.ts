@@ -1,0 +1,55 @@
+/** Element types. float32 is the default; float64 exists for gradcheck and precise CPU work. */
+export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+
+/** Allocates a zero-filled typed array that stores elements of `dtype`. */
+export function allocateTypedArray(dtype: DType, size: number): TypedArray {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(size);
+    case 'float64':
+      return new Float64Array(size);
+    case 'int32':
+      return new Int32Array(size);
+    case 'bool':
+      return new Uint8Array(size);
+  }
+}
+
+export function isFloatingDType(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+export function assertDType(op: string, value: unknown): DType {
+  if (typeof value === 'string' && (DTYPES as readonly string[]).includes(value)) {
+    return value as DType;
+  }
+  throw new TypeError(`${op}: unknown dtype ${String(value)}; expected one of ${DTYPES.join(', ')}`);
+}
+
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+
+/** The dtype of a binary op's result, following PyTorch's promotion between tensors. */
+export function promoteTypes(a: DType, b: DType): DType {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/**
+ * The dtype of `tensor op scalar`. Like PyTorch, a JavaScript number does not widen a tensor
+ * of its own category (float32 + 0.5 stays float32), but a fractional number lifts an integer
+ * or bool tensor to the default float type.
+ */
+export function promoteWithScalar(tensorDType: DType, scalar: number | boolean): DType {
+  if (typeof scalar === 'boolean') return tensorDType;
+  if (isFloatingDType(tensorDType)) return tensorDType;
+  if (!Number.isInteger(scalar)) return 'float32';
+  return tensorDType === 'bool' ? 'int32' : tensorDType;
+}
+
+/** The dtype a JavaScript value gets when it becomes a tensor on its own. */
+export function dtypeOfScalar(value: number | boolean): DType {
+  return typeof value === 'boolean' ? 'bool' : 'float32';
+}
