@@ -34,3 +34,6 @@ export * as autograd from './autograd/autograd_namespace.js';
 export * as func from './autograd/func/index.js';
 export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
 export * as F from './nn/functional/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as data from './data/index.js';

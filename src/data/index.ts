@@ -1,0 +1,2 @@
+// Public surface of data/, re-exported by src/index.ts as `data`.
+export {};

@@ -1,0 +1,2 @@
+// Public surface of nn/, re-exported by src/index.ts as `nn`.
+export {};

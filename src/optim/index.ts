@@ -1,0 +1,2 @@
+// Public surface of optim/, re-exported by src/index.ts as `optim`.
+export {};
