@@ -1,0 +1,126 @@
+/**
+ * The fit loop: epochs of forward, loss, backward and optimizer step over a loader, with
+ * validation, metrics and callbacks. Browser-safe; progress bars and checkpoints are callbacks.
+ */
+import { noGrad } from '../autograd/grad_mode.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Callback, Logs, StatefulModel, TrainerState } from './callbacks.js';
+import type { Metric } from './metrics.js';
+
+export interface TrainableModel extends StatefulModel {
+  call(input: Tensor): Tensor;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+}
+
+export interface OptimizerLike {
+  step(): void;
+  zeroGrad(): void;
+}
+
+/** A batch as loaders yield it: [inputs, targets]. */
+export type Batch = readonly [Tensor, Tensor] | Tensor[];
+
+export interface BatchSource extends Iterable<Batch> {
+  readonly length?: number;
+}
+
+export interface FitOptions {
+  optimizer: OptimizerLike;
+  /** (model output, target) → scalar loss. */
+  loss: (output: Tensor, target: Tensor) => Tensor;
+  epochs: number;
+  valLoader?: BatchSource;
+  callbacks?: Callback[];
+  metrics?: Record<string, Metric>;
+  /** Epoch to start from (after resuming from a checkpoint). */
+  initialEpoch?: number;
+}
+
+/** Per-epoch logs, and each logged quantity as a series (history.loss[epoch]). */
+export interface History {
+  epochs: Logs[];
+  series: Record<string, number[]>;
+}
+
+function splitBatch(batch: Batch): [Tensor, Tensor] {
+  if (!Array.isArray(batch) || batch.length < 2) throw new Error('fit: each batch must be [inputs, targets]');
+  return [batch[0], batch[1]];
+}
+
+/** Mean loss and metrics of `model` over a loader, without recording the graph. */
+export async function evaluate(
+  model: TrainableModel,
+  loader: BatchSource,
+  loss: (output: Tensor, target: Tensor) => Tensor,
+  metrics: Record<string, Metric> = {},
+): Promise<Logs> {
+  model.eval();
+  const totals: Logs = { loss: 0 };
+  let count = 0;
+  for (const batch of loader) {
+    const [x, y] = splitBatch(batch);
+    const n = x.shape[0];
+    const output = noGrad(() => model.call(x));
+    totals.loss += ((await noGrad(() => loss(output, y)).item()) as number) * n;
+    for (const [name, metric] of Object.entries(metrics)) totals[name] = (totals[name] ?? 0) + metric(output, y) * n;
+    count += n;
+  }
+  if (count === 0) throw new Error('evaluate: the loader yielded no examples');
+  return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / count]));
+}
+
+/**
+ * Trains `model` on the batches of `loader` for `epochs` epochs.
+ * @example
+ * const history = await fit(model, trainLoader, {
+ *   optimizer: new optim.Adam(model.parameters(), { lr: 1e-3 }),
+ *   loss: (out, y) => F.crossEntropy(out, y),
+ *   epochs: 5, valLoader: testLoader, metrics: { accuracy },
+ * });
+ */
+export async function fit(model: TrainableModel, loader: BatchSource, options: FitOptions): Promise<History> {
+  const { optimizer, loss, epochs, valLoader, callbacks = [], metrics = {}, initialEpoch = 0 } = options;
+  if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`fit: epochs must be a non-negative integer, got ${epochs}`);
+  if (typeof loss !== 'function') throw new TypeError('fit: options.loss must be a function (output, target) => Tensor');
+  const state: TrainerState = { epoch: initialEpoch, stepsPerEpoch: loader.length ?? NaN, stopTraining: false, model };
+  const history: History = { epochs: [], series: {} };
+  let lastLogs: Logs = {};
+  for (const cb of callbacks) await cb.onTrainBegin?.(state);
+  for (let epoch = initialEpoch; epoch < epochs && !state.stopTraining; epoch++) {
+    state.epoch = epoch;
+    model.train();
+    for (const cb of callbacks) await cb.onEpochBegin?.(epoch, state);
+    const totals: Logs = { loss: 0 };
+    let count = 0;
+    let step = 0;
+    for (const batch of loader) {
+      const [x, y] = splitBatch(batch);
+      optimizer.zeroGrad();
+      const output = model.call(x);
+      const value = loss(output, y);
+      value.backward();
+      optimizer.step();
+      const n = x.shape[0];
+      const lossValue = (await value.item()) as number;
+      if (!Number.isFinite(lossValue)) throw new Error(`fit: the loss became ${lossValue} at epoch ${epoch}, step ${step}; lower the learning rate or check the data`);
+      totals.loss += lossValue * n;
+      for (const [name, metric] of Object.entries(metrics)) totals[name] = (totals[name] ?? 0) + metric(output, y) * n;
+      count += n;
+      for (const cb of callbacks) await cb.onBatchEnd?.(step, { loss: lossValue, batchSize: n }, state);
+      step++;
+    }
+    if (count === 0) throw new Error('fit: the training loader yielded no batches');
+    const logs: Logs = Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / count]));
+    if (valLoader) {
+      const validation = await evaluate(model, valLoader, loss, metrics);
+      for (const [k, v] of Object.entries(validation)) logs[`val${k[0].toUpperCase()}${k.slice(1)}`] = v;
+    }
+    history.epochs.push(logs);
+    for (const [k, v] of Object.entries(logs)) (history.series[k] ??= []).push(v);
+    lastLogs = logs;
+    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, state);
+  }
+  for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs, state);
+  return history;
+}
