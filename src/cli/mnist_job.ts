@@ -1,0 +1,91 @@
+/** The main job: train a model on the 8,000 / 2,000 MNIST split and report test accuracy. */
+import * as F from '../nn/functional/index.js';
+import type { Module } from '../nn/index.js';
+import * as optim from '../optim/index.js';
+import { DataLoader, Subset } from '../data/index.js';
+import { mnist } from '../data/datasets/mnist.js';
+import { Generator, manualSeed } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { fit, evaluate, type History } from '../train/fit.js';
+import { accuracy } from '../train/metrics.js';
+import type { Callback } from '../train/callbacks.js';
+import { ProgressBar } from '../train/progress_bar.js';
+import { ModelCheckpoint } from '../train/model_checkpoint.js';
+import { createModel, type ModelName } from './models.js';
+
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
+export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'];
+
+export interface MnistJobOptions {
+  model: ModelName;
+  optimizer: OptimizerName;
+  lr?: number;
+  batchSize: number;
+  epochs: number;
+  seed: number;
+  /** Write the final model and optimizer here (atomically). */
+  save?: string;
+  /** Show progress on this stream (null: silent). */
+  progress?: NodeJS.WritableStream | null;
+  /** Use at most this many training images (for quick runs and tests). */
+  limit?: number;
+}
+
+export const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.05, adam: 1e-3, adamw: 1e-3, rmsprop: 1e-3, adagrad: 1e-2 };
+
+export function createOptimizer(name: OptimizerName, params: Tensor[], lr: number): optim.Optimizer {
+  switch (name) {
+    case 'sgd':
+      return new optim.SGD(params, { lr, momentum: 0.9 });
+    case 'adam':
+      return new optim.Adam(params, { lr });
+    case 'adamw':
+      return new optim.AdamW(params, { lr });
+    case 'rmsprop':
+      return new optim.RMSprop(params, { lr });
+    case 'adagrad':
+      return new optim.Adagrad(params, { lr });
+    default:
+      throw new Error(`unknown optimizer '${String(name)}'; expected one of ${OPTIMIZER_NAMES.join(', ')}`);
+  }
+}
+
+export const crossEntropyLoss = (output: Tensor, target: Tensor): Tensor => F.crossEntropy(output, target);
+
+export interface MnistJobResult {
+  model: Module;
+  history: History;
+  testAccuracy: number;
+  testLoss: number;
+  seconds: number;
+}
+
+/** Trains and evaluates; the split, the initial weights and the batch order all follow `seed`. */
+export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResult> {
+  const { model: modelName, optimizer: optimizerName, batchSize, epochs, seed } = options;
+  const lr = options.lr ?? DEFAULT_LR[optimizerName];
+  manualSeed(seed);
+  const { train, test } = mnist({ seed });
+  const trainSet = options.limit ? new Subset(train, Array.from({ length: Math.min(options.limit, train.length) }, (_, i) => i)) : train;
+  const model = createModel(modelName);
+  const optimizer = createOptimizer(optimizerName, model.parameters(), lr);
+  const generator = new Generator(seed);
+  const trainLoader = new DataLoader(trainSet, { batchSize, shuffle: true, generator });
+  const testLoader = new DataLoader(test, { batchSize: 500 });
+  const callbacks: Callback[] = [];
+  if (options.progress !== null) callbacks.push(new ProgressBar(epochs, { stream: options.progress ?? process.stderr }));
+  if (options.save) {
+    callbacks.push(
+      new ModelCheckpoint(options.save, {
+        monitor: 'valAccuracy',
+        saveBestOnly: false,
+        state: { optimizer, generators: { loader: generator }, extra: { model: modelName, seed } },
+      }),
+    );
+  }
+  const start = performance.now();
+  const history = await fit(model, trainLoader, { optimizer, loss: crossEntropyLoss, epochs, callbacks, metrics: { accuracy } });
+  const seconds = (performance.now() - start) / 1000;
+  const result = await evaluate(model, testLoader, crossEntropyLoss, { accuracy });
+  return { model, history, testAccuracy: result.accuracy, testLoss: result.loss, seconds };
+}
