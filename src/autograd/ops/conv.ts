@@ -1,0 +1,99 @@
+/**
+ * Sliding windows over images, the two linear maps every convolution and pooling layer is built
+ * from: `unfold2d` (im2col) copies each window into a column, `fold2d` (col2im) sums columns
+ * back into an image. They are each other's adjoints, so each one's backward is the other and
+ * convolutions composed from them are differentiable any number of times.
+ */
+import type { Conv2dGeometry } from '../../backend/backend.js';
+import { formatShape } from '../../tensor/shape.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { assertTensor, fromStorage, record } from '../define.js';
+
+export type { Conv2dGeometry } from '../../backend/backend.js';
+
+function checkGeometry(op: string, g: Conv2dGeometry): void {
+  const positive = [...g.kernel, ...g.stride, ...g.dilation];
+  if (
+    positive.some((v) => !Number.isInteger(v) || v <= 0) ||
+    g.padding.some((v) => !Number.isInteger(v) || v < 0)
+  ) {
+    throw new RangeError(
+      `${op}: kernel, stride and dilation must be positive integers and padding non-negative integers, got ` +
+        `kernel [${g.kernel.join(', ')}], stride [${g.stride.join(', ')}], padding [${g.padding.join(', ')}], dilation [${g.dilation.join(', ')}]`,
+    );
+  }
+}
+
+/** Output positions (outH, outW) of windows of `g` over an h×w image; throws when there are none. */
+export function windowCount(
+  op: string,
+  h: number,
+  w: number,
+  g: Conv2dGeometry,
+): { outH: number; outW: number } {
+  // The backend computes the same count; autograd must not depend on a particular backend.
+  const outH =
+    Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
+  const outW =
+    Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
+  if (outH <= 0 || outW <= 0) {
+    const kh = g.dilation[0] * (g.kernel[0] - 1) + 1;
+    const kw = g.dilation[1] * (g.kernel[1] - 1) + 1;
+    throw new Error(
+      `${op}: the (dilated) kernel ${kh}x${kw} is larger than the padded input ${h + 2 * g.padding[0]}x${w + 2 * g.padding[1]}`,
+    );
+  }
+  return { outH, outW };
+}
+
+/**
+ * Copies every kernel window of x [N, C, H, W] into a column: the result is
+ * [N, C·kh·kw, outH·outW], rows ordered (channel, kernel row, kernel column) like a flattened
+ * conv weight. Positions in the padding read `padValue` (−Infinity for max pooling).
+ * @example
+ * unfold2d(x, { kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] });
+ */
+export function unfold2d(input: Tensor, geometry: Conv2dGeometry, padValue = 0): Tensor {
+  const x = assertTensor('unfold2d', input);
+  if (x.ndim !== 4)
+    throw new Error(
+      `unfold2d: expected input of rank 4 [N, C, H, W], got shape ${formatShape(x.shape)}`,
+    );
+  checkGeometry('unfold2d', geometry);
+  const [n, c, h, w] = x.shape;
+  const { outH, outW } = windowCount('unfold2d', h, w, geometry);
+  const shape = [n, c * geometry.kernel[0] * geometry.kernel[1], outH * outW];
+  const out = fromStorage(x.backend.unfold2d(x, geometry, padValue), shape, x.dtype, x);
+  return record('Unfold2dBackward', out, [x], [], (g) => [fold2d(g, [h, w], geometry)]);
+}
+
+/**
+ * The adjoint of `unfold2d`: sums the columns [N, C·kh·kw, L] back into images
+ * [N, C, H, W] of `outputSize` [H, W]; L must be the number of windows over such an image.
+ * @example
+ * fold2d(columns, [28, 28], { kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] });
+ */
+export function fold2d(
+  input: Tensor,
+  outputSize: readonly [number, number],
+  geometry: Conv2dGeometry,
+): Tensor {
+  const cols = assertTensor('fold2d', input);
+  checkGeometry('fold2d', geometry);
+  const [h, w] = outputSize;
+  const windowSize = geometry.kernel[0] * geometry.kernel[1];
+  if (cols.ndim !== 3 || cols.shape[1] % windowSize !== 0) {
+    throw new Error(
+      `fold2d: expected columns of shape [N, C·${windowSize}, L], got ${formatShape(cols.shape)}`,
+    );
+  }
+  const { outH, outW } = windowCount('fold2d', h, w, geometry);
+  if (cols.shape[2] !== outH * outW) {
+    throw new Error(
+      `fold2d: columns ${formatShape(cols.shape)} hold ${cols.shape[2]} windows, but an image of size ${h}x${w} has ${outH}x${outW}`,
+    );
+  }
+  const shape: [number, number, number, number] = [cols.shape[0], cols.shape[1] / windowSize, h, w];
+  const out = fromStorage(cols.backend.fold2d(cols, shape, geometry), shape, cols.dtype, cols);
+  return record('Fold2dBackward', out, [cols], [], (g) => [unfold2d(g, geometry)]);
+}
