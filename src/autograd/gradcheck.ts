@@ -85,28 +85,34 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Outputs, inputs: readonly
     if (excess > worst.excess) worst = { excess, message: `${where}: analytical ${analytic}, numerical ${numeric}` };
   };
 
+  // Numerical Jacobians: two evaluations per input element give a column for every output.
+  const numeric = checked.map(({ t }) =>
+    Array.from({ length: t.numel() }, (_, k) => {
+      const access = elementAccess(t, k);
+      const original = access.get();
+      access.set(original + eps);
+      const plus = evaluate(fn, [...inputs]);
+      access.set(original - eps);
+      const minus = evaluate(fn, [...inputs]);
+      access.set(original);
+      return plus.map((values, o) => values.map((v, j) => (v - minus[o][j]) / (2 * eps)));
+    }),
+  );
+  // Analytical Jacobians: one backward pass per output element gives a row for every input.
   outputs.forEach((output, o) => {
-    if (!output.requiresGrad) {
-      // Nothing flows back: every numerical derivative must then be zero.
-      return;
-    }
     for (let j = 0; j < outputSizes[o]; j++) {
-      const oneHot = new Float64Array(outputSizes[o]);
-      oneHot[j] = 1;
-      const seed = Tensor.fromStorage(output.backend.fromValues(output.dtype, oneHot), output.shape, output.dtype, output.backend);
-      const rows = grad([output], checked.map(({ t }) => t), { gradOutputs: [seed], retainGraph: true, allowUnused: true });
+      let rows: (Tensor | null)[] = checked.map(() => null);
+      if (output.requiresGrad) {
+        const oneHot = new Float64Array(outputSizes[o]);
+        oneHot[j] = 1;
+        const seed = Tensor.fromStorage(output.backend.fromValues(output.dtype, oneHot), output.shape, output.dtype, output.backend);
+        rows = grad([output], checked.map(({ t }) => t), { gradOutputs: [seed], retainGraph: true, allowUnused: true });
+      }
       checked.forEach(({ t, i }, c) => {
         const row = rows[c] ? rows[c]!.dataSync() : new Float64Array(t.numel());
         for (let k = 0; k < t.numel(); k++) {
-          const access = elementAccess(t, k);
-          const original = access.get();
-          access.set(original + eps);
-          const plus = evaluate(fn, [...inputs])[o][j];
-          access.set(original - eps);
-          const minus = evaluate(fn, [...inputs])[o][j];
-          access.set(original);
-          const numeric = (plus - minus) / (2 * eps);
-          consider(row[k], numeric, `output ${o} ${describe('element', output.shape, j)} w.r.t. input ${i} ${describe('element', t.shape, k)} (input shape ${formatShape(t.shape)})`);
+          const where = `output ${o} ${describe('element', output.shape, j)} w.r.t. input ${i} ${describe('element', t.shape, k)} (input shape ${formatShape(t.shape)})`;
+          consider(row[k], numeric[c][k][o][j], where);
         }
       });
     }
