@@ -5,6 +5,7 @@
  */
 import type { Storage } from '../backend/backend.js';
 import { isFloatingDType, promoteTypes, promoteWithScalar, type DType } from '../tensor/dtype.js';
+import { formatShape } from '../tensor/shape.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { isGradEnabled } from './grad_mode.js';
 import { Node, type BackwardFn } from './node.js';
@@ -23,9 +24,20 @@ export function record(
 ): Tensor {
   if (!isGradEnabled() || !isFloatingDType(output.dtype)) return output;
   if (!inputs.some((t) => t !== null && t.requiresGrad)) return output;
+  for (const t of inputs) {
+    if (t !== null && t.requiresGrad && t.base !== null && t.base.gradFn !== t.baseGradFnAtView) {
+      // The view's history leads to its base's old history: its gradient would be silently wrong.
+      throw new Error(
+        `${name}: an input of shape ${formatShape(t.shape)} is a view of a tensor that was modified by an in-place op ` +
+          `(now ${t.base.gradFn?.name ?? 'a leaf'}) after the view was taken; take the view again after the in-place op, ` +
+          `or use the out-of-place op`,
+      );
+    }
+  }
   const edges = inputs.map((t) => (t !== null && t.requiresGrad ? t.gradNode() : null));
   const shapes = inputs.map((t) => (t === null ? [] : t.shape));
-  output.setGradFn(new Node(name, edges, saved, backward, shapes));
+  const dtypes = inputs.map((t) => (t === null ? null : t.dtype));
+  output.setGradFn(new Node(name, edges, saved, backward, shapes, dtypes));
   return output;
 }
 
@@ -48,7 +60,7 @@ export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tenso
     if (a.device !== b.device) {
       throw new Error(`${op}: expected both tensors on the same device, got ${a.device} and ${b.device}`);
     }
-    return [a, b, promoteTypes(a.dtype, b.dtype)];
+    return [a, b, promoteTensors(a, b)];
   }
   if (a instanceof Tensor) {
     checkScalar(op, b);
@@ -61,6 +73,18 @@ export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tenso
     return [scalarTensor(a as number, dtype, b), b, dtype];
   }
   throw new TypeError(`${op}: expected at least one tensor operand, got ${typeof a} and ${typeof b}`);
+}
+
+/**
+ * PyTorch's promotion between two tensors: a 0-d tensor beside a tensor with dimensions only
+ * decides the dtype when it is of a higher category (bool < integer < floating), so
+ * float32[n] · float64[] stays float32 while int32[n] + float64[] is float64.
+ */
+function promoteTensors(a: Tensor, b: Tensor): DType {
+  if ((a.ndim === 0) === (b.ndim === 0)) return promoteTypes(a.dtype, b.dtype);
+  const category = (d: DType) => (isFloatingDType(d) ? 2 : d === 'int32' ? 1 : 0);
+  const [zeroDim, dimensioned] = a.ndim === 0 ? [a, b] : [b, a];
+  return category(zeroDim.dtype) > category(dimensioned.dtype) ? zeroDim.dtype : dimensioned.dtype;
 }
 
 function checkScalar(op: string, value: unknown): void {

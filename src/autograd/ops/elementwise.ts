@@ -107,23 +107,29 @@ function binaryForward(op: BinaryOp, a: Tensor, b: Tensor, computeDType: DType):
 
 type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, out: Tensor, needsGrad: readonly boolean[]) => (Tensor | null)[];
 
-/** Declares a differentiable binary op: forward primitive + backward rule (before sumToShape). */
-function binary(op: BinaryOp, name: string, rule: BinaryRule | null, saveOutput = false) {
+/**
+ * Declares a differentiable binary op: forward primitive + backward rule (before sumToShape).
+ * `saves` says what the rule reads: rules that read nothing (add, sub) save nothing, so that
+ * their inputs may be modified in place afterwards and are not kept alive by the graph.
+ */
+function binary(op: BinaryOp, name: string, rule: BinaryRule | null, saves: 'inputs' | 'inputsAndOutput' | 'none' = 'inputs') {
   return (left: TensorLike, right: TensorLike): Tensor => {
     const [a, b, dtype] = binaryOperands(name, left, right);
     const computeDType: DType = op === 'div' && !isFloatingDType(dtype) ? 'float32' : dtype;
     const out = binaryForward(op, a, b, computeDType);
     if (rule === null) return out;
-    const saved = saveOutput ? [a, b, out] : [a, b];
+    const saved = saves === 'inputsAndOutput' ? [a, b, out] : saves === 'inputs' ? [a, b] : [];
+    const aShape = a.shape;
+    const bShape = b.shape;
     return record(backwardName(name), out, [a, b], saved, (g, [sa, sb, so], needs) => {
       const [ga, gb] = rule(g, sa, sb, so, needs);
-      return [ga && needs[0] ? sumToShape(ga, sa.shape) : null, gb && needs[1] ? sumToShape(gb, sb.shape) : null];
+      return [ga && needs[0] ? sumToShape(ga, aShape) : null, gb && needs[1] ? sumToShape(gb, bShape) : null];
     });
   };
 }
 
-const addOp = binary('add', 'add', (g) => [g, g]);
-const subOp = binary('sub', 'sub', (g, _a, _b, _o, needs) => [g, needs[1] ? g.neg() : null]);
+const addOp = binary('add', 'add', (g) => [g, g], 'none');
+const subOp = binary('sub', 'sub', (g, _a, _b, _o, needs) => [g, needs[1] ? g.neg() : null], 'none');
 
 /** a + alpha·b, broadcasting. */
 export function add(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
@@ -155,7 +161,7 @@ export const pow = binary(
     needs[0] ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
     needs[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(out).mul(a.log())) : null,
   ],
-  true,
+  'inputsAndOutput',
 );
 
 /** Ties send half the gradient to each side, as PyTorch does. */
@@ -200,9 +206,12 @@ export function where(condition: TensorLike, a: TensorLike, b: TensorLike): Tens
     dtype,
     like,
   );
-  return record('WhereBackward', out, [x, y], [cond, x, y], (g, [c, sx, sy], needs) => [
-    needs[0] ? sumToShape(where(c, g, 0), sx.shape) : null,
-    needs[1] ? sumToShape(where(c, 0, g), sy.shape) : null,
+  // Only the condition is read by backward; x and y contribute their shapes.
+  const xShape = x.shape;
+  const yShape = y.shape;
+  return record('WhereBackward', out, [x, y], [cond], (g, [c], needs) => [
+    needs[0] ? sumToShape(where(c, g, 0), xShape) : null,
+    needs[1] ? sumToShape(where(c, 0, g), yShape) : null,
   ]);
 }
 
@@ -235,8 +244,9 @@ export function clamp(input: Tensor, min?: TensorLike | null, max?: TensorLike |
     if (shi) inside = inside ? inside.logicalAnd(sx.le(shi)) : sx.le(shi);
     return [
       needs[0] ? sumToShape(where(inside!, g, 0), sx.shape) : null,
-      slo && needs[1] ? sumToShape(where(sx.lt(slo), g, 0), slo.shape) : null,
-      shi && needs[2] ? sumToShape(where(sx.gt(shi), g, 0), shi.shape) : null,
+      // As PyTorch: where min > max the output is max, so only max receives the gradient.
+      slo && needs[1] ? sumToShape(where(shi ? sx.lt(slo).logicalAnd(slo.lt(shi)) : sx.lt(slo), g, 0), slo.shape) : null,
+      shi && needs[2] ? sumToShape(where(slo ? sx.gt(shi).logicalOr(shi.lt(slo)) : sx.gt(shi), g, 0), shi.shape) : null,
     ];
   });
 }

@@ -1,8 +1,9 @@
 /** Gather/scatter-style indexing and their derivatives (each other's adjoints). */
-import { formatShape, normalizeDim, shapeSize } from '../../tensor/shape.js';
+import { broadcastShapes, formatShape, normalizeDim, shapeSize } from '../../tensor/shape.js';
 import { Tensor, type TensorLike } from '../../tensor/tensor.js';
 import { assertTensor, binaryOperands, castRaw, fromStorage, record } from '../define.js';
 import { where } from './elementwise.js';
+import { pad } from './shape_ops.js';
 
 function assertIndex(op: string, index: Tensor): void {
   assertTensor(op, index, 'index');
@@ -41,6 +42,17 @@ function zerosOf(shape: readonly number[], like: Tensor): Tensor {
   return fromStorage(like.backend.allocate(like.dtype, shapeSize(shape)), shape, like.dtype, like);
 }
 
+/** The gradient of scatter's src: g read at the index positions, zero where src is larger than index. */
+function srcGrad(g: Tensor, d: number, idx: Tensor, srcShape: readonly number[]): Tensor {
+  const gathered = g.gather(d, idx);
+  if (gathered.shape.every((s, i) => s === srcShape[i])) return gathered;
+  const padding = srcShape.flatMap((_, k) => {
+    const i = srcShape.length - 1 - k;
+    return [0, srcShape[i] - gathered.shape[i]];
+  });
+  return pad(gathered, padding);
+}
+
 /** A copy of x with src added at the positions index names along dim (duplicates accumulate). */
 export function scatterAdd(input: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   const x = assertTensor('scatterAdd', input);
@@ -49,7 +61,7 @@ export function scatterAdd(input: Tensor, dim: number, index: Tensor, src: Tenso
   const d = normalizeDim('scatterAdd', dim, x.ndim);
   checkGatherShapes('scatterAdd', x, d, index, src);
   const out = fromStorage(x.backend.scatter(x, d, index, castRaw(src, x.dtype), 'add'), x.shape, x.dtype, x);
-  return record('ScatterAddBackward', out, [x, src], [index], (g, [idx], needs) => [g, needs[1] ? g.gather(d, idx) : null]);
+  return record('ScatterAddBackward', out, [x, src], [index], (g, [idx], needs) => [g, needs[1] ? srcGrad(g, d, idx, src.shape) : null]);
 }
 
 /** A copy of x with src (or a number) written at the positions index names along dim. */
@@ -63,7 +75,7 @@ export function scatter(input: Tensor, dim: number, index: Tensor, src: TensorLi
   return record('ScatterBackward', out, [x, src instanceof Tensor ? source : null], [index], (g, [idx], needs) => {
     // Overwritten positions pass no gradient to x; they pass it to src instead.
     const written = zerosOf(x.shape, g).scatter(d, idx, 1).ne(0);
-    return [needs[0] ? where(written, 0, g) : null, needs[1] ? g.gather(d, idx) : null];
+    return [needs[0] ? where(written, 0, g) : null, needs[1] ? srcGrad(g, d, idx, source.shape) : null];
   });
 }
 
@@ -76,7 +88,13 @@ export function indexSelect(input: Tensor, dim: number, index: Tensor): Tensor {
   const flat = index.reshape([-1]);
   const shape = x.shape.map((s, i) => (i === d ? flat.shape[0] : s));
   const view = x.shape.map((_, i) => (i === d ? flat.shape[0] : 1));
-  return gather(x, d, flat.reshape(view).expand(shape));
+  try {
+    return gather(x, d, flat.reshape(view).expand(shape));
+  } catch (e) {
+    // The kernel's bounds check names gather; name the op the user called.
+    if (e instanceof RangeError && e.message.startsWith('gather: ')) throw new RangeError(`indexSelect: ${e.message.slice('gather: '.length)}`);
+    throw e;
+  }
 }
 
 /** x with `value` where mask is true; mask broadcasts against x. */
@@ -88,6 +106,10 @@ export function maskedFill(input: Tensor, mask: Tensor, value: TensorLike): Tens
     throw new Error(`maskedFill: value must be a number or a 0-d tensor, got shape ${formatShape(value.shape)}`);
   }
   const [, fill] = binaryOperands('maskedFill', x, value);
+  const broadcast = broadcastShapes('maskedFill', mask.shape, x.shape);
+  if (broadcast.length !== x.ndim || broadcast.some((s, i) => s !== x.shape[i])) {
+    throw new Error(`maskedFill: mask of shape ${formatShape(mask.shape)} does not broadcast to the input's shape ${formatShape(x.shape)}`);
+  }
   const out = where(mask, fill, x);
   if (out.ndim !== x.ndim || out.shape.some((s, i) => s !== x.shape[i])) {
     throw new Error(`maskedFill: mask of shape ${formatShape(mask.shape)} does not broadcast to the input's shape ${formatShape(x.shape)}`);

@@ -47,7 +47,10 @@ export function applyInPlace<T extends Tensor>(t: T, op: string, compute: (x: Te
     writeInto(op, t, compute(t));
     return t;
   }
-  const result = compute(t.requiresGrad ? t.clone() : t);
+  let result = compute(t.requiresGrad ? t.clone() : t);
+  // An operand that requires grad may have saved t itself (mul_, div_), which the write below
+  // would modify: recompute on a copy so that backward reads the old values.
+  if (result.requiresGrad && !t.requiresGrad) result = compute(t.clone());
   if (result.requiresGrad) assertInPlaceAllowed(op, t, true);
   writeInto(op, t, result);
   if (result.requiresGrad) t.setGradFn(result.gradFn);
@@ -57,12 +60,14 @@ export function applyInPlace<T extends Tensor>(t: T, op: string, compute: (x: Te
 /** copy_: src broadcast to t's shape and converted to its dtype; gradient flows to src. */
 export function copyInPlace<T extends Tensor>(t: T, src: Tensor): T {
   assertTensor('copy_', src, 'src');
-  const source = broadcastView(src, t.shape);
-  if (source.shape.some((s, i) => s !== t.shape[i]) || src.ndim > t.ndim) {
+  const lead = t.ndim - src.ndim;
+  if (lead < 0 || src.shape.some((s, i) => s !== 1 && s !== t.shape[lead + i])) {
     throw new Error(`copy_: src of shape ${formatShape(src.shape)} does not broadcast to the tensor's shape ${formatShape(t.shape)}`);
   }
   if (!(isGradEnabled() && (src.requiresGrad || t.requiresGrad))) {
-    t.backend.copyInto(t, source);
+    // src may overlap t (t.copy_(t.t())): read it into storage of its own first.
+    const from = src.storage === t.storage ? fromStorage(src.backend.copy(src, src.dtype), src.shape, src.dtype, src) : src;
+    t.backend.copyInto(t, broadcastView(from, t.shape));
     t.buffer.version++;
     return t;
   }

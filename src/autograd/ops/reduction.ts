@@ -3,7 +3,7 @@ import type { ReduceOp } from '../../backend/backend.js';
 import { isFloatingDType, type DType } from '../../tensor/dtype.js';
 import { formatShape, normalizeDim, normalizeDims } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { noGrad } from '../grad_mode.js';
+import { isGradEnabled, noGrad } from '../grad_mode.js';
 import { assertTensor, fromStorage, record } from '../define.js';
 import { where } from './elementwise.js';
 
@@ -84,6 +84,9 @@ export function prod(input: Tensor, dim?: number, keepdim = false): Tensor {
   const dtype: DType = isFloatingDType(x.dtype) ? x.dtype : 'int32';
   const out = reduceForward('prod', x, axes, keepdim, dtype);
   return record('ProdBackward', out, [x], [x], (g, [sx]) => {
+    // Recording a graph (createGraph): the where-based rule below is flat in the zero elements,
+    // so it would give wrong second derivatives at zeros; use products of the others instead.
+    if (isGradEnabled()) return [expandBack(g, sx.shape, axes).mul(productOfOthers(sx, axes))];
     // ∂/∂xᵢ Πx = Π_{j≠i} xⱼ: out/xᵢ without zeros; with one zero, only that element gets
     // the product of the others; with two or more, every partial derivative is zero.
     const isZero = sx.eq(0);
@@ -93,6 +96,26 @@ export function prod(input: Tensor, dim?: number, keepdim = false): Tensor {
     const partial = where(zeros.eq(0), othersAlong.div(nonZero), where(zeros.eq(1).logicalAnd(isZero), othersAlong, 0));
     return [expandBack(g, sx.shape, axes).mul(partial)];
   });
+}
+
+/**
+ * Π_{j≠i} xⱼ along `axes` (one axis, or all), as a differentiable expression without division:
+ * exclusive running products from the left times those from the right, each by log₂ n doubling steps.
+ */
+function productOfOthers(x: Tensor, axes: readonly number[]): Tensor {
+  if (x.ndim === 0) return x.mul(0).add(1);
+  const all = axes.length !== 1;
+  const rows = all ? x.reshape([-1]) : x.transpose(axes[0], -1);
+  const n = rows.shape[rows.ndim - 1];
+  const before = (s: number) => Tensor.fromStorage(x.backend.fromValues('bool', Array.from({ length: n }, (_, i) => (i < s ? 1 : 0))), [n], 'bool', x.backend);
+  const shiftIn = (t: Tensor, s: number) => where(before(s), 1, t.roll(s, -1));
+  const exclusiveRunning = (t: Tensor) => {
+    let running = t;
+    for (let s = 1; s < n; s *= 2) running = running.mul(shiftIn(running, s));
+    return shiftIn(running, 1);
+  };
+  const others = exclusiveRunning(rows).mul(exclusiveRunning(rows.flip(-1)).flip(-1));
+  return all ? others.reshape([...x.shape]) : others.transpose(axes[0], -1);
 }
 
 /** prod over several axes with keepdim, as repeated single-axis products. */
@@ -113,7 +136,11 @@ export function variance(input: Tensor, dim?: number | readonly number[], keepdi
 }
 
 export function std(input: Tensor, dim?: number | readonly number[], keepdim = false, options: VarianceOptions = {}): Tensor {
-  return variance(input, dim, keepdim, options).sqrt();
+  // Validate under std's own name, so that errors name the op the user called.
+  const x = assertTensor('std', input);
+  if (!isFloatingDType(x.dtype)) throw new TypeError(`std: input dtype must be floating point, got ${x.dtype}`);
+  normalizeDims('std', dim, x.ndim);
+  return variance(x, dim, keepdim, options).sqrt();
 }
 
 /** Max over dims; ties share the gradient evenly, as PyTorch's amax. */

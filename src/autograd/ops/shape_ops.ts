@@ -41,7 +41,12 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     first.backend.copyInto(out.narrow(d, start, t.shape[d]), castRaw(t, dtype));
     start += t.shape[d];
   }
-  return record('CatBackward', out, parts, [], (g) => parts.map((t, i) => g.narrow(d, starts[i], t.shape[d])));
+  // Skipped 1-D empty inputs still get their (empty) gradient, as in PyTorch.
+  let part = 0;
+  const startOf = tensors.map((t) => (t.ndim === 1 && t.shape[0] === 0 ? -1 : starts[part++]));
+  return record('CatBackward', out, tensors, [], (g) =>
+    tensors.map((t, i) => (startOf[i] < 0 ? g.reshape([-1]).narrow(0, 0, 0) : g.narrow(d, startOf[i], t.shape[d]))),
+  );
 }
 
 /** Joins tensors of one shape along a new dim. */
@@ -102,7 +107,9 @@ export function repeat(input: Tensor, sizes: readonly number[]): Tensor {
   // Interleave a broadcast dim before each dim: [r0, d0, r1, d1, …] → [r0·d0, r1·d1, …].
   const interleaved = shape.flatMap((d) => [1, d]);
   const expanded = shape.flatMap((d, i) => [sizes[i], d]);
-  return x.reshape(interleaved).expand(expanded).reshape(shape.map((d, i) => d * sizes[i]));
+  const out = x.reshape(interleaved).expand(expanded).reshape(shape.map((d, i) => d * sizes[i]));
+  // Like PyTorch, the result never aliases the input (all-ones repeats would otherwise be a view).
+  return out.storage === x.storage ? out.clone() : out;
 }
 
 /** Like repeat, but fewer sizes than dims repeat the trailing dims (NumPy's tile). */

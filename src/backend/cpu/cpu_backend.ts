@@ -36,7 +36,7 @@ export const cpuBackend: Backend = {
 
   fromValues(dtype: DType, data: ArrayLike<number>): Storage {
     const out = allocateTypedArray(dtype, data.length);
-    if (dtype === 'bool') for (let i = 0; i < data.length; i++) out[i] = data[i] ? 1 : 0;
+    if (dtype === 'bool') for (let i = 0; i < data.length; i++) out[i] = Number(data[i]) !== 0 ? 1 : 0;
     else out.set(data as ArrayLike<number>);
     return out;
   },
@@ -54,7 +54,7 @@ export const cpuBackend: Backend = {
     const src = dataOf(x);
     const out = allocateTypedArray(dtype, size);
     const at = positionsOf(x);
-    if (dtype === 'bool') for (let i = 0; i < size; i++) out[i] = src[at(i)] ? 1 : 0;
+    if (dtype === 'bool') for (let i = 0; i < size; i++) out[i] = src[at(i)] !== 0 ? 1 : 0;
     else if (dtype === 'int32') for (let i = 0; i < size; i++) out[i] = Math.trunc(src[at(i)]);
     else for (let i = 0; i < size; i++) out[i] = src[at(i)];
     return out;
@@ -79,7 +79,8 @@ export const cpuBackend: Backend = {
     const f = (integer && INTEGER_BINARY_OVERRIDES[op]) || BINARY_KERNELS[op];
     const atA = positionsOf(a);
     const atB = positionsOf(b);
-    for (let i = 0; i < size; i++) out[i] = f(da[atA(i)], db[atB(i)]);
+    if (outDType === 'bool') for (let i = 0; i < size; i++) out[i] = f(da[atA(i)], db[atB(i)]) !== 0 ? 1 : 0;
+    else for (let i = 0; i < size; i++) out[i] = f(da[atA(i)], db[atB(i)]);
     return out;
   },
 
@@ -231,7 +232,7 @@ export const cpuBackend: Backend = {
     for (let i = 0; i < size; i++) {
       const j = idx[atIndex(i)];
       if (j < 0 || j >= sizeDim) {
-        throw new RangeError(`scatter: index ${j} is out of bounds for dimension ${dim} with size ${sizeDim}`);
+        throw new RangeError(`${mode === 'add' ? 'scatterAdd' : 'scatter'}: index ${j} is out of bounds for dimension ${dim} with size ${sizeDim}`);
       }
       const position = target(i) + j * outStrides[dim];
       out[position] = mode === 'add' ? out[position] + values[atSrc(i)] : values[atSrc(i)];
@@ -289,7 +290,7 @@ export const cpuBackend: Backend = {
     const values = dataOf(src);
     const atDst = positionsOf(dst);
     const atSrc = positionsOf(src);
-    const convert = dst.dtype === 'bool' ? (v: number) => (v ? 1 : 0) : dst.dtype === 'int32' ? Math.trunc : (v: number) => v;
+    const convert = dst.dtype === 'bool' ? (v: number) => (v !== 0 ? 1 : 0) : dst.dtype === 'int32' ? Math.trunc : (v: number) => v;
     for (let i = 0; i < size; i++) out[atDst(i)] = convert(values[atSrc(i)]);
   },
 

@@ -27,7 +27,8 @@ export const UNARY_KERNELS: Record<UnaryOp, (x: number) => number> = {
   floor: Math.floor,
   ceil: Math.ceil,
   round: roundHalfEven,
-  logicalNot: (x) => (x ? 0 : 1),
+  // Truthiness as in C/PyTorch: NaN is non-zero, so true (JavaScript's `NaN ? …` says false).
+  logicalNot: (x) => (x !== 0 ? 0 : 1),
   isnan: (x) => (Number.isNaN(x) ? 1 : 0),
   isinf: (x) => (x === Infinity || x === -Infinity ? 1 : 0),
 };
@@ -48,8 +49,8 @@ export const BINARY_KERNELS: Record<BinaryOp, (a: number, b: number) => number> 
   le: (a, b) => (a <= b ? 1 : 0),
   gt: (a, b) => (a > b ? 1 : 0),
   ge: (a, b) => (a >= b ? 1 : 0),
-  logicalAnd: (a, b) => (a && b ? 1 : 0),
-  logicalOr: (a, b) => (a || b ? 1 : 0),
+  logicalAnd: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
+  logicalOr: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
 };
 
 /** Integer division results are truncated toward zero, as C and PyTorch's int ops do. */

@@ -1,0 +1,370 @@
+/**
+ * A small WebAssembly assembler: TypeScript that writes a module's bytes at run time. The
+ * kernels in this folder are generated with it, so no compiler or build step is needed (see
+ * docs/architecture.md, "WebAssembly kernels"): one generator emits every variant (relaxed-SIMD
+ * FMA, plain SIMD, scalar; shared or private memory; any register tile) on Node and in browsers.
+ *
+ * Instructions are methods named after their WebAssembly text form (`i32_add` is `i32.add`) and
+ * chain, so a function body reads like WAT in stack order.
+ */
+
+export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128';
+
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b };
+
+/** A local variable (or parameter) of a function, by index. */
+export type Local = number & { readonly __local?: never };
+
+function uleb(value: number, out: number[]): void {
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+}
+
+function sleb(value: number, out: number[]): void {
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+function utf8(name: string, out: number[]): void {
+  const bytes = new TextEncoder().encode(name);
+  uleb(bytes.length, out);
+  for (const b of bytes) out.push(b);
+}
+
+/** The body of one function: its locals and its instruction bytes. */
+export class FunctionBuilder {
+  readonly code: number[] = [];
+  private readonly localTypes: ValType[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly params: readonly ValType[],
+    readonly results: readonly ValType[],
+  ) {}
+
+  /** The i-th parameter as a local. */
+  param(i: number): Local {
+    return i as Local;
+  }
+
+  local(type: ValType): Local {
+    this.localTypes.push(type);
+    return (this.params.length + this.localTypes.length - 1) as Local;
+  }
+
+  private op(...bytes: number[]): this {
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+
+  private simd(opcode: number): this {
+    this.code.push(0xfd);
+    uleb(opcode, this.code);
+    return this;
+  }
+
+  private memarg(align: number, offset: number): this {
+    uleb(align, this.code);
+    uleb(offset, this.code);
+    return this;
+  }
+
+  // Variables and constants.
+  get(l: Local): this {
+    this.code.push(0x20);
+    uleb(l, this.code);
+    return this;
+  }
+  set(l: Local): this {
+    this.code.push(0x21);
+    uleb(l, this.code);
+    return this;
+  }
+  tee(l: Local): this {
+    this.code.push(0x22);
+    uleb(l, this.code);
+    return this;
+  }
+  i32_const(v: number): this {
+    this.code.push(0x41);
+    sleb(v, this.code);
+    return this;
+  }
+  f32_const(v: number): this {
+    this.code.push(0x43);
+    for (const b of new Uint8Array(new Float32Array([v]).buffer)) this.code.push(b);
+    return this;
+  }
+
+  // Control.
+  block(body: () => void): this {
+    this.op(0x02, 0x40);
+    body();
+    return this.op(0x0b);
+  }
+  loop(body: () => void): this {
+    this.op(0x03, 0x40);
+    body();
+    return this.op(0x0b);
+  }
+  /** if/else on the i32 on the stack. */
+  if_(then: () => void, otherwise?: () => void): this {
+    this.op(0x04, 0x40);
+    then();
+    if (otherwise) {
+      this.op(0x05);
+      otherwise();
+    }
+    return this.op(0x0b);
+  }
+  br(depth: number): this {
+    this.code.push(0x0c);
+    uleb(depth, this.code);
+    return this;
+  }
+  br_if(depth: number): this {
+    this.code.push(0x0d);
+    uleb(depth, this.code);
+    return this;
+  }
+  return_(): this {
+    return this.op(0x0f);
+  }
+  call(index: number): this {
+    this.code.push(0x10);
+    uleb(index, this.code);
+    return this;
+  }
+  drop(): this {
+    return this.op(0x1a);
+  }
+  select(): this {
+    return this.op(0x1b);
+  }
+
+  /**
+   * for (i = start; i < end; i += step) body. `start` and `end` push an i32; `end` is evaluated
+   * on every iteration, so pass a local (or a constant) there. Branches inside `body` see two
+   * extra labels.
+   */
+  for_(i: Local, start: () => void, end: () => void, step: number, body: () => void): this {
+    start();
+    this.set(i);
+    return this.block(() =>
+      this.loop(() => {
+        this.get(i);
+        end();
+        this.i32_ge_s().br_if(1);
+        body();
+        this.get(i).i32_const(step).i32_add().set(i).br(0);
+      }),
+    );
+  }
+
+  // Memory.
+  i32_load(offset = 0): this {
+    return this.op(0x28).memarg(2, offset);
+  }
+  f32_load(offset = 0): this {
+    return this.op(0x2a).memarg(2, offset);
+  }
+  i32_store(offset = 0): this {
+    return this.op(0x36).memarg(2, offset);
+  }
+  f32_store(offset = 0): this {
+    return this.op(0x38).memarg(2, offset);
+  }
+  v128_load(offset = 0): this {
+    return this.simd(0x00).memarg(4, offset);
+  }
+  v128_load32_splat(offset = 0): this {
+    return this.simd(0x09).memarg(2, offset);
+  }
+  v128_store(offset = 0): this {
+    return this.simd(0x0b).memarg(4, offset);
+  }
+
+  // i32 arithmetic and comparisons.
+  i32_eqz(): this {
+    return this.op(0x45);
+  }
+  i32_eq(): this {
+    return this.op(0x46);
+  }
+  i32_ne(): this {
+    return this.op(0x47);
+  }
+  i32_lt_s(): this {
+    return this.op(0x48);
+  }
+  i32_gt_s(): this {
+    return this.op(0x4a);
+  }
+  i32_le_s(): this {
+    return this.op(0x4c);
+  }
+  i32_ge_s(): this {
+    return this.op(0x4e);
+  }
+  i32_add(): this {
+    return this.op(0x6a);
+  }
+  i32_sub(): this {
+    return this.op(0x6b);
+  }
+  i32_mul(): this {
+    return this.op(0x6c);
+  }
+  i32_div_s(): this {
+    return this.op(0x6d);
+  }
+  i32_rem_s(): this {
+    return this.op(0x6f);
+  }
+  i32_and(): this {
+    return this.op(0x71);
+  }
+  i32_shl(): this {
+    return this.op(0x74);
+  }
+
+  // f32 arithmetic.
+  f32_add(): this {
+    return this.op(0x92);
+  }
+  f32_mul(): this {
+    return this.op(0x94);
+  }
+
+  // f32x4 (SIMD) arithmetic.
+  v128_const_zero(): this {
+    this.simd(0x0c);
+    for (let i = 0; i < 16; i++) this.code.push(0);
+    return this;
+  }
+  f32x4_splat(): this {
+    return this.simd(0x13);
+  }
+  f32x4_add(): this {
+    return this.simd(0xe4);
+  }
+  f32x4_mul(): this {
+    return this.simd(0xe6);
+  }
+  /** Relaxed SIMD: a·b + c, fused where the hardware has FMA. Operands pushed a, b, c. */
+  f32x4_relaxed_madd(): this {
+    return this.simd(0x105);
+  }
+
+  /** The code-section entry of this function. */
+  encode(): number[] {
+    const body: number[] = [];
+    // Locals, grouped in runs of one type.
+    const groups: [number, ValType][] = [];
+    for (const t of this.localTypes) {
+      const last = groups[groups.length - 1];
+      if (last && last[1] === t) last[0]++;
+      else groups.push([1, t]);
+    }
+    uleb(groups.length, body);
+    for (const [count, t] of groups) {
+      uleb(count, body);
+      body.push(VALTYPE[t]);
+    }
+    body.push(...this.code, 0x0b);
+    const out: number[] = [];
+    uleb(body.length, out);
+    return out.concat(body);
+  }
+}
+
+export interface MemoryImport {
+  readonly module: string;
+  readonly name: string;
+  readonly initialPages: number;
+  readonly maximumPages: number;
+  readonly shared: boolean;
+}
+
+/** A module: an imported memory and functions, the exported ones by name. */
+export class ModuleBuilder {
+  private readonly functions: FunctionBuilder[] = [];
+  private readonly exported = new Set<FunctionBuilder>();
+
+  constructor(private readonly memory: MemoryImport) {}
+
+  /** Declares a function; its index (for `call`) is the order of declaration. */
+  func(name: string, params: readonly ValType[], results: readonly ValType[], exported = true): FunctionBuilder {
+    const f = new FunctionBuilder(name, params, results);
+    this.functions.push(f);
+    if (exported) this.exported.add(f);
+    return f;
+  }
+
+  indexOf(f: FunctionBuilder): number {
+    return this.functions.indexOf(f);
+  }
+
+  encode(): Uint8Array<ArrayBuffer> {
+    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const section = (id: number, content: number[]) => {
+      out.push(id);
+      uleb(content.length, out);
+      for (const b of content) out.push(b);
+    };
+    // Types: one per function (duplicates are allowed and keep this simple).
+    const types: number[] = [];
+    uleb(this.functions.length, types);
+    for (const f of this.functions) {
+      types.push(0x60);
+      uleb(f.params.length, types);
+      for (const p of f.params) types.push(VALTYPE[p]);
+      uleb(f.results.length, types);
+      for (const r of f.results) types.push(VALTYPE[r]);
+    }
+    section(1, types);
+    // Imports: the memory.
+    const imports: number[] = [];
+    uleb(1, imports);
+    utf8(this.memory.module, imports);
+    utf8(this.memory.name, imports);
+    imports.push(0x02, this.memory.shared ? 0x03 : 0x01);
+    uleb(this.memory.initialPages, imports);
+    uleb(this.memory.maximumPages, imports);
+    section(2, imports);
+    // Functions: function i has type i.
+    const funcs: number[] = [];
+    uleb(this.functions.length, funcs);
+    this.functions.forEach((_, i) => uleb(i, funcs));
+    section(3, funcs);
+    // Exports.
+    const exports: number[] = [];
+    const list = this.functions.filter((f) => this.exported.has(f));
+    uleb(list.length, exports);
+    for (const f of list) {
+      utf8(f.name, exports);
+      exports.push(0x00);
+      uleb(this.indexOf(f), exports);
+    }
+    section(7, exports);
+    // Code.
+    const code: number[] = [];
+    uleb(this.functions.length, code);
+    for (const f of this.functions) for (const b of f.encode()) code.push(b);
+    section(10, code);
+    return new Uint8Array(out);
+  }
+}
