@@ -100,6 +100,15 @@ export function assertFiniteScalar(op: string, name: string, value: number): voi
   }
 }
 
+/** `value` as a tensor of a floating dtype, or an error naming the op and the dtype. */
+export function assertFloatTensor(op: string, value: unknown, name = 'input'): Tensor {
+  const t = assertTensor(op, value, name);
+  if (!isFloatingDType(t.dtype)) {
+    throw new TypeError(`${op}: expected ${name} of a floating point dtype, got ${t.dtype}; convert with .float() first`);
+  }
+  return t;
+}
+
 export function assertTensor(op: string, value: unknown, name = 'input'): Tensor {
   if (!(value instanceof Tensor)) {
     throw new TypeError(`${op}: expected ${name} to be a Tensor, got ${value === null ? 'null' : typeof value}`);

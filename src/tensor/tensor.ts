@@ -12,6 +12,7 @@ import * as views from '../autograd/ops/views.js';
 import * as shapeOps from '../autograd/ops/shape_ops.js';
 import * as indexing from '../autograd/ops/indexing.js';
 import * as inplace from '../autograd/ops/inplace.js';
+import * as softmaxOps from '../autograd/ops/softmax.js';
 import { backward as runTensorBackward, type BackwardOptions } from '../autograd/backward.js';
 import { isFloatingDType, type DType, type TypedArray } from './dtype.js';
 import { contiguousStrides, formatShape, isContiguous, normalizeDim, shapeSize } from './shape.js';
@@ -60,7 +61,14 @@ export class Tensor implements View {
     base: Tensor | null = null,
   ) {
     this.base = base;
+    this.baseGradFnAtView = base ? base.gradFn : null;
   }
+
+  /**
+   * Internal: the base's gradFn when this view was taken. If an in-place op later gives the base
+   * a new history, this view's recorded history is stale, and autograd refuses to use it.
+   */
+  readonly baseGradFnAtView: Node | null;
 
   /** A contiguous tensor over freshly made storage. */
   static fromStorage(storage: Storage, shape: readonly number[], dtype: DType, backend: Backend): Tensor {
@@ -172,7 +180,7 @@ export class Tensor implements View {
   retainGrad(): this {
     if (!this.requiresGrad) throw new Error(`retainGrad: can't retain the grad of a tensor that does not require grad`);
     if (this.isLeaf || this.retainsGradHook) return this;
-    this.retainsGradHook = addHook(this.gradNode().preHooks, (grad) => {
+    this.retainsGradHook = addHook(this.gradNode().retainGradHooks, (grad) => {
       this.grad = this.grad ? this.grad.add(grad.detach()) : grad.detach();
     });
     return this;
@@ -219,7 +227,8 @@ export class Tensor implements View {
   /** The value of a one-element tensor. */
   async item(): Promise<number | boolean> {
     this.assertOneElement('item');
-    return (await this.array()) as number | boolean;
+    const value = (await this.data())[0];
+    return this.dtype === 'bool' ? value !== 0 : value;
   }
   itemSync(): number | boolean {
     this.assertOneElement('itemSync');
@@ -439,6 +448,12 @@ export class Tensor implements View {
   }
   cumsum(dim: number): Tensor {
     return reduction.cumsum(this, dim);
+  }
+  softmax(dim: number): Tensor {
+    return softmaxOps.softmax(this, dim);
+  }
+  logSoftmax(dim: number): Tensor {
+    return softmaxOps.logSoftmax(this, dim);
   }
 
   // ---- linear algebra ----

@@ -106,7 +106,8 @@ export class EarlyStopping implements Callback {
       return;
     }
     this.wait++;
-    if (this.wait > this.patience) {
+    // As Keras: stop once `patience` epochs in a row brought no improvement.
+    if (this.wait >= Math.max(1, this.patience)) {
       state.stopTraining = true;
       this.stoppedEpoch = epoch;
       if (this.bestWeights) state.model.loadStateDict(this.bestWeights);

@@ -3,23 +3,14 @@
  * the argument, what it got and what was expected, so that a bad call fails at the call site
  * instead of deep inside a kernel.
  */
-import { assertTensor } from '../../autograd/define.js';
-import { isFloatingDType } from '../../tensor/dtype.js';
+import { assertFloatTensor } from '../../autograd/define.js';
 import { formatShape, shapesEqual } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
 /** `value` as a tensor of floating dtype. */
-export function floatInput(op: string, value: unknown, name = 'input'): Tensor {
-  const t = assertTensor(op, value, name);
-  if (!isFloatingDType(t.dtype)) {
-    throw new TypeError(
-      `${op}: expected ${name} of a floating point dtype, got ${t.dtype}; convert with .float() first`,
-    );
-  }
-  return t;
-}
+export const floatInput = assertFloatTensor;
 
 /** An optional float tensor (weight, bias) that must have `shape` and the input's dtype. */
 export function optionalParam(
