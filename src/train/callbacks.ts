@@ -120,10 +120,8 @@ export function snapshot(model: StatefulModel): Record<string, Tensor> {
   return noGrad(() => Object.fromEntries(Object.entries(model.stateDict()).map(([k, v]) => [k, v.detach().clone()])));
 }
 
-/** A learning-rate scheduler as the fit loop sees it. */
-export interface SchedulerLike {
-  step(metric?: number): void;
-}
+/** A learning-rate scheduler as the fit loop sees it: step() or, like ReduceLROnPlateau, step(metric). */
+export type SchedulerLike = { step(): void } | { step(metric: number): void };
 
 /**
  * Steps a learning-rate scheduler once per epoch (or per batch), passing the monitored
@@ -136,7 +134,7 @@ export class LRSchedulerCallback implements Callback {
   ) {}
 
   onBatchEnd(): void {
-    if (this.options.perBatch) this.scheduler.step();
+    if (this.options.perBatch) (this.scheduler as { step(): void }).step();
   }
 
   onEpochEnd(_epoch: number, logs: Logs): void {
@@ -144,7 +142,7 @@ export class LRSchedulerCallback implements Callback {
     if (this.options.monitor) {
       const value = logs[this.options.monitor];
       if (value === undefined) throw new Error(`LRSchedulerCallback: '${this.options.monitor}' is not in the logs`);
-      this.scheduler.step(value);
-    } else this.scheduler.step();
+      (this.scheduler as { step(metric: number): void }).step(value);
+    } else (this.scheduler as { step(): void }).step();
   }
 }
