@@ -1,6 +1,7 @@
 /** The user-facing entry points of the reverse pass: `tensor.backward()` and `autograd.grad()`. */
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
+import { isFloatingDType } from '../tensor/dtype.js';
 import { checkGradShape, runBackward } from './engine.js';
 import { noGrad } from './grad_mode.js';
 
@@ -41,6 +42,8 @@ function seedGradients(op: string, outputs: readonly Tensor[], given: readonly (
     }
     if (!(grad instanceof Tensor)) throw new TypeError(`${op}: gradient ${i} must be a Tensor`);
     checkGradShape(op, output, grad);
+    // A gradient of another float dtype is cast to the output's, as the engine does for inputs.
+    if (grad.dtype !== output.dtype && isFloatingDType(output.dtype) && isFloatingDType(grad.dtype)) return grad.to(output.dtype);
     return grad;
   });
 }
@@ -57,7 +60,8 @@ export function backward(outputs: readonly Tensor[], gradients?: readonly (Tenso
     inputs.forEach((input, i) => {
       const grad = found[i];
       if (grad === undefined) return;
-      const value = createGraph ? grad : grad.detach();
+      // A new .grad gets storage of its own (the gradient may be an expand, or shared), as in the engine.
+      const value = createGraph ? grad : input.grad ? grad.detach() : grad.detach().clone();
       input.grad = input.grad ? input.grad.add(value) : value;
     });
     return;

@@ -5,6 +5,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
+import { isFloatingDType } from '../tensor/dtype.js';
 import { isAnomalyEnabled } from './anomaly.js';
 import { isGradEnabled, setGradEnabled } from './grad_mode.js';
 import { AccumulateGrad, type Node } from './node.js';
@@ -78,6 +79,7 @@ function applyHooks(node: Node, grad: Tensor): Tensor {
     const replaced = hook(current);
     if (replaced !== undefined) current = replaced;
   }
+  for (const hook of [...node.retainGradHooks]) hook(current);
   return current;
 }
 
@@ -105,6 +107,11 @@ export function runBackward(roots: readonly Node[], rootGrads: readonly Tensor[]
   const needed = captureSet ? nodesLeadingTo(order, captureSet) : null;
   const captured = new Map<Node, Tensor>();
 
+  // A graph already freed by a backward without retainGraph fails before any gradient is
+  // accumulated, naming (as PyTorch does) the first node that needed its saved tensors.
+  const freed = order.filter((node) => node.released && (needed === null || needed.has(node)));
+  if (freed.length > 0) throw (freed.find((node) => node.hadSaved) ?? freed[0]).releasedError();
+
   const pending = new Map<Node, Tensor>();
   roots.forEach((root, i) => pending.set(root, addGradients(pending.get(root), rootGrads[i])));
 
@@ -123,7 +130,9 @@ export function runBackward(roots: readonly Node[], rootGrads: readonly Tensor[]
       }
       if (node instanceof AccumulateGrad) {
         const variable = node.variable;
-        const value = options.createGraph ? grad : grad.detach();
+        // A new .grad gets its own contiguous storage: the incoming gradient may be a stride-0
+        // expand or shared with other leaves, and optimizers / clipping modify .grad in place.
+        const value = options.createGraph ? grad : variable.grad ? grad.detach() : grad.detach().clone();
         variable.grad = variable.grad ? variable.grad.add(value) : value;
         continue;
       }
@@ -138,7 +147,10 @@ export function runBackward(roots: readonly Node[], rootGrads: readonly Tensor[]
           );
         }
         if (anomaly) checkAnomaly(node, i, inputGrad);
-        pending.set(input, addGradients(pending.get(input), inputGrad));
+        // Mixed precision: a gradient takes the dtype of the tensor it is the gradient of.
+        const dtype = node.inputDTypes[i];
+        const cast = dtype && dtype !== inputGrad.dtype && isFloatingDType(dtype) ? inputGrad.to(dtype) : inputGrad;
+        pending.set(input, addGradients(pending.get(input), cast));
       });
       if (!options.retainGraph) node.release();
     }

@@ -3,6 +3,7 @@
  * nodes of its differentiable inputs (its edges), the tensors it saved, and hooks on its output.
  */
 import type { Tensor } from '../tensor/tensor.js';
+import type { DType } from '../tensor/dtype.js';
 import { formatShape } from '../tensor/shape.js';
 import { captureCreationStack, isAnomalyEnabled } from './anomaly.js';
 
@@ -49,43 +50,64 @@ export class Node {
   readonly inputs: readonly (Node | null)[];
   /** Shapes of the op's inputs, to check the gradients its backward returns. */
   readonly inputShapes: readonly (readonly number[])[];
+  /** Dtypes of the op's inputs: a gradient of another float dtype is cast to it (mixed precision). */
+  readonly inputDTypes: readonly (DType | null)[];
   /** Hooks on the gradient of this node's output tensor (registerHook on a non-leaf). */
   readonly preHooks: GradHook[] = [];
+  /** retainGrad() hooks: run after preHooks, so the retained gradient is the hooked one (as PyTorch). */
+  readonly retainGradHooks: GradHook[] = [];
   /** Where the op was created, recorded in anomaly mode. */
   readonly creationStack: string | undefined;
   private saved: SavedTensor[] | null;
-  private readonly hadSaved: boolean;
+  /** Whether the op saved tensors for backward. */
+  readonly hadSaved: boolean;
+  /** Null once released: the rule's closure may hold input tensors (for their shapes), so it goes too. */
+  private backwardFn: BackwardFn | null;
 
   constructor(
     readonly name: string,
     inputs: readonly (Node | null)[],
     saved: readonly Tensor[],
-    private readonly backwardFn: BackwardFn,
+    backwardFn: BackwardFn,
     inputShapes: readonly (readonly number[])[] = [],
+    inputDTypes: readonly (DType | null)[] = [],
   ) {
     this.inputs = inputs;
     this.inputShapes = inputShapes;
+    this.inputDTypes = inputDTypes;
     this.saved = saved.map((t) => new SavedTensor(t));
     this.hadSaved = saved.length > 0;
+    this.backwardFn = backwardFn;
     this.creationStack = isAnomalyEnabled() ? captureCreationStack() : undefined;
   }
 
   /** Runs the backward rule; throws if saved tensors were freed or modified in place. */
   apply(grad: Tensor): (Tensor | null | undefined)[] {
-    if (this.saved === null && this.hadSaved) {
-      throw new Error(
-        `${this.name}: trying to backward through the graph a second time (or to read saved tensors ` +
-          `after they were freed). Saved tensors are freed by backward() and autograd.grad(); pass ` +
-          `{ retainGraph: true } if you need to backward through the graph a second time.`,
-      );
-    }
-    const saved = (this.saved ?? []).map((s) => s.unpack(this));
+    if (this.saved === null || this.backwardFn === null) throw this.releasedError();
+    const saved = this.saved.map((s) => s.unpack(this));
     return this.backwardFn(grad, saved, this.inputs.map((input) => input !== null));
   }
 
-  /** Drops saved tensors so their memory can be reclaimed. */
+  /** Whether backward already ran through this node without retainGraph. */
+  get released(): boolean {
+    return this.backwardFn === null;
+  }
+
+  releasedError(): Error {
+    return new Error(
+      `${this.name}: trying to backward through the graph a second time (or to read saved tensors ` +
+        `after they were freed). Saved tensors are freed by backward() and autograd.grad(); pass ` +
+        `{ retainGraph: true } if you need to backward through the graph a second time.`,
+    );
+  }
+
+  /**
+   * Drops saved tensors and the backward rule (whose closure may reference input tensors), so
+   * that a graph kept alive after backward (say, by a loss kept for logging) holds no tensor data.
+   */
   release(): void {
     this.saved = null;
+    this.backwardFn = null;
   }
 }
 

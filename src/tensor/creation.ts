@@ -149,7 +149,7 @@ export function arange(start: number, end?: number, step = 1, options: CreationO
   for (const [name, v] of [['start', from], ['end', to], ['step', step]] as const) {
     if (!Number.isFinite(v)) throw new RangeError(`arange: ${name} must be a finite number, got ${v}`);
   }
-  if (step === 0) throw new RangeError('arange: step must be non-zero');
+  if (step === 0) throw new RangeError('arange: step must be non-zero, got 0');
   if ((to - from) * step < 0) throw new RangeError(`arange: upper bound ${to} and lower bound ${from} are inconsistent with step sign ${step}`);
   const length = Math.max(0, Math.ceil((to - from) / step));
   const values = Array.from({ length }, (_, i) => from + i * step);
@@ -160,6 +160,9 @@ export function arange(start: number, end?: number, step = 1, options: CreationO
 /** `steps` evenly spaced values from start to end, both included. */
 export function linspace(start: number, end: number, steps: number, options: CreationOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
+  for (const [name, v] of [['start', start], ['end', end]] as const) {
+    if (!Number.isFinite(v)) throw new RangeError(`linspace: ${name} must be a finite number, got ${v}`);
+  }
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Like PyTorch, fill the second half from the end so that both endpoints are exact.
   const values = Array.from({ length: steps }, (_, i) => (i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step));

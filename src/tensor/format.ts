@@ -18,7 +18,7 @@ function chooseFormatter(values: readonly number[], dtype: string): Formatter {
   const min = magnitudes.length ? Math.min(...magnitudes) : 0;
   const wrap = (f: Formatter): Formatter => (v) => (Number.isFinite(v) ? f(v) : special(v));
   if (finite.every(Number.isInteger)) {
-    if (max > 1e8) return wrap((v) => v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2'));
+    if (max > 1e8 || (min > 0 && max / min > 1000)) return wrap((v) => v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2'));
     return wrap((v) => `${v.toFixed(0)}.`);
   }
   if (max > 1e8 || (min > 0 && (min < 1e-4 || max / min > 1000))) {
@@ -28,8 +28,7 @@ function chooseFormatter(values: readonly number[], dtype: string): Formatter {
 }
 
 /** Row-major values, each along with whether the summary hides it. */
-function formatNested(values: ArrayLike<number>, shape: readonly number[], format: Formatter, summarize: boolean, indent: number): string {
-  const width = Math.max(...Array.from(values, (v) => format(v).length), 1);
+function formatNested(values: ArrayLike<number>, shape: readonly number[], format: Formatter, width: number, summarize: boolean, indent: number): string {
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
   const show = (size: number): (number | null)[] =>
     summarize && size > 2 * EDGE_ITEMS
@@ -38,7 +37,8 @@ function formatNested(values: ArrayLike<number>, shape: readonly number[], forma
   const recurse = (depth: number, start: number): string => {
     const items = show(shape[depth]);
     if (depth === shape.length - 1) {
-      const cells = items.map((i) => (i === null ? '...' : format(values[start + i]).padStart(width)));
+      // PyTorch writes the elided elements of a row as ' ...'.
+      const cells = items.map((i) => (i === null ? ' ...' : format(values[start + i]).padStart(width)));
       const lines: string[] = [];
       let line = '';
       const room = LINE_WIDTH - indent - depth - 1;
@@ -76,9 +76,24 @@ export function formatTensor(t: Tensor): string {
     const summarize = values.length > THRESHOLD;
     const shown = summarize ? sampleEdges(values, t.shape) : Array.from(values);
     const format = chooseFormatter(shown, t.dtype);
-    body = t.ndim === 0 ? format(values[0]) : formatNested(values, t.shape, format, summarize, 'tensor('.length);
+    body = t.ndim === 0 ? format(values[0]) : formatNested(values, t.shape, format, columnWidth(shown, t.dtype, format), summarize, 'tensor('.length);
   }
   return `tensor(${[body, ...suffixes].join(', ')})`;
+}
+
+/**
+ * The column width, as PyTorch: the longest printed value, but for floats only finite non-zero
+ * values count (nan, inf and zeros are padded to it, not widening it). A loop, not Math.max(...),
+ * so that large tensors cannot overflow the stack.
+ */
+function columnWidth(shown: readonly number[], dtype: string, format: Formatter): number {
+  const floating = dtype === 'float32' || dtype === 'float64';
+  let width = 1;
+  for (const v of shown) {
+    if (floating && (v === 0 || !Number.isFinite(v))) continue;
+    width = Math.max(width, format(v).length);
+  }
+  return width;
 }
 
 /** The values a summary prints, to choose the number format from them alone (as PyTorch does). */

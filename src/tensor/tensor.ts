@@ -241,7 +241,7 @@ export class Tensor implements View {
     }
   }
 
-  /** Prints like PyTorch: `tensor([[1., 2.], [3., 4.]], requires_grad=True)`. */
+  /** Prints like PyTorch, with camelCase suffixes: `tensor([[1., 2.], [3., 4.]], requiresGrad=true)`. */
   toString(): string {
     return formatTensor(this);
   }
