@@ -242,45 +242,24 @@ export const cpuBackend: Backend = {
 
   unfold2d(x: View, g: Conv2dGeometry, padValue: number): Storage {
     const [n, c, h, w] = x.shape;
-    const { outH, outW } = convOutputSize(h, w, g);
     const [kh, kw] = g.kernel;
+    const { outH, outW } = convOutputSize(h, w, g);
     const src = dataOf(x);
     const [sn, sc, sh, sw] = x.strides;
-    const positions = outH * outW;
-    const out = allocateTypedArray(x.dtype, n * c * kh * kw * positions);
-    let o = 0;
-    for (let b = 0; b < n; b++)
-      for (let ch = 0; ch < c; ch++)
-        for (let ki = 0; ki < kh; ki++)
-          for (let kj = 0; kj < kw; kj++)
-            for (let oy = 0; oy < outH; oy++) {
-              const y = oy * g.stride[0] - g.padding[0] + ki * g.dilation[0];
-              for (let ox = 0; ox < outW; ox++, o++) {
-                const xx = ox * g.stride[1] - g.padding[1] + kj * g.dilation[1];
-                out[o] = y < 0 || y >= h || xx < 0 || xx >= w ? padValue : src[x.offset + b * sn + ch * sc + y * sh + xx * sw];
-              }
-            }
+    const out = allocateTypedArray(x.dtype, n * c * kh * kw * outH * outW);
+    forEachWindowElement([n, c, h, w], g, (o, b, ch, y, xx) => {
+      out[o] = y < 0 ? padValue : src[x.offset + b * sn + ch * sc + y * sh + xx * sw];
+    });
     return out;
   },
 
   fold2d(columns: View, outputShape: readonly [number, number, number, number], g: Conv2dGeometry): Storage {
     const [n, c, h, w] = outputShape;
-    const { outH, outW } = convOutputSize(h, w, g);
-    const [kh, kw] = g.kernel;
     const cols = this.copy(columns, columns.dtype) as TypedArray;
     const out = allocateTypedArray(columns.dtype, n * c * h * w);
-    let o = 0;
-    for (let b = 0; b < n; b++)
-      for (let ch = 0; ch < c; ch++)
-        for (let ki = 0; ki < kh; ki++)
-          for (let kj = 0; kj < kw; kj++)
-            for (let oy = 0; oy < outH; oy++) {
-              const y = oy * g.stride[0] - g.padding[0] + ki * g.dilation[0];
-              for (let ox = 0; ox < outW; ox++, o++) {
-                const xx = ox * g.stride[1] - g.padding[1] + kj * g.dilation[1];
-                if (y >= 0 && y < h && xx >= 0 && xx < w) out[((b * c + ch) * h + y) * w + xx] += cols[o];
-              }
-            }
+    forEachWindowElement(outputShape, g, (o, b, ch, y, xx) => {
+      if (y >= 0) out[((b * c + ch) * h + y) * w + xx] += cols[o];
+    });
     return out;
   },
 
@@ -301,6 +280,33 @@ export const cpuBackend: Backend = {
     for (let i = 0; i < size; i++) out[at(i)] = value;
   },
 };
+
+/**
+ * Visits the column layout of unfold2d ([N, C·kh·kw, outH·outW], row-major): for column element
+ * `o`, the image element it reads (batch b, channel ch, row y, column x), or y = x = -1 where the
+ * window lies in the padding. unfold2d and fold2d (its adjoint) share this walk.
+ */
+function forEachWindowElement(
+  [n, c, h, w]: readonly [number, number, number, number] | readonly number[],
+  g: Conv2dGeometry,
+  visit: (o: number, b: number, ch: number, y: number, x: number) => void,
+): void {
+  const { outH, outW } = convOutputSize(h, w, g);
+  const [kh, kw] = g.kernel;
+  let o = 0;
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++)
+      for (let ki = 0; ki < kh; ki++)
+        for (let kj = 0; kj < kw; kj++)
+          for (let oy = 0; oy < outH; oy++) {
+            const y = oy * g.stride[0] - g.padding[0] + ki * g.dilation[0];
+            for (let ox = 0; ox < outW; ox++, o++) {
+              const x = ox * g.stride[1] - g.padding[1] + kj * g.dilation[1];
+              if (y < 0 || y >= h || x < 0 || x >= w) visit(o, b, ch, -1, -1);
+              else visit(o, b, ch, y, x);
+            }
+          }
+}
 
 /** Output height and width of a 2-D convolution or pooling window. */
 export function convOutputSize(h: number, w: number, g: Conv2dGeometry): { outH: number; outW: number } {
