@@ -72,7 +72,8 @@ export function createProgram(): Command {
       if (dataset !== 'mnist') throw new InvalidArgumentError(`unknown dataset '${dataset}'; available: mnist`);
       const model = opts.model as ModelName;
       const epochs = opts.epochs ?? (model === 'cnn' ? 10 : 20);
-      process.stderr.write(`training ${model} on MNIST (8,000 train / 2,000 test), ${opts.optimizer}, batch ${opts.batchSize}, ${epochs} epochs, seed ${opts.seed}\n`);
+      const trainImages = opts.limit ? Math.min(opts.limit, 8000).toLocaleString('en-US') : '8,000';
+      process.stderr.write(`training ${model} on MNIST (${trainImages} train / 2,000 test), ${opts.optimizer}, batch ${opts.batchSize}, ${epochs} epochs, seed ${opts.seed}\n`);
       const result = await trainMnist({
         model,
         optimizer: opts.optimizer as OptimizerName,
