@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { PNG } from 'pngjs';
 import { Generator, manualSeed, nn, optim, randn, tensor, F, data, train, type Tensor } from '../src/index.js';
 import { loadCheckpoint, ModelCheckpoint, ProgressBar, readCheckpoint, saveCheckpoint } from '../src/node.js';
 
@@ -200,7 +201,24 @@ describe('the chainrule command', () => {
       expect(out.join('')).toContain(`mlp: test accuracy ${accuracyLine[1]}%`);
       out.length = 0;
       await createProgram().parseAsync(['node', 'chainrule', 'predict', '--checkpoint', path, '--index', '0']);
-      expect(out.join('')).toMatch(/test image 0, label \d\nprediction: \d \(\d+\.\d%\)/);
+      const byIndex = out.join('');
+      expect(byIndex).toMatch(/test image 0, label \d\nprediction: \d \(\d+\.\d%\)/);
+      // The same digit as a PNG file (dark on light, 56×56, as a user might draw it) gets the same answer.
+      const { datasets } = await import('../src/node.js');
+      const pixels = datasets.mnist({ seed: 0 }).test.images.index(0, 0).dataSync();
+      const png = new PNG({ width: 56, height: 56 });
+      for (let y = 0; y < 56; y++) {
+        for (let x = 0; x < 56; x++) {
+          const v = Math.round(255 * (1 - pixels[Math.floor(y / 2) * 28 + Math.floor(x / 2)]));
+          png.data.set([v, v, v, 255], 4 * (y * 56 + x));
+        }
+      }
+      const image = join(dir, 'digit.png');
+      writeFileSync(image, PNG.sync.write(png));
+      out.length = 0;
+      await createProgram().parseAsync(['node', 'chainrule', 'predict', '--checkpoint', path, '--image', image]);
+      expect(out.join('').match(/prediction: \d/)![0]).toBe(byIndex.match(/prediction: \d/)![0]);
+      await expect(createProgram().exitOverride().parseAsync(['node', 'chainrule', 'predict', '--checkpoint', path, '--image', path])).rejects.toThrow(/predict: cannot read .*mlp\.ckpt as a PNG image/);
     } finally {
       stdout.mockRestore();
       stderr.mockRestore();
