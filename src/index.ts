@@ -6,10 +6,9 @@
  * x.pow(2).sum().backward();
  * console.log(x.grad!.toString()); // tensor([2., 4., 6.])
  */
-import { registerBackend } from './backend/backend.js';
-import { cpuBackend } from './backend/cpu/cpu_backend.js';
+import { registerCpuBackends } from './backend/wasm/wasm_backend.js';
 
-registerBackend(cpuBackend);
+registerCpuBackends();
 
 export { Tensor, TensorBuffer, type TensorLike, type NestedArray, type ShapeArgs } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';

@@ -258,6 +258,11 @@ export class FunctionBuilder {
   f32x4_splat(): this {
     return this.simd(0x13);
   }
+  f32x4_extract_lane(lane: number): this {
+    this.simd(0x1f);
+    this.code.push(lane);
+    return this;
+  }
   f32x4_add(): this {
     return this.simd(0xe4);
   }

@@ -1,0 +1,314 @@
+/**
+ * float32 batched matmul on the generated WebAssembly kernels: copies the operands' spans into
+ * WebAssembly memory (O(n²) against O(n³) work), packs B, computes C in tasks spread over the
+ * thread pool, and copies C out into a fresh Float32Array.
+ */
+import type { View } from '../backend.js';
+import { elementOffsets } from '../cpu/strided.js';
+import {
+  buildGemmModule,
+  CONTROL_BYTES,
+  CTL,
+  DEFAULT_VARIANTS,
+  type GemmVariant,
+  KIND_COMPUTE,
+  KIND_PACK_B,
+  MAX_THREADS,
+} from './gemm_module.js';
+import { bestSimdLevel, canBlock, hardwareThreads, hasSharedMemory, hasWebAssembly, type SimdLevel, simdLevelSupported } from './platform.js';
+import { ThreadPool } from './thread_pool.js';
+
+const PAGE = 65536;
+/** 2 GiB: addresses stay positive i32 in the kernels. */
+const MAX_PAGES = 32768;
+const INITIAL_PAGES = 64;
+
+export interface GemmOptions {
+  /** Rows of A per packed block (a multiple of the tile's MR). */
+  mc: number;
+  /** Depth of a packed block. */
+  kc: number;
+  /** Matmuls with fewer multiply-adds (batch·M·N·K) stay on the reference kernel. */
+  minWork: number;
+  /** Matmuls with at least this many multiply-adds use the worker threads. */
+  parallelMinWork: number;
+}
+
+const options: GemmOptions = { mc: 72, kc: 256, minWork: 512, parallelMinWork: 1 << 20 };
+
+/** One instantiated kernel module with its memory and, lazily, its worker threads. */
+class GemmRuntime {
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly runTask: (thread: number, index: number) => void;
+  private f32: Float32Array;
+  readonly ctl: Int32Array;
+  pool: ThreadPool | null = null;
+
+  constructor(
+    readonly variant: GemmVariant,
+    readonly shared: boolean,
+  ) {
+    this.memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
+    const bytes = buildGemmModule(variant, { initialPages: INITIAL_PAGES, maximumPages: MAX_PAGES, shared });
+    this.module = new WebAssembly.Module(bytes);
+    const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
+    this.runTask = instance.exports.run_task as (thread: number, index: number) => void;
+    this.f32 = new Float32Array(this.memory.buffer);
+    this.ctl = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
+  }
+
+  /** Float32 view of the whole memory, refreshed after growth. */
+  heap(): Float32Array {
+    if (this.f32.length * 4 !== this.memory.buffer.byteLength) this.f32 = new Float32Array(this.memory.buffer);
+    return this.f32;
+  }
+
+  /** Grows memory to at least `bytes`; false if that is beyond the maximum. */
+  reserve(bytes: number): boolean {
+    const have = this.memory.buffer.byteLength;
+    if (bytes <= have) return true;
+    const pages = Math.ceil((bytes - have) / PAGE);
+    if (have / PAGE + pages > MAX_PAGES) return false;
+    try {
+      this.memory.grow(pages);
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  /** Total threads that take part in parallel jobs (1 + ready workers). */
+  threads(): number {
+    return 1 + (this.pool ? this.pool.ready : 0);
+  }
+
+  run(n: number, parallel: boolean): void {
+    if (parallel && this.pool && this.pool.ready > 0 && n > 1) {
+      this.pool.run(n, this.runTask);
+      return;
+    }
+    const ctl = this.ctl;
+    ctl[CTL.NTASKS] = n;
+    for (let t = 0; t < n; t++) this.runTask(0, t);
+  }
+
+  dispose(): void {
+    this.pool?.terminate();
+    this.pool = null;
+  }
+}
+
+let runtime: GemmRuntime | null = null;
+let requestedLevel: SimdLevel | null = null;
+/** Threads requested (including the caller); null: all hardware threads. */
+let requestedThreads: number | null = null;
+
+function threadingPossible(): boolean {
+  return hasSharedMemory && canBlock;
+}
+
+/** The number of threads that matmul uses (the caller included). */
+export function numThreads(): number {
+  if (!threadingPossible()) return 1;
+  return Math.max(1, Math.min(MAX_THREADS, requestedThreads ?? hardwareThreads()));
+}
+
+function getRuntime(): GemmRuntime | null {
+  if (runtime) return runtime;
+  if (!hasWebAssembly) return null;
+  const level = requestedLevel ?? bestSimdLevel;
+  try {
+    runtime = new GemmRuntime(DEFAULT_VARIANTS[level], hasSharedMemory);
+  } catch {
+    return null;
+  }
+  return runtime;
+}
+
+function ensurePool(rt: GemmRuntime): void {
+  const want = numThreads() - 1;
+  if (want > 0 && !rt.pool && rt.shared) rt.pool = ThreadPool.start(rt.module, rt.memory, want);
+}
+
+/** Whether WebAssembly matmul kernels can run in this engine. */
+export function wasmGemmAvailable(): boolean {
+  return getRuntime() !== null;
+}
+
+/** The SIMD level the kernels use now. */
+export function simdLevel(): SimdLevel {
+  return getRuntime()?.variant.level ?? 'scalar';
+}
+
+/**
+ * Forces a SIMD level ('relaxed', 'simd' or 'scalar'), or `null` for the best available. The
+ * kernel module is rebuilt and the worker threads restarted.
+ */
+export function setSimdLevel(level: SimdLevel | null): void {
+  if (level && !simdLevelSupported(level)) throw new Error(`setSimdLevel: '${level}' is not supported by this WebAssembly engine`);
+  requestedLevel = level;
+  runtime?.dispose();
+  runtime = null;
+}
+
+/**
+ * Sets the number of threads (the calling thread included) that large matmuls use; `null` uses
+ * every hardware thread. Resolves when the worker threads are ready.
+ */
+export async function setNumThreads(n: number | null): Promise<void> {
+  if (n !== null && (!Number.isInteger(n) || n < 1)) throw new Error(`setNumThreads: expected a positive integer or null, got ${n}`);
+  requestedThreads = n;
+  runtime?.pool?.terminate();
+  if (runtime) runtime.pool = null;
+  await whenThreadsReady();
+}
+
+/** Starts the worker threads now (they otherwise start on the first large matmul) and waits for them. */
+export async function whenThreadsReady(): Promise<number> {
+  const rt = getRuntime();
+  if (!rt) return 1;
+  ensurePool(rt);
+  if (rt.pool) await rt.pool.whenReady();
+  return rt.threads();
+}
+
+/** Tasks run by each thread since the runtime started (index 0: the calling thread). */
+export function tasksByThread(): number[] {
+  const rt = getRuntime();
+  if (!rt) return [];
+  return Array.from(rt.ctl.subarray(CTL.TASKS_BY_THREAD, CTL.TASKS_BY_THREAD + MAX_THREADS + 1)).slice(0, numThreads());
+}
+
+export function configureGemm(update: Partial<GemmOptions>): GemmOptions {
+  const previous = { ...options };
+  Object.assign(options, update);
+  return previous;
+}
+
+const align = (x: number) => Math.ceil(x / 64) * 64;
+
+/** The part of a view's storage it reads, copied into memory at `ptr`; returns the element offset and strides to use there. */
+function placeOperand(rt: GemmRuntime, v: View, ptr: number, span: { lo: number; hi: number; gather: boolean }): { offset: number; strides: readonly number[] } {
+  const src = v.storage as Float32Array;
+  const heap = rt.heap();
+  if (span.gather) {
+    const offsets = elementOffsets(v.shape, v.strides, v.offset)!;
+    const base = ptr >> 2;
+    for (let i = 0; i < offsets.length; i++) heap[base + i] = src[offsets[i]];
+    const [, m, k] = v.shape;
+    return { offset: 0, strides: [m * k, k, 1] };
+  }
+  heap.set(src.subarray(span.lo, span.hi), ptr >> 2);
+  return { offset: v.offset - span.lo, strides: v.strides };
+}
+
+/** Storage range [lo, hi) a view touches, and whether copying it would be wasteful. */
+function spanOf(v: View): { lo: number; hi: number; gather: boolean; elements: number } {
+  let lo = v.offset;
+  let hi = v.offset;
+  let size = 1;
+  for (let d = 0; d < v.shape.length; d++) {
+    const extent = (v.shape[d] - 1) * v.strides[d];
+    if (extent < 0) lo += extent;
+    else hi += extent;
+    size *= v.shape[d];
+  }
+  hi += 1;
+  const gather = hi - lo > 2 * size + 1024;
+  return { lo, hi, gather, elements: gather ? size : hi - lo };
+}
+
+/**
+ * C = A·B for float32 views a [B, M, K] and b [B, K, N]; null when the WebAssembly kernels
+ * cannot take it (then the caller uses the reference kernel).
+ */
+export function gemmF32(a: View, b: View): Float32Array | null {
+  const [batch, m, k] = a.shape;
+  const n = b.shape[2];
+  const total = batch * m * n;
+  if (total === 0) return new Float32Array(0);
+  if (k === 0) return new Float32Array(total);
+  const work = batch * m * n * k;
+  if (work < options.minWork) return null;
+  const rt = getRuntime();
+  if (!rt) return null;
+  const { mr, nr } = rt.variant;
+  const mc = Math.max(mr, Math.floor(options.mc / mr) * mr);
+  const kc = Math.max(1, options.kc);
+  const parallel = work >= options.parallelMinWork && numThreads() > 1;
+  if (parallel) ensurePool(rt);
+  const threads = parallel ? rt.threads() : 1;
+
+  const spanA = spanOf(a);
+  const spanB = spanOf(b);
+  const nPanels = Math.ceil(n / nr);
+  const npad = nPanels * nr;
+  const batchB = batch === 1 || b.strides[0] === 0 ? 1 : batch;
+  const kBlocks = Math.ceil(k / kc);
+  const mBlocks = Math.ceil(m / mc);
+  // Enough tasks for every thread to get several: split N when batch·M-blocks is too few.
+  let nChunks = 1;
+  if (threads > 1) {
+    const want = threads * 4;
+    nChunks = Math.max(1, Math.min(Math.ceil(nPanels / 4), Math.ceil(want / (batch * mBlocks))));
+  }
+  const ncCols = Math.ceil(nPanels / nChunks) * nr;
+  nChunks = Math.ceil(n / ncCols);
+
+  const aPtr = CONTROL_BYTES;
+  const bPtr = align(aPtr + spanA.elements * 4);
+  const bpPtr = align(bPtr + spanB.elements * 4);
+  const bpBatchBytes = k * npad * 4;
+  const cPtr = align(bpPtr + batchB * bpBatchBytes);
+  const scratchPtr = align(cPtr + total * 4);
+  const scratchStride = align((mc * kc + mr * nr) * 4);
+  const end = scratchPtr + scratchStride * (1 + (rt.pool ? rt.pool.size : 0));
+  if (end > MAX_PAGES * PAGE - PAGE || !rt.reserve(end)) return null;
+
+  const pa = placeOperand(rt, a, aPtr, spanA);
+  const pb = placeOperand(rt, b, bPtr, spanB);
+  const ctl = rt.ctl;
+  ctl[CTL.M] = m;
+  ctl[CTL.N] = n;
+  ctl[CTL.K] = k;
+  ctl[CTL.A_SB] = pa.strides[0];
+  ctl[CTL.A_SM] = pa.strides[1];
+  ctl[CTL.A_SK] = pa.strides[2];
+  ctl[CTL.B_SB] = batchB === 1 ? 0 : pb.strides[0];
+  ctl[CTL.B_SK] = pb.strides[1];
+  ctl[CTL.B_SN] = pb.strides[2];
+  ctl[CTL.BP_SB] = batchB === 1 ? 0 : bpBatchBytes;
+  ctl[CTL.MC] = mc;
+  ctl[CTL.KC] = kc;
+  ctl[CTL.NC] = ncCols;
+  ctl[CTL.M_BLOCKS] = mBlocks;
+  ctl[CTL.N_CHUNKS] = nChunks;
+  ctl[CTL.K_BLOCKS] = kBlocks;
+  ctl[CTL.NPAD] = npad;
+  ctl[CTL.SCRATCH] = scratchPtr;
+  ctl[CTL.SCRATCH_STRIDE] = scratchStride;
+
+  // Tasks are numbered in 16 bits: run the batch in slices if needed.
+  const packPerBatch = kBlocks;
+  const computePerBatch = mBlocks * nChunks;
+  const slice = Math.max(1, Math.floor(0xffff / Math.max(packPerBatch, computePerBatch)));
+  for (let b0 = 0; b0 < batch; b0 += slice) {
+    const count = Math.min(slice, batch - b0);
+    ctl[CTL.BATCH] = count;
+    ctl[CTL.A_PTR] = aPtr + (pa.offset + b0 * pa.strides[0]) * 4;
+    ctl[CTL.B_PTR] = bPtr + (pb.offset + (batchB === 1 ? 0 : b0 * pb.strides[0])) * 4;
+    ctl[CTL.BP_PTR] = bpPtr + (batchB === 1 ? 0 : b0 * bpBatchBytes);
+    ctl[CTL.C_PTR] = cPtr + b0 * m * n * 4;
+    if (batchB === 1 && b0 === 0) {
+      ctl[CTL.KIND] = KIND_PACK_B;
+      rt.run(kBlocks, parallel && k * npad >= 1 << 16);
+    } else if (batchB !== 1) {
+      ctl[CTL.KIND] = KIND_PACK_B;
+      rt.run(count * kBlocks, parallel && count * k * npad >= 1 << 16);
+    }
+    ctl[CTL.KIND] = KIND_COMPUTE;
+    rt.run(count * computePerBatch, parallel);
+  }
+  return rt.heap().slice(cPtr >> 2, (cPtr >> 2) + total);
+}

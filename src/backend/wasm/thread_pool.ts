@@ -1,0 +1,156 @@
+/**
+ * Worker threads over one shared WebAssembly.Memory. Each worker instantiates the same kernel
+ * module on that memory and runs tasks that the calling thread publishes in the control block:
+ *
+ *   caller: write the job's parameters, DONE = 0, CLAIM = (gen << 16 | 0), GEN = gen, notify
+ *   anyone: claim task i by compare-exchange on CLAIM (the high half must still be this gen),
+ *           run_task(thread, i), DONE += 1 (the last one notifies)
+ *   caller: claims tasks too, then blocks in Atomics.wait until DONE = NTASKS
+ *
+ * Claiming is dynamic, so a busy core (other processes on the machine) or a worker still
+ * starting up only means the others take more tasks; results do not depend on who ran what.
+ * Ops stay synchronous: the caller blocks in Atomics.wait, which Node allows on its main thread
+ * and browsers allow only in workers (see platform.ts, `canBlock`). Workers are unref'd so
+ * they never keep a Node process alive.
+ */
+import { CTL } from './gemm_module.js';
+import { isNode, nodeBuiltin } from './platform.js';
+
+/** Iterations a thread spins on a control word before it sleeps in Atomics.wait. */
+const SPIN = 20_000;
+
+/**
+ * The loop every worker runs, as source text (not a function's toString(), which bundlers,
+ * transpilers and coverage tools may rewrite): instantiate, then claim and run tasks.
+ */
+const WORKER_MAIN = `function workerMain(module, memory, id, ctlWords, spin) {
+  const { GEN, CLAIM, DONE, NTASKS, READY } = ctlWords;
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const runTask = instance.exports.run_task;
+  const ctl = new Int32Array(memory.buffer, 0, 256);
+  let seen = Atomics.load(ctl, GEN);
+  Atomics.add(ctl, READY, 1);
+  for (;;) {
+    let gen = Atomics.load(ctl, GEN);
+    for (let i = 0; gen === seen && i < spin; i++) gen = Atomics.load(ctl, GEN);
+    if (gen === seen) {
+      Atomics.wait(ctl, GEN, seen);
+      continue;
+    }
+    seen = gen;
+    if (gen < 0) return;
+    const tag = gen & 0xffff;
+    for (;;) {
+      const claim = Atomics.load(ctl, CLAIM);
+      if (claim >>> 16 !== tag) break;
+      const n = ctl[NTASKS];
+      const index = claim & 0xffff;
+      if (index >= n) break;
+      if (Atomics.compareExchange(ctl, CLAIM, claim, claim + 1) !== claim) continue;
+      runTask(id, index);
+      if (Atomics.add(ctl, DONE, 1) + 1 === n) Atomics.notify(ctl, DONE);
+    }
+  }
+}`;
+
+interface WorkerLike {
+  terminate(): unknown;
+  unref?: () => void;
+}
+
+/** Starts `count` workers on `memory`; returns null where workers cannot be created. */
+export class ThreadPool {
+  private readonly workers: WorkerLike[] = [];
+  private gen = 0;
+  readonly ctl: Int32Array;
+
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly size: number,
+  ) {
+    this.ctl = new Int32Array(memory.buffer, 0, 256);
+  }
+
+  /** Workers that have instantiated the module and wait for tasks. */
+  get ready(): number {
+    return Atomics.load(this.ctl, CTL.READY);
+  }
+
+  /** Resolves once all workers are ready (or after `timeoutMs`). */
+  async whenReady(timeoutMs = 10_000): Promise<boolean> {
+    const start = Date.now();
+    while (this.ready < this.size) {
+      if (Date.now() - start > timeoutMs) return false;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return true;
+  }
+
+  static start(module: WebAssembly.Module, memory: WebAssembly.Memory, count: number): ThreadPool | null {
+    if (count < 1) return null;
+    const pool = new ThreadPool(memory, count);
+    Atomics.store(pool.ctl, CTL.READY, 0);
+    const ctlWords = { GEN: CTL.GEN, CLAIM: CTL.CLAIM, DONE: CTL.DONE, NTASKS: CTL.NTASKS, READY: CTL.READY };
+    const source = WORKER_MAIN;
+    try {
+      if (isNode) {
+        const wt = nodeBuiltin<{ Worker: new (code: string, options: object) => WorkerLike }>('node:worker_threads');
+        if (!wt) return null;
+        const code = `const { workerData } = require('node:worker_threads');\n(${source})(workerData.module, workerData.memory, workerData.id, workerData.ctlWords, workerData.spin);`;
+        for (let id = 1; id <= count; id++) {
+          const worker = new wt.Worker(code, { eval: true, workerData: { module, memory, id, ctlWords, spin: SPIN } });
+          worker.unref?.();
+          pool.workers.push(worker);
+        }
+      } else {
+        const code = `self.onmessage = (e) => { const d = e.data; (${source})(d.module, d.memory, d.id, d.ctlWords, d.spin); };`;
+        const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+        for (let id = 1; id <= count; id++) {
+          const worker = new Worker(url);
+          worker.postMessage({ module, memory, id, ctlWords, spin: SPIN });
+          pool.workers.push(worker);
+        }
+      }
+    } catch {
+      pool.terminate();
+      return null;
+    }
+    return pool;
+  }
+
+  /**
+   * Runs tasks 0..n-1 of the job already written to the control block, on the workers and the
+   * calling thread (thread 0), and returns when all are done.
+   */
+  run(n: number, runTask: (thread: number, index: number) => void): void {
+    const ctl = this.ctl;
+    this.gen = (this.gen % 0x7ffffffe) + 1;
+    const tag = this.gen & 0xffff;
+    ctl[CTL.NTASKS] = n;
+    Atomics.store(ctl, CTL.DONE, 0);
+    Atomics.store(ctl, CTL.CLAIM, tag << 16);
+    Atomics.store(ctl, CTL.GEN, this.gen);
+    Atomics.notify(ctl, CTL.GEN);
+    for (;;) {
+      const claim = Atomics.load(ctl, CTL.CLAIM);
+      const index = claim & 0xffff;
+      if (index >= n) break;
+      if (Atomics.compareExchange(ctl, CTL.CLAIM, claim, claim + 1) !== claim) continue;
+      runTask(0, index);
+      Atomics.add(ctl, CTL.DONE, 1);
+    }
+    let done = Atomics.load(ctl, CTL.DONE);
+    for (let i = 0; done < n && i < SPIN; i++) done = Atomics.load(ctl, CTL.DONE);
+    while (done < n) {
+      Atomics.wait(ctl, CTL.DONE, done);
+      done = Atomics.load(ctl, CTL.DONE);
+    }
+  }
+
+  terminate(): void {
+    Atomics.store(this.ctl, CTL.GEN, -1);
+    Atomics.notify(this.ctl, CTL.GEN);
+    for (const w of this.workers) w.terminate();
+    this.workers.length = 0;
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * The WebAssembly CPU backend against the reference backend (the oracle): matmul on many shapes
+ * and layouts for every SIMD level, threads against one thread, and the backend registry.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { View } from '../src/backend/backend.js';
+import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
+import { buildCeilingModule } from '../src/backend/wasm/ceiling_module.js';
+import { buildGemmModule, DEFAULT_VARIANTS } from '../src/backend/wasm/gemm_module.js';
+import { bestSimdLevel, simdLevelSupported, type SimdLevel } from '../src/backend/wasm/platform.js';
+import {
+  configureGemm,
+  setNumThreads,
+  setSimdLevel,
+  simdLevel,
+  tasksByThread,
+  useCpuKernels,
+  wasmBackend,
+} from '../src/backend/wasm/wasm_backend.js';
+import { getBackend, matmul, randn, tensor, F } from '../src/index.js';
+
+const EPS32 = 2 ** -23;
+
+/** Deterministic pseudo-random floats in [-1, 1). */
+function randomData(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+function view(storage: Float32Array, shape: number[], strides?: number[], offset = 0): View {
+  return { storage, dtype: 'float32', shape, strides: strides ?? [shape[1] * shape[2], shape[2], 1], offset };
+}
+
+function absView(v: View): View {
+  return { ...v, storage: (v.storage as Float32Array).map(Math.abs) };
+}
+
+/** Asserts wasm matmul(a, b) equals the reference within float32 summation error. */
+function expectMatchesReference(a: View, b: View): Float32Array {
+  const got = wasmBackend.matmul(a, b, 'float32') as Float32Array;
+  const want = cpuBackend.matmul(a, b, 'float32') as Float32Array;
+  const bound = cpuBackend.matmul(absView(a), absView(b), 'float32') as Float32Array;
+  const k = a.shape[2];
+  expect(got).toBeInstanceOf(Float32Array);
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (Number.isNaN(want[i])) {
+      expect(Number.isNaN(got[i]), `element ${i}: expected NaN, got ${got[i]}`).toBe(true);
+      continue;
+    }
+    const err = Math.abs(got[i] - want[i]);
+    const tol = (k + 2) * EPS32 * bound[i] + 1e-30;
+    if (!(err <= tol)) expect.fail(`element ${i} of [${a.shape}]x[${b.shape}]: got ${got[i]}, want ${want[i]} (tolerance ${tol})`);
+    worst = Math.max(worst, err / (bound[i] || 1));
+  }
+  expect(worst).toBeLessThan(1e-4);
+  return got;
+}
+
+/** [batch, M, K, N] cases: tiny, odd, exact tiles, non-multiples of the tile, several K and M blocks. */
+const SHAPES: [number, number, number, number][] = [
+  [1, 1, 1, 1],
+  [1, 1, 5, 1],
+  [1, 6, 8, 8],
+  [1, 12, 16, 16],
+  [1, 7, 13, 9],
+  [1, 5, 3, 7],
+  [2, 33, 70, 17],
+  [1, 1, 300, 1],
+  [1, 300, 1, 1],
+  [1, 1, 1, 300],
+  [1, 4, 600, 4],
+  [3, 100, 257, 50],
+  [1, 150, 530, 41],
+  [4, 9, 31, 23],
+];
+
+const LEVELS: SimdLevel[] = ['relaxed', 'simd', 'scalar'];
+
+describe('wasm kernel modules', () => {
+  it('probes the engine: Node 20+ validates relaxed SIMD once the flag is set', () => {
+    expect(simdLevelSupported('scalar')).toBe(true);
+    expect(simdLevelSupported('simd')).toBe(true);
+    expect(simdLevelSupported('relaxed')).toBe(true);
+    expect(bestSimdLevel).toBe('relaxed');
+  });
+
+  it('emits valid modules for every variant, with shared or private memory', () => {
+    for (const level of LEVELS) {
+      for (const shared of [false, true]) {
+        const bytes = buildGemmModule(DEFAULT_VARIANTS[level], { initialPages: 1, maximumPages: 16, shared });
+        expect(WebAssembly.validate(bytes), `${level} shared=${shared}`).toBe(true);
+      }
+    }
+    expect(WebAssembly.validate(buildCeilingModule('relaxed'))).toBe(true);
+    expect(WebAssembly.validate(buildCeilingModule('simd'))).toBe(true);
+    // The emitter's output is checked by the engine: a broken module must not validate.
+    const bytes = buildGemmModule(DEFAULT_VARIANTS.simd, { initialPages: 1, maximumPages: 16, shared: false });
+    const broken = bytes.slice(0, bytes.length - 1);
+    expect(WebAssembly.validate(broken)).toBe(false);
+  });
+});
+
+describe.each(LEVELS)('wasm matmul, %s kernels', (level) => {
+  let restore: ReturnType<typeof configureGemm>;
+  beforeAll(async () => {
+    setSimdLevel(level);
+    restore = configureGemm({ minWork: 0 });
+    await setNumThreads(1);
+  });
+  afterAll(async () => {
+    configureGemm(restore);
+    setSimdLevel(null);
+    await setNumThreads(null);
+  });
+
+  it('runs the requested level', () => {
+    expect(simdLevel()).toBe(level);
+  });
+
+  it.each(SHAPES)('contiguous [%i, %i, %i] x [.., %i]', (batch, m, k, n) => {
+    const a = view(randomData(batch * m * k, m * 31 + k), [batch, m, k]);
+    const b = view(randomData(batch * k * n, n * 17 + k), [batch, k, n]);
+    expectMatchesReference(a, b);
+  });
+
+  it('K = 0 gives zeros and empty dims give empty results', () => {
+    const zero = wasmBackend.matmul(view(new Float32Array(0), [2, 3, 0]), view(new Float32Array(0), [2, 0, 4]), 'float32');
+    expect(Array.from(zero as Float32Array)).toEqual(new Array(24).fill(0));
+    const empty = wasmBackend.matmul(view(new Float32Array(0), [1, 0, 5]), view(randomData(15, 3), [1, 5, 3]), 'float32');
+    expect((empty as Float32Array).length).toBe(0);
+  });
+
+  it('transposed, sliced and broadcast operands', () => {
+    const [m, k, n] = [37, 45, 29];
+    // A transposed: the storage holds A^T [K, M].
+    const aT = view(randomData(m * k, 1), [1, m, k], [m * k, 1, m]);
+    const bT = view(randomData(k * n, 2), [1, k, n], [k * n, 1, k]);
+    const a = view(randomData(m * k, 3), [1, m, k]);
+    const b = view(randomData(k * n, 4), [1, k, n]);
+    expectMatchesReference(aT, b);
+    expectMatchesReference(a, bT);
+    expectMatchesReference(aT, bT);
+    // A slice with an offset: rows 3.. and columns 2.. of a wider matrix.
+    const wide = randomData(60 * 80, 5);
+    expectMatchesReference(view(wide, [1, m, k], [60 * 80, 80, 1], 3 * 80 + 2), b);
+    // A narrow column of a large storage (gathered instead of copying the whole span).
+    const tall = randomData(400 * 300, 6);
+    expectMatchesReference(view(tall, [1, 300, 1], [0, 300, 1], 7), view(randomData(5, 7), [1, 1, 5]));
+    // Batch broadcast (stride 0) on either side, as conv2d's kernels · columns produce.
+    const batch = 3;
+    expectMatchesReference(view(randomData(m * k, 8), [batch, m, k], [0, k, 1]), view(randomData(batch * k * n, 9), [batch, k, n]));
+    expectMatchesReference(view(randomData(batch * m * k, 10), [batch, m, k]), view(randomData(k * n, 11), [batch, k, n], [0, n, 1]));
+    // Every stride non-unit: A[b, i, j] = s[2 + b·1 + i·7 + j·3].
+    expectMatchesReference(view(randomData(5000, 12), [2, 20, 30], [1, 7 * 30, 3], 2), view(randomData(2 * 30 * 10, 13), [2, 30, 10]));
+  });
+
+  it('propagates NaN and Inf as IEEE arithmetic does', () => {
+    const a = view(randomData(6 * 8, 14), [1, 6, 8]);
+    const b = view(randomData(8 * 10, 15), [1, 8, 10]);
+    (a.storage as Float32Array)[3] = Infinity; // row 0
+    (b.storage as Float32Array).fill(0, 30, 40); // row 3 of B is zero: Inf·0 = NaN in row 0
+    (a.storage as Float32Array)[2 * 8 + 5] = NaN; // row 2
+    const got = expectMatchesReference(a, b);
+    expect(Number.isNaN(got[0])).toBe(true);
+    expect(Number.isNaN(got[2 * 10 + 4])).toBe(true);
+    expect(Number.isFinite(got[1 * 10 + 4])).toBe(true);
+  });
+});
+
+describe('wasm matmul on worker threads', () => {
+  let restore: ReturnType<typeof configureGemm>;
+  beforeAll(() => {
+    setSimdLevel(null);
+    restore = configureGemm({ parallelMinWork: 0 });
+  });
+  afterAll(async () => {
+    configureGemm(restore);
+    await setNumThreads(null);
+  });
+
+  it('gives bit-identical results on 2 threads and on 1, and the worker takes tasks', async () => {
+    const cases: [View, View][] = [
+      [view(randomData(2 * 300 * 200, 21), [2, 300, 200]), view(randomData(2 * 200 * 250, 22), [2, 200, 250])],
+      // conv2d-like: small M, long N, kernels broadcast over the batch.
+      [view(randomData(32 * 9, 23), [4, 32, 9], [0, 9, 1]), view(randomData(4 * 9 * 784, 24), [4, 9, 784])],
+      [view(randomData(129 * 515, 25), [1, 129, 515]), view(randomData(515 * 77, 26), [1, 515, 77], [0, 1, 515])],
+    ];
+    await setNumThreads(1);
+    const single = cases.map(([a, b]) => expectMatchesReference(a, b));
+    await setNumThreads(2);
+    const before = tasksByThread();
+    expect(before.length).toBe(2);
+    for (let round = 0; round < 20; round++) {
+      cases.forEach(([a, b], i) => {
+        const threaded = wasmBackend.matmul(a, b, 'float32') as Float32Array;
+        expect(Buffer.from(threaded.buffer).equals(Buffer.from(single[i].buffer)), `case ${i}, round ${round}`).toBe(true);
+      });
+      if (tasksByThread()[1] > before[1]) break;
+    }
+    expect(tasksByThread()[1]).toBeGreaterThan(before[1]);
+  });
+
+  it('does not keep a Node process alive at exit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chainrule-wasm-'));
+    const file = join(dir, 'exit.mts');
+    const gemm = fileURLToPath(new URL('../src/backend/wasm/gemm.ts', import.meta.url));
+    writeFileSync(
+      file,
+      `import { gemmF32, whenThreadsReady, tasksByThread } from ${JSON.stringify(gemm)};
+const n = 256, data = new Float32Array(n * n).fill(1);
+const v = { storage: data, dtype: 'float32', shape: [1, n, n], strides: [n * n, n, 1], offset: 0 };
+await whenThreadsReady();
+const c = gemmF32(v, v);
+console.log(c[0], tasksByThread().length);
+`,
+    );
+    const started = Date.now();
+    const result = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 30_000 });
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe('256 2');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
+
+describe('float32 elementwise fast paths', () => {
+  it('add/sub/mul/div give the reference bits on contiguous, scalar, row-broadcast and other layouts', () => {
+    const shape = [13, 17];
+    const full = (seed: number): View => ({ storage: randomData(13 * 17 + 5, seed), dtype: 'float32', shape, strides: [17, 1], offset: 5 });
+    const row: View = { storage: randomData(17, 41), dtype: 'float32', shape, strides: [0, 1], offset: 0 };
+    const column: View = { storage: randomData(13, 42), dtype: 'float32', shape, strides: [1, 0], offset: 0 };
+    const scalar: View = { storage: new Float32Array([0, -2.5]), dtype: 'float32', shape, strides: [0, 0], offset: 1 };
+    const transposed: View = { storage: randomData(13 * 17, 43), dtype: 'float32', shape, strides: [1, 13], offset: 0 };
+    const operands = [full(44), row, column, scalar, transposed];
+    for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'pow'] as const) {
+      for (const a of operands) {
+        for (const b of operands) {
+          const got = wasmBackend.binary(op, a, b, 'float32') as Float32Array;
+          const want = cpuBackend.binary(op, a, b, 'float32') as Float32Array;
+          expect(got).toBeInstanceOf(Float32Array);
+          expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `${op} [${a.strides}] [${b.strides}]`).toBe(true);
+        }
+      }
+    }
+  });
+});
+
+describe('cpu device registry', () => {
+  it("'cpu' is the WebAssembly backend and 'cpu-reference' the reference one", () => {
+    expect(getBackend('cpu')).toBe(wasmBackend);
+    expect(getBackend('cpu-reference').name).toBe('cpu-reference');
+    expect(randn([2, 2]).backend).toBe(wasmBackend);
+  });
+
+  it('tensor matmul, its gradient and conv2d agree between the two kernel sets', () => {
+    const run = () => {
+      const rows = (data: Float32Array, cols: number) => Array.from({ length: data.length / cols }, (_, i) => Array.from(data.subarray(i * cols, (i + 1) * cols)));
+      const x = tensor(rows(randomData(64 * 50, 31), 50), { requiresGrad: true });
+      const w = tensor(rows(randomData(50 * 40, 32), 40), { requiresGrad: true });
+      const y = matmul(x, w);
+      y.square().sum().backward();
+      const img = tensor(Array.from(randomData(2 * 3 * 12 * 12, 33))).reshape([2, 3, 12, 12]);
+      const kernel = tensor(Array.from(randomData(8 * 3 * 3 * 3, 34))).reshape([8, 3, 3, 3]);
+      const conv = F.conv2d(img, kernel, undefined, { padding: 1 });
+      return [y, x.grad!, w.grad!, conv].map((t) => Array.from(t.dataSync()));
+    };
+    useCpuKernels('reference');
+    let reference: number[][];
+    try {
+      reference = run();
+    } finally {
+      useCpuKernels('wasm');
+    }
+    const fast = run();
+    fast.forEach((values, i) => {
+      expect(values.length).toBe(reference[i].length);
+      const scale = Math.max(...reference[i].map(Math.abs));
+      values.forEach((v, j) => expect(Math.abs(v - reference[i][j])).toBeLessThanOrEqual(1e-5 * scale));
+    });
+  });
+});
