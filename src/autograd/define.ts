@@ -5,7 +5,7 @@
  */
 import type { Storage } from '../backend/backend.js';
 import { isFloatingDType, promoteTypes, promoteWithScalar, type DType } from '../tensor/dtype.js';
-import { formatShape } from '../tensor/shape.js';
+import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { isGradEnabled } from './grad_mode.js';
 import { Node, type BackwardFn } from './node.js';
@@ -23,9 +23,28 @@ export function record(
   backward: BackwardFn,
 ): Tensor {
   if (!isGradEnabled() || !isFloatingDType(output.dtype)) return output;
-  if (!inputs.some((t) => t !== null && t.requiresGrad)) return output;
-  for (const t of inputs) {
-    if (t !== null && t.requiresGrad && t.base !== null && t.base.gradFn !== t.baseGradFnAtView) {
+  // One pass over the inputs builds the node's edges, shapes and dtypes (record runs once per op).
+  const n = inputs.length;
+  const edges = new Array<Node | null>(n);
+  const shapes = new Array<readonly number[]>(n);
+  const dtypes = new Array<DType | null>(n);
+  let anyRequiresGrad = false;
+  for (let i = 0; i < n; i++) {
+    const t = inputs[i];
+    if (t === null) {
+      edges[i] = null;
+      shapes[i] = [];
+      dtypes[i] = null;
+      continue;
+    }
+    shapes[i] = t.shape;
+    dtypes[i] = t.dtype;
+    if (!t.requiresGrad) {
+      edges[i] = null;
+      continue;
+    }
+    anyRequiresGrad = true;
+    if (t.base !== null && t.base.gradFn !== t.baseGradFnAtView) {
       // The view's history leads to its base's old history: its gradient would be silently wrong.
       throw new Error(
         `${name}: an input of shape ${formatShape(t.shape)} is a view of a tensor that was modified by an in-place op ` +
@@ -33,12 +52,19 @@ export function record(
           `or use the out-of-place op`,
       );
     }
+    edges[i] = t.gradNode();
   }
-  const edges = inputs.map((t) => (t !== null && t.requiresGrad ? t.gradNode() : null));
-  const shapes = inputs.map((t) => (t === null ? [] : t.shape));
-  const dtypes = inputs.map((t) => (t === null ? null : t.dtype));
+  if (!anyRequiresGrad) return output;
   output.setGradFn(new Node(name, edges, saved, backward, shapes, dtypes));
   return output;
+}
+
+/**
+ * Whether `record` would attach a node for these inputs: lets an op skip building its backward
+ * closure and saved list when grad mode is off or no input requires grad.
+ */
+export function wantsGrad(a: Tensor, b: Tensor | null = null): boolean {
+  return isGradEnabled() && (a.requiresGrad || (b !== null && b.requiresGrad));
 }
 
 /** A new contiguous tensor on `like`'s device over freshly computed storage. */
@@ -118,7 +144,7 @@ export function assertTensor(op: string, value: unknown, name = 'input'): Tensor
 
 /** A broadcast view of `t` with `shape` (stride 0 on repeated dims); no autograd. */
 export function broadcastView(t: Tensor, shape: readonly number[]): Tensor {
-  if (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
+  if (t.shape === shape || shapesEqual(t.shape, shape)) return t;
   const lead = shape.length - t.shape.length;
   const strides = shape.map((d, i) => {
     const j = i - lead;

@@ -74,6 +74,8 @@ function addGradients(a: Tensor | undefined, b: Tensor): Tensor {
 }
 
 function applyHooks(node: Node, grad: Tensor): Tensor {
+  // Most nodes have no hooks: skip copying the (empty) hook lists.
+  if (!node.hasHooks) return grad;
   let current = grad;
   for (const hook of [...node.preHooks]) {
     const replaced = hook(current);
@@ -137,9 +139,10 @@ export function runBackward(roots: readonly Node[], rootGrads: readonly Tensor[]
         continue;
       }
       const inputGrads = node.apply(grad);
-      node.inputs.forEach((input, i) => {
+      for (let i = 0; i < node.inputs.length; i++) {
+        const input = node.inputs[i];
         const inputGrad = inputGrads[i];
-        if (input === null || inputGrad === null || inputGrad === undefined) return;
+        if (input === null || inputGrad === null || inputGrad === undefined) continue;
         const expected = node.inputShapes[i];
         if (!shapesEqual(inputGrad.shape, expected)) {
           throw new Error(
@@ -151,7 +154,7 @@ export function runBackward(roots: readonly Node[], rootGrads: readonly Tensor[]
         const dtype = node.inputDTypes[i];
         const cast = dtype && dtype !== inputGrad.dtype && isFloatingDType(dtype) ? inputGrad.to(dtype) : inputGrad;
         pending.set(input, addGradients(pending.get(input), cast));
-      });
+      }
       if (!options.retainGraph) node.release();
     }
   } finally {

@@ -52,10 +52,9 @@ export class Node {
   readonly inputShapes: readonly (readonly number[])[];
   /** Dtypes of the op's inputs: a gradient of another float dtype is cast to it (mixed precision). */
   readonly inputDTypes: readonly (DType | null)[];
-  /** Hooks on the gradient of this node's output tensor (registerHook on a non-leaf). */
-  readonly preHooks: GradHook[] = [];
-  /** retainGrad() hooks: run after preHooks, so the retained gradient is the hooked one (as PyTorch). */
-  readonly retainGradHooks: GradHook[] = [];
+  // The hook lists are allocated on first use: almost no node gets a hook, and ops create many nodes.
+  private preHookList: GradHook[] | null = null;
+  private retainGradHookList: GradHook[] | null = null;
   /** Where the op was created, recorded in anomaly mode. */
   readonly creationStack: string | undefined;
   private saved: SavedTensor[] | null;
@@ -79,6 +78,21 @@ export class Node {
     this.hadSaved = saved.length > 0;
     this.backwardFn = backwardFn;
     this.creationStack = isAnomalyEnabled() ? captureCreationStack() : undefined;
+  }
+
+  /** Hooks on the gradient of this node's output tensor (registerHook on a non-leaf). */
+  get preHooks(): GradHook[] {
+    return (this.preHookList ??= []);
+  }
+
+  /** retainGrad() hooks: run after preHooks, so the retained gradient is the hooked one (as PyTorch). */
+  get retainGradHooks(): GradHook[] {
+    return (this.retainGradHookList ??= []);
+  }
+
+  /** Whether any hook is registered (without allocating the lists). */
+  get hasHooks(): boolean {
+    return (this.preHookList !== null && this.preHookList.length > 0) || (this.retainGradHookList !== null && this.retainGradHookList.length > 0);
   }
 
   /** Runs the backward rule; throws if saved tensors were freed or modified in place. */

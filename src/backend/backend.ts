@@ -38,6 +38,12 @@ export interface Conv2dGeometry {
   readonly dilation: readonly [number, number];
 }
 
+export interface MaxPool2dResult {
+  readonly values: Storage;
+  /** int32 positions y·W + x within each [H, W] plane. */
+  readonly indices: Storage;
+}
+
 export interface Backend {
   readonly name: string;
   /** Zero-filled storage of `size` elements. */
@@ -69,9 +75,104 @@ export interface Backend {
   unfold2d(x: View, geometry: Conv2dGeometry, padValue: number): Storage;
   /** The adjoint of unfold2d: columns summed back into images of size [N, C, H, W]. */
   fold2d(columns: View, outputShape: readonly [number, number, number, number], geometry: Conv2dGeometry): Storage;
+  /**
+   * Max pooling of x [N, C, H, W] with `outSize` [outH, outW] windows (ceil mode may let the last
+   * overhang the image; overhang and padding are skipped): contiguous values [N, C, outH, outW]
+   * and int32 indices y·W + x of each window's first maximum in its plane (PyTorch's
+   * max_pool2d_with_indices; a NaN beats any number). A window with nothing inside the image
+   * gets −Infinity and index −1.
+   */
+  maxPool2d(x: View, geometry: Conv2dGeometry, outSize: readonly [number, number]): MaxPool2dResult;
   /** Writes `src` (same shape, any dtype) into the view `dst`. */
   copyInto(dst: View, src: View): void;
   fill(dst: View, value: number): void;
+
+  // ---- fused kernels: one pass (or two) over memory where a chain of primitives would take several ----
+
+  /**
+   * Softmax (or, with `log`, log-softmax) of `x` along `axis`, shifted by the row's max so large
+   * logits neither overflow nor lose precision; the result is contiguous in x's shape and dtype.
+   * A row whose max is ±Infinity is not shifted (as logsumexp), so an all −Infinity row gives NaN.
+   */
+  softmax(x: View, axis: number, log: boolean): Storage;
+  /**
+   * Layer-norm forward: x is read as rows of its last `normalizedSize` elements (row-major), each
+   * normalized with its mean and biased variance, then scaled by `weight` and shifted by `bias`
+   * (views of `normalizedSize` elements, or null). Returns the contiguous output (x's shape and
+   * dtype) and per-row `mean` and `rstd` = 1/√(var + eps), one element per row.
+   */
+  layerNorm(x: View, normalizedSize: number, weight: View | null, bias: View | null, eps: number): LayerNormResult;
+  /** Per-channel statistics of x [N, C, *] over every axis but 1: mean and biased variance, each [C] in x's dtype. */
+  batchNormStats(x: View): BatchNormStats;
+  /**
+   * (x − mean[c])·rstd[c]·weight[c] + bias[c] for x [N, C, *] and per-channel views [C]
+   * (weight and bias may be null); contiguous, in x's dtype.
+   */
+  batchNormApply(x: View, mean: View, rstd: View, weight: View | null, bias: View | null): Storage;
+  /**
+   * Negative log-likelihood per sample for logProbs [N, C] and int32 class indices target [N]:
+   * `loss[i]` = −w[t]·logProbs[i, t] and `weight[i]` = w[t] (1 without class weights), both 0
+   * where t = ignoreIndex. Throws a RangeError on another index outside [0, C).
+   */
+  nllLoss(logProbs: View, target: View, weight: View | null, ignoreIndex: number): NllLossResult;
+  /**
+   * One SGD step in place on `param` (and `momentumBuffer` when momentum ≠ 0), all of one
+   * floating dtype and shape, rounding as the same update composed of elementwise primitives does.
+   */
+  sgdUpdate(param: View, grad: View, momentumBuffer: View | null, options: SgdUpdateOptions): void;
+  /**
+   * One Adam / AdamW step in place on `param` and its moment estimates (maxExpAvgSq only with
+   * amsgrad), all of one floating dtype and shape, rounding as the composed update does.
+   */
+  adamUpdate(param: View, grad: View, expAvg: View, expAvgSq: View, maxExpAvgSq: View | null, options: AdamUpdateOptions): void;
+}
+
+export interface LayerNormResult {
+  readonly output: Storage;
+  /** Per-row mean (x's dtype, one element per row). */
+  readonly mean: Storage;
+  /** Per-row 1/√(biased variance + eps) (x's dtype). */
+  readonly rstd: Storage;
+}
+
+export interface BatchNormStats {
+  readonly mean: Storage;
+  /** Biased (population) variance. */
+  readonly variance: Storage;
+}
+
+export interface NllLossResult {
+  /** Per-sample −w[t]·logp[t], 0 where ignored. */
+  readonly loss: Storage;
+  /** Per-sample w[t], 0 where ignored. */
+  readonly weight: Storage;
+}
+
+/** PyTorch's SGD options for one parameter. */
+export interface SgdUpdateOptions {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  readonly maximize: boolean;
+  /** The momentum buffer has no history yet: it is set to the gradient (no dampening), as PyTorch's first step. */
+  readonly firstStep: boolean;
+}
+
+/** PyTorch's Adam / AdamW options for one parameter. */
+export interface AdamUpdateOptions {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** AdamW: p ← p·(1 − lr·weightDecay) first; otherwise weightDecay·p is added to the gradient. */
+  readonly decoupledWeightDecay: boolean;
+  readonly amsgrad: boolean;
+  readonly maximize: boolean;
+  /** The step number t ≥ 1 of this update (for the bias corrections). */
+  readonly step: number;
 }
 
 const backends = new Map<string, Backend>();

@@ -2,6 +2,7 @@
 import { maximum } from '../autograd/ops/elementwise.js';
 import { zerosLike } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { bumpVersions, fusedUpdateApplies } from './fused_update.js';
 import {
   checkBetas,
   checkBoolean,
@@ -69,6 +70,39 @@ export function adamStep(p: Tensor, grad: Tensor, state: ParamState, group: Adam
 }
 
 /**
+ * adamStep with the raw gradient by the backend's fused kernel, weight decay included (L2 for
+ * Adam, decoupled for AdamW) and maximize applied; false (and nothing changed) where the fused
+ * kernel does not apply (see fusedUpdateApplies).
+ */
+export function fusedAdamStep(p: Tensor, grad: Tensor, state: ParamState, group: AdamOptions, decoupledWeightDecay: boolean): boolean {
+  if (!fusedUpdateApplies(p, grad, [state.expAvg, state.expAvgSq, group.amsgrad ? state.maxExpAvgSq : undefined])) return false;
+  if (state.step === undefined) {
+    state.step = 0;
+    state.expAvg = zerosLike(p);
+    state.expAvgSq = zerosLike(p);
+  }
+  if (group.amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = zerosLike(p);
+  const step = (state.step as number) + 1;
+  state.step = step;
+  const expAvg = state.expAvg as Tensor;
+  const expAvgSq = state.expAvgSq as Tensor;
+  const maxExpAvgSq = group.amsgrad ? (state.maxExpAvgSq as Tensor) : null;
+  p.backend.adamUpdate(p, grad, expAvg, expAvgSq, maxExpAvgSq, {
+    lr: group.lr,
+    beta1: group.betas[0],
+    beta2: group.betas[1],
+    eps: group.eps,
+    weightDecay: group.weightDecay,
+    decoupledWeightDecay,
+    amsgrad: group.amsgrad,
+    maximize: group.maximize,
+    step,
+  });
+  bumpVersions(p, expAvg, expAvgSq, maxExpAvgSq);
+  return true;
+}
+
+/**
  * Adam, exactly PyTorch's update (weight decay as an L2 term added to the gradient; use AdamW for
  * decoupled weight decay).
  *
@@ -101,6 +135,7 @@ export class Adam extends Optimizer<AdamOptions> {
   protected updateGroup(group: ParamGroup<AdamOptions>): void {
     for (const p of group.params) {
       if (p.grad === null) continue;
+      if (fusedAdamStep(p, p.grad, this.stateOf(p), group, false)) continue;
       let grad = group.maximize ? p.grad.neg() : p.grad;
       if (group.weightDecay !== 0) grad = grad.add(p, group.weightDecay);
       adamStep(p, grad, this.stateOf(p), group);

@@ -1,5 +1,5 @@
 /** AdamW: Adam with decoupled weight decay. */
-import { adamStep, validateAdamOptions, type AdamOptions } from './adam.js';
+import { adamStep, fusedAdamStep, validateAdamOptions, type AdamOptions } from './adam.js';
 import { Optimizer, type ParamGroup, type Params } from './optimizer.js';
 
 export type AdamWOptions = AdamOptions;
@@ -37,6 +37,7 @@ export class AdamW extends Optimizer<AdamWOptions> {
   protected updateGroup(group: ParamGroup<AdamWOptions>): void {
     for (const p of group.params) {
       if (p.grad === null) continue;
+      if (fusedAdamStep(p, p.grad, this.stateOf(p), group, true)) continue;
       const grad = group.maximize ? p.grad.neg() : p.grad;
       p.mul_(1 - group.lr * group.weightDecay);
       adamStep(p, grad, this.stateOf(p), group);

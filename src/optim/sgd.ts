@@ -1,5 +1,7 @@
 /** Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay. */
+import { zerosLike } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { bumpVersions, fusedUpdateApplies } from './fused_update.js';
 import {
   checkBoolean,
   checkNonNegative,
@@ -68,6 +70,7 @@ export class SGD extends Optimizer<SGDOptions> {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
     for (const p of group.params) {
       if (p.grad === null) continue;
+      if (this.fusedUpdate(p, p.grad, group)) continue;
       let d: Tensor = maximize ? p.grad.neg() : p.grad;
       if (weightDecay !== 0) d = d.add(p, weightDecay);
       if (momentum !== 0) {
@@ -83,5 +86,31 @@ export class SGD extends Optimizer<SGDOptions> {
       }
       p.add_(d, -lr);
     }
+  }
+
+  /** The same update by the backend's fused kernel, where it applies (see fusedUpdateApplies). */
+  private fusedUpdate(p: Tensor, grad: Tensor, group: ParamGroup<SGDOptions>): boolean {
+    const state = group.momentum !== 0 ? this.stateOf(p) : null;
+    if (!fusedUpdateApplies(p, grad, [state?.momentumBuffer])) return false;
+    let buffer: Tensor | null = null;
+    let firstStep = false;
+    if (state) {
+      if (state.momentumBuffer === undefined) {
+        state.momentumBuffer = zerosLike(p);
+        firstStep = true;
+      }
+      buffer = state.momentumBuffer as Tensor;
+    }
+    p.backend.sgdUpdate(p, grad, buffer, {
+      lr: group.lr,
+      momentum: group.momentum,
+      dampening: group.dampening,
+      weightDecay: group.weightDecay,
+      nesterov: group.nesterov,
+      maximize: group.maximize,
+      firstStep,
+    });
+    bumpVersions(p, buffer);
+    return true;
   }
 }

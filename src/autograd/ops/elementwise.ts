@@ -4,9 +4,9 @@
  */
 import type { BinaryOp, UnaryOp } from '../../backend/backend.js';
 import { isFloatingDType, type DType } from '../../tensor/dtype.js';
-import { broadcastShapes } from '../../tensor/shape.js';
+import { broadcastShapes, shapesEqual } from '../../tensor/shape.js';
 import { Tensor, type TensorLike } from '../../tensor/tensor.js';
-import { assertTensor, binaryOperands, broadcastView, castRaw, fromStorage, record, scalarTensor } from '../define.js';
+import { assertTensor, binaryOperands, broadcastView, castRaw, fromStorage, record, scalarTensor, wantsGrad } from '../define.js';
 import { sumToShape } from './reduction.js';
 
 // ---- unary ----
@@ -51,8 +51,16 @@ const UNARY_RULES: Record<UnaryOp, UnaryRule> = {
 
 const BOOL_RESULT: ReadonlySet<UnaryOp> = new Set(['logicalNot', 'isnan', 'isinf']);
 
+const backwardNames = new Map<string, string>();
+
+/** `add` → `AddBackward`; cached, as every recorded op asks for its name. */
 function backwardName(op: string): string {
-  return `${op[0].toUpperCase()}${op.slice(1)}Backward`;
+  let name = backwardNames.get(op);
+  if (name === undefined) {
+    name = `${op[0].toUpperCase()}${op.slice(1)}Backward`;
+    backwardNames.set(op, name);
+  }
+  return name;
 }
 
 function unary(op: UnaryOp, input: Tensor): Tensor {
@@ -61,6 +69,8 @@ function unary(op: UnaryOp, input: Tensor): Tensor {
   const dtype: DType = BOOL_RESULT.has(op) ? 'bool' : rule.float && !isFloatingDType(x.dtype) ? 'float32' : x.dtype;
   const source = castRaw(x, BOOL_RESULT.has(op) ? x.dtype : dtype);
   const y = fromStorage(x.backend.unary(op, source, dtype), x.shape, dtype, x);
+  // No graph to record: skip building the backward closure and saved list.
+  if (!wantsGrad(x)) return y;
   const grad = rule.grad;
   if (!grad) return record(backwardName(op), y, [x], [], (g) => [g.mul(0)]);
   const saved = rule.saves === 'x' ? [x] : rule.saves === 'y' ? [y] : [];
@@ -98,7 +108,8 @@ const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt'
 
 /** Runs a binary primitive on broadcast operands; no autograd. */
 function binaryForward(op: BinaryOp, a: Tensor, b: Tensor, computeDType: DType): Tensor {
-  const shape = broadcastShapes(op, a.shape, b.shape);
+  // Equal shapes (the common case) need no broadcasting: skip broadcastShapes' allocations.
+  const shape = shapesEqual(a.shape, b.shape) ? a.shape : broadcastShapes(op, a.shape, b.shape);
   const outDType = COMPARISONS.has(op) ? 'bool' : computeDType;
   const left = broadcastView(castRaw(a, computeDType), shape);
   const right = broadcastView(castRaw(b, computeDType), shape);
@@ -113,15 +124,17 @@ type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, out: Tensor, needsGrad: read
  * their inputs may be modified in place afterwards and are not kept alive by the graph.
  */
 function binary(op: BinaryOp, name: string, rule: BinaryRule | null, saves: 'inputs' | 'inputsAndOutput' | 'none' = 'inputs') {
+  const nodeName = backwardName(name);
   return (left: TensorLike, right: TensorLike): Tensor => {
     const [a, b, dtype] = binaryOperands(name, left, right);
     const computeDType: DType = op === 'div' && !isFloatingDType(dtype) ? 'float32' : dtype;
     const out = binaryForward(op, a, b, computeDType);
-    if (rule === null) return out;
+    // No graph to record: skip building the backward closure and saved list.
+    if (rule === null || !wantsGrad(a, b)) return out;
     const saved = saves === 'inputsAndOutput' ? [a, b, out] : saves === 'inputs' ? [a, b] : [];
     const aShape = a.shape;
     const bShape = b.shape;
-    return record(backwardName(name), out, [a, b], saved, (g, [sa, sb, so], needs) => {
+    return record(nodeName, out, [a, b], saved, (g, [sa, sb, so], needs) => {
       const [ga, gb] = rule(g, sa, sb, so, needs);
       return [ga && needs[0] ? sumToShape(ga, aShape) : null, gb && needs[1] ? sumToShape(gb, bShape) : null];
     });

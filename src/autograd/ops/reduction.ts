@@ -4,7 +4,7 @@ import { isFloatingDType, type DType } from '../../tensor/dtype.js';
 import { formatShape, normalizeDim, normalizeDims } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { isGradEnabled, noGrad } from '../grad_mode.js';
-import { assertTensor, fromStorage, record } from '../define.js';
+import { assertTensor, fromStorage, record, wantsGrad } from '../define.js';
 import { where } from './elementwise.js';
 
 /** `values` and `indices` of max/min along a dim; also destructures as `[values, indices]`. */
@@ -64,6 +64,7 @@ export function sum(input: Tensor, dim?: number | readonly number[], keepdim = f
   const axes = normalizeDims('sum', dim, x.ndim);
   const dtype: DType = isFloatingDType(x.dtype) ? x.dtype : 'int32';
   const out = reduceForward('sum', x, axes, keepdim, dtype);
+  if (!wantsGrad(x)) return out; // no graph: skip building the backward closure
   return record('SumBackward', out, [x], [], (g) => [expandBack(g, x.shape, axes)]);
 }
 

@@ -1,10 +1,11 @@
 /**
- * Softmax and log-softmax along one dim. logSoftmax subtracts a stable logsumexp, and softmax
- * exponentiates it, so large logits neither overflow nor lose precision.
+ * Softmax and log-softmax along one dim, each one fused backend kernel that shifts by the row's
+ * max, so large logits neither overflow nor lose precision (see fused.ts for their backward).
  */
 import { normalizeDim } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { assertFloatTensor as floatInput } from '../define.js';
+import { fusedSoftmax } from './fused.js';
 
 function checkDim(op: string, x: Tensor, dim: number): number {
   if (dim === undefined)
@@ -20,8 +21,7 @@ function checkDim(op: string, x: Tensor, dim: number): number {
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const input = floatInput('logSoftmax', x);
   const d = checkDim('logSoftmax', input, dim);
-  if (input.ndim === 0) return input.sub(input);
-  return input.sub(input.logsumexp(d, true));
+  return fusedSoftmax(input, d, true);
 }
 
 /**
@@ -31,6 +31,6 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
  */
 export function softmax(x: Tensor, dim: number): Tensor {
   const input = floatInput('softmax', x);
-  checkDim('softmax', input, dim);
-  return logSoftmax(input, dim).exp();
+  const d = checkDim('softmax', input, dim);
+  return fusedSoftmax(input, d, false);
 }

@@ -5,7 +5,7 @@
  */
 import { contiguousStrides, formatShape, isContiguous, normalizeDim, normalizeDims, shapeSize } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { assertTensor, fromStorage, record } from '../define.js';
+import { assertTensor, fromStorage, record, wantsGrad } from '../define.js';
 import { sumToShape } from './reduction.js';
 
 /** One index of `index()`: a number selects, a 'start:end:step' string slices, '...' skips dims, null adds a dim. */
@@ -60,6 +60,7 @@ function viewStrides(oldShape: readonly number[], oldStrides: readonly number[],
 
 function reshapeView(op: string, x: Tensor, shape: number[], strides: number[]): Tensor {
   const out = x.asStrided(shape, strides, x.offset);
+  if (!wantsGrad(x)) return out; // no graph: skip the node name and backward closure
   return record(`${op[0].toUpperCase()}${op.slice(1)}Backward`, out, [x], [], (g) => [g.reshape([...x.shape])]);
 }
 
@@ -134,6 +135,7 @@ export function permute(input: Tensor, dims: readonly number[]): Tensor {
   const order = dims.map((d) => normalizeDim('permute', d, x.ndim));
   if (new Set(order).size !== order.length) throw new Error(`permute: dims [${dims.join(', ')}] repeat a dimension`);
   const out = x.asStrided(order.map((d) => x.shape[d]), order.map((d) => x.strides[d]), x.offset);
+  if (!wantsGrad(x)) return out; // no graph: skip the inverse permutation and backward closure
   const inverse = new Array<number>(order.length);
   order.forEach((d, i) => (inverse[d] = i));
   return record('PermuteBackward', out, [x], [], (g) => [permute(g, inverse)]);
@@ -178,6 +180,7 @@ export function expand(input: Tensor, sizes: readonly number[]): Tensor {
     return j < 0 || (x.shape[j] === 1 && d !== 1) ? 0 : x.strides[j];
   });
   const out = x.asStrided(shape, strides, x.offset);
+  if (!wantsGrad(x)) return out; // no graph: skip building the backward closure
   return record('ExpandBackward', out, [x], [], (g) => [sumToShape(g, x.shape)]);
 }
 

@@ -1,12 +1,25 @@
 /**
  * The reference CPU backend: plain TypeScript over TypedArrays. It is the oracle that faster
- * backends are tested against, so it favours clarity over speed.
+ * backends are tested against, so it favours clarity over speed. The elementwise, reduction, copy
+ * and fill kernels first try a bit-identical fast path (fast_paths.ts: plain loops for
+ * contiguous, scalar, broadcast-row and transposed layouts); the strided loops below stay as the
+ * general case and the oracle (setCpuFastPaths(false) forces them; test/cpu_fast_paths.test.ts).
  */
-import type { ArgReduceOp, Backend, BinaryOp, Conv2dGeometry, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import type { ArgReduceOp, Backend, BinaryOp, Conv2dGeometry, MaxPool2dResult, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
 import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { contiguousStrides, shapeSize } from '../../tensor/shape.js';
 import { BINARY_KERNELS, INTEGER_BINARY_OVERRIDES, UNARY_KERNELS } from './kernels.js';
 import { positionsOf } from './strided.js';
+import { binaryFast, copyFast, copyIntoFast, fillFast, reduceFast, unaryFast, whereFast } from './fast_paths.js';
+import {
+  adamUpdateKernel,
+  batchNormApplyKernel,
+  batchNormStatsKernel,
+  layerNormKernel,
+  nllLossKernel,
+  sgdUpdateKernel,
+  softmaxKernel,
+} from './fused_kernels.js';
 
 function dataOf(view: { storage: Storage }): TypedArray {
   return view.storage as TypedArray;
@@ -53,6 +66,7 @@ export const cpuBackend: Backend = {
     const size = shapeSize(x.shape);
     const src = dataOf(x);
     const out = allocateTypedArray(dtype, size);
+    if (copyFast(x, dtype, out)) return out;
     const at = positionsOf(x);
     if (dtype === 'bool') for (let i = 0; i < size; i++) out[i] = src[at(i)] !== 0 ? 1 : 0;
     else if (dtype === 'int32') for (let i = 0; i < size; i++) out[i] = Math.trunc(src[at(i)]);
@@ -64,6 +78,7 @@ export const cpuBackend: Backend = {
     const size = shapeSize(x.shape);
     const src = dataOf(x);
     const out = allocateTypedArray(outDType, size);
+    if (unaryFast(op, x, out)) return out;
     const f = UNARY_KERNELS[op];
     const at = positionsOf(x);
     for (let i = 0; i < size; i++) out[i] = f(src[at(i)]);
@@ -75,6 +90,7 @@ export const cpuBackend: Backend = {
     const da = dataOf(a);
     const db = dataOf(b);
     const out = allocateTypedArray(outDType, size);
+    if (binaryFast(op, a, b, outDType, out)) return out;
     const integer = outDType === 'int32' && a.dtype !== 'bool';
     const f = (integer && INTEGER_BINARY_OVERRIDES[op]) || BINARY_KERNELS[op];
     const atA = positionsOf(a);
@@ -90,6 +106,7 @@ export const cpuBackend: Backend = {
     const da = dataOf(a);
     const db = dataOf(b);
     const out = allocateTypedArray(outDType, size);
+    if (whereFast(condition, a, b, out)) return out;
     const atC = positionsOf(condition);
     const atA = positionsOf(a);
     const atB = positionsOf(b);
@@ -103,6 +120,10 @@ export const cpuBackend: Backend = {
     // Walk the input; each element lands in the output cell whose reduced coordinates are 0.
     const outStrides = contiguousStrides(outShape).map((s, i) => (axes.includes(i) ? 0 : s));
     const accumulator = new Float64Array(out.length).fill(REDUCE_INIT[op]);
+    if (reduceFast(op, x, outStrides, accumulator)) {
+      out.set(accumulator);
+      return out;
+    }
     const src = dataOf(x);
     const at = positionsOf(x);
     const target = positionsOf({ shape: x.shape, strides: outStrides, offset: 0 });
@@ -263,10 +284,42 @@ export const cpuBackend: Backend = {
     return out;
   },
 
+  maxPool2d(x: View, g: Conv2dGeometry, [outH, outW]: readonly [number, number]): MaxPool2dResult {
+    const [n, c, h, w] = x.shape;
+    const src = dataOf(x);
+    const [sn, sc, sh, sw] = x.strides;
+    const values = allocateTypedArray(x.dtype, n * c * outH * outW);
+    const indices = new Int32Array(n * c * outH * outW);
+    let o = 0;
+    for (let b = 0; b < n; b++)
+      for (let ch = 0; ch < c; ch++)
+        for (let oy = 0; oy < outH; oy++)
+          for (let ox = 0; ox < outW; ox++, o++) {
+            // PyTorch's rule: start at the first element inside the image; a later one wins if larger or NaN.
+            let best = -Infinity;
+            let at = -1;
+            for (let ki = 0; ki < g.kernel[0]; ki++)
+              for (let kj = 0; kj < g.kernel[1]; kj++) {
+                const y = oy * g.stride[0] - g.padding[0] + ki * g.dilation[0];
+                const xx = ox * g.stride[1] - g.padding[1] + kj * g.dilation[1];
+                if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+                const v = src[x.offset + b * sn + ch * sc + y * sh + xx * sw];
+                if (at === -1 || v > best || Number.isNaN(v)) {
+                  best = v;
+                  at = y * w + xx;
+                }
+              }
+            values[o] = best;
+            indices[o] = at;
+          }
+    return { values, indices };
+  },
+
   copyInto(dst: View, src: View): void {
     const size = shapeSize(dst.shape);
     const out = dataOf(dst);
     const values = dataOf(src);
+    if (copyIntoFast(dst, src)) return;
     const atDst = positionsOf(dst);
     const atSrc = positionsOf(src);
     const convert = dst.dtype === 'bool' ? (v: number) => (v !== 0 ? 1 : 0) : dst.dtype === 'int32' ? Math.trunc : (v: number) => v;
@@ -275,10 +328,20 @@ export const cpuBackend: Backend = {
 
   fill(dst: View, value: number): void {
     const size = shapeSize(dst.shape);
+    if (fillFast(dst, value)) return;
     const out = dataOf(dst);
     const at = positionsOf(dst);
     for (let i = 0; i < size; i++) out[at(i)] = value;
   },
+
+  // Fused kernels (softmax, layer/batch norm, NLL, optimizer updates) live in fused_kernels.ts.
+  softmax: softmaxKernel,
+  layerNorm: layerNormKernel,
+  batchNormStats: batchNormStatsKernel,
+  batchNormApply: batchNormApplyKernel,
+  nllLoss: nllLossKernel,
+  sgdUpdate: sgdUpdateKernel,
+  adamUpdate: adamUpdateKernel,
 };
 
 /**

@@ -5,14 +5,17 @@
  *
  * Accelerated: float32 matmul (and so linear layers, bmm, einsum's products and conv2d, which is
  * unfold2d + matmul), and float32 add/sub/mul/div on contiguous, scalar or row-broadcast operands
- * (plain TypeScript loops, elementwise.ts). float64 and integer matmuls, and everything else,
- * run the reference code.
+ * (plain TypeScript loops, elementwise.ts); unfold2d, fold2d, max pooling and last-dim
+ * gather/scatter (TypeScript loops, ../cpu/conv_kernels.ts and indexing_kernels.ts). float64
+ * and integer matmuls, and everything else, run the reference code.
  */
-import type { Backend, BinaryOp, Storage, View } from '../backend.js';
+import type { Backend, BinaryOp, Conv2dGeometry, MaxPool2dResult, Storage, View } from '../backend.js';
 import { registerBackend } from '../backend.js';
 import { cpuBackend } from '../cpu/cpu_backend.js';
 import type { DType } from '../../tensor/dtype.js';
 import { fastBinaryF32 } from './elementwise.js';
+import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
+import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
 import { gemmF32, wasmGemmAvailable } from './gemm.js';
 
 export { configureGemm, numThreads, setNumThreads, setSimdLevel, simdLevel, tasksByThread, whenThreadsReady, wasmGemmAvailable } from './gemm.js';
@@ -35,6 +38,27 @@ export const wasmBackend: Backend = {
 
   binary(op: BinaryOp, a: View, b: View, outDType: DType): Storage {
     return fastBinaryF32(op, a, b, outDType) ?? cpuBackend.binary(op, a, b, outDType);
+  },
+
+  // Sliding windows and indexing: tight TypeScript loops (../cpu/conv_kernels.ts, indexing_kernels.ts).
+  unfold2d(x: View, geometry: Conv2dGeometry, padValue: number): Storage {
+    return unfold2dFast(x, geometry, padValue);
+  },
+
+  fold2d(columns: View, outputShape: readonly [number, number, number, number], geometry: Conv2dGeometry): Storage {
+    return fold2dFast(columns, outputShape, geometry);
+  },
+
+  maxPool2d(x: View, geometry: Conv2dGeometry, outSize: readonly [number, number]): MaxPool2dResult {
+    return maxPool2dFast(x, geometry, outSize);
+  },
+
+  gather(x: View, dim: number, index: View): Storage {
+    return gatherLastDimFast(x, dim, index) ?? cpuBackend.gather(x, dim, index);
+  },
+
+  scatter(base: View, dim: number, index: View, src: View, mode: 'add' | 'assign'): Storage {
+    return scatterLastDimFast(base, dim, index, src, mode) ?? cpuBackend.scatter(base, dim, index, src, mode);
   },
 };
 

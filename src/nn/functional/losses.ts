@@ -5,6 +5,8 @@
  */
 import { assertTensor } from '../../autograd/define.js';
 import { where } from '../../autograd/ops/elementwise.js';
+import { fusedNllLoss } from '../../autograd/ops/fused.js';
+import { isGradEnabled } from '../../autograd/grad_mode.js';
 import { ones } from '../../tensor/creation.js';
 import { formatShape, shapesEqual } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -122,6 +124,26 @@ function weightedReduce(loss: Tensor, weights: Tensor, reduction: Reduction): Te
   return where(empty, NaN, loss.sum().div(where(empty, 1, total)));
 }
 
+type IndexTargets = ReturnType<typeof indexTargets>;
+
+/**
+ * Whether the fused NLL kernel applies: non-empty, one backend, and no gradient wanted for the
+ * class weights (the fused op gives none; the composed path differentiates through them).
+ */
+function nllFusable(logProbs: Tensor, s: IndexTargets): boolean {
+  if (logProbs.numel() === 0 || logProbs.backend !== s.target.backend) return false;
+  if (s.weight === null) return true;
+  return s.weight.backend === logProbs.backend && !(isGradEnabled() && s.weight.requiresGrad);
+}
+
+/** nll_loss of log-probabilities (class dim last) by the fused kernel, reduced as `s` says. */
+function fusedNll(logProbs: Tensor, s: IndexTargets): Tensor {
+  const flat = logProbs.reshape([-1, s.classes]);
+  const reduction = s.reduction as 'none' | 'sum' | 'mean';
+  const out = fusedNllLoss(flat, s.target.reshape([-1]), s.weight, s.ignoreIndex, reduction);
+  return reduction === 'none' ? out.reshape([...s.target.shape]) : out;
+}
+
 /** Shared front end of nllLoss and crossEntropy with index targets. */
 function indexTargets(op: string, input: Tensor, target: Tensor, options: NllLossOptions) {
   const { ignoreIndex = -100, reduction = 'mean' } = options;
@@ -153,8 +175,12 @@ export function nllLoss(logProbs: Tensor, target: Tensor, options: NllLossOption
   const input = floatInput('nllLoss', logProbs);
   assertTensor('nllLoss', target, 'target');
   const s = indexTargets('nllLoss', input, target, options);
-  const { loss, weights } = pickTargets(s.scores, s.target, s.weight, s.ignoreIndex);
-  const out = weightedReduce(loss, weights, s.reduction);
+  let out: Tensor;
+  if (nllFusable(s.scores, s)) out = fusedNll(s.scores, s);
+  else {
+    const { loss, weights } = pickTargets(s.scores, s.target, s.weight, s.ignoreIndex);
+    out = weightedReduce(loss, weights, s.reduction);
+  }
   return s.unbatched && s.reduction === 'none' ? out.reshape([]) : out;
 }
 
@@ -182,6 +208,10 @@ export function crossEntropy(
     return crossEntropyWithProbabilities(x, t, options, labelSmoothing);
   const s = indexTargets('crossEntropy', x, t, options);
   const logProbs = logSoftmax(s.scores, -1);
+  if (labelSmoothing === 0 && nllFusable(logProbs, s)) {
+    const out = fusedNll(logProbs, s);
+    return s.unbatched && s.reduction === 'none' ? out.reshape([]) : out;
+  }
   const { loss, weights, ignored } = pickTargets(logProbs, s.target, s.weight, s.ignoreIndex);
   let out = weightedReduce(loss, weights, s.reduction);
   if (labelSmoothing > 0) {

@@ -3,7 +3,8 @@
  * biased variance, as PyTorch does; batchNorm additionally keeps running statistics, updated
  * in place with the unbiased variance.
  */
-import { noGrad } from '../../autograd/grad_mode.js';
+import { fusedBatchNormEval, fusedBatchNormTraining, fusedLayerNorm } from '../../autograd/ops/fused.js';
+import { isGradEnabled, noGrad } from '../../autograd/grad_mode.js';
 import { formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { finiteNumber, floatInput, optionalParam, positiveInt } from './checks.js';
@@ -54,7 +55,13 @@ export function layerNorm(
   const w = optionalParam('layerNorm', weight, 'weight', normalizedShape, input);
   const b = optionalParam('layerNorm', bias, 'bias', normalizedShape, input);
   finiteNumber('layerNorm', 'eps', eps);
+  if (fusable(input, w, b)) return fusedLayerNorm(input, normalizedShape, w, b, eps);
   return affine(standardize(input, axes, eps), w, b);
+}
+
+/** Whether the fused kernels apply: a non-empty x, and parameters on x's backend. */
+function fusable(x: Tensor, ...params: (Tensor | null)[]): boolean {
+  return x.numel() > 0 && params.every((p) => p === null || p.backend === x.backend);
 }
 
 /** torch.finfo(dtype).eps, rmsNorm's default. */
@@ -159,6 +166,9 @@ export function batchNorm(
       throw new Error(
         'batchNorm: runningMean and runningVar must be given in evaluation mode (training: false)',
       );
+    const statsConstant = !isGradEnabled() || (!mean.requiresGrad && !variance.requiresGrad);
+    if (statsConstant && fusable(input, w, b, mean, variance))
+      return fusedBatchNormEval(input, mean, variance, w, b, eps);
     const normalized = input
       .sub(perChannel(mean, input)!)
       .div(perChannel(variance, input)!.add(eps).sqrt());
@@ -173,6 +183,17 @@ export function batchNorm(
   }
   if ((mean === null) !== (variance === null))
     throw new Error('batchNorm: pass both runningMean and runningVar, or neither');
+  if (fusable(input, w, b, mean, variance)) {
+    const fused = fusedBatchNormTraining(input, w, b, eps);
+    if (mean && variance) {
+      noGrad(() => {
+        const unbiasedVar = fused.variance.mul(count / (count - 1));
+        mean.copy_(mean.mul(1 - momentum).add(fused.mean.mul(momentum)));
+        variance.copy_(variance.mul(1 - momentum).add(unbiasedVar.mul(momentum)));
+      });
+    }
+    return fused.output;
+  }
   if (mean && variance) {
     noGrad(() => {
       const batchMean = input.mean(axes);

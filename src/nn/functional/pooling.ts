@@ -1,11 +1,12 @@
 /**
- * 2-D pooling over x [N, C, H, W], built from the differentiable unfold: max pooling takes the
- * max over each window (its gradient goes to the first maximum, as PyTorch), average pooling
+ * 2-D pooling over x [N, C, H, W]: max pooling is one primitive (values and first-maximum
+ * indices in one pass, the gradient scattered to those indices, as PyTorch); average pooling
  * sums each window and divides by PyTorch's divisor, and adaptive average pooling multiplies by
  * averaging matrices on both sides.
  */
 import type { Conv2dGeometry } from '../../autograd/ops/conv.js';
 import { unfold2d } from '../../autograd/ops/conv.js';
+import { maxPool2dWithIndices, maxPoolWindowsValid } from '../../autograd/ops/pooling.js';
 import { pad } from '../../autograd/ops/shape_ops.js';
 import { tensor } from '../../tensor/creation.js';
 import { formatShape } from '../../tensor/shape.js';
@@ -123,7 +124,9 @@ export function maxPool2d(
 ): Tensor {
   const input = floatInput('maxPool2d', x);
   const p = poolWindows('maxPool2d', input, kernelSize, options);
-  const [n, c] = input.shape;
+  const [n, c, h, w] = input.shape;
+  // One pass for values and argmax indices; windows wholly in the padding take the general path.
+  if (maxPoolWindowsValid(h, w, p.geometry, [p.outH, p.outW])) return maxPool2dWithIndices(input, p.geometry, [p.outH, p.outW])[0];
   return windows(input, p, -Infinity).max(2).values.reshape([n, c, p.outH, p.outW]);
 }
 

@@ -1,0 +1,237 @@
+/**
+ * Fused composite ops: softmax / log-softmax, layer norm, batch norm and the NLL of class
+ * indices, each computed forward by one backend kernel instead of a chain of primitives. Their
+ * backward rules are written with differentiable tensor ops, so the backward of a backward
+ * (createGraph) works as for the composed ops. Where a rule reads statistics the kernel computed
+ * (mean, rstd), it recomputes them from x with differentiable ops when grad mode is on during
+ * backward, so that higher derivatives see how they depend on x.
+ */
+import { zeros } from '../../tensor/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { fromStorage, record } from '../define.js';
+import { isGradEnabled, noGrad } from '../grad_mode.js';
+import { where } from './elementwise.js';
+import { sumToShape } from './reduction.js';
+
+/**
+ * Softmax (or log-softmax) of `x` along `dim` (already normalized) by the backend's fused
+ * kernel. Backward: log-softmax g − exp(y)·Σg; softmax y·(g − Σ g·y).
+ */
+export function fusedSoftmax(x: Tensor, dim: number, log: boolean): Tensor {
+  const scalar = x.ndim === 0;
+  const view = scalar
+    ? { storage: x.storage, dtype: x.dtype, shape: [1], strides: [1], offset: x.offset }
+    : x;
+  const y = fromStorage(x.backend.softmax(view, scalar ? 0 : dim, log), x.shape, x.dtype, x);
+  const sumAlong = (t: Tensor) => (scalar ? t : t.sum(dim, true));
+  if (log)
+    return record('LogSoftmaxBackward', y, [x], [y], (g, [sy]) => [
+      g.sub(sy.exp().mul(sumAlong(g))),
+    ]);
+  return record('SoftmaxBackward', y, [x], [y], (g, [sy]) => [sy.mul(g.sub(sumAlong(g.mul(sy))))]);
+}
+
+/**
+ * Layer norm over the trailing `normalizedShape` dims by the backend's fused kernel, with the
+ * usual backward: with x̂ = (x − mean)·rstd and ĝ = g·w,
+ * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), dw = Σ g·x̂, db = Σ g (sums over the leading dims).
+ */
+export function fusedLayerNorm(
+  x: Tensor,
+  normalizedShape: readonly number[],
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+): Tensor {
+  const size = normalizedShape.reduce((a, b) => a * b, 1);
+  const lead = x.ndim - normalizedShape.length;
+  const axes = normalizedShape.map((_, i) => lead + i);
+  const result = x.backend.layerNorm(x, size, weight, bias, eps);
+  const out = fromStorage(result.output, x.shape, x.dtype, x);
+  const statShape = x.shape.map((d, i) => (i < lead ? d : 1));
+  const mean = fromStorage(result.mean, statShape, x.dtype, x);
+  const rstd = fromStorage(result.rstd, statShape, x.dtype, x);
+  const saved = weight ? [x, mean, rstd, weight] : [x, mean, rstd];
+  const weightShape = weight?.shape;
+  const biasShape = bias?.shape;
+  return record(
+    'NativeLayerNormBackward',
+    out,
+    [x, weight, bias],
+    saved,
+    (g, [sx, sMean, sRstd, sw], needs) => {
+      let xhat: Tensor;
+      let r: Tensor;
+      if (isGradEnabled()) {
+        // createGraph: the statistics as differentiable functions of x.
+        r = sx.var(axes, true, { correction: 0 }).add(eps).rsqrt();
+        xhat = sx.sub(sx.mean(axes, true)).mul(r);
+      } else {
+        r = sRstd;
+        xhat = sx.sub(sMean).mul(sRstd);
+      }
+      let gx: Tensor | null = null;
+      if (needs[0]) {
+        const gh = sw ? g.mul(sw) : g;
+        gx = gh
+          .sub(gh.mean(axes, true))
+          .sub(xhat.mul(gh.mul(xhat).mean(axes, true)))
+          .mul(r);
+      }
+      return [
+        gx,
+        needs[1] && weightShape ? sumToShape(g.mul(xhat), weightShape) : null,
+        needs[2] && biasShape ? sumToShape(g, biasShape) : null,
+      ];
+    },
+  );
+}
+
+export interface FusedBatchNormResult {
+  output: Tensor;
+  /** The batch mean [C], no autograd. */
+  mean: Tensor;
+  /** The biased batch variance [C], no autograd. */
+  variance: Tensor;
+}
+
+/**
+ * Batch norm of x [N, C, *] with the batch statistics (one fused statistics pass, one fused
+ * normalization pass). Backward, with x̂ = (x − μ)·rstd, over the axes A = all but 1 and
+ * n = |A|: db = Σ_A g, dw = Σ_A g·x̂, dx = w·rstd·(g − db/n − x̂·dw/n).
+ */
+export function fusedBatchNormTraining(
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+): FusedBatchNormResult {
+  const channels = x.shape[1];
+  const stats = x.backend.batchNormStats(x);
+  const mean = fromStorage(stats.mean, [channels], x.dtype, x);
+  const variance = fromStorage(stats.variance, [channels], x.dtype, x);
+  const rstd = noGrad(() => variance.add(eps).rsqrt());
+  const output = fromStorage(
+    x.backend.batchNormApply(x, mean, rstd, weight, bias),
+    x.shape,
+    x.dtype,
+    x,
+  );
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const count = x.numel() / channels;
+  const keep = x.shape.map((d, i) => (i === 1 ? d : 1));
+  const saved = weight ? [x, mean, rstd, weight] : [x, mean, rstd];
+  record(
+    'NativeBatchNormBackward',
+    output,
+    [x, weight, bias],
+    saved,
+    (g, [sx, sMean, sRstd, sw], needs) => {
+      let xhat: Tensor;
+      let r: Tensor;
+      if (isGradEnabled()) {
+        r = sx.var(axes, true, { correction: 0 }).add(eps).rsqrt();
+        xhat = sx.sub(sx.mean(axes, true)).mul(r);
+      } else {
+        r = sRstd.reshape(keep);
+        xhat = sx.sub(sMean.reshape(keep)).mul(r);
+      }
+      const gb = g.sum(axes, true);
+      const gw = g.mul(xhat).sum(axes, true);
+      let gx: Tensor | null = null;
+      if (needs[0]) {
+        const scale = sw ? r.mul(sw.reshape(keep)) : r;
+        gx = g
+          .sub(gb.div(count))
+          .sub(xhat.mul(gw.div(count)))
+          .mul(scale);
+      }
+      return [
+        gx,
+        needs[1] ? gw.reshape([channels]) : null,
+        needs[2] ? gb.reshape([channels]) : null,
+      ];
+    },
+  );
+  return { output, mean, variance };
+}
+
+/**
+ * Batch norm of x [N, C, *] with fixed statistics (evaluation): y = (x − mean)·rstd·w + b by one
+ * fused pass. The statistics are constants; backward: dx = g·rstd·w, dw = Σ g·x̂, db = Σ g.
+ */
+export function fusedBatchNormEval(
+  x: Tensor,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+): Tensor {
+  const rstd = noGrad(() => runningVar.add(eps).rsqrt());
+  const output = fromStorage(
+    x.backend.batchNormApply(x, runningMean, rstd, weight, bias),
+    x.shape,
+    x.dtype,
+    x,
+  );
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const keep = x.shape.map((d, i) => (i === 1 ? d : 1));
+  const saved = weight ? [x, runningMean, rstd, weight] : [x, runningMean, rstd];
+  return record(
+    'NativeBatchNormBackward',
+    output,
+    [x, weight, bias],
+    saved,
+    (g, [sx, sMean, sRstd, sw], needs) => {
+      const r = sRstd.reshape(keep);
+      return [
+        needs[0] ? g.mul(sw ? r.mul(sw.reshape(keep)) : r) : null,
+        needs[1] ? g.mul(sx.sub(sMean.reshape(keep)).mul(r)).sum(axes) : null,
+        needs[2] ? g.sum(axes) : null,
+      ];
+    },
+  );
+}
+
+/**
+ * Negative log-likelihood of int32 class indices target [N] under logProbs [N, C] with PyTorch's
+ * weight / ignoreIndex / reduction semantics ('mean' divides by the total weight; NaN, with zero
+ * gradient, when every target is ignored). One fused kernel forward; the backward is linear in
+ * g: dlogp[i, t_i] = −w[t_i]·g (/ total weight), 0 elsewhere. No gradient flows to `weight`.
+ */
+export function fusedNllLoss(
+  logProbs: Tensor,
+  target: Tensor,
+  weight: Tensor | null,
+  ignoreIndex: number,
+  reduction: 'none' | 'sum' | 'mean',
+): Tensor {
+  const [n, classes] = logProbs.shape;
+  const result = logProbs.backend.nllLoss(logProbs, target, weight, ignoreIndex);
+  const loss = fromStorage(result.loss, [n], logProbs.dtype, logProbs);
+  const weights = fromStorage(result.weight, [n], logProbs.dtype, logProbs);
+  const out = noGrad(() => {
+    if (reduction === 'none') return loss;
+    if (reduction === 'sum') return loss.sum();
+    const total = weights.sum();
+    const empty = total.eq(0);
+    return where(empty, NaN, loss.sum().div(where(empty, 1, total)));
+  });
+  return record('NllLossBackward', out, [logProbs], [target, weights], (g, [sTarget, sWeights]) => {
+    const scale = noGrad(() => {
+      if (reduction !== 'mean') return sWeights.neg();
+      const total = sWeights.sum();
+      return where(total.eq(0), 0, sWeights.neg().div(total));
+    });
+    const coefficients = noGrad(() => {
+      const safe = where(sTarget.eq(ignoreIndex), 0, sTarget);
+      return zeros([n, classes], { dtype: logProbs.dtype, device: logProbs.device }).scatter(
+        1,
+        safe.unsqueeze(1),
+        scale.unsqueeze(1),
+      );
+    });
+    return [coefficients.mul(reduction === 'none' ? g.unsqueeze(1) : g)];
+  });
+}

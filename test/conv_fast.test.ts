@@ -1,0 +1,364 @@
+/**
+ * The fast convolution and pooling paths against the reference computation: the backend kernels
+ * (unfold2d, fold2d, maxPool2d, last-dim gather/scatter) against the reference backend's on
+ * random geometries and strided views, bit for bit; F.conv2d / F.maxPool2d values and gradients
+ * on the fast 'cpu' kernels against the reference kernels; the max-pooling primitive against the
+ * general unfold + max composite it replaced; and its first and second derivatives.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Conv2dGeometry, View } from '../src/backend/backend.js';
+import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
+import { useCpuKernels, wasmBackend } from '../src/backend/wasm/wasm_backend.js';
+import { maxPool2dWithIndices, maxPoolWindowsValid } from '../src/autograd/ops/pooling.js';
+import { unfold2d } from '../src/autograd/ops/conv.js';
+import type { DType, TypedArray } from '../src/tensor/dtype.js';
+import { F, gradcheck, gradgradcheck, tensor, type Tensor } from '../src/index.js';
+
+/** A small deterministic generator (xorshift), so failures reproduce. */
+function rng(seed: number) {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)) };
+}
+
+function randomArray(dtype: DType, size: number, seed: number, integers = false): TypedArray {
+  const r = rng(seed);
+  const out = dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = integers ? r.int(-3, 3) : r.next() * 2 - 1;
+  return out;
+}
+
+function contiguous(shape: number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  return strides;
+}
+
+/**
+ * A view of `shape` in one of several layouts over a larger random storage: contiguous, with an
+ * offset, channels-last (permuted), or every other element of a wider last dim.
+ */
+function randomView(dtype: DType, shape: number[], layout: number, seed: number, integers = false): View {
+  const [n, c, h, w] = shape;
+  switch (layout % 4) {
+    case 0:
+      return { storage: randomArray(dtype, n * c * h * w, seed, integers), dtype, shape, strides: contiguous(shape), offset: 0 };
+    case 1:
+      return { storage: randomArray(dtype, n * c * h * w + 7, seed, integers), dtype, shape, strides: contiguous(shape), offset: 7 };
+    case 2:
+      // NHWC storage read as NCHW.
+      return { storage: randomArray(dtype, n * c * h * w, seed, integers), dtype, shape, strides: [h * w * c, 1, w * c, c], offset: 0 };
+    default:
+      // Every other column of a [N, C, H, 2W] tensor, starting at column 1.
+      return { storage: randomArray(dtype, n * c * h * 2 * w + 1, seed, integers), dtype, shape, strides: [c * h * 2 * w, h * 2 * w, 2 * w, 2], offset: 1 };
+  }
+}
+
+function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
+  return [
+    Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1,
+    Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1,
+  ];
+}
+
+/** Random image shapes and window geometries with at least one window, plus some fixed edge cases. */
+function geometries(count: number, seed: number): { shape: number[]; g: Conv2dGeometry }[] {
+  const r = rng(seed);
+  const cases: { shape: number[]; g: Conv2dGeometry }[] = [
+    { shape: [64, 1, 28, 28], g: { kernel: [3, 3], stride: [1, 1], padding: [0, 0], dilation: [1, 1] } },
+    { shape: [2, 3, 13, 13], g: { kernel: [3, 3], stride: [1, 1], padding: [0, 0], dilation: [1, 1] } },
+    { shape: [1, 1, 1, 1], g: { kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1] } },
+    { shape: [1, 2, 5, 7], g: { kernel: [5, 7], stride: [1, 1], padding: [0, 0], dilation: [1, 1] } },
+    { shape: [1, 2, 3, 3], g: { kernel: [3, 3], stride: [2, 2], padding: [2, 2], dilation: [1, 1] } },
+  ];
+  while (cases.length < count) {
+    const kernel: [number, number] = [r.int(1, 4), r.int(1, 4)];
+    const stride: [number, number] = [r.int(1, 3), r.int(1, 3)];
+    const dilation: [number, number] = [r.int(1, 2), r.int(1, 3)];
+    const padding: [number, number] = [r.int(0, 2), r.int(0, 3)];
+    const shape = [r.int(1, 3), r.int(1, 4), r.int(1, 11), r.int(1, 12)];
+    const g = { kernel, stride, padding, dilation };
+    const [outH, outW] = outputSize(shape[2], shape[3], g);
+    if (outH > 0 && outW > 0) cases.push({ shape, g });
+  }
+  return cases;
+}
+
+function describeCase(shape: number[], g: Conv2dGeometry, layout: number, dtype: DType): string {
+  return `${dtype} [${shape}] layout ${layout} kernel ${g.kernel} stride ${g.stride} padding ${g.padding} dilation ${g.dilation}`;
+}
+
+describe('fast sliding-window kernels equal the reference kernels', () => {
+  const cases = geometries(60, 11);
+
+  it('unfold2d, for every layout and pad value, bit for bit', () => {
+    let checked = 0;
+    cases.forEach(({ shape, g }, i) => {
+      for (const dtype of ['float32', 'float64'] as DType[]) {
+        const layout = i + (dtype === 'float64' ? 1 : 0);
+        const x = randomView(dtype, shape, layout, 100 + i);
+        for (const padValue of [0, -Infinity, 1.5]) {
+          const got = wasmBackend.unfold2d(x, g, padValue) as TypedArray;
+          const want = cpuBackend.unfold2d(x, g, padValue) as TypedArray;
+          expect(got.constructor, describeCase(shape, g, layout, dtype)).toBe(want.constructor);
+          expect(Array.from(got), describeCase(shape, g, layout, dtype)).toEqual(Array.from(want));
+          checked++;
+        }
+      }
+    });
+    expect(checked).toBe(cases.length * 6);
+  });
+
+  it('fold2d, from contiguous and strided columns, bit for bit', () => {
+    cases.forEach(({ shape, g }, i) => {
+      for (const dtype of ['float32', 'float64'] as DType[]) {
+        const [n, c, h, w] = shape;
+        const [outH, outW] = outputSize(h, w, g);
+        const rows = c * g.kernel[0] * g.kernel[1];
+        const L = outH * outW;
+        const colShape = [n, rows, L];
+        const storage = randomArray(dtype, n * rows * L + 3, 200 + i);
+        // Contiguous with an offset, and the transposed layout [rows, N, L] read as [N, rows, L].
+        const views: View[] = [
+          { storage, dtype, shape: colShape, strides: [rows * L, L, 1], offset: 3 },
+          { storage, dtype, shape: colShape, strides: [L, n * L, 1], offset: 0 },
+          { storage, dtype, shape: colShape, strides: [rows * L, 1, rows], offset: 1 },
+        ];
+        for (const cols of views) {
+          const label = `${describeCase(shape, g, 0, dtype)} column strides ${cols.strides}`;
+          const got = wasmBackend.fold2d(cols, [n, c, h, w], g) as TypedArray;
+          const want = cpuBackend.fold2d(cols, [n, c, h, w], g) as TypedArray;
+          expect(got.constructor, label).toBe(want.constructor);
+          expect(Array.from(got), label).toEqual(Array.from(want));
+        }
+      }
+    });
+  });
+
+  it('maxPool2d values and indices, with ties, bit for bit', () => {
+    const pools = [
+      ...geometries(40, 23),
+      { shape: [3, 4, 8, 10], g: { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] } as Conv2dGeometry },
+      { shape: [1, 2, 7, 9], g: { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] } as Conv2dGeometry },
+    ];
+    let checked = 0;
+    pools.forEach(({ shape, g }, i) => {
+      const [, , h, w] = shape;
+      const out = outputSize(h, w, g);
+      // Both floor mode and one more window (ceil mode's overhang) per dim.
+      for (const outSize of [out, [out[0] + 1, out[1] + 1] as [number, number]]) {
+        if (!maxPoolWindowsValid(h, w, g, outSize)) continue;
+        for (const dtype of ['float32', 'float64'] as DType[]) {
+          // Small integers make ties common: the first maximum must win in both.
+          const x = randomView(dtype, shape, i, 300 + i, i % 2 === 0);
+          const label = `${describeCase(shape, g, i, dtype)} out ${outSize}`;
+          const got = wasmBackend.maxPool2d(x, g, outSize);
+          const want = cpuBackend.maxPool2d(x, g, outSize);
+          expect(Array.from(got.values as TypedArray), label).toEqual(Array.from(want.values as TypedArray));
+          expect(Array.from(got.indices as Int32Array), label).toEqual(Array.from(want.indices as Int32Array));
+          checked++;
+        }
+      }
+    });
+    expect(checked).toBeGreaterThan(60);
+  });
+
+  it('maxPool2d: the first maximum wins ties and a NaN wins over numbers (the last NaN, as PyTorch)', () => {
+    const g: Conv2dGeometry = { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] };
+    const data = new Float32Array([
+      1, 5, 2, 2, //
+      5, 0, NaN, NaN,
+    ]);
+    const x: View = { storage: data, dtype: 'float32', shape: [1, 1, 2, 4], strides: [8, 8, 4, 1], offset: 0 };
+    for (const backend of [wasmBackend, cpuBackend]) {
+      const { values, indices } = backend.maxPool2d(x, g, [1, 2]);
+      expect(Array.from(values as Float32Array)).toEqual([5, NaN]);
+      expect(Array.from(indices as Int32Array)).toEqual([1, 7]);
+    }
+    // A generic-path window (3×3, padded) with a NaN in it.
+    const y: View = { ...x, storage: new Float32Array([1, 2, NaN, 3, 4, 5, 6, 7]) };
+    const pad: Conv2dGeometry = { kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
+    const fast = wasmBackend.maxPool2d(y, pad, [2, 4]);
+    const ref = cpuBackend.maxPool2d(y, pad, [2, 4]);
+    expect(Array.from(fast.indices as Int32Array)).toEqual(Array.from(ref.indices as Int32Array));
+    expect(Array.from(fast.indices as Int32Array)).toEqual([5, 2, 2, 2, 5, 2, 2, 2]);
+  });
+
+  it('gather and scatter along the last dim, and their bounds errors', () => {
+    const r = rng(5);
+    for (let t = 0; t < 20; t++) {
+      const rows = r.int(1, 6);
+      const size = r.int(1, 9);
+      const count = r.int(1, 12);
+      const x: View = { storage: randomArray('float32', rows * size + 2, t), dtype: 'float32', shape: [rows, size], strides: [size, 1], offset: 2 };
+      const idx = new Int32Array(rows * count).map(() => r.int(0, size - 1));
+      const index: View = { storage: idx, dtype: 'int32', shape: [rows, count], strides: [count, 1], offset: 0 };
+      expect(Array.from(wasmBackend.gather(x, 1, index) as Float32Array)).toEqual(Array.from(cpuBackend.gather(x, 1, index) as Float32Array));
+      const src: View = { storage: randomArray('float32', rows * count, 50 + t), dtype: 'float32', shape: [rows, count], strides: [count, 1], offset: 0 };
+      for (const mode of ['add', 'assign'] as const) {
+        expect(Array.from(wasmBackend.scatter(x, 1, index, src, mode) as Float32Array)).toEqual(
+          Array.from(cpuBackend.scatter(x, 1, index, src, mode) as Float32Array),
+        );
+      }
+    }
+    const x: View = { storage: new Float32Array(6), dtype: 'float32', shape: [2, 3], strides: [3, 1], offset: 0 };
+    const bad: View = { storage: new Int32Array([0, 3]), dtype: 'int32', shape: [2, 1], strides: [1, 1], offset: 0 };
+    const src: View = { storage: new Float32Array(2), dtype: 'float32', shape: [2, 1], strides: [1, 1], offset: 0 };
+    expect(() => wasmBackend.gather(x, 1, bad)).toThrow('gather: index 3 is out of bounds for dimension 1 with size 3');
+    expect(() => wasmBackend.scatter(x, 1, bad, src, 'add')).toThrow('scatterAdd: index 3 is out of bounds for dimension 1 with size 3');
+  });
+});
+
+/** Values and input gradients of `fn` on the given inputs, computed with the given CPU kernels. */
+function run(kind: 'wasm' | 'reference', make: () => Tensor[], fn: (...xs: Tensor[]) => Tensor, cotangentSeed: number): { out: number[]; grads: number[][] } {
+  useCpuKernels(kind);
+  const inputs = make();
+  const out = fn(...inputs);
+  const cot = tensor(Array.from(randomArray('float32', out.numel(), cotangentSeed)), { shape: out.shape, dtype: out.dtype });
+  out.backward(cot);
+  return { out: Array.from(out.dataSync()), grads: inputs.filter((t) => t.grad !== null).map((t) => Array.from(t.grad!.dataSync())) };
+}
+
+function expectClose(got: number[], want: number[], tol: number, label: string): void {
+  expect(got.length, label).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i]));
+    if (!(err <= worst)) worst = err;
+  }
+  expect(worst, label).toBeLessThanOrEqual(tol);
+}
+
+describe('F.conv2d and F.maxPool2d on the fast kernels against the reference kernels', () => {
+  afterEach(() => useCpuKernels('wasm'));
+
+  const leaf = (data: TypedArray, shape: number[], dtype: DType) => tensor(Array.from(data), { shape, dtype, requiresGrad: true });
+
+  it('conv2d: values and gradients for random shapes, strides, padding, dilation, groups and layouts', () => {
+    const r = rng(77);
+    let checked = 0;
+    for (let t = 0; t < 30; t++) {
+      const groups = [1, 1, 2, 3][t % 4];
+      const inPer = r.int(1, 3);
+      const outPer = r.int(1, 3);
+      const n = t % 5 === 0 ? 1 : r.int(1, 3);
+      const kernel: [number, number] = [r.int(1, 3), r.int(1, 3)];
+      const stride: [number, number] = [r.int(1, 2), r.int(1, 2)];
+      const padding: [number, number] = [r.int(0, 2), r.int(0, 2)];
+      const dilation: [number, number] = [r.int(1, 2), r.int(1, 2)];
+      const h = r.int(1, 9);
+      const w = r.int(1, 10);
+      if ((h + 2 * padding[0] - dilation[0] * (kernel[0] - 1) - 1) < 0 || (w + 2 * padding[1] - dilation[1] * (kernel[1] - 1) - 1) < 0) continue;
+      const dtype: DType = t % 3 === 0 ? 'float64' : 'float32';
+      const transposed = t % 2 === 1;
+      const xData = randomArray(dtype, n * inPer * groups * h * w, 1000 + t);
+      const wData = randomArray(dtype, outPer * groups * inPer * kernel[0] * kernel[1], 2000 + t);
+      const bData = randomArray(dtype, outPer * groups, 3000 + t);
+      const withBias = t % 4 !== 3;
+      const make = () => {
+        // The transposed case stores x as [N, C, W, H] and passes a non-contiguous transpose.
+        const x = transposed ? leaf(xData, [n, inPer * groups, w, h], dtype) : leaf(xData, [n, inPer * groups, h, w], dtype);
+        return [x, leaf(wData, [outPer * groups, inPer, ...kernel], dtype), leaf(bData, [outPer * groups], dtype)];
+      };
+      const fn = (x: Tensor, weight: Tensor, bias: Tensor) =>
+        F.conv2d(transposed ? x.transpose(2, 3) : x, weight, withBias ? bias : null, { stride, padding, dilation, groups });
+      const fast = run('wasm', make, fn, 4000 + t);
+      const ref = run('reference', make, fn, 4000 + t);
+      const label = `conv2d case ${t}: n ${n} groups ${groups} ${h}x${w} kernel ${kernel} stride ${stride} padding ${padding} dilation ${dilation} ${dtype}`;
+      const tol = dtype === 'float64' ? 1e-12 : 1e-5;
+      expectClose(fast.out, ref.out, tol, `${label} output`);
+      expect(fast.grads.length).toBe(withBias ? 3 : 2);
+      fast.grads.forEach((g, i) => expectClose(g, ref.grads[i], tol, `${label} grad ${i}`));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(15);
+  });
+
+  it('maxPool2d: values and gradients for random windows, ceil mode, odd sizes and layouts', () => {
+    const r = rng(99);
+    let checked = 0;
+    for (let t = 0; t < 40; t++) {
+      const kernel: [number, number] = [r.int(1, 3), r.int(1, 3)];
+      const stride: [number, number] = [r.int(1, 3), r.int(1, 3)];
+      const dilation: [number, number] = [r.int(1, 2), r.int(1, 2)];
+      const padding: [number, number] = [
+        r.int(0, Math.floor(((kernel[0] - 1) * dilation[0] + 1) / 2)),
+        r.int(0, Math.floor(((kernel[1] - 1) * dilation[1] + 1) / 2)),
+      ];
+      const ceilMode = t % 3 === 0;
+      const shape = [t % 4 === 0 ? 1 : r.int(1, 3), r.int(1, 3), r.int(3, 11), r.int(3, 12)];
+      const dtype: DType = t % 2 === 0 ? 'float64' : 'float32';
+      // Small integers: many ties, whose gradient must go to the first maximum in both paths.
+      const data = randomArray(dtype, shape.reduce((a, b) => a * b), 5000 + t, t % 2 === 1);
+      const make = () => [leaf(data, shape, dtype)];
+      const fn = (x: Tensor) => F.maxPool2d(t % 5 === 2 ? x.mul(1).transpose(2, 3).transpose(2, 3) : x, kernel, { stride, padding, dilation, ceilMode });
+      let ref;
+      try {
+        ref = run('reference', make, fn, 6000 + t);
+      } catch {
+        continue; // a geometry F rejects (output size 0)
+      }
+      const fast = run('wasm', make, fn, 6000 + t);
+      const label = `maxPool2d case ${t}: [${shape}] kernel ${kernel} stride ${stride} padding ${padding} dilation ${dilation} ceil ${ceilMode}`;
+      expect(fast.out, label).toEqual(ref.out);
+      expect(fast.grads, label).toEqual(ref.grads);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(25);
+  });
+
+  it('maxPool2d equals the general unfold + max composite (values, gradient to the first maximum)', () => {
+    const r = rng(3);
+    for (let t = 0; t < 20; t++) {
+      const shape = [r.int(1, 2), r.int(1, 3), r.int(2, 9), r.int(2, 9)];
+      const g: Conv2dGeometry = { kernel: [2, r.int(1, 3)], stride: [r.int(1, 2), 2], padding: [r.int(0, 1), 0], dilation: [1, r.int(1, 2)] };
+      const [outH, outW] = outputSize(shape[2], shape[3], g);
+      if (outH <= 0 || outW <= 0) continue;
+      const data = Array.from(randomArray('float64', shape.reduce((a, b) => a * b), 7000 + t, true));
+      const cot = tensor(Array.from(randomArray('float64', shape[0] * shape[1] * outH * outW, 8000 + t)), { shape: [shape[0], shape[1], outH, outW], dtype: 'float64' });
+
+      const x1 = tensor(data, { shape, dtype: 'float64', requiresGrad: true });
+      const [values, indices] = maxPool2dWithIndices(x1, g, [outH, outW]);
+      values.backward(cot);
+      const x2 = tensor(data, { shape, dtype: 'float64', requiresGrad: true });
+      const general = unfold2d(x2, g, -Infinity).reshape([shape[0], shape[1], g.kernel[0] * g.kernel[1], outH * outW]).max(2).values.reshape([shape[0], shape[1], outH, outW]);
+      general.backward(cot);
+      expect(Array.from(values.dataSync())).toEqual(Array.from(general.dataSync()));
+      expect(Array.from(x1.grad!.dataSync())).toEqual(Array.from(x2.grad!.dataSync()));
+      expect(indices.dtype).toBe('int32');
+      expect(indices.shape).toEqual([shape[0], shape[1], outH, outW]);
+    }
+  });
+
+  it('maxPool2d: a window wholly in the padding takes the general path, as before', () => {
+    // kernel 2, dilation 3, padding 2 over a 1×1 image: the one window's taps are at −2 and 1.
+    const g: Conv2dGeometry = { kernel: [2, 2], stride: [2, 2], padding: [2, 2], dilation: [3, 3] };
+    expect(maxPoolWindowsValid(1, 1, g, [1, 1])).toBe(false);
+    expect(() => maxPool2dWithIndices(tensor([[[[1]]]]), g, [1, 1])).toThrow(/lies wholly in the padding/);
+    const x = tensor([[[[1]]]], { requiresGrad: true });
+    const y = F.maxPool2d(x, 2, { padding: 2, dilation: 3 });
+    expect(Array.from(y.dataSync())).toEqual([-Infinity]);
+    y.sum().backward();
+    expect(Array.from(x.grad!.dataSync())).toEqual([0]);
+  });
+
+  it('maxPool2d: first and second derivatives (gradcheck, gradgradcheck)', () => {
+    // Distinct values, so the max is stable under finite-difference steps.
+    const data = Array.from({ length: 2 * 2 * 7 * 6 }, (_, i) => ((i * 37) % 84) / 10 - 4);
+    for (const options of [{ stride: 2 }, { stride: 1, padding: 1, dilation: 2 }, { stride: 2, ceilMode: true }]) {
+      const x = tensor(data, { shape: [2, 2, 7, 6], dtype: 'float64', requiresGrad: true });
+      const f = (t: Tensor) => F.maxPool2d(t, [3, 2], options).square();
+      expect(gradcheck(f, [x])).toBe(true);
+      expect(gradgradcheck(f, [x])).toBe(true);
+    }
+  });
+});
