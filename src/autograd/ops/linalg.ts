@@ -13,10 +13,19 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   const [batch, m] = a.shape;
   const n = b.shape[2];
   const out = fromStorage(a.backend.matmul(castRaw(a, dtype), castRaw(b, dtype), dtype), [batch, m, n], dtype, a);
+  // Each gradient is computed in the memory order of its operand: for a transposed operand (the
+  // weight of a linear layer, x·Wᵀ) as the transpose of a contiguous product, so that the leaf's
+  // gradient needs no layout copy.
   return record('BmmBackward', out, [a, b], [a, b], (g, [sa, sb], needs) => [
-    needs[0] ? batchedMatmul(g, sb.transpose(1, 2)) : null,
-    needs[1] ? batchedMatmul(sa.transpose(1, 2), g) : null,
+    needs[0] ? (isTransposedLayout(sa) ? batchedMatmul(sb, g.transpose(1, 2)).transpose(1, 2) : batchedMatmul(g, sb.transpose(1, 2))) : null,
+    needs[1] ? (isTransposedLayout(sb) ? batchedMatmul(g.transpose(1, 2), sa).transpose(1, 2) : batchedMatmul(sa.transpose(1, 2), g)) : null,
   ]);
+}
+
+/** Whether a [B, R, C] view stores its last two dims column-major (a transpose of contiguous rows). */
+function isTransposedLayout(t: Tensor): boolean {
+  const [, rows, cols] = t.shape;
+  return rows > 1 && cols > 1 && t.strides[1] === 1 && t.strides[2] === rows;
 }
 
 function incompatible(op: string, a: Tensor, b: Tensor, k1: number, k2: number): Error {
