@@ -61,7 +61,7 @@ async function main() {
       const epochs = EPOCHS[model];
       process.stderr.write(`chainrule ${model}, seed ${seed}, ${epochs} epochs\n`);
       const result = await trainMnist({ model: model as 'mlp' | 'cnn', optimizer: 'adam', batchSize: 64, epochs, seed, progress: process.stderr });
-      rows.push({ framework: 'chainrule (reference CPU backend)', model, epochs, seed, testAccuracy: result.testAccuracy, seconds: result.seconds });
+      rows.push({ framework: 'chainrule (cpu backend)', model, epochs, seed, testAccuracy: result.testAccuracy, seconds: result.seconds });
       if (withTorch) {
         process.stderr.write(`PyTorch ${model}, seed ${seed}\n`);
         const line = execFileSync(PYTHON, ['bench/mnist_torch.py', folder, model, String(epochs), String(seed), '1'], { encoding: 'utf8' });

@@ -4,11 +4,16 @@ Reads the split that bench/mnist.ts exported (raw float32 images, int32 labels) 
 JSON line: {"model", "epochs", "testAccuracy", "seconds", "threads", "torch"}.
 """
 import json
+import os
 import sys
 import time
 
-import numpy as np
-import torch
+# OpenBLAS runs its own thread pool, which torch.set_num_threads does not limit (argv[5] = threads).
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = sys.argv[5] if len(sys.argv) > 5 else "1"
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
