@@ -11,8 +11,9 @@ import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import { useCpuKernels, wasmBackend } from '../src/backend/wasm/wasm_backend.js';
 import { maxPool2dWithIndices, maxPoolWindowsValid } from '../src/autograd/ops/pooling.js';
 import { unfold2d } from '../src/autograd/ops/conv.js';
+import { col2imChannelMajor, im2colChannelMajor } from '../src/backend/wasm/conv.js';
 import type { DType, TypedArray } from '../src/tensor/dtype.js';
-import { F, gradcheck, gradgradcheck, tensor, type Tensor } from '../src/index.js';
+import { autograd, F, gradcheck, gradgradcheck, tensor, type Tensor } from '../src/index.js';
 
 /** A small deterministic generator (xorshift), so failures reproduce. */
 function rng(seed: number) {
@@ -360,5 +361,154 @@ describe('F.conv2d and F.maxPool2d on the fast kernels against the reference ker
       expect(gradcheck(f, [x])).toBe(true);
       expect(gradgradcheck(f, [x])).toBe(true);
     }
+  });
+});
+
+describe('whole-layer conv2d (one matmul over the batch) and fused relu against the reference', () => {
+  afterEach(() => useCpuKernels('wasm'));
+
+  it('im2col / col2im in the channel-major layout [C·kh·kw, N·L] equal unfold2d / fold2d, bit for bit', () => {
+    for (const { shape, g } of geometries(40, 4321)) {
+      const [n, c, h, w] = shape;
+      const [outH, outW] = outputSize(h, w, g);
+      const L = outH * outW;
+      const rows = c * g.kernel[0] * g.kernel[1];
+      for (let layout = 0; layout < 4; layout++) {
+        const x = randomView('float32', shape, layout, 17 + layout);
+        const label = describeCase(shape, g, layout, 'float32');
+        const want = cpuBackend.unfold2d(x, g, 0) as Float32Array; // [N, rows, L]
+        const got = im2colChannelMajor(x, g); // [rows, N·L]
+        expect(got.length, label).toBe(want.length);
+        const reordered = new Float32Array(want.length);
+        for (let b = 0; b < n; b++) for (let r = 0; r < rows; r++) for (let l = 0; l < L; l++) reordered[r * n * L + b * L + l] = want[(b * rows + r) * L + l];
+        expect(Array.from(got), label).toEqual(Array.from(reordered));
+      }
+      const cols = randomArray('float32', rows * n * L, 99) as Float32Array;
+      const asNRL = new Float32Array(cols.length);
+      for (let b = 0; b < n; b++) for (let r = 0; r < rows; r++) for (let l = 0; l < L; l++) asNRL[(b * rows + r) * L + l] = cols[r * n * L + b * L + l];
+      const want = cpuBackend.fold2d({ storage: asNRL, dtype: 'float32', shape: [n, rows, L], strides: [rows * L, L, 1], offset: 0 }, [n, c, h, w], g);
+      expect(Array.from(col2imChannelMajor(cols, [n, c, h, w], g)), describeCase(shape, g, 0, 'float32')).toEqual(Array.from(want as Float32Array));
+    }
+  });
+
+  it('conv2d / conv1d: values and gradients on random geometries, padding "same", which inputs require grad', () => {
+    const r = rng(2024);
+    let fastCases = 0;
+    for (let t = 0; t < 40; t++) {
+      const n = r.int(1, 5);
+      const c = r.int(1, 6);
+      const o = r.int(1, 9);
+      const kernel: [number, number] = [r.int(1, 4), r.int(1, 4)];
+      const same = t % 7 === 3;
+      const stride: [number, number] = same ? [1, 1] : [r.int(1, 3), r.int(1, 3)];
+      const padding: [number, number] = [r.int(0, 2), r.int(0, 2)];
+      const dilation: [number, number] = [r.int(1, 2), r.int(1, 2)];
+      const h = r.int(3, 14);
+      const w = r.int(3, 14);
+      if (h + 2 * padding[0] < dilation[0] * (kernel[0] - 1) + 1 || w + 2 * padding[1] < dilation[1] * (kernel[1] - 1) + 1) continue;
+      // Which of x, weight, bias take part (and so which gradients the fast backward computes).
+      const wants = [t % 5 !== 1, t % 5 !== 2, t % 4 !== 3];
+      const withBias = t % 6 !== 5;
+      const layout = t % 3;
+      const xData = randomArray('float32', n * c * h * w, 100 + t);
+      const wData = randomArray('float32', o * c * kernel[0] * kernel[1], 200 + t);
+      const bData = randomArray('float32', o, 300 + t);
+      const make = () => [
+        tensor(Array.from(xData), { shape: layout === 1 ? [n, c, w, h] : [n, c, h, w], requiresGrad: wants[0] }),
+        tensor(Array.from(wData), { shape: [o, c, ...kernel], requiresGrad: wants[1] }),
+        tensor(Array.from(bData), { shape: [o], requiresGrad: wants[2] }),
+      ];
+      let gradFn = '';
+      const fn = (x: Tensor, weight: Tensor, bias: Tensor) => {
+        const input = layout === 1 ? x.transpose(2, 3) : layout === 2 ? x.mul(1) : x;
+        const y = F.conv2d(input, weight, withBias ? bias : null, { stride, padding: same ? 'same' : padding, dilation });
+        gradFn = y.gradFn?.name ?? '';
+        return y;
+      };
+      if (!wants.some((v, i) => v && (i < 2 || withBias))) continue;
+      const fast = run('wasm', make, fn, 400 + t);
+      const fastFn = gradFn;
+      const ref = run('reference', make, fn, 400 + t);
+      const label = `case ${t}: n ${n} c ${c} o ${o} ${h}x${w} kernel ${kernel} stride ${stride} padding ${same ? 'same' : padding} dilation ${dilation} wants ${wants} bias ${withBias}`;
+      // The fast path ran on the 'cpu' kernels (and not on the reference ones).
+      expect(fastFn, label).toBe('ConvolutionBackward');
+      expect(gradFn, label).not.toBe('ConvolutionBackward');
+      fastCases++;
+      expectClose(fast.out, ref.out, 1e-5, `${label} output`);
+      expect(fast.grads.length, label).toBe(ref.grads.length);
+      fast.grads.forEach((g, i) => expectClose(g, ref.grads[i], 2e-5, `${label} grad ${i}`));
+    }
+    expect(fastCases).toBeGreaterThan(20);
+    // conv1d is conv2d over images of height 1.
+    const xData = randomArray('float32', 3 * 4 * 30, 5);
+    const wData = randomArray('float32', 5 * 4 * 3, 6);
+    const make1d = () => [tensor(Array.from(xData), { shape: [3, 4, 30], requiresGrad: true }), tensor(Array.from(wData), { shape: [5, 4, 3], requiresGrad: true })];
+    const fn1d = (x: Tensor, weight: Tensor) => F.conv1d(x, weight, null, { stride: 2, padding: 1, dilation: 2 });
+    const fast = run('wasm', make1d, fn1d, 7);
+    const ref = run('reference', make1d, fn1d, 7);
+    expectClose(fast.out, ref.out, 1e-5, 'conv1d output');
+    fast.grads.forEach((g, i) => expectClose(g, ref.grads[i], 2e-5, `conv1d grad ${i}`));
+  });
+
+  it('conv2d at the benchmark CNN shapes equals the reference (values, all gradients)', () => {
+    for (const [n, c, h, o] of [[64, 1, 28, 32], [16, 32, 13, 64]]) {
+      const xData = randomArray('float32', n * c * h * h, 11 + c);
+      const wData = randomArray('float32', o * c * 9, 12 + c);
+      const bData = randomArray('float32', o, 13 + c);
+      const make = () => [
+        tensor(Array.from(xData), { shape: [n, c, h, h], requiresGrad: true }),
+        tensor(Array.from(wData), { shape: [o, c, 3, 3], requiresGrad: true }),
+        tensor(Array.from(bData), { shape: [o], requiresGrad: true }),
+      ];
+      const fn = (x: Tensor, weight: Tensor, bias: Tensor) => F.relu(F.conv2d(x, weight, bias));
+      const fast = run('wasm', make, fn, 14);
+      const ref = run('reference', make, fn, 14);
+      expectClose(fast.out, ref.out, 1e-5, `[${n}, ${c}, ${h}, ${h}] output`);
+      // The gradients sum over up to 64·26·26 terms: float32 rounding in another order.
+      fast.grads.forEach((g, i) => expectClose(g, ref.grads[i], 1e-4, `[${n}, ${c}, ${h}, ${h}] grad ${i}`));
+    }
+  });
+
+  it('conv2d double backward (createGraph) on the fast kernels equals the reference', () => {
+    const xData = randomArray('float32', 2 * 3 * 7 * 6, 21);
+    const wData = randomArray('float32', 4 * 3 * 3 * 2, 22);
+    const result = (kind: 'wasm' | 'reference') => {
+      useCpuKernels(kind);
+      const x = tensor(Array.from(xData), { shape: [2, 3, 7, 6], requiresGrad: true });
+      const w = tensor(Array.from(wData), { shape: [4, 3, 3, 2], requiresGrad: true });
+      const y = F.conv2d(x, w, null, { stride: [2, 1], padding: 1 });
+      const [gx] = autograd.grad(y.square().sum(), [x], { createGraph: true });
+      gx!.square().sum().backward();
+      return { name: y.gradFn!.name, gw: Array.from(w.grad!.dataSync()), gx: Array.from(x.grad!.dataSync()) };
+    };
+    const fast = result('wasm');
+    const ref = result('reference');
+    expect(fast.name).toBe('ConvolutionBackward');
+    expectClose(fast.gw, ref.gw, 1e-4, 'second-order weight gradient');
+    expectClose(fast.gx, ref.gx, 1e-4, 'second-order input gradient');
+    expect(fast.gw.some((v) => v !== 0)).toBe(true);
+  });
+
+  it('relu and its backward: the fused kernels equal the composed ones bit for bit (NaN, ±0, ±Infinity)', () => {
+    const special = [NaN, -NaN, 0, -0, Infinity, -Infinity, 1e-45, -1e-45, 3.5, -2.25];
+    const values = Array.from({ length: 600 }, (_, i) => (i < special.length ? special[i] : Math.sin(i * 1.7) * 10));
+    const x: View = { storage: Float32Array.from(values), dtype: 'float32', shape: [20, 30], strides: [30, 1], offset: 0 };
+    const got = wasmBackend.unary('relu', x, 'float32') as Float32Array;
+    const want = cpuBackend.unary('relu', x, 'float32') as Float32Array;
+    for (let i = 0; i < values.length; i++) expect(Object.is(got[i], want[i]), `relu(${values[i]})`).toBe(true);
+    const g: View = { ...x, storage: Float32Array.from(values, (v, i) => (i % 3 === 0 ? -v : v + 1)) };
+    const back = wasmBackend.reluBackward!(g, x) as Float32Array;
+    const zero: View = { storage: new Float32Array([0]), dtype: 'float32', shape: [20, 30], strides: [0, 0], offset: 0 };
+    const mask = cpuBackend.binary('gt', x, zero, 'bool') as Uint8Array;
+    for (let i = 0; i < values.length; i++) {
+      const expected = Math.fround((g.storage as Float32Array)[i] * mask[i]);
+      expect(Object.is(back[i], expected), `relu backward at ${values[i]}`).toBe(true);
+    }
+    // Through autograd, against the reference kernels.
+    const make = () => [tensor(values.slice(40), { shape: [20, 28], requiresGrad: true })];
+    const fast = run('wasm', make, (t) => F.relu(t.mul(1)), 8);
+    const ref = run('reference', make, (t) => F.relu(t.mul(1)), 8);
+    expect(fast.out.map((v) => Object.is(v, 0) ? 0 : v)).toEqual(ref.out.map((v) => Object.is(v, 0) ? 0 : v));
+    expect(fast.grads).toEqual(ref.grads);
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import { buildCeilingModule } from '../src/backend/wasm/ceiling_module.js';
+import { sgdStepF32 } from '../src/backend/wasm/gemm.js';
 import { buildGemmModule, DEFAULT_VARIANTS } from '../src/backend/wasm/gemm_module.js';
 import { bestSimdLevel, simdLevelSupported, type SimdLevel } from '../src/backend/wasm/platform.js';
 import {
@@ -198,6 +199,8 @@ describe('wasm matmul on worker threads', () => {
       // conv2d-like: small M, long N, kernels broadcast over the batch.
       [view(randomData(32 * 9, 23), [4, 32, 9], [0, 9, 1]), view(randomData(4 * 9 * 784, 24), [4, 9, 784])],
       [view(randomData(129 * 515, 25), [1, 129, 515]), view(randomData(515 * 77, 26), [1, 515, 77], [0, 1, 515])],
+      // A linear layer's weight gradient: A transposed (x^T), small M against a long N.
+      [view(randomData(70 * 100, 27), [1, 100, 70], [0, 1, 100]), view(randomData(70 * 203, 28), [1, 70, 203])],
     ];
     await setNumThreads(1);
     const single = cases.map(([a, b]) => expectMatchesReference(a, b));
@@ -234,6 +237,54 @@ console.log(c[0], tasksByThread().length);
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe('256 2');
     expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
+
+describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
+  beforeAll(() => setSimdLevel(level));
+  afterAll(() => setSimdLevel(null));
+
+  const options = { lr: 0.05, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true };
+  const run = (backend: typeof cpuBackend, p: View, g: View, o: typeof options, buf: View | null = null) => {
+    const copy = { ...p, storage: (p.storage as Float32Array).slice() };
+    backend.sgdUpdate(copy, g, buf, o);
+    return copy.storage as Float32Array;
+  };
+  const flat = (data: Float32Array, size: number, offset = 0): View => ({ storage: data, dtype: 'float32', shape: [size], strides: [1], offset });
+
+  it.each([1024, 1031, 4099])('gives the reference bits, %i elements, with and without maximize', (size) => {
+    const p = flat(randomData(size, size), size);
+    const g = flat(randomData(size, size + 1).map((x, i) => (i % 97 === 0 ? x * 1e-30 : x * 3)), size);
+    for (const o of [options, { ...options, maximize: true }, { ...options, lr: 0.1 }]) {
+      const want = run(cpuBackend, p, g, o);
+      const got = run(wasmBackend, p, g, o);
+      expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+      expect(got.some((x, i) => x !== (p.storage as Float32Array)[i])).toBe(true);
+      // The kernel itself runs (no silent fallback to the reference).
+      const direct = (p.storage as Float32Array).slice();
+      expect(sgdStepF32(direct, g.storage as Float32Array, (o.maximize ? 1 : -1) * Math.fround(o.lr))).toBe(true);
+      expect(Buffer.from(direct.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+    }
+  });
+
+  it('updates only its span of a larger storage, and falls back for momentum or weight decay', () => {
+    const size = 2000;
+    const storage = randomData(size + 13, 91);
+    const p = flat(storage, size, 7);
+    const g = flat(randomData(size + 5, 92), size, 5);
+    const want = run(cpuBackend, p, g, options);
+    const got = run(wasmBackend, p, g, options);
+    expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+    expect(Array.from(got.subarray(0, 7))).toEqual(Array.from(storage.subarray(0, 7)));
+    expect(Array.from(got.subarray(size + 7))).toEqual(Array.from(storage.subarray(size + 7)));
+    for (const o of [{ ...options, weightDecay: 0.01 }, { ...options, momentum: 0.9 }]) {
+      const bufRef = flat(new Float32Array(size), size);
+      const bufWasm = flat(new Float32Array(size), size);
+      const w = run(cpuBackend, p, g, o, bufRef);
+      const x = run(wasmBackend, p, g, o, bufWasm);
+      expect(Buffer.from(x.buffer).equals(Buffer.from(w.buffer))).toBe(true);
+      expect(Array.from(bufWasm.storage as Float32Array)).toEqual(Array.from(bufRef.storage as Float32Array));
+    }
   });
 });
 

@@ -38,6 +38,19 @@ export interface Conv2dGeometry {
   readonly dilation: readonly [number, number];
 }
 
+export interface Conv2dResult {
+  readonly output: Storage;
+  readonly columns: Storage | null;
+  /** The number of elements in `columns`. */
+  readonly columnsSize: number;
+}
+
+export interface Conv2dGradients {
+  readonly input: Storage | null;
+  readonly weight: Storage | null;
+  readonly bias: Storage | null;
+}
+
 export interface MaxPool2dResult {
   readonly values: Storage;
   /** int32 positions y·W + x within each [H, W] plane. */
@@ -83,6 +96,30 @@ export interface Backend {
    * gets −Infinity and index −1.
    */
   maxPool2d(x: View, geometry: Conv2dGeometry, outSize: readonly [number, number]): MaxPool2dResult;
+  /**
+   * Optional fused relu backward: g·(y > 0) for views of one shape (the composed rule's
+   * arithmetic), or null where the backend does not take them (the caller composes it).
+   */
+  reluBackward?(grad: View, output: View): Storage | null;
+  /**
+   * Optional whole-layer conv2d (groups = 1) of x [N, C, H, W] with weight [O, C, kh, kw] and an
+   * optional bias [O]: the output [N, O, outH, outW] and backend-private `columns` that
+   * conv2dBackward may reuse. Null (or absent) when the backend does not take these operands;
+   * the caller then composes the convolution from unfold2d and matmul.
+   */
+  conv2d?(x: View, weight: View, bias: View | null, geometry: Conv2dGeometry): Conv2dResult | null;
+  /**
+   * The gradients of conv2d for the output gradient `grad`: input, weight and bias, each only
+   * where `needs` asks (else null). `columns` is what conv2d returned (or null).
+   */
+  conv2dBackward?(
+    x: View,
+    weight: View,
+    grad: View,
+    geometry: Conv2dGeometry,
+    columns: Storage | null,
+    needs: readonly [boolean, boolean, boolean],
+  ): Conv2dGradients;
   /** Writes `src` (same shape, any dtype) into the view `dst`. */
   copyInto(dst: View, src: View): void;
   fill(dst: View, value: number): void;

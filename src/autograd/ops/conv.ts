@@ -7,7 +7,8 @@
 import type { Conv2dGeometry } from '../../backend/backend.js';
 import { formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { assertTensor, fromStorage, record } from '../define.js';
+import { assertTensor, fromStorage, record, wantsGrad } from '../define.js';
+import { isGradEnabled } from '../grad_mode.js';
 
 export type { Conv2dGeometry } from '../../backend/backend.js';
 
@@ -96,4 +97,46 @@ export function fold2d(
   const shape: [number, number, number, number] = [cols.shape[0], cols.shape[1] / windowSize, h, w];
   const out = fromStorage(cols.backend.fold2d(cols, shape, geometry), shape, cols.dtype, cols);
   return record('Fold2dBackward', out, [cols], [], (g) => [unfold2d(g, geometry)]);
+}
+
+/**
+ * conv2d (groups = 1) of x [N, C, H, W] with weight [O, C, kh, kw] and an optional bias [O] by
+ * the backend's whole-layer kernel (Backend.conv2d), or null where the backend has none or
+ * declines these operands (the caller then composes unfold2d and matmul). The backward uses the
+ * backend's gradient kernel; with createGraph (grad mode on during backward) it is written with
+ * the differentiable unfold2d / fold2d / matmul instead, so higher derivatives work as for the
+ * composed convolution.
+ */
+export function conv2dLayer(x: Tensor, weight: Tensor, bias: Tensor | null, geometry: Conv2dGeometry): Tensor | null {
+  const backend = x.backend;
+  if (!backend.conv2d || !backend.conv2dBackward || weight.backend !== backend || (bias && bias.backend !== backend)) return null;
+  const [n, c, h, w] = x.shape;
+  const [o, , kh, kw] = weight.shape;
+  const { outH, outW } = windowCount('conv2d', h, w, geometry);
+  const result = backend.conv2d(x, weight, bias, geometry);
+  if (!result) return null;
+  const out = fromStorage(result.output, [n, o, outH, outW], x.dtype, x);
+  if (!wantsGrad(x, weight) && !(bias && wantsGrad(bias))) return out;
+  // The columns serve the weight gradient only; saved, so the engine frees them after backward.
+  const columns =
+    weight.requiresGrad && result.columns ? fromStorage(result.columns, [result.columnsSize], x.dtype, x) : null;
+  const saved = columns ? [x, weight, columns] : [x, weight];
+  const L = outH * outW;
+  const ckk = c * kh * kw;
+  return record('ConvolutionBackward', out, [x, weight, bias], saved, (g, [sx, sw, sc], needs) => {
+    if (isGradEnabled()) {
+      const gl = g.reshape([n, o, L]);
+      return [
+        needs[0] ? fold2d(sw.reshape([o, ckk]).transpose(0, 1).matmul(gl), [h, w], geometry) : null,
+        needs[1] ? gl.matmul(unfold2d(sx, geometry).transpose(1, 2)).sum(0).reshape(sw.shape) : null,
+        needs[2] ? g.sum([0, 2, 3]) : null,
+      ];
+    }
+    const grads = backend.conv2dBackward!(sx, sw, g, geometry, sc ? sc.storage : null, [needs[0], needs[1], needs[2]]);
+    return [
+      grads.input ? fromStorage(grads.input, [n, c, h, w], g.dtype, g) : null,
+      grads.weight ? fromStorage(grads.weight, sw.shape, g.dtype, g) : null,
+      grads.bias ? fromStorage(grads.bias, [o], g.dtype, g) : null,
+    ];
+  });
 }

@@ -7,7 +7,20 @@ import { isFloatingDType, type DType } from '../../tensor/dtype.js';
 import { broadcastShapes, shapesEqual } from '../../tensor/shape.js';
 import { Tensor, type TensorLike } from '../../tensor/tensor.js';
 import { assertTensor, binaryOperands, broadcastView, castRaw, fromStorage, record, scalarTensor, wantsGrad } from '../define.js';
+import { isGradEnabled } from '../grad_mode.js';
 import { sumToShape } from './reduction.js';
+
+/**
+ * relu's backward g·(y > 0): one fused backend kernel where the backend has one and no graph is
+ * being built (createGraph keeps the differentiable composition).
+ */
+function reluGrad(g: Tensor, y: Tensor): Tensor {
+  if (!isGradEnabled() && g.backend.reluBackward && g.backend === y.backend && g.dtype === y.dtype && shapesEqual(g.shape, y.shape)) {
+    const out = g.backend.reluBackward(g, y);
+    if (out) return fromStorage(out, g.shape, g.dtype, g);
+  }
+  return g.mul(y.gt(0));
+}
 
 // ---- unary ----
 
@@ -38,7 +51,7 @@ const UNARY_RULES: Record<UnaryOp, UnaryRule> = {
   tan: { saves: 'y', float: true, grad: (g, y) => g.mul(y.square().add(1)) },
   tanh: { saves: 'y', float: true, grad: (g, y) => g.mul(y.square().neg().add(1)) },
   sigmoid: { saves: 'y', float: true, grad: (g, y) => g.mul(y.mul(y.neg().add(1))) },
-  relu: { saves: 'y', float: false, grad: (g, y) => g.mul(y.gt(0)) },
+  relu: { saves: 'y', float: false, grad: (g, y) => reluGrad(g, y) },
   erf: { saves: 'x', float: true, grad: (g, x) => g.mul(x.square().neg().exp().mul(TWO_OVER_SQRT_PI)) },
   square: { saves: 'x', float: false, grad: (g, x) => g.mul(x.mul(2)) },
   floor: { saves: 'none', float: false },

@@ -41,6 +41,7 @@ class GemmRuntime {
   readonly memory: WebAssembly.Memory;
   readonly module: WebAssembly.Module;
   readonly runTask: (thread: number, index: number) => void;
+  readonly sgd: (p: number, g: number, n: number, scale: number) => void;
   private f32: Float32Array;
   readonly ctl: Int32Array;
   pool: ThreadPool | null = null;
@@ -54,6 +55,7 @@ class GemmRuntime {
     this.module = new WebAssembly.Module(bytes);
     const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
     this.runTask = instance.exports.run_task as (thread: number, index: number) => void;
+    this.sgd = instance.exports.sgd_f32 as (p: number, g: number, n: number, scale: number) => void;
     this.f32 = new Float32Array(this.memory.buffer);
     this.ctl = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
   }
@@ -311,4 +313,26 @@ export function gemmF32(a: View, b: View): Float32Array | null {
     rt.run(count * computePerBatch, parallel);
   }
   return rt.heap().slice(cPtr >> 2, (cPtr >> 2) + total);
+}
+
+/**
+ * A plain float32 SGD step in place, p[i] = p[i] + g[i]·scale (scale = -lr, or lr when
+ * maximizing, already rounded to float32), on the WebAssembly kernel: the same float32 rounding
+ * as the reference loop, several times faster than a typed-array loop even with the copies in
+ * and out. False when the kernels cannot take it (the caller runs the reference).
+ */
+export function sgdStepF32(p: Float32Array, g: Float32Array, scale: number): boolean {
+  const n = p.length;
+  if (g.length !== n) return false;
+  const rt = getRuntime();
+  if (!rt) return false;
+  const pPtr = CONTROL_BYTES;
+  const gPtr = align(pPtr + n * 4);
+  if (gPtr + n * 4 > MAX_PAGES * PAGE - PAGE || !rt.reserve(gPtr + n * 4)) return false;
+  const heap = rt.heap();
+  heap.set(p, pPtr >> 2);
+  heap.set(g, gPtr >> 2);
+  rt.sgd(pPtr, gPtr, n, scale);
+  p.set(heap.subarray(pPtr >> 2, (pPtr >> 2) + n));
+  return true;
 }

@@ -270,18 +270,33 @@ function emitPackB(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
         });
         f.get(rowp).get(sk4).i32_add().set(rowp);
       });
-    if (v.level === 'scalar') {
-      generic();
-    } else {
-      // Rows of B contiguous and a full panel: copy NR/4 vectors per k.
-      f.get(valid).i32_const(nr).i32_eq().get(sn4).i32_const(4).i32_eq().i32_and().if_(() => {
+    // A full panel of any strides (e.g. a transposed B, a weight in a linear layer): NR
+    // loads per k, unrolled, no per-element test.
+    const strided = () =>
+      f.for_(k, () => f.i32_const(0), () => f.get(kcb), 1, () => {
+        f.get(rowp).set(cp);
+        for (let q = 0; q < nr; q++) {
+          f.get(dst).get(cp).f32_load().f32_store(q * 4);
+          if (q < nr - 1) f.get(cp).get(sn4).i32_add().set(cp);
+        }
+        f.get(dst).i32_const(nr * 4).i32_add().set(dst);
+        f.get(rowp).get(sk4).i32_add().set(rowp);
+      });
+    const full = () => {
+      if (v.level === 'scalar') {
+        strided();
+        return;
+      }
+      // Rows of B contiguous: copy NR/4 vectors per k.
+      f.get(sn4).i32_const(4).i32_eq().if_(() => {
         f.for_(k, () => f.i32_const(0), () => f.get(kcb), 1, () => {
           for (let q = 0; q < nr / 4; q++) f.get(dst).get(rowp).v128_load(q * 16).v128_store(q * 16);
           f.get(dst).i32_const(nr * 4).i32_add().set(dst);
           f.get(rowp).get(sk4).i32_add().set(rowp);
         });
-      }, generic);
-    }
+      }, strided);
+    };
+    f.get(valid).i32_const(nr).i32_eq().if_(full, generic);
   });
   return f;
 }
@@ -376,7 +391,40 @@ function emitCompute(m: ModuleBuilder, v: GemmVariant, micro: FunctionBuilder, p
   return f;
 }
 
-/** The module's bytes for one variant and memory type. Exports `run_task(thread, index)`. */
+/**
+ * `sgd_f32(p, g, n, scale)`: p[i] = p[i] + g[i]·scale in float32 (a plain SGD step, scale = -lr
+ * or lr when maximizing), f32x4.mul then f32x4.add (never fused, so each step rounds as the
+ * reference's float32 arithmetic does), scalar for the tail.
+ */
+function emitSgd(m: ModuleBuilder, v: GemmVariant): void {
+  const f = m.func('sgd_f32', ['i32', 'i32', 'i32', 'f32'], []);
+  const [p, g, n, scale] = [0, 1, 2, 3].map((i) => f.param(i));
+  const i = f.local('i32');
+  const end = f.local('i32');
+  const sv = f.local('v128');
+  if (v.level !== 'scalar') {
+    f.get(scale).f32x4_splat().set(sv);
+    // end = n rounded down to a multiple of 4, in bytes
+    f.get(n).i32_const(2).i32_shl().i32_const(-16).i32_and().set(end);
+    f.for_(i, () => f.i32_const(0), () => f.get(end), 16, () => {
+      f.get(p).get(i).i32_add();
+      f.get(p).get(i).i32_add().v128_load();
+      f.get(g).get(i).i32_add().v128_load().get(sv).f32x4_mul();
+      f.f32x4_add().v128_store();
+    });
+  } else {
+    f.i32_const(0).set(end);
+  }
+  f.get(n).i32_const(2).i32_shl().set(n);
+  f.for_(i, () => f.get(end), () => f.get(n), 4, () => {
+    f.get(p).get(i).i32_add();
+    f.get(p).get(i).i32_add().f32_load();
+    f.get(g).get(i).i32_add().f32_load().get(scale).f32_mul();
+    f.f32_add().f32_store();
+  });
+}
+
+/** The module's bytes for one variant and memory type. Exports `run_task(thread, index)` and `sgd_f32`. */
 export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Array<ArrayBuffer> {
   if (v.level !== 'scalar' && v.nr % 4 !== 0) throw new Error(`gemm: NR=${v.nr} must be a multiple of 4 for SIMD`);
   const m = new ModuleBuilder({ module: 'env', name: 'memory', ...memory });
@@ -384,6 +432,7 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
   const packA = emitPackA(m, v);
   const packB = emitPackB(m, v);
   const compute = emitCompute(m, v, micro, packA);
+  emitSgd(m, v);
   const run = m.func('run_task', ['i32', 'i32'], []);
   // TASKS_BY_THREAD[thread]++, then the task.
   run.get(run.param(0)).i32_const(4).i32_mul();

@@ -6,17 +6,21 @@
  * Accelerated: float32 matmul (and so linear layers, bmm, einsum's products and conv2d, which is
  * unfold2d + matmul), and float32 add/sub/mul/div on contiguous, scalar or row-broadcast operands
  * (plain TypeScript loops, elementwise.ts); unfold2d, fold2d, max pooling and last-dim
- * gather/scatter (TypeScript loops, ../cpu/conv_kernels.ts and indexing_kernels.ts). float64
+ * gather/scatter (TypeScript loops, ../cpu/conv_kernels.ts and indexing_kernels.ts); conv2d with
+ * groups 1 as one matmul per layer over the batch (conv.ts); relu and its backward (activation.ts). float64
  * and integer matmuls, and everything else, run the reference code.
  */
-import type { Backend, BinaryOp, Conv2dGeometry, MaxPool2dResult, Storage, View } from '../backend.js';
+import type { Backend, BinaryOp, Conv2dGeometry, Conv2dGradients, Conv2dResult, MaxPool2dResult, SgdUpdateOptions, Storage, UnaryOp, View } from '../backend.js';
 import { registerBackend } from '../backend.js';
 import { cpuBackend } from '../cpu/cpu_backend.js';
 import type { DType } from '../../tensor/dtype.js';
+import { reluBackwardF32, reluF32 } from './activation.js';
+import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32 } from './conv.js';
 import { fastBinaryF32 } from './elementwise.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
 import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
-import { gemmF32, wasmGemmAvailable } from './gemm.js';
+import { gemmF32, sgdStepF32, wasmGemmAvailable } from './gemm.js';
+import { isContiguous, shapeSize } from '../../tensor/shape.js';
 
 export { configureGemm, numThreads, setNumThreads, setSimdLevel, simdLevel, tasksByThread, whenThreadsReady, wasmGemmAvailable } from './gemm.js';
 export type { SimdLevel } from './platform.js';
@@ -36,6 +40,37 @@ export const wasmBackend: Backend = {
     return cpuBackend.matmul(a, b, outDType);
   },
 
+  unary(op: UnaryOp, x: View, outDType: DType): Storage {
+    return (op === 'relu' && outDType === 'float32' ? reluF32(x) : null) ?? cpuBackend.unary(op, x, outDType);
+  },
+
+  reluBackward(grad: View, output: View): Storage | null {
+    return reluBackwardF32(grad, output);
+  },
+
+  sgdUpdate(param: View, grad: View, momentumBuffer: View | null, options: SgdUpdateOptions): void {
+    // Plain float32 SGD (no momentum, no weight decay) on contiguous tensors: the WebAssembly
+    // kernel, bit-identical to the reference loop. Anything else runs the reference kernel.
+    const plain = options.weightDecay === 0 && !(options.momentum !== 0 && momentumBuffer !== null);
+    const size = shapeSize(param.shape);
+    if (
+      plain &&
+      size >= 1024 &&
+      param.dtype === 'float32' &&
+      grad.dtype === 'float32' &&
+      param.storage instanceof Float32Array &&
+      grad.storage instanceof Float32Array &&
+      isContiguous(param.shape, param.strides) &&
+      isContiguous(grad.shape, grad.strides)
+    ) {
+      const scale = (options.maximize ? -1 : 1) * Math.fround(-options.lr);
+      const p = param.storage.subarray(param.offset, param.offset + size);
+      const g = grad.storage.subarray(grad.offset, grad.offset + size);
+      if (sgdStepF32(p, g, scale)) return;
+    }
+    cpuBackend.sgdUpdate(param, grad, momentumBuffer, options);
+  },
+
   binary(op: BinaryOp, a: View, b: View, outDType: DType): Storage {
     return fastBinaryF32(op, a, b, outDType) ?? cpuBackend.binary(op, a, b, outDType);
   },
@@ -51,6 +86,17 @@ export const wasmBackend: Backend = {
 
   maxPool2d(x: View, geometry: Conv2dGeometry, outSize: readonly [number, number]): MaxPool2dResult {
     return maxPool2dFast(x, geometry, outSize);
+  },
+
+  // conv2d (groups 1, float32) as one matmul per layer over the whole batch (conv.ts).
+  conv2d(x: View, weight: View, bias: View | null, geometry: Conv2dGeometry): Conv2dResult | null {
+    if (!conv2dFastSupported(x, weight, bias)) return null;
+    const { output, columns } = conv2dForwardF32(x, weight, bias, geometry);
+    return { output, columns, columnsSize: columns.length };
+  },
+
+  conv2dBackward(x: View, weight: View, grad: View, geometry: Conv2dGeometry, columns: Storage | null, needs: readonly [boolean, boolean, boolean]): Conv2dGradients {
+    return conv2dBackwardF32(x, weight, grad, geometry, columns as Float32Array | null, needs);
   },
 
   gather(x: View, dim: number, index: View): Storage {

@@ -5,7 +5,7 @@
  * Every step is a differentiable op, so gradients of any order come for free.
  */
 import type { Conv2dGeometry } from '../../autograd/ops/conv.js';
-import { fold2d, unfold2d } from '../../autograd/ops/conv.js';
+import { conv2dLayer, fold2d, unfold2d } from '../../autograd/ops/conv.js';
 import { pad } from '../../autograd/ops/shape_ops.js';
 import { formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -112,6 +112,11 @@ function convolve(
     throw new Error(
       `${op}: the (dilated) kernel ${span[0]}x${span[1]} is larger than the padded input ${padded[0]}x${padded[1]} (input shape ${formatShape(x.shape)})`,
     );
+  }
+  if (groups === 1) {
+    // The backend's whole-layer kernel (one matmul over the batch), where it has one.
+    const fast = conv2dLayer(input, w, b, geometry);
+    if (fast) return fast;
   }
   const columns = unfold2d(input, geometry); // [N, C·kh·kw, L]
   const outH = Math.floor((padded[0] - span[0]) / stride[0]) + 1;
