@@ -26,7 +26,13 @@ function median(xs: number[]): number {
 function randomView(shape: [number, number, number]): View {
   const data = new Float32Array(shape[0] * shape[1] * shape[2]);
   for (let i = 0; i < data.length; i++) data[i] = Math.random() * 2 - 1;
-  return { storage: data, dtype: 'float32', shape, strides: [shape[1] * shape[2], shape[2], 1], offset: 0 };
+  return {
+    storage: data,
+    dtype: 'float32',
+    shape,
+    strides: [shape[1] * shape[2], shape[2], 1],
+    offset: 0,
+  };
 }
 
 const cpuMs = () => {
@@ -72,7 +78,10 @@ parentPort.postMessage('ready');
 /** GFLOP/s of the ceiling loop on `threads` threads at once (median of 5 rounds). */
 async function ceiling(kind: 'relaxed' | 'simd', threads: number): Promise<Rate> {
   const bytes = buildCeilingModule(kind);
-  const workers = Array.from({ length: threads }, () => new Worker(CEILING_WORKER, { eval: true, workerData: { bytes } }));
+  const workers = Array.from(
+    { length: threads },
+    () => new Worker(CEILING_WORKER, { eval: true, workerData: { bytes } }),
+  );
   await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
   const iters = 10_000_000;
   const wall: number[] = [];
@@ -101,26 +110,36 @@ const pct = (x: number, width: number) => `${(x * 100).toFixed(0)}%`.padStart(wi
 
 async function main(): Promise<void> {
   // The relaxed-SIMD flag is set when the kernels load (imported above), before these compile.
-  console.log(`chainrule WebAssembly matmul kernels: SIMD level '${simdLevel()}', Node ${process.version}`);
+  console.log(
+    `chainrule WebAssembly matmul kernels: SIMD level '${simdLevel()}', Node ${process.version}`,
+  );
   const ceilings: Record<string, Rate> = {};
   for (const t of threadCounts) {
-    for (const kind of ['relaxed', 'simd'] as const) ceilings[`${kind}/${t}`] = await ceiling(kind, t);
+    for (const kind of ['relaxed', 'simd'] as const)
+      ceilings[`${kind}/${t}`] = await ceiling(kind, t);
   }
   console.log('\nceilings (register-only loop), GFLOP/s: wall clock | CPU time');
   console.log('threads  relaxed-SIMD FMA      SIMD mul+add');
   for (const t of threadCounts) {
     const r = ceilings[`relaxed/${t}`];
     const p = ceilings[`simd/${t}`];
-    console.log(`${String(t).padStart(7)}  ${fmt(r.wall, 7)} | ${fmt(r.cpu, 6)}  ${fmt(p.wall, 7)} | ${fmt(p.cpu, 6)}`);
+    console.log(
+      `${String(t).padStart(7)}  ${fmt(r.wall, 7)} | ${fmt(r.cpu, 6)}  ${fmt(p.wall, 7)} | ${fmt(p.cpu, 6)}`,
+    );
   }
 
-  console.log('\nmatmul float32 [n,n]x[n,n], median GFLOP/s and fraction of the relaxed-SIMD ceiling on as many threads');
-  console.log('     n  threads  wall GFLOP/s  of ceiling   CPU GFLOP/s  of ceiling   reference (1 thread, wall)');
+  console.log(
+    '\nmatmul float32 [n,n]x[n,n], median GFLOP/s and fraction of the relaxed-SIMD ceiling on as many threads',
+  );
+  console.log(
+    '     n  threads  wall GFLOP/s  of ceiling   CPU GFLOP/s  of ceiling   reference (1 thread, wall)',
+  );
   for (const n of sizes) {
     const a = randomView([1, n, n]);
     const b = randomView([1, n, n]);
     const flops = 2 * n * n * n;
-    const reference = n <= 512 ? measure(() => cpuBackend.matmul(a, b, 'float32'), flops, 1, 1).wall : NaN;
+    const reference =
+      n <= 512 ? measure(() => cpuBackend.matmul(a, b, 'float32'), flops, 1, 1).wall : NaN;
     for (const t of threadCounts) {
       await setNumThreads(t);
       const g = measure(() => wasmBackend.matmul(a, b, 'float32'), flops, t, quick ? 1 : 2);

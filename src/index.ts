@@ -10,7 +10,13 @@ import { registerCpuBackends } from './backend/wasm/wasm_backend.js';
 
 registerCpuBackends();
 
-export { Tensor, TensorBuffer, type TensorLike, type NestedArray, type ShapeArgs } from './tensor/tensor.js';
+export {
+  Tensor,
+  TensorBuffer,
+  type TensorLike,
+  type NestedArray,
+  type ShapeArgs,
+} from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
 export { broadcastShapes } from './tensor/shape.js';
 export * from './tensor/creation.js';
@@ -19,10 +25,45 @@ export type { Backend, View, Storage } from './backend/backend.js';
 export { registerBackend, getBackend } from './backend/backend.js';
 
 export * from './autograd/ops/elementwise.js';
-export { sum, mean, prod, variance as var, std, amax, amin, argmax, argmin, logsumexp, norm, cumsum, maxAlong, minAlong } from './autograd/ops/reduction.js';
+export {
+  sum,
+  mean,
+  prod,
+  variance as var,
+  std,
+  amax,
+  amin,
+  argmax,
+  argmin,
+  logsumexp,
+  norm,
+  cumsum,
+  maxAlong,
+  minAlong,
+} from './autograd/ops/reduction.js';
 export type { ValuesIndices, VarianceOptions } from './autograd/ops/reduction.js';
 export * from './autograd/ops/linalg.js';
-export { reshape, view, flatten, unflatten, squeeze, unsqueeze, permute, transpose, t, expand, narrow, select, slice, index, diagonal, contiguous, clone, detach, type IndexItem } from './autograd/ops/views.js';
+export {
+  reshape,
+  view,
+  flatten,
+  unflatten,
+  squeeze,
+  unsqueeze,
+  permute,
+  transpose,
+  t,
+  expand,
+  narrow,
+  select,
+  slice,
+  index,
+  diagonal,
+  contiguous,
+  clone,
+  detach,
+  type IndexItem,
+} from './autograd/ops/views.js';
 export * from './autograd/ops/shape_ops.js';
 export * from './autograd/ops/indexing.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad_mode.js';

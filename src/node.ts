@@ -7,6 +7,12 @@
  */
 export * from './index.js';
 export * as datasets from './data/datasets/mnist.js';
-export { saveCheckpoint, loadCheckpoint, readCheckpoint, writeFileAtomic, type TrainingState } from './train/checkpoint_file.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  readCheckpoint,
+  writeFileAtomic,
+  type TrainingState,
+} from './train/checkpoint_file.js';
 export { ModelCheckpoint, type ModelCheckpointOptions } from './train/model_checkpoint.js';
 export { ProgressBar, type ProgressBarOptions } from './train/progress_bar.js';

@@ -10,7 +10,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BinaryOp, ReduceOp, UnaryOp, View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
-import { binaryFast, copyFast, reduceFast, setCpuFastPaths, unaryFast } from '../src/backend/cpu/fast_paths.js';
+import {
+  binaryFast,
+  copyFast,
+  reduceFast,
+  setCpuFastPaths,
+  unaryFast,
+} from '../src/backend/cpu/fast_paths.js';
 import { allocateTypedArray, type DType, type TypedArray } from '../src/tensor/dtype.js';
 import { contiguousStrides, shapeSize } from '../src/tensor/shape.js';
 import * as cr from '../src/index.js';
@@ -58,7 +64,12 @@ const LAYOUTS: readonly Layout[] = ['contiguous', 'transposed', 'gapped', 'scram
  * reversed dim order ('transposed'), every stride doubled with an offset ('gapped'), or dims in
  * a shuffled order with gaps and an offset ('scrambled').
  */
-function makeView(values: readonly number[], dtype: DType, shape: readonly number[], layout: Layout): View {
+function makeView(
+  values: readonly number[],
+  dtype: DType,
+  shape: readonly number[],
+  layout: Layout,
+): View {
   const rank = shape.length;
   const order = shape.map((_, i) => i); // physical order of dims, outermost first
   if (layout === 'transposed') order.reverse();
@@ -77,7 +88,7 @@ function makeView(values: readonly number[], dtype: DType, shape: readonly numbe
   const logical = contiguousStrides(shape);
   for (let k = 0; k < values.length; k++) {
     let position = offset;
-    for (let d = 0; d < rank; d++) position += Math.floor(k / logical[d]) % shape[d] * strides[d];
+    for (let d = 0; d < rank; d++) position += (Math.floor(k / logical[d]) % shape[d]) * strides[d];
     storage[position] = values[k];
   }
   return { storage, dtype, shape: [...shape], strides, offset };
@@ -113,7 +124,9 @@ function expectSameBits(fast: ArrayLike<number>, general: ArrayLike<number>, wha
   expect(fast.length, what).toBe(general.length);
   for (let i = 0; i < general.length; i++) {
     if (!Object.is(fast[i], general[i])) {
-      expect.fail(`${what}: element ${i} is ${fast[i]} on the fast path and ${general[i]} on the general one`);
+      expect.fail(
+        `${what}: element ${i} is ${fast[i]} on the fast path and ${general[i]} on the general one`,
+      );
     }
   }
 }
@@ -123,16 +136,61 @@ const ALL_DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 // ---- kernels ----
 
 const UNARY_OPS: readonly UnaryOp[] = [
-  'neg', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'abs', 'sign', 'reciprocal', 'sin', 'cos', 'tan', 'tanh',
-  'sigmoid', 'relu', 'erf', 'square', 'floor', 'ceil', 'round', 'logicalNot', 'isnan', 'isinf',
+  'neg',
+  'exp',
+  'log',
+  'log1p',
+  'expm1',
+  'sqrt',
+  'rsqrt',
+  'abs',
+  'sign',
+  'reciprocal',
+  'sin',
+  'cos',
+  'tan',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'erf',
+  'square',
+  'floor',
+  'ceil',
+  'round',
+  'logicalNot',
+  'isnan',
+  'isinf',
 ];
 const BOOL_UNARY: ReadonlySet<UnaryOp> = new Set(['logicalNot', 'isnan', 'isinf']);
 
 const BINARY_OPS: readonly BinaryOp[] = [
-  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'atan2',
-  'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr',
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'minimum',
+  'atan2',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'logicalAnd',
+  'logicalOr',
 ];
-const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
+const COMPARISONS: ReadonlySet<BinaryOp> = new Set([
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'logicalAnd',
+  'logicalOr',
+]);
 
 /** [output shape, a's shape, b's shape]: equal shapes, scalars, bias rows, columns, 3-D and 4-D broadcasts, empty. */
 const BROADCASTS: readonly [string, number[], number[], number[]][] = [
@@ -156,10 +214,15 @@ describe('cpu fast paths: binary', () => {
       it(`${dtype}: ${pattern}, every op and layout`, () => {
         for (const layout of LAYOUTS) {
           const a = broadcast(viewOf(dtype, aShape, layout, 1), shape);
-          const b = broadcast(viewOf(dtype, bShape, layout === 'contiguous' ? 'contiguous' : 'gapped', 2), shape);
+          const b = broadcast(
+            viewOf(dtype, bShape, layout === 'contiguous' ? 'contiguous' : 'gapped', 2),
+            shape,
+          );
           for (const op of BINARY_OPS) {
             const outDType = COMPARISONS.has(op) ? 'bool' : dtype;
-            const { general, fast } = bothPaths(() => cpuBackend.binary(op, a, b, outDType) as TypedArray);
+            const { general, fast } = bothPaths(
+              () => cpuBackend.binary(op, a, b, outDType) as TypedArray,
+            );
             expectSameBits(fast, general, `${op} ${dtype} ${pattern} ${layout}`);
           }
         }
@@ -172,7 +235,9 @@ describe('cpu fast paths: binary', () => {
     const b = viewOf('float32', [4, 6], 'contiguous', 4);
     for (const op of ['add', 'mul', 'div', 'pow'] as const) {
       for (const outDType of ['int32', 'bool'] as const) {
-        const { general, fast } = bothPaths(() => cpuBackend.binary(op, a, b, outDType) as TypedArray);
+        const { general, fast } = bothPaths(
+          () => cpuBackend.binary(op, a, b, outDType) as TypedArray,
+        );
         expectSameBits(fast, general, `${op} → ${outDType}`);
       }
     }
@@ -191,7 +256,10 @@ describe('cpu fast paths: binary', () => {
       const a = broadcast(viewOf('float32', aShape, layout, 5), shape);
       const b = broadcast(viewOf('float32', bShape, 'contiguous', 6), shape);
       const out = new Float32Array(shapeSize(shape));
-      expect(binaryFast('add', a, b, 'float32', out), `${JSON.stringify([shape, aShape, bShape, layout])}`).toBe(true);
+      expect(
+        binaryFast('add', a, b, 'float32', out),
+        `${JSON.stringify([shape, aShape, bShape, layout])}`,
+      ).toBe(true);
       const x = cpuBackend.binary('add', a, b, 'float32') as Float32Array;
       expectSameBits(out, x, 'fast result written');
     }
@@ -212,7 +280,9 @@ describe('cpu fast paths: unary', () => {
           const x = viewOf(dtype, shape, layout, 11);
           for (const op of UNARY_OPS) {
             const outDType = BOOL_UNARY.has(op) ? 'bool' : dtype;
-            const { general, fast } = bothPaths(() => cpuBackend.unary(op, x, outDType) as TypedArray);
+            const { general, fast } = bothPaths(
+              () => cpuBackend.unary(op, x, outDType) as TypedArray,
+            );
             expectSameBits(fast, general, `${op} ${dtype} ${JSON.stringify(shape)} ${layout}`);
           }
         }
@@ -246,14 +316,25 @@ describe('cpu fast paths: where', () => {
         const c = broadcast(viewOf('bool', [5, 1], layout, 21), shape);
         const a = viewOf(dtype, shape, layout, 22);
         const b = broadcast(viewOf(dtype, [], 'contiguous', 23), shape);
-        for (const [x, y] of [[a, b], [b, a]]) {
+        for (const [x, y] of [
+          [a, b],
+          [b, a],
+        ]) {
           const { general, fast } = bothPaths(() => cpuBackend.where(c, x, y, dtype) as TypedArray);
           expectSameBits(fast, general, `where ${dtype} ${layout}`);
         }
       }
     }
     const empty = viewOf('float32', [0, 2], 'contiguous', 24);
-    const { general, fast } = bothPaths(() => cpuBackend.where(viewOf('bool', [0, 2], 'contiguous', 25), empty, empty, 'float32') as TypedArray);
+    const { general, fast } = bothPaths(
+      () =>
+        cpuBackend.where(
+          viewOf('bool', [0, 2], 'contiguous', 25),
+          empty,
+          empty,
+          'float32',
+        ) as TypedArray,
+    );
     expectSameBits(fast, general, 'empty where');
   });
 });
@@ -269,7 +350,9 @@ describe('cpu fast paths: reductions', () => {
         for (const op of OPS) {
           for (const axes of AXES) {
             const outDType = dtype === 'bool' ? 'int32' : dtype;
-            const { general, fast } = bothPaths(() => cpuBackend.reduce(op, x, axes, outDType) as TypedArray);
+            const { general, fast } = bothPaths(
+              () => cpuBackend.reduce(op, x, axes, outDType) as TypedArray,
+            );
             expectSameBits(fast, general, `${op} ${dtype} axes ${JSON.stringify(axes)} ${layout}`);
           }
         }
@@ -290,8 +373,14 @@ describe('cpu fast paths: reductions', () => {
     ];
     for (const [x, axes] of cases) {
       for (const op of OPS) {
-        const { general, fast } = bothPaths(() => cpuBackend.reduce(op, x, axes, x.dtype) as TypedArray);
-        expectSameBits(fast, general, `${op} ${JSON.stringify(x.shape)} axes ${JSON.stringify(axes)}`);
+        const { general, fast } = bothPaths(
+          () => cpuBackend.reduce(op, x, axes, x.dtype) as TypedArray,
+        );
+        expectSameBits(
+          fast,
+          general,
+          `${op} ${JSON.stringify(x.shape)} axes ${JSON.stringify(axes)}`,
+        );
       }
     }
   });
@@ -313,7 +402,11 @@ describe('cpu fast paths: copies and fills', () => {
           const x = viewOf(from, shape, layout, 51);
           for (const to of ALL_DTYPES) {
             const { general, fast } = bothPaths(() => cpuBackend.copy(x, to) as TypedArray);
-            expectSameBits(fast, general, `copy ${from} → ${to} ${JSON.stringify(shape)} ${layout}`);
+            expectSameBits(
+              fast,
+              general,
+              `copy ${from} → ${to} ${JSON.stringify(shape)} ${layout}`,
+            );
           }
         }
       }
@@ -329,7 +422,10 @@ describe('cpu fast paths: copies and fills', () => {
 
   it('copyInto any layout from any layout and dtype, and between overlapping views', () => {
     // [20, 30] is long enough for the bulk TypedArray.set path when both views are contiguous.
-    for (const shape of [[6, 4, 5], [20, 30]]) {
+    for (const shape of [
+      [6, 4, 5],
+      [20, 30],
+    ]) {
       for (const to of ALL_DTYPES) {
         for (const from of ALL_DTYPES) {
           for (const dstLayout of LAYOUTS) {
@@ -341,7 +437,11 @@ describe('cpu fast paths: copies and fills', () => {
                 cpuBackend.copyInto(dst, src);
                 return dst.storage as TypedArray;
               });
-              expectSameBits(fast, general, `copyInto ${JSON.stringify(shape)} ${from} ${srcLayout} → ${to} ${dstLayout}`);
+              expectSameBits(
+                fast,
+                general,
+                `copyInto ${JSON.stringify(shape)} ${from} ${srcLayout} → ${to} ${dstLayout}`,
+              );
             }
           }
         }
@@ -349,14 +449,27 @@ describe('cpu fast paths: copies and fills', () => {
     }
     // Overlap: dst is src shifted by one element, so the result depends on the walking order.
     for (const columns of [12, 120]) {
-      for (const [dstOffset, srcOffset] of [[1, 0], [0, 1]]) {
+      for (const [dstOffset, srcOffset] of [
+        [1, 0],
+        [0, 1],
+      ]) {
         const { general, fast } = bothPaths(() => {
           const storage = new Float32Array(randomValues('float32', 3 * columns + 4, 63));
-          const dst: View = { storage, dtype: 'float32', shape: [3, columns], strides: [columns, 1], offset: dstOffset };
+          const dst: View = {
+            storage,
+            dtype: 'float32',
+            shape: [3, columns],
+            strides: [columns, 1],
+            offset: dstOffset,
+          };
           cpuBackend.copyInto(dst, { ...dst, offset: srcOffset });
           return storage;
         });
-        expectSameBits(fast, general, `overlapping copyInto [3, ${columns}] ${dstOffset} ← ${srcOffset}`);
+        expectSameBits(
+          fast,
+          general,
+          `overlapping copyInto [3, ${columns}] ${dstOffset} ← ${srcOffset}`,
+        );
       }
     }
     // A broadcast source (stride 0).
@@ -378,7 +491,11 @@ describe('cpu fast paths: copies and fills', () => {
               cpuBackend.fill(dst, value);
               return dst.storage as TypedArray;
             });
-            expectSameBits(fast, general, `fill ${dtype} ${JSON.stringify(shape)} ${layout} ${value}`);
+            expectSameBits(
+              fast,
+              general,
+              `fill ${dtype} ${JSON.stringify(shape)} ${layout} ${value}`,
+            );
           }
         }
       }
@@ -397,9 +514,27 @@ describe('cpu fast paths: through the tensor API', () => {
     const bias = cr.tensor(randomValues('float32', 10, 83));
     const column = cr.tensor(randomValues('float32', 48, 84), { shape: [48, 1] });
     const run = (a: cr.Tensor, b: cr.Tensor) => [
-      a.add(b), a.mul(b), a.div(b), a.sub(bias), a.add(bias), a.mul(column), a.relu(), a.exp(), a.tanh(), a.sigmoid(),
-      a.sum(0), a.sum(1), a.amax(1), a.mean(), a.maximum(b), a.gt(b), cr.where(a.gt(0), a, b), a.pow(2), a.t().contiguous(),
-      a.logSoftmax(1), a.mul(2.5).add(1),
+      a.add(b),
+      a.mul(b),
+      a.div(b),
+      a.sub(bias),
+      a.add(bias),
+      a.mul(column),
+      a.relu(),
+      a.exp(),
+      a.tanh(),
+      a.sigmoid(),
+      a.sum(0),
+      a.sum(1),
+      a.amax(1),
+      a.mean(),
+      a.maximum(b),
+      a.gt(b),
+      cr.where(a.gt(0), a, b),
+      a.pow(2),
+      a.t().contiguous(),
+      a.logSoftmax(1),
+      a.mul(2.5).add(1),
     ];
     expect(transposedCopy(x).isContiguous()).toBe(false);
     const reference = run(x, y).map((t) => t.dataSync());
@@ -416,7 +551,11 @@ describe('cpu fast paths: through the tensor API', () => {
   it('a training step gives the same gradients with the fast paths on and off', () => {
     const step = () => {
       cr.manualSeed(11);
-      const model = new cr.nn.Sequential(new cr.nn.Linear(12, 16), new cr.nn.ReLU(), new cr.nn.Linear(16, 4));
+      const model = new cr.nn.Sequential(
+        new cr.nn.Linear(12, 16),
+        new cr.nn.ReLU(),
+        new cr.nn.Linear(16, 4),
+      );
       const input = cr.randn([8, 12]);
       const labels = cr.tensor([0, 1, 2, 3, 3, 2, 1, 0], { dtype: 'int32' });
       cr.F.crossEntropy(model.forward(input), labels).backward();

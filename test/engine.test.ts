@@ -134,7 +134,9 @@ describe('backward() arguments', () => {
     const y = x.exp().sum().add(w.sum());
     y.backward();
     const before = values(w.grad);
-    expect(() => y.backward()).toThrow(/^ExpBackward: trying to backward through the graph a second time/);
+    expect(() => y.backward()).toThrow(
+      /^ExpBackward: trying to backward through the graph a second time/,
+    );
     expect(values(w.grad)).toEqual(before);
   });
 
@@ -165,7 +167,9 @@ describe('backward() arguments', () => {
   it('backward({ inputs }) accumulates only into the chosen leaves', () => {
     const a = tensor([1, 2], { requiresGrad: true });
     const b = tensor([3, 4], { requiresGrad: true });
-    a.mul(b).sum().backward(undefined, { inputs: [a] });
+    a.mul(b)
+      .sum()
+      .backward(undefined, { inputs: [a] });
     expectClose(a.grad, [3, 4]);
     expect(b.grad).toBeNull();
   });
@@ -173,7 +177,9 @@ describe('backward() arguments', () => {
   it('backward({ inputs }) gives .grad storage of its own', () => {
     const a = tensor([1, 2], { requiresGrad: true });
     const b = tensor([3, 4], { requiresGrad: true });
-    a.add(b).sum().backward(undefined, { inputs: [a, b] });
+    a.add(b)
+      .sum()
+      .backward(undefined, { inputs: [a, b] });
     noGrad(() => a.grad!.add_(tensor([1, 2])));
     expectClose(a.grad, [2, 3]);
     expectClose(b.grad, [1, 1]);
@@ -189,7 +195,9 @@ describe('backward() arguments', () => {
   it('backward({ inputs }) works for a non-leaf input', () => {
     const a = tensor([1, 2], { requiresGrad: true });
     const h = a.mul(2);
-    h.mul(h).sum().backward(undefined, { inputs: [h] });
+    h.mul(h)
+      .sum()
+      .backward(undefined, { inputs: [h] });
     expectClose(h.grad, [4, 8]);
     expect(a.grad).toBeNull();
   });
@@ -227,13 +235,18 @@ describe('autograd.grad', () => {
     const [gx, gu] = autograd.grad(x.sum(), [x, unused], { allowUnused: true });
     expectClose(gx, [1, 1]);
     expect(gu).toBeNull();
-    const [, zerosGrad] = autograd.grad(x.sum(), [x, unused], { allowUnused: true, materializeGrads: true });
+    const [, zerosGrad] = autograd.grad(x.sum(), [x, unused], {
+      allowUnused: true,
+      materializeGrads: true,
+    });
     expectClose(zerosGrad, [0]);
   });
 
   it('throws for an input that does not require grad', () => {
     const x = tensor([1, 2], { requiresGrad: true });
-    expect(() => autograd.grad(x.sum(), [tensor([1])])).toThrow(/grad: input 0 does not require grad/);
+    expect(() => autograd.grad(x.sum(), [tensor([1])])).toThrow(
+      /grad: input 0 does not require grad/,
+    );
   });
 
   it('createGraph allows third derivatives', () => {
@@ -360,7 +373,9 @@ describe('detach and leaves', () => {
     expect(() => {
       y.requiresGrad = false;
     }).toThrow(/leaf/);
-    expect(() => tensor([1, 2], { dtype: 'int32' }).requiresGrad_()).toThrow(/requiresGrad_.*floating point.*int32/);
+    expect(() => tensor([1, 2], { dtype: 'int32' }).requiresGrad_()).toThrow(
+      /requiresGrad_.*floating point.*int32/,
+    );
     expect(() => tensor([true]).requiresGrad_()).toThrow(/bool/);
     expect(() => tensor([1, 2], { dtype: 'int32', requiresGrad: true })).toThrow(/int32/);
     const w = zeros([2]).requiresGrad_();

@@ -413,7 +413,9 @@ describe('func.vmap', () => {
     }
     // Parameters that require grad (a model's) under noGrad: the same values, with no graph kept.
     const tracked = { w: params.w.detach().requiresGrad_(), b: params.b.detach().requiresGrad_() };
-    const plain = noGrad(() => func.vmap(func.grad(loss), { inDims: [null, 0, 0] })(tracked, xs, ys));
+    const plain = noGrad(() =>
+      func.vmap(func.grad(loss), { inDims: [null, 0, 0] })(tracked, xs, ys),
+    );
     expectClose(plain.w, perSample.w);
     expect(plain.w.requiresGrad).toBe(false);
     expect(tracked.w.grad).toBeNull();

@@ -3,7 +3,18 @@
  * (leaves, saved tensors) and gradients through in-place ops on non-leaves.
  */
 import { describe, expect, it } from 'vitest';
-import { Generator, arange, autograd, manualSeed, noGrad, ones, randn, tensor, zeros, type Tensor } from '../src/index.js';
+import {
+  Generator,
+  arange,
+  autograd,
+  manualSeed,
+  noGrad,
+  ones,
+  randn,
+  tensor,
+  zeros,
+  type Tensor,
+} from '../src/index.js';
 
 function values(t: Tensor | null | undefined): number[] {
   expect(t).toBeTruthy();
@@ -226,7 +237,11 @@ describe('in-place and autograd', () => {
     expectClose(x.grad, [2, 2]);
   });
 
-  const inplaceVsOutOfPlace: [string, (t: Tensor, other: Tensor) => Tensor, (t: Tensor, other: Tensor) => Tensor][] = [
+  const inplaceVsOutOfPlace: [
+    string,
+    (t: Tensor, other: Tensor) => Tensor,
+    (t: Tensor, other: Tensor) => Tensor,
+  ][] = [
     ['add_', (t, o) => t.add_(o), (t, o) => t.add(o)],
     ['sub_', (t, o) => t.sub_(o, 2), (t, o) => t.sub(o, 2)],
     ['mul_', (t, o) => t.mul_(o), (t, o) => t.mul(o)],
@@ -254,7 +269,11 @@ describe('in-place and autograd', () => {
         const loss = r.mul(r.add(1)).sum();
         loss.backward();
         // A leaf the result does not depend on gets no gradient (out of place) or zeros (in place).
-        return { value: values(r), gx: x.grad ? values(x.grad) : [0, 0, 0, 0, 0, 0], go: o.grad ? values(o.grad) : null };
+        return {
+          value: values(r),
+          gx: x.grad ? values(x.grad) : [0, 0, 0, 0, 0, 0],
+          go: o.grad ? values(o.grad) : null,
+        };
       };
       const a = run(true);
       const b = run(false);

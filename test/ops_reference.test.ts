@@ -11,7 +11,8 @@ type Args = any;
 type OpFn = (x: Tensor[], a: Args) => Tensor | Tensor[];
 
 /** JSON has no Infinity: the fixture script writes it as a string. */
-const num = (v: unknown): number => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number));
+const num = (v: unknown): number =>
+  v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number);
 const call = (t: Tensor, method: string, ...rest: unknown[]): Tensor => (t as any)[method](...rest);
 const fn = (name: string): ((...rest: unknown[]) => Tensor) => (cr as any)[name];
 const nullable = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
@@ -35,8 +36,10 @@ const OPS: Record<string, OpFn> = {
   sum: ([x], a) => x.sum(nullable(a.dim), a.keepdim ?? false),
   mean: ([x], a) => x.mean(nullable(a.dim), a.keepdim ?? false),
   prod: ([x], a) => x.prod(nullable(a.dim), a.keepdim ?? false),
-  var: ([x], a) => x.var(nullable(a.dim), a.keepdim ?? false, { correction: a.correction, unbiased: a.unbiased }),
-  std: ([x], a) => x.std(nullable(a.dim), a.keepdim ?? false, { correction: a.correction, unbiased: a.unbiased }),
+  var: ([x], a) =>
+    x.var(nullable(a.dim), a.keepdim ?? false, { correction: a.correction, unbiased: a.unbiased }),
+  std: ([x], a) =>
+    x.std(nullable(a.dim), a.keepdim ?? false, { correction: a.correction, unbiased: a.unbiased }),
   max: ([x]) => x.max(),
   min: ([x]) => x.min(),
   max_dim: ([x], a) => {

@@ -22,7 +22,8 @@ import {
 } from '../src/index.js';
 
 const gen = new Generator(11);
-const r = (shape: number[], requiresGrad = false) => randn(shape, { dtype: 'float64', generator: gen, requiresGrad });
+const r = (shape: number[], requiresGrad = false) =>
+  randn(shape, { dtype: 'float64', generator: gen, requiresGrad });
 const idx = (values: number[], shape?: number[]) => tensor(values, { dtype: 'int32', shape });
 const mask = (values: boolean[], shape?: number[]) => tensor(values, { dtype: 'bool', shape });
 const grad = autograd.grad;
@@ -35,7 +36,10 @@ function expectClose(actual: Tensor, expected: Tensor, label: string): void {
   const b = values(expected);
   a.forEach((v, i) => {
     if (Number.isNaN(b[i])) expect(v, `${label}[${i}]`).toBeNaN();
-    else expect(Math.abs(v - b[i]), `${label}[${i}]: ${v} vs ${b[i]}`).toBeLessThanOrEqual(1e-12 + 1e-10 * Math.abs(b[i]));
+    else
+      expect(Math.abs(v - b[i]), `${label}[${i}]: ${v} vs ${b[i]}`).toBeLessThanOrEqual(
+        1e-12 + 1e-10 * Math.abs(b[i]),
+      );
   });
 }
 
@@ -45,7 +49,11 @@ describe('broadcasting', () => {
   const cases: [number[], number[], number[]][] = [
     [[3, 1], [4], [3, 4]],
     [[], [2, 3], [2, 3]],
-    [[2, 1, 3], [4, 1], [2, 4, 3]],
+    [
+      [2, 1, 3],
+      [4, 1],
+      [2, 4, 3],
+    ],
     [[1], [0], [0]],
     [[2, 0, 1], [3], [2, 0, 3]],
   ];
@@ -84,9 +92,13 @@ describe('broadcasting', () => {
     expect(values(y.grad!)).toEqual([3, 3, 3, 3]);
   });
   it('incompatible shapes throw an error naming the op and the shapes', () => {
-    expect(() => r([2, 3]).add(r([4]))).toThrow(/add: shapes \[2, 3\] and \[4\] cannot be broadcast/);
+    expect(() => r([2, 3]).add(r([4]))).toThrow(
+      /add: shapes \[2, 3\] and \[4\] cannot be broadcast/,
+    );
     expect(() => r([2, 3]).mul(r([2]))).toThrow(/mul/);
-    expect(() => r([3, 2]).matmul(r([3, 2]))).toThrow(/matmul: shapes \[3, 2\] and \[3, 2\] are incompatible: inner dimensions 2 != 3/);
+    expect(() => r([3, 2]).matmul(r([3, 2]))).toThrow(
+      /matmul: shapes \[3, 2\] and \[3, 2\] are incompatible: inner dimensions 2 != 3/,
+    );
     expect(() => r([2, 2, 3]).matmul(r([3, 3, 2]))).toThrow(/matmul/);
   });
 });
@@ -149,7 +161,10 @@ describe('0-d tensors', () => {
 describe('empty tensors', () => {
   it('elementwise ops and their gradients', () => {
     const x = r([0, 3], true);
-    const y = x.exp().mul(r([1, 3])).add(1);
+    const y = x
+      .exp()
+      .mul(r([1, 3]))
+      .add(1);
     expect(y.shape).toEqual([0, 3]);
     y.sum().backward();
     expect(x.grad!.shape).toEqual([0, 3]);
@@ -225,7 +240,16 @@ const layouts: Layout[] = [
 const other34 = r([3, 4]);
 const positive = (x: Tensor) => x.abs().add(0.5);
 const families: Record<string, ((x: Tensor) => Tensor | Tensor[])[]> = {
-  unary: [(x) => x.exp(), (x) => x.relu(), (x) => x.abs(), (x) => positive(x).log(), (x) => x.sigmoid(), (x) => x.tanh(), (x) => x.erf(), (x) => x.sign()],
+  unary: [
+    (x) => x.exp(),
+    (x) => x.relu(),
+    (x) => x.abs(),
+    (x) => positive(x).log(),
+    (x) => x.sigmoid(),
+    (x) => x.tanh(),
+    (x) => x.erf(),
+    (x) => x.sign(),
+  ],
   binary: [
     (x) => x.add(other34, 2),
     (x) => other34.sub(x),
@@ -239,7 +263,10 @@ const families: Record<string, ((x: Tensor) => Tensor | Tensor[])[]> = {
     (x) => x.clamp(-0.3, 0.4),
     (x) => x.add(x.t().t()),
   ],
-  comparison: [(x) => x.gt(other34).to('float64').mul(x), (x) => x.eq(x).logicalAnd(x.lt(0)).to('float64').add(x)],
+  comparison: [
+    (x) => x.gt(other34).to('float64').mul(x),
+    (x) => x.eq(x).logicalAnd(x.lt(0)).to('float64').add(x),
+  ],
   reduction: [
     (x) => x.sum(1),
     (x) => x.mean([0, 1]),
@@ -260,7 +287,11 @@ const families: Record<string, ((x: Tensor) => Tensor | Tensor[])[]> = {
     (x) => x.matmul(other34.t()),
     (x) => other34.t().matmul(x),
     (x) => x.mm(x.t()),
-    (x) => x.unsqueeze(0).expand(2, 3, 4).bmm(other34.t().unsqueeze(0).expand(2, 4, 3)),
+    (x) =>
+      x
+        .unsqueeze(0)
+        .expand(2, 3, 4)
+        .bmm(other34.t().unsqueeze(0).expand(2, 4, 3)),
     (x) => einsum('ij,kj->ik', x, other34),
     (x) => einsum('ij->j', x),
     (x) => x.select(0, 1).dot(other34.select(0, 2)),
@@ -320,7 +351,8 @@ describe('non-contiguous inputs give the same values and gradients as contiguous
             expect(out1.length).toBe(out2.length);
             out1.forEach((o, i) => expectClose(o, out2[i], `${family} #${k} output ${i}`));
             const cotangents = out1.map((o) => r([...o.shape]));
-            const total = (outs: Tensor[]) => outs.map((o, i) => o.mul(cotangents[i]).sum()).reduce((a, b) => a.add(b));
+            const total = (outs: Tensor[]) =>
+              outs.map((o, i) => o.mul(cotangents[i]).sum()).reduce((a, b) => a.add(b));
             total(out1).backward();
             total(out2).backward();
             expectClose(base1.grad!, base2.grad!, `${family} #${k} gradient`);
@@ -433,7 +465,9 @@ describe('reshape copies only when it must; view() refuses', () => {
   });
   it('view() throws a clear error when no view exists, and works when one does', () => {
     const x = r([2, 3]);
-    expect(() => x.t().view(6)).toThrow(/view: shape \[6\] is not compatible with the input's shape \[3, 2\].*use reshape\(\) instead/);
+    expect(() => x.t().view(6)).toThrow(
+      /view: shape \[6\] is not compatible with the input's shape \[3, 2\].*use reshape\(\) instead/,
+    );
     expect(() => r([1, 4]).expand(3, 4).view(12)).toThrow(/view/);
     expect(() => x.view(4)).toThrow(/view: shape \[4\] is invalid for input of shape \[2, 3\]/);
     expect(() => x.reshape(-1, -1)).toThrow(/only one dimension can be inferred/);
@@ -441,7 +475,11 @@ describe('reshape copies only when it must; view() refuses', () => {
   });
   it('gradients flow through views and copies alike', () => {
     const x = r([2, 3], true);
-    x.t().reshape(6).mul(arange(6, undefined, 1, { dtype: 'float64' })).sum().backward();
+    x.t()
+      .reshape(6)
+      .mul(arange(6, undefined, 1, { dtype: 'float64' }))
+      .sum()
+      .backward();
     expect(values(x.grad!)).toEqual([0, 2, 4, 1, 3, 5]);
   });
 });
@@ -453,7 +491,10 @@ describe('scatter with a src larger than its index', () => {
     const out = x.scatter(0, idx([1, 0], [1, 2]), src);
     expect(values(out.index(1, ':2'))).toEqual([1, values(x)[4]]);
     expect(out.index(0, 1).itemSync()).toBe(2);
-    out.mul(tensor([10, 20, 30, 40, 50, 60], { dtype: 'float64', shape: [2, 3] })).sum().backward();
+    out
+      .mul(tensor([10, 20, 30, 40, 50, 60], { dtype: 'float64', shape: [2, 3] }))
+      .sum()
+      .backward();
     expect(values(src.grad!)).toEqual([40, 20, 0, 0, 0, 0]);
     expect(values(x.grad!)).toEqual([10, 0, 30, 0, 50, 60]);
   });

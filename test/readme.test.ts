@@ -4,7 +4,13 @@ import { tensor, randn, nn, optim, F } from '../src/index.js';
 
 describe('README example', () => {
   it('computes the gradient and takes an optimizer step', () => {
-    const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    const x = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
     const y = x.pow(2).sum();
     y.backward();
     expect(x.grad!.toString()).toBe('tensor([[2., 4.],\n        [6., 8.]])');
@@ -13,7 +19,9 @@ describe('README example', () => {
     const optimizer = new optim.Adam(model.parameters(), { lr: 1e-2 });
     const before = model.parameters().map((p) => Array.from(p.dataSync()));
     const loss = F.mseLoss(model.call(randn([16, 2])), randn([16, 1]));
-    loss.backward(); optimizer.step(); optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    optimizer.zeroGrad();
     const after = model.parameters().map((p) => Array.from(p.dataSync()));
     expect(after).not.toEqual(before);
     expect(model.parameters().every((p) => p.grad === null)).toBe(true);

@@ -95,7 +95,13 @@ describe('creation', () => {
 
   it('*Like functions copy shape and dtype, and allow overrides', () => {
     const base = tensor([[1, 2, 3]], { dtype: 'float64' });
-    for (const t of [zerosLike(base), onesLike(base), fullLike(base, 4), randnLike(base), randLike(base)]) {
+    for (const t of [
+      zerosLike(base),
+      onesLike(base),
+      fullLike(base, 4),
+      randnLike(base),
+      randLike(base),
+    ]) {
       expect(t.shape).toEqual([1, 3]);
       expect(t.dtype).toBe('float64');
       expect(t.requiresGrad).toBe(false);
@@ -297,13 +303,25 @@ describe('printing (PyTorch format)', () => {
   const cases: [string, () => Tensor, string][] = [
     ['integral floats', () => tensor([1, 2, 3]), 'tensor([1., 2., 3.])'],
     ['floats', () => tensor([1.5, -2.25, 3]), 'tensor([ 1.5000, -2.2500,  3.0000])'],
-    ['ints', () => tensor([1, -20, 300], { dtype: 'int32' }), 'tensor([  1, -20, 300], dtype=int32)'],
+    [
+      'ints',
+      () => tensor([1, -20, 300], { dtype: 'int32' }),
+      'tensor([  1, -20, 300], dtype=int32)',
+    ],
     ['bools', () => tensor([true, false]), 'tensor([ True, False])'],
     ['float64', () => tensor([1.5], { dtype: 'float64' }), 'tensor([1.5000], dtype=float64)'],
     ['large → scientific', () => tensor([1e10, 1]), 'tensor([1.0000e+10, 1.0000e+00])'],
-    ['integral floats with a large ratio → scientific', () => tensor([1, 10000]), 'tensor([1.0000e+00, 1.0000e+04])'],
+    [
+      'integral floats with a large ratio → scientific',
+      () => tensor([1, 10000]),
+      'tensor([1.0000e+00, 1.0000e+04])',
+    ],
     ['small → scientific', () => tensor([0.00001, 0.5]), 'tensor([1.0000e-05, 5.0000e-01])'],
-    ['ratio over 1000 → scientific', () => tensor([0.001, 2.5]), 'tensor([1.0000e-03, 2.5000e+00])'],
+    [
+      'ratio over 1000 → scientific',
+      () => tensor([0.001, 2.5]),
+      'tensor([1.0000e-03, 2.5000e+00])',
+    ],
     ['NaN and inf', () => tensor([1, NaN, Infinity]), 'tensor([1., nan, inf])'],
     ['-inf padded to the width', () => tensor([1.5, -Infinity]), 'tensor([1.5000,   -inf])'],
     ['only NaN', () => tensor([NaN, NaN]), 'tensor([nan, nan])'],
@@ -313,7 +331,15 @@ describe('printing (PyTorch format)', () => {
     ['0-d int', () => tensor(2, { dtype: 'int32' }), 'tensor(2, dtype=int32)'],
     ['empty', () => zeros([0]), 'tensor([])'],
     ['empty 2-d', () => zeros([2, 0]), 'tensor([], size=[2, 0])'],
-    ['2-d', () => tensor([[1, 2], [3, 4]]), 'tensor([[1., 2.],\n        [3., 4.]])'],
+    [
+      '2-d',
+      () =>
+        tensor([
+          [1, 2],
+          [3, 4],
+        ]),
+      'tensor([[1., 2.],\n        [3., 4.]])',
+    ],
     [
       '3-d',
       () => arange(8).reshape(2, 2, 2).float(),
@@ -324,9 +350,21 @@ describe('printing (PyTorch format)', () => {
       () => linspace(0, 1, 12),
       'tensor([0.0000, 0.0909, 0.1818, 0.2727, 0.3636, 0.4545, 0.5455, 0.6364, 0.7273,\n        0.8182, 0.9091, 1.0000])',
     ],
-    ['requiresGrad suffix', () => tensor([1, 2], { requiresGrad: true }), 'tensor([1., 2.], requiresGrad=true)'],
-    ['gradFn suffix', () => tensor([1, 2], { requiresGrad: true }).sum(), 'tensor(3., gradFn=<SumBackward>)'],
-    ['summarized 1-d', () => arange(2000), 'tensor([   0,    1,    2,  ..., 1997, 1998, 1999], dtype=int32)'],
+    [
+      'requiresGrad suffix',
+      () => tensor([1, 2], { requiresGrad: true }),
+      'tensor([1., 2.], requiresGrad=true)',
+    ],
+    [
+      'gradFn suffix',
+      () => tensor([1, 2], { requiresGrad: true }).sum(),
+      'tensor(3., gradFn=<SumBackward>)',
+    ],
+    [
+      'summarized 1-d',
+      () => arange(2000),
+      'tensor([   0,    1,    2,  ..., 1997, 1998, 1999], dtype=int32)',
+    ],
     [
       'summarized 2-d',
       () => arange(2000).reshape(40, 50),
@@ -356,7 +394,14 @@ describe('printing (PyTorch format)', () => {
   });
 
   it('prints non-contiguous views by their logical order', () => {
-    expect(tensor([[1, 2], [3, 4]]).t().toString()).toBe('tensor([[1., 3.],\n        [2., 4.]])');
+    expect(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ])
+        .t()
+        .toString(),
+    ).toBe('tensor([[1., 3.],\n        [2., 4.]])');
   });
 });
 

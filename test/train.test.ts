@@ -3,8 +3,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { PNG } from 'pngjs';
-import { Generator, manualSeed, nn, optim, randn, tensor, F, data, train, type Tensor } from '../src/index.js';
-import { loadCheckpoint, ModelCheckpoint, ProgressBar, readCheckpoint, saveCheckpoint } from '../src/node.js';
+import {
+  Generator,
+  manualSeed,
+  nn,
+  optim,
+  randn,
+  tensor,
+  F,
+  data,
+  train,
+  type Tensor,
+} from '../src/index.js';
+import {
+  loadCheckpoint,
+  ModelCheckpoint,
+  ProgressBar,
+  readCheckpoint,
+  saveCheckpoint,
+} from '../src/node.js';
 
 const { fit, EarlyStopping, accuracy } = train;
 
@@ -31,12 +48,27 @@ function weightsOf(model: nn.Module): number[] {
 describe('fit', () => {
   it('trains, validates, computes metrics and records history', async () => {
     const model = makeModel(0);
-    const loader = new data.DataLoader(blobs(256, 1), { batchSize: 32, shuffle: true, generator: new Generator(2) });
+    const loader = new data.DataLoader(blobs(256, 1), {
+      batchSize: 32,
+      shuffle: true,
+      generator: new Generator(2),
+    });
     const valLoader = new data.DataLoader(blobs(128, 3), { batchSize: 64 });
     const optimizer = new optim.Adam(model.parameters(), { lr: 0.05 });
-    const history = await fit(model, loader, { optimizer, loss: lossFn, epochs: 5, valLoader, metrics: { accuracy } });
+    const history = await fit(model, loader, {
+      optimizer,
+      loss: lossFn,
+      epochs: 5,
+      valLoader,
+      metrics: { accuracy },
+    });
     expect(history.epochs).toHaveLength(5);
-    expect(Object.keys(history.epochs[0]).sort()).toEqual(['accuracy', 'loss', 'valAccuracy', 'valLoss']);
+    expect(Object.keys(history.epochs[0]).sort()).toEqual([
+      'accuracy',
+      'loss',
+      'valAccuracy',
+      'valLoss',
+    ]);
     expect(history.series.loss[4]).toBeLessThan(history.series.loss[0]);
     expect(history.series.valAccuracy[4]).toBeGreaterThan(0.95);
   });
@@ -45,19 +77,32 @@ describe('fit', () => {
     const model = makeModel(0);
     const loader = new data.DataLoader(blobs(8, 1), { batchSize: 4 });
     const optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
-    await expect(fit(model, loader, { optimizer, loss: lossFn, epochs: -1 })).rejects.toThrow(/fit: epochs must be a non-negative integer/);
+    await expect(fit(model, loader, { optimizer, loss: lossFn, epochs: -1 })).rejects.toThrow(
+      /fit: epochs must be a non-negative integer/,
+    );
     const nanLoss = (out: Tensor) => out.sum().mul(NaN);
-    await expect(fit(model, loader, { optimizer, loss: nanLoss, epochs: 1 })).rejects.toThrow(/fit: the loss became NaN at epoch 0, step 0/);
+    await expect(fit(model, loader, { optimizer, loss: nanLoss, epochs: 1 })).rejects.toThrow(
+      /fit: the loss became NaN at epoch 0, step 0/,
+    );
   });
 });
 
 describe('EarlyStopping', () => {
-  const fakeState = (model: nn.Module) => ({ epoch: 0, stepsPerEpoch: 1, stopTraining: false, model });
+  const fakeState = (model: nn.Module) => ({
+    epoch: 0,
+    stepsPerEpoch: 1,
+    stopTraining: false,
+    model,
+  });
 
   it('stops after `patience` epochs without improvement and restores the best weights', () => {
     const model = makeModel(0);
     const state = fakeState(model);
-    const stopper = new EarlyStopping({ monitor: 'valLoss', patience: 2, restoreBestWeights: true });
+    const stopper = new EarlyStopping({
+      monitor: 'valLoss',
+      patience: 2,
+      restoreBestWeights: true,
+    });
     const best = weightsOf(model);
     stopper.onEpochEnd(0, { valLoss: 1.0 }, state);
     for (const p of model.parameters()) p.detach().add_(1); // later epochs change the weights
@@ -78,8 +123,12 @@ describe('EarlyStopping', () => {
     stopper.onEpochEnd(0, { valAccuracy: 0.9 }, state);
     stopper.onEpochEnd(1, { valAccuracy: 0.905 }, state); // below minDelta: no improvement
     expect(state.stopTraining).toBe(true);
-    expect(() => new EarlyStopping({ monitor: 'valLoss' }).onEpochEnd(0, { loss: 1 }, state)).toThrow(/EarlyStopping: monitored quantity 'valLoss' is not in the logs; available: loss/);
-    expect(() => new EarlyStopping({ patience: -1 })).toThrow(/patience must be a non-negative integer/);
+    expect(() =>
+      new EarlyStopping({ monitor: 'valLoss' }).onEpochEnd(0, { loss: 1 }, state),
+    ).toThrow(/EarlyStopping: monitored quantity 'valLoss' is not in the logs; available: loss/);
+    expect(() => new EarlyStopping({ patience: -1 })).toThrow(
+      /patience must be a non-negative integer/,
+    );
   });
 
   it('ends fit early', async () => {
@@ -87,7 +136,12 @@ describe('EarlyStopping', () => {
     const loader = new data.DataLoader(blobs(32, 1), { batchSize: 32 });
     // lr 0 never improves the loss: training stops after 1 + patience epochs.
     const optimizer = new optim.SGD(model.parameters(), { lr: 0 });
-    const history = await fit(model, loader, { optimizer, loss: lossFn, epochs: 10, callbacks: [new EarlyStopping({ monitor: 'loss', patience: 2 })] });
+    const history = await fit(model, loader, {
+      optimizer,
+      loss: lossFn,
+      epochs: 10,
+      callbacks: [new EarlyStopping({ monitor: 'loss', patience: 2 })],
+    });
     expect(history.epochs).toHaveLength(3);
   });
 });
@@ -98,16 +152,29 @@ describe('checkpoints', () => {
   it('round-trips model, optimizer and generator state', () => {
     const model = makeModel(0);
     const optimizer = new optim.Adam(model.parameters(), { lr: 0.01 });
-    model.call(randn([4, 2])).sum().backward();
+    model
+      .call(randn([4, 2]))
+      .sum()
+      .backward();
     optimizer.step();
     const generator = new Generator(5);
     generator.nextUint32();
     const path = join(dir, 'roundtrip.ckpt');
-    saveCheckpoint(path, { model, optimizer, generators: { loader: generator }, epoch: 3, extra: { note: 'x' } });
+    saveCheckpoint(path, {
+      model,
+      optimizer,
+      generators: { loader: generator },
+      epoch: 3,
+      extra: { note: 'x' },
+    });
     const other = makeModel(1);
     const otherOptimizer = new optim.Adam(other.parameters(), { lr: 0.5 });
     const otherGenerator = new Generator(0);
-    const contents = loadCheckpoint(path, { model: other, optimizer: otherOptimizer, generators: { loader: otherGenerator } });
+    const contents = loadCheckpoint(path, {
+      model: other,
+      optimizer: otherOptimizer,
+      generators: { loader: otherGenerator },
+    });
     expect(contents.epoch).toBe(3);
     expect(contents.extra).toEqual({ note: 'x' });
     expect(weightsOf(other)).toEqual(weightsOf(model));
@@ -121,7 +188,9 @@ describe('checkpoints', () => {
     saveCheckpoint(path, { model });
     const text = readFileSync(path, 'utf8');
     writeFileSync(path, text.slice(0, text.length / 2));
-    expect(() => readCheckpoint(path)).toThrow(/corrupt\.ckpt is not a chainrule checkpoint or is corrupted/);
+    expect(() => readCheckpoint(path)).toThrow(
+      /corrupt\.ckpt is not a chainrule checkpoint or is corrupted/,
+    );
     writeFileSync(path, text.replace(/"payload":"\{/, '"payload":"{ '));
     expect(() => readCheckpoint(path)).toThrow(/corrupted \(checksum mismatch\)/);
     writeFileSync(path, '{"hello": 1}');
@@ -135,21 +204,43 @@ describe('checkpoints', () => {
     const path = join(dir, 'keep.ckpt');
     saveCheckpoint(path, { model, epoch: 1 });
     const before = readFileSync(path, 'utf8');
-    const failing = { stateDict: () => { throw new Error('disk full'); }, loadStateDict: () => undefined };
-    expect(() => saveCheckpoint(path, { model, optimizer: failing, epoch: 2 })).toThrow(/disk full/);
+    const failing = {
+      stateDict: () => {
+        throw new Error('disk full');
+      },
+      loadStateDict: () => undefined,
+    };
+    expect(() => saveCheckpoint(path, { model, optimizer: failing, epoch: 2 })).toThrow(
+      /disk full/,
+    );
     expect(readFileSync(path, 'utf8')).toBe(before);
     // The target is a directory: the rename fails after the temporary file was written.
     const blocked = join(dir, 'blocked.ckpt');
     mkdirSync(join(blocked, 'inside'), { recursive: true });
-    expect(() => saveCheckpoint(blocked, { model })).toThrow(/saveCheckpoint: could not write .*blocked\.ckpt.*previous file there is unchanged/);
+    expect(() => saveCheckpoint(blocked, { model })).toThrow(
+      /saveCheckpoint: could not write .*blocked\.ckpt.*previous file there is unchanged/,
+    );
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('resuming from a checkpoint continues exactly as if never stopped', async () => {
     const dataset = blobs(96, 7);
-    const run = async (model: nn.Module, optimizer: optim.Optimizer, generator: Generator, from: number, to: number, callbacks: train.Callback[] = []) => {
+    const run = async (
+      model: nn.Module,
+      optimizer: optim.Optimizer,
+      generator: Generator,
+      from: number,
+      to: number,
+      callbacks: train.Callback[] = [],
+    ) => {
       const loader = new data.DataLoader(dataset, { batchSize: 16, shuffle: true, generator });
-      await fit(model, loader, { optimizer, loss: lossFn, epochs: to, initialEpoch: from, callbacks });
+      await fit(model, loader, {
+        optimizer,
+        loss: lossFn,
+        epochs: to,
+        initialEpoch: from,
+        callbacks,
+      });
     };
     // Uninterrupted: 4 epochs.
     const straight = makeModel(11);
@@ -160,11 +251,20 @@ describe('checkpoints', () => {
     const first = makeModel(11);
     const firstGen = new Generator(3);
     const firstOptimizer = new optim.Adam(first.parameters(), { lr: 0.01 });
-    await run(first, firstOptimizer, firstGen, 0, 2, [new ModelCheckpoint(path, { monitor: 'loss', state: { optimizer: firstOptimizer, generators: { loader: firstGen } } })]);
+    await run(first, firstOptimizer, firstGen, 0, 2, [
+      new ModelCheckpoint(path, {
+        monitor: 'loss',
+        state: { optimizer: firstOptimizer, generators: { loader: firstGen } },
+      }),
+    ]);
     const resumed = makeModel(99);
     const resumedGen = new Generator(0);
     const resumedOptimizer = new optim.Adam(resumed.parameters(), { lr: 0.01 });
-    const { epoch } = loadCheckpoint(path, { model: resumed, optimizer: resumedOptimizer, generators: { loader: resumedGen } });
+    const { epoch } = loadCheckpoint(path, {
+      model: resumed,
+      optimizer: resumedOptimizer,
+      generators: { loader: resumedGen },
+    });
     expect(epoch).toBe(2);
     await run(resumed, resumedOptimizer, resumedGen, epoch!, 4);
     expect(weightsOf(resumed)).toEqual(weightsOf(straight));
@@ -174,12 +274,23 @@ describe('checkpoints', () => {
 describe('ProgressBar', () => {
   it('prints one plain line per epoch when not on a terminal', async () => {
     const lines: string[] = [];
-    const stream = { write: (s: string) => (lines.push(s), true), isTTY: false } as unknown as NodeJS.WritableStream;
+    const stream = {
+      write: (s: string) => (lines.push(s), true),
+      isTTY: false,
+    } as unknown as NodeJS.WritableStream;
     const model = makeModel(0);
     const loader = new data.DataLoader(blobs(64, 1), { batchSize: 16 });
-    await fit(model, loader, { optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }), loss: lossFn, epochs: 2, metrics: { accuracy }, callbacks: [new ProgressBar(2, { stream })] });
+    await fit(model, loader, {
+      optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }),
+      loss: lossFn,
+      epochs: 2,
+      metrics: { accuracy },
+      callbacks: [new ProgressBar(2, { stream })],
+    });
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^epoch 1\/2 {2}loss \d+\.\d{4} {2}accuracy \d+\.\d{2}% {2}\(\d+\.\d s, \d+ ex\/s\)\n$/);
+    expect(lines[0]).toMatch(
+      /^epoch 1\/2 {2}loss \d+\.\d{4} {2}accuracy \d+\.\d{2}% {2}\(\d+\.\d s, \d+ ex\/s\)\n$/,
+    );
   });
 });
 
@@ -189,10 +300,23 @@ describe('the chainrule command', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chainrule-cli-'));
     const path = join(dir, 'mlp.ckpt');
     const out: string[] = [];
-    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+    const stdout = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((s) => (out.push(String(s)), true));
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
-      await createProgram().parseAsync(['node', 'chainrule', 'train', 'mnist', '--limit', '512', '--epochs', '2', '--save', path]);
+      await createProgram().parseAsync([
+        'node',
+        'chainrule',
+        'train',
+        'mnist',
+        '--limit',
+        '512',
+        '--epochs',
+        '2',
+        '--save',
+        path,
+      ]);
       expect(out.join('')).toMatch(/test accuracy: \d+\.\d\d% \(test loss/);
       const accuracyLine = out.join('').match(/test accuracy: (\d+\.\d\d)%/)!;
       expect(Number(accuracyLine[1])).toBeGreaterThan(50); // 16 Adam steps on 512 digits; chance is 10%
@@ -200,7 +324,15 @@ describe('the chainrule command', () => {
       await createProgram().parseAsync(['node', 'chainrule', 'eval', '--checkpoint', path]);
       expect(out.join('')).toContain(`mlp: test accuracy ${accuracyLine[1]}%`);
       out.length = 0;
-      await createProgram().parseAsync(['node', 'chainrule', 'predict', '--checkpoint', path, '--index', '0']);
+      await createProgram().parseAsync([
+        'node',
+        'chainrule',
+        'predict',
+        '--checkpoint',
+        path,
+        '--index',
+        '0',
+      ]);
       const byIndex = out.join('');
       expect(byIndex).toMatch(/test image 0, label \d\nprediction: \d \(\d+\.\d%\)/);
       // The same digit as a PNG file (dark on light, 56×56, as a user might draw it) gets the same answer.
@@ -216,9 +348,21 @@ describe('the chainrule command', () => {
       const image = join(dir, 'digit.png');
       writeFileSync(image, PNG.sync.write(png));
       out.length = 0;
-      await createProgram().parseAsync(['node', 'chainrule', 'predict', '--checkpoint', path, '--image', image]);
+      await createProgram().parseAsync([
+        'node',
+        'chainrule',
+        'predict',
+        '--checkpoint',
+        path,
+        '--image',
+        image,
+      ]);
       expect(out.join('').match(/prediction: \d/)![0]).toBe(byIndex.match(/prediction: \d/)![0]);
-      await expect(createProgram().exitOverride().parseAsync(['node', 'chainrule', 'predict', '--checkpoint', path, '--image', path])).rejects.toThrow(/predict: cannot read .*mlp\.ckpt as a PNG image/);
+      await expect(
+        createProgram()
+          .exitOverride()
+          .parseAsync(['node', 'chainrule', 'predict', '--checkpoint', path, '--image', path]),
+      ).rejects.toThrow(/predict: cannot read .*mlp\.ckpt as a PNG image/);
     } finally {
       stdout.mockRestore();
       stderr.mockRestore();

@@ -25,7 +25,11 @@ export interface GradOptions {
   materializeGrads?: boolean;
 }
 
-function seedGradients(op: string, outputs: readonly Tensor[], given: readonly (Tensor | null | undefined)[] | undefined): Tensor[] {
+function seedGradients(
+  op: string,
+  outputs: readonly Tensor[],
+  given: readonly (Tensor | null | undefined)[] | undefined,
+): Tensor[] {
   return outputs.map((output, i) => {
     if (!output.requiresGrad) {
       throw new Error(`${op}: element ${i} of the outputs does not require grad and has no gradFn`);
@@ -38,25 +42,41 @@ function seedGradients(op: string, outputs: readonly Tensor[], given: readonly (
             `so pass a gradient of that shape`,
         );
       }
-      return noGrad(() => Tensor.fromStorage(output.backend.fromValues(output.dtype, [1]), output.shape, output.dtype, output.backend));
+      return noGrad(() =>
+        Tensor.fromStorage(
+          output.backend.fromValues(output.dtype, [1]),
+          output.shape,
+          output.dtype,
+          output.backend,
+        ),
+      );
     }
     if (!(grad instanceof Tensor)) throw new TypeError(`${op}: gradient ${i} must be a Tensor`);
     checkGradShape(op, output, grad);
     // A gradient of another float dtype is cast to the output's, as the engine does for inputs.
-    if (grad.dtype !== output.dtype && isFloatingDType(output.dtype) && isFloatingDType(grad.dtype)) return grad.to(output.dtype);
+    if (grad.dtype !== output.dtype && isFloatingDType(output.dtype) && isFloatingDType(grad.dtype))
+      return grad.to(output.dtype);
     return grad;
   });
 }
 
 /** Accumulates d(outputs)/d(leaf) into every leaf's .grad (or only into `options.inputs`). */
-export function backward(outputs: readonly Tensor[], gradients?: readonly (Tensor | null | undefined)[], options: BackwardOptions = {}): void {
+export function backward(
+  outputs: readonly Tensor[],
+  gradients?: readonly (Tensor | null | undefined)[],
+  options: BackwardOptions = {},
+): void {
   const grads = seedGradients('backward', outputs, gradients);
   const createGraph = options.createGraph ?? false;
   const retainGraph = options.retainGraph ?? createGraph;
   const roots = outputs.map((t) => t.gradNode());
   if (options.inputs) {
     const inputs = options.inputs;
-    const found = runBackward(roots, grads, { retainGraph, createGraph, captureNodes: inputs.map((t) => t.gradNode()) });
+    const found = runBackward(roots, grads, {
+      retainGraph,
+      createGraph,
+      captureNodes: inputs.map((t) => t.gradNode()),
+    });
     inputs.forEach((input, i) => {
       const grad = found[i];
       if (grad === undefined) return;
@@ -75,7 +95,11 @@ export function backward(outputs: readonly Tensor[], gradients?: readonly (Tenso
  * const x = tensor(3, { requiresGrad: true });
  * const [dx] = grad(x.pow(3), [x], { createGraph: true }); // 27, differentiable again
  */
-export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], options: GradOptions = {}): (Tensor | null)[] {
+export function grad(
+  outputs: Tensor | readonly Tensor[],
+  inputs: Tensor | readonly Tensor[],
+  options: GradOptions = {},
+): (Tensor | null)[] {
   const outs = outputs instanceof Tensor ? [outputs] : [...outputs];
   const ins = inputs instanceof Tensor ? [inputs] : [...inputs];
   ins.forEach((input, i) => {
@@ -84,11 +108,15 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   const grads = seedGradients('grad', outs, options.gradOutputs);
   const createGraph = options.createGraph ?? false;
   const retainGraph = options.retainGraph ?? createGraph;
-  const found = runBackward(outs.map((t) => t.gradNode()), grads, {
-    retainGraph,
-    createGraph,
-    captureNodes: ins.map((t) => t.gradNode()),
-  });
+  const found = runBackward(
+    outs.map((t) => t.gradNode()),
+    grads,
+    {
+      retainGraph,
+      createGraph,
+      captureNodes: ins.map((t) => t.gradNode()),
+    },
+  );
   return found.map((g, i) => {
     if (g !== undefined) return g;
     if (!options.allowUnused) {

@@ -68,13 +68,23 @@ export function wantsGrad(a: Tensor, b: Tensor | null = null): boolean {
 }
 
 /** A new contiguous tensor on `like`'s device over freshly computed storage. */
-export function fromStorage(storage: Storage, shape: readonly number[], dtype: DType, like: Tensor): Tensor {
+export function fromStorage(
+  storage: Storage,
+  shape: readonly number[],
+  dtype: DType,
+  like: Tensor,
+): Tensor {
   return Tensor.fromStorage(storage, shape, dtype, like.backend);
 }
 
 /** Converts a scalar operand to a 0-d tensor beside `like`, of the promoted dtype. */
 export function scalarTensor(value: number | boolean, dtype: DType, like: Tensor): Tensor {
-  return Tensor.fromStorage(like.backend.fromValues(dtype, [Number(value)]), [], dtype, like.backend);
+  return Tensor.fromStorage(
+    like.backend.fromValues(dtype, [Number(value)]),
+    [],
+    dtype,
+    like.backend,
+  );
 }
 
 /**
@@ -84,7 +94,9 @@ export function scalarTensor(value: number | boolean, dtype: DType, like: Tensor
 export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor, DType] {
   if (a instanceof Tensor && b instanceof Tensor) {
     if (a.device !== b.device) {
-      throw new Error(`${op}: expected both tensors on the same device, got ${a.device} and ${b.device}`);
+      throw new Error(
+        `${op}: expected both tensors on the same device, got ${a.device} and ${b.device}`,
+      );
     }
     return [a, b, promoteTensors(a, b)];
   }
@@ -98,7 +110,9 @@ export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tenso
     const dtype = promoteWithScalar(b.dtype, a as number | boolean);
     return [scalarTensor(a as number, dtype, b), b, dtype];
   }
-  throw new TypeError(`${op}: expected at least one tensor operand, got ${typeof a} and ${typeof b}`);
+  throw new TypeError(
+    `${op}: expected at least one tensor operand, got ${typeof a} and ${typeof b}`,
+  );
 }
 
 /**
@@ -115,7 +129,9 @@ function promoteTensors(a: Tensor, b: Tensor): DType {
 
 function checkScalar(op: string, value: unknown): void {
   if (typeof value !== 'number' && typeof value !== 'boolean') {
-    throw new TypeError(`${op}: expected a tensor or a number, got ${value === null ? 'null' : typeof value}`);
+    throw new TypeError(
+      `${op}: expected a tensor or a number, got ${value === null ? 'null' : typeof value}`,
+    );
   }
 }
 
@@ -130,14 +146,18 @@ export function assertFiniteScalar(op: string, name: string, value: number): voi
 export function assertFloatTensor(op: string, value: unknown, name = 'input'): Tensor {
   const t = assertTensor(op, value, name);
   if (!isFloatingDType(t.dtype)) {
-    throw new TypeError(`${op}: expected ${name} of a floating point dtype, got ${t.dtype}; convert with .float() first`);
+    throw new TypeError(
+      `${op}: expected ${name} of a floating point dtype, got ${t.dtype}; convert with .float() first`,
+    );
   }
   return t;
 }
 
 export function assertTensor(op: string, value: unknown, name = 'input'): Tensor {
   if (!(value instanceof Tensor)) {
-    throw new TypeError(`${op}: expected ${name} to be a Tensor, got ${value === null ? 'null' : typeof value}`);
+    throw new TypeError(
+      `${op}: expected ${name} to be a Tensor, got ${value === null ? 'null' : typeof value}`,
+    );
   }
   return value;
 }

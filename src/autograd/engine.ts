@@ -46,7 +46,8 @@ function nodesLeadingTo(order: readonly Node[], targets: ReadonlySet<Node>): Set
   const needed = new Set<Node>();
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
-    if (targets.has(node) || node.inputs.some((input) => input !== null && needed.has(input))) needed.add(node);
+    if (targets.has(node) || node.inputs.some((input) => input !== null && needed.has(input)))
+      needed.add(node);
   }
   return needed;
 }
@@ -101,7 +102,11 @@ function checkAnomaly(node: Node, index: number, grad: Tensor): void {
  * Runs the reverse pass from `roots` seeded with `rootGrads`. Returns the gradient reaching each
  * capture node (undefined when none reaches it).
  */
-export function runBackward(roots: readonly Node[], rootGrads: readonly Tensor[], options: RunBackwardOptions): (Tensor | undefined)[] {
+export function runBackward(
+  roots: readonly Node[],
+  rootGrads: readonly Tensor[],
+  options: RunBackwardOptions,
+): (Tensor | undefined)[] {
   const consumers = collectGraph(roots);
   const order = topologicalOrder(roots, consumers);
   const capture = options.captureNodes;
@@ -134,7 +139,11 @@ export function runBackward(roots: readonly Node[], rootGrads: readonly Tensor[]
         const variable = node.variable;
         // A new .grad gets its own contiguous storage: the incoming gradient may be a stride-0
         // expand or shared with other leaves, and optimizers / clipping modify .grad in place.
-        const value = options.createGraph ? grad : variable.grad ? grad.detach() : grad.detach().clone();
+        const value = options.createGraph
+          ? grad
+          : variable.grad
+            ? grad.detach()
+            : grad.detach().clone();
         variable.grad = variable.grad ? variable.grad.add(value) : value;
         continue;
       }
@@ -152,7 +161,10 @@ export function runBackward(roots: readonly Node[], rootGrads: readonly Tensor[]
         if (anomaly) checkAnomaly(node, i, inputGrad);
         // Mixed precision: a gradient takes the dtype of the tensor it is the gradient of.
         const dtype = node.inputDTypes[i];
-        const cast = dtype && dtype !== inputGrad.dtype && isFloatingDType(dtype) ? inputGrad.to(dtype) : inputGrad;
+        const cast =
+          dtype && dtype !== inputGrad.dtype && isFloatingDType(dtype)
+            ? inputGrad.to(dtype)
+            : inputGrad;
         pending.set(input, addGradients(pending.get(input), cast));
       }
       if (!options.retainGraph) node.release();

@@ -41,7 +41,10 @@ export abstract class Function {
     throw new Error(`${this.name}.forward is not implemented`);
   }
 
-  static backward(_ctx: FunctionContext, _grad: Tensor): (Tensor | null | undefined)[] | Tensor | null {
+  static backward(
+    _ctx: FunctionContext,
+    _grad: Tensor,
+  ): (Tensor | null | undefined)[] | Tensor | null {
     throw new Error(`${this.name}.backward is not implemented`);
   }
 

@@ -67,13 +67,23 @@ function describe(kind: string, shape: readonly number[], k: number): string {
  * @example
  * gradcheck((x) => x.sin().sum(), [randn([3], { dtype: 'float64', requiresGrad: true })]);
  */
-export function gradcheck(fn: (...inputs: Tensor[]) => Outputs, inputs: readonly Tensor[], options: GradcheckOptions = {}): boolean {
+export function gradcheck(
+  fn: (...inputs: Tensor[]) => Outputs,
+  inputs: readonly Tensor[],
+  options: GradcheckOptions = {},
+): boolean {
   const { eps = 1e-6, atol = 1e-5, rtol = 1e-3, raiseException = true } = options;
   const checked = inputs.map((t, i) => ({ t, i })).filter(({ t }) => t.requiresGrad);
   if (checked.length === 0) throw new Error('gradcheck: at least one input must require grad');
   for (const { t, i } of checked) {
-    if (t.dtype !== 'float64') throw new TypeError(`gradcheck: input ${i} is ${t.dtype}; finite differences need float64 inputs`);
-    if (t.device !== 'cpu') throw new Error(`gradcheck: input ${i} is on ${t.device}; gradcheck runs on the CPU reference backend`);
+    if (t.dtype !== 'float64')
+      throw new TypeError(
+        `gradcheck: input ${i} is ${t.dtype}; finite differences need float64 inputs`,
+      );
+    if (t.device !== 'cpu')
+      throw new Error(
+        `gradcheck: input ${i} is on ${t.device}; gradcheck runs on the CPU reference backend`,
+      );
   }
   const outputs = asList(fn(...inputs)).filter((o) => o.isFloatingPoint());
   const outputSizes = outputs.map((o) => o.numel());
@@ -81,8 +91,11 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Outputs, inputs: readonly
   let worst = { excess: -Infinity, message: '' };
   const consider = (analytic: number, numeric: number, where: string) => {
     const bad = Number.isNaN(analytic) !== Number.isNaN(numeric);
-    const excess = bad ? Infinity : Math.abs(analytic - numeric) - (atol + rtol * Math.abs(numeric));
-    if (excess > worst.excess) worst = { excess, message: `${where}: analytical ${analytic}, numerical ${numeric}` };
+    const excess = bad
+      ? Infinity
+      : Math.abs(analytic - numeric) - (atol + rtol * Math.abs(numeric));
+    if (excess > worst.excess)
+      worst = { excess, message: `${where}: analytical ${analytic}, numerical ${numeric}` };
   };
 
   // Numerical Jacobians: two evaluations per input element give a column for every output.
@@ -105,8 +118,17 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Outputs, inputs: readonly
       if (output.requiresGrad) {
         const oneHot = new Float64Array(outputSizes[o]);
         oneHot[j] = 1;
-        const seed = Tensor.fromStorage(output.backend.fromValues(output.dtype, oneHot), output.shape, output.dtype, output.backend);
-        rows = grad([output], checked.map(({ t }) => t), { gradOutputs: [seed], retainGraph: true, allowUnused: true });
+        const seed = Tensor.fromStorage(
+          output.backend.fromValues(output.dtype, oneHot),
+          output.shape,
+          output.dtype,
+          output.backend,
+        );
+        rows = grad(
+          [output],
+          checked.map(({ t }) => t),
+          { gradOutputs: [seed], retainGraph: true, allowUnused: true },
+        );
       }
       checked.forEach(({ t, i }, c) => {
         const row = rows[c] ? rows[c]!.dataSync() : new Float64Array(t.numel());
@@ -119,7 +141,9 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Outputs, inputs: readonly
   });
   if (worst.excess > 0) {
     if (!raiseException) return false;
-    throw new Error(`gradcheck: Jacobian mismatch (atol=${atol}, rtol=${rtol}); worst at ${worst.message}`);
+    throw new Error(
+      `gradcheck: Jacobian mismatch (atol=${atol}, rtol=${rtol}); worst at ${worst.message}`,
+    );
   }
   return true;
 }
@@ -139,7 +163,10 @@ export function gradgradcheck(
     options.gradOutputs?.map((g) => g.detach().requiresGrad_()) ??
     outputs.map((o) =>
       Tensor.fromStorage(
-        o.backend.fromValues('float64', Array.from({ length: o.numel() }, () => generator.nextNormal())),
+        o.backend.fromValues(
+          'float64',
+          Array.from({ length: o.numel() }, () => generator.nextNormal()),
+        ),
         o.shape,
         'float64',
         o.backend,
@@ -152,11 +179,15 @@ export function gradgradcheck(
     const outs = asList(fn(...xs)).filter((o) => o.isFloatingPoint());
     const used = outs.map((o, i) => ({ o, g: gs[i] })).filter(({ o }) => o.requiresGrad);
     if (used.length === 0) return [];
-    const grads = grad(used.map((u) => u.o), xs.filter((t) => t.requiresGrad), {
-      gradOutputs: used.map((u) => u.g),
-      createGraph: true,
-      allowUnused: true,
-    });
+    const grads = grad(
+      used.map((u) => u.o),
+      xs.filter((t) => t.requiresGrad),
+      {
+        gradOutputs: used.map((u) => u.g),
+        createGraph: true,
+        allowUnused: true,
+      },
+    );
     return grads.map((g, i) => g ?? differentiable[i].mul(0));
   };
   return gradcheck(vjp, [...inputs, ...gradOutputs], options);

@@ -12,7 +12,11 @@ import { captureCreationStack, isAnomalyEnabled } from './anomaly.js';
  * differentiable tensor ops, so that it can itself be differentiated (createGraph).
  * `needsGrad[i]` says whether input i wants a gradient; the rule may return null for others.
  */
-export type BackwardFn = (grad: Tensor, saved: Tensor[], needsGrad: readonly boolean[]) => (Tensor | null | undefined)[];
+export type BackwardFn = (
+  grad: Tensor,
+  saved: Tensor[],
+  needsGrad: readonly boolean[],
+) => (Tensor | null | undefined)[];
 
 /** A hook on a gradient: may return a replacement. */
 export type GradHook = (grad: Tensor) => Tensor | void | undefined;
@@ -92,14 +96,21 @@ export class Node {
 
   /** Whether any hook is registered (without allocating the lists). */
   get hasHooks(): boolean {
-    return (this.preHookList !== null && this.preHookList.length > 0) || (this.retainGradHookList !== null && this.retainGradHookList.length > 0);
+    return (
+      (this.preHookList !== null && this.preHookList.length > 0) ||
+      (this.retainGradHookList !== null && this.retainGradHookList.length > 0)
+    );
   }
 
   /** Runs the backward rule; throws if saved tensors were freed or modified in place. */
   apply(grad: Tensor): (Tensor | null | undefined)[] {
     if (this.saved === null || this.backwardFn === null) throw this.releasedError();
     const saved = this.saved.map((s) => s.unpack(this));
-    return this.backwardFn(grad, saved, this.inputs.map((input) => input !== null));
+    return this.backwardFn(
+      grad,
+      saved,
+      this.inputs.map((input) => input !== null),
+    );
   }
 
   /** Whether backward already ran through this node without retainGraph. */

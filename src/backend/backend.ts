@@ -19,13 +19,48 @@ export interface View {
 }
 
 export type UnaryOp =
-  | 'neg' | 'exp' | 'log' | 'log1p' | 'expm1' | 'sqrt' | 'rsqrt' | 'abs' | 'sign'
-  | 'reciprocal' | 'sin' | 'cos' | 'tan' | 'tanh' | 'sigmoid' | 'relu' | 'erf' | 'square'
-  | 'floor' | 'ceil' | 'round' | 'logicalNot' | 'isnan' | 'isinf';
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'log1p'
+  | 'expm1'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'abs'
+  | 'sign'
+  | 'reciprocal'
+  | 'sin'
+  | 'cos'
+  | 'tan'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'erf'
+  | 'square'
+  | 'floor'
+  | 'ceil'
+  | 'round'
+  | 'logicalNot'
+  | 'isnan'
+  | 'isinf';
 
 export type BinaryOp =
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'atan2'
-  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'logicalAnd' | 'logicalOr';
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'atan2'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'logicalAnd'
+  | 'logicalOr';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
 export type ArgReduceOp = 'argmax' | 'argmin';
@@ -87,7 +122,11 @@ export interface Backend {
   /** x [N, C, H, W] to columns [N, C·kh·kw, outH·outW]; padding reads `padValue`. */
   unfold2d(x: View, geometry: Conv2dGeometry, padValue: number): Storage;
   /** The adjoint of unfold2d: columns summed back into images of size [N, C, H, W]. */
-  fold2d(columns: View, outputShape: readonly [number, number, number, number], geometry: Conv2dGeometry): Storage;
+  fold2d(
+    columns: View,
+    outputShape: readonly [number, number, number, number],
+    geometry: Conv2dGeometry,
+  ): Storage;
   /**
    * Max pooling of x [N, C, H, W] with `outSize` [outH, outW] windows (ceil mode may let the last
    * overhang the image; overhang and padding are skipped): contiguous values [N, C, outH, outW]
@@ -138,7 +177,13 @@ export interface Backend {
    * (views of `normalizedSize` elements, or null). Returns the contiguous output (x's shape and
    * dtype) and per-row `mean` and `rstd` = 1/√(var + eps), one element per row.
    */
-  layerNorm(x: View, normalizedSize: number, weight: View | null, bias: View | null, eps: number): LayerNormResult;
+  layerNorm(
+    x: View,
+    normalizedSize: number,
+    weight: View | null,
+    bias: View | null,
+    eps: number,
+  ): LayerNormResult;
   /** Per-channel statistics of x [N, C, *] over every axis but 1: mean and biased variance, each [C] in x's dtype. */
   batchNormStats(x: View): BatchNormStats;
   /**
@@ -161,7 +206,14 @@ export interface Backend {
    * One Adam / AdamW step in place on `param` and its moment estimates (maxExpAvgSq only with
    * amsgrad), all of one floating dtype and shape, rounding as the composed update does.
    */
-  adamUpdate(param: View, grad: View, expAvg: View, expAvgSq: View, maxExpAvgSq: View | null, options: AdamUpdateOptions): void;
+  adamUpdate(
+    param: View,
+    grad: View,
+    expAvg: View,
+    expAvgSq: View,
+    maxExpAvgSq: View | null,
+    options: AdamUpdateOptions,
+  ): void;
 }
 
 export interface LayerNormResult {
@@ -221,7 +273,9 @@ export function registerBackend(backend: Backend): void {
 export function getBackend(name: string): Backend {
   const backend = backends.get(name);
   if (!backend) {
-    throw new Error(`unknown device '${name}'; available devices: ${[...backends.keys()].join(', ')}`);
+    throw new Error(
+      `unknown device '${name}'; available devices: ${[...backends.keys()].join(', ')}`,
+    );
   }
   return backend;
 }

@@ -16,14 +16,16 @@ import { readDigitPng } from './predict_image.js';
 function positiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive integer`);
     return n;
   };
 }
 
 function nonNegativeInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError('must be a non-negative integer');
   return n;
 }
 
@@ -38,7 +40,9 @@ function loadModel(path: string) {
   const contents = readCheckpoint(path);
   const extra = (contents.extra ?? {}) as { model?: ModelName; seed?: number };
   if (!extra.model || !MODEL_NAMES.includes(extra.model)) {
-    throw new Error(`${path} does not say which model it holds; save it with 'chainrule train mnist --save'`);
+    throw new Error(
+      `${path} does not say which model it holds; save it with 'chainrule train mnist --save'`,
+    );
   }
   if (!contents.model) throw new Error(`${path} holds no model weights`);
   const model = createModel(extra.model);
@@ -50,30 +54,59 @@ function loadModel(path: string) {
 function report(probabilities: Tensor): string {
   const p = Array.from(probabilities.dataSync());
   const best = p.indexOf(Math.max(...p));
-  return `prediction: ${best} (${(p[best] * 100).toFixed(1)}%)\n` + p.map((v, d) => `  ${d}: ${(v * 100).toFixed(2)}%`).join('\n');
+  return (
+    `prediction: ${best} (${(p[best] * 100).toFixed(1)}%)\n` +
+    p.map((v, d) => `  ${d}: ${(v * 100).toFixed(2)}%`).join('\n')
+  );
 }
 
 export function createProgram(): Command {
-  const program = new Command('chainrule').description('Train, evaluate and use neural networks with chainrule.').showHelpAfterError();
+  const program = new Command('chainrule')
+    .description('Train, evaluate and use neural networks with chainrule.')
+    .showHelpAfterError();
 
   program
     .command('train')
     .description('train a model on a dataset and print its test accuracy')
     .argument('<dataset>', "the dataset: 'mnist' (8,000 train / 2,000 test real digits)")
-    .addOption(new Option('--model <name>', 'model architecture').choices(MODEL_NAMES).default('mlp'))
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZER_NAMES).default('adam'))
-    .option('--lr <number>', 'learning rate (default: 1e-3 for adam/adamw/rmsprop, 0.05 for sgd, 0.01 for adagrad)', positiveNumber)
+    .addOption(
+      new Option('--model <name>', 'model architecture').choices(MODEL_NAMES).default('mlp'),
+    )
+    .addOption(
+      new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZER_NAMES).default('adam'),
+    )
+    .option(
+      '--lr <number>',
+      'learning rate (default: 1e-3 for adam/adamw/rmsprop, 0.05 for sgd, 0.01 for adagrad)',
+      positiveNumber,
+    )
     .option('--batch-size <n>', 'examples per batch', positiveInt('--batch-size'), 64)
-    .option('--epochs <n>', 'passes over the training set (default: 20 for mlp, 10 for cnn)', positiveInt('--epochs'))
-    .option('--seed <n>', 'seed of the split, the initial weights and the batch order', nonNegativeInt, 0)
+    .option(
+      '--epochs <n>',
+      'passes over the training set (default: 20 for mlp, 10 for cnn)',
+      positiveInt('--epochs'),
+    )
+    .option(
+      '--seed <n>',
+      'seed of the split, the initial weights and the batch order',
+      nonNegativeInt,
+      0,
+    )
     .option('--save <path>', 'write a checkpoint after every epoch (atomically)')
-    .option('--limit <n>', 'train on the first n training images only (quick runs)', positiveInt('--limit'))
+    .option(
+      '--limit <n>',
+      'train on the first n training images only (quick runs)',
+      positiveInt('--limit'),
+    )
     .action(async (dataset: string, opts) => {
-      if (dataset !== 'mnist') throw new InvalidArgumentError(`unknown dataset '${dataset}'; available: mnist`);
+      if (dataset !== 'mnist')
+        throw new InvalidArgumentError(`unknown dataset '${dataset}'; available: mnist`);
       const model = opts.model as ModelName;
       const epochs = opts.epochs ?? (model === 'cnn' ? 10 : 20);
       const trainImages = opts.limit ? Math.min(opts.limit, 8000).toLocaleString('en-US') : '8,000';
-      process.stderr.write(`training ${model} on MNIST (${trainImages} train / 2,000 test), ${opts.optimizer}, batch ${opts.batchSize}, ${epochs} epochs, seed ${opts.seed}\n`);
+      process.stderr.write(
+        `training ${model} on MNIST (${trainImages} train / 2,000 test), ${opts.optimizer}, batch ${opts.batchSize}, ${epochs} epochs, seed ${opts.seed}\n`,
+      );
       const result = await trainMnist({
         model,
         optimizer: opts.optimizer as OptimizerName,
@@ -84,19 +117,28 @@ export function createProgram(): Command {
         save: opts.save,
         limit: opts.limit,
       });
-      process.stdout.write(`test accuracy: ${(result.testAccuracy * 100).toFixed(2)}% (test loss ${result.testLoss.toFixed(4)}, ${result.seconds.toFixed(1)} s of training)\n`);
+      process.stdout.write(
+        `test accuracy: ${(result.testAccuracy * 100).toFixed(2)}% (test loss ${result.testLoss.toFixed(4)}, ${result.seconds.toFixed(1)} s of training)\n`,
+      );
       if (opts.save) process.stdout.write(`saved checkpoint to ${opts.save}\n`);
     });
 
   program
     .command('eval')
-    .description("evaluate a checkpoint on its test split")
+    .description('evaluate a checkpoint on its test split')
     .requiredOption('--checkpoint <path>', "a checkpoint written by 'chainrule train --save'")
     .action(async (opts) => {
       const { model, name, seed } = loadModel(opts.checkpoint);
       const { test } = mnist({ seed });
-      const result = await evaluate(model, new DataLoader(test, { batchSize: 500 }), crossEntropyLoss, { accuracy });
-      process.stdout.write(`${name}: test accuracy ${(result.accuracy * 100).toFixed(2)}%, test loss ${result.loss.toFixed(4)} (${test.length} images)\n`);
+      const result = await evaluate(
+        model,
+        new DataLoader(test, { batchSize: 500 }),
+        crossEntropyLoss,
+        { accuracy },
+      );
+      process.stdout.write(
+        `${name}: test accuracy ${(result.accuracy * 100).toFixed(2)}%, test loss ${result.loss.toFixed(4)} (${test.length} images)\n`,
+      );
     });
 
   program
@@ -106,13 +148,15 @@ export function createProgram(): Command {
     .option('--image <path>', 'a PNG image of one digit')
     .option('--index <n>', 'an index into the test split', nonNegativeInt)
     .action(async (opts) => {
-      if ((opts.image === undefined) === (opts.index === undefined)) throw new InvalidArgumentError('give exactly one of --image and --index');
+      if ((opts.image === undefined) === (opts.index === undefined))
+        throw new InvalidArgumentError('give exactly one of --image and --index');
       const { model, seed } = loadModel(opts.checkpoint);
       let input: Tensor;
       if (opts.image !== undefined) input = readDigitPng(opts.image);
       else {
         const { test } = mnist({ seed });
-        if (opts.index >= test.length) throw new InvalidArgumentError(`--index must be below ${test.length}`);
+        if (opts.index >= test.length)
+          throw new InvalidArgumentError(`--index must be below ${test.length}`);
         const [image, label] = test.get(opts.index) as [Tensor, Tensor];
         process.stdout.write(`test image ${opts.index}, label ${label.itemSync()}\n`);
         input = image.unsqueeze(0);
@@ -123,7 +167,8 @@ export function createProgram(): Command {
   return program;
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const invokedDirectly =
+  process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (invokedDirectly) {
   createProgram()
     .parseAsync(process.argv)

@@ -14,7 +14,13 @@ import { ModelCheckpoint } from '../train/model_checkpoint.js';
 import { createModel, type ModelName } from './models.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
-export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'];
+export const OPTIMIZER_NAMES: readonly OptimizerName[] = [
+  'sgd',
+  'adam',
+  'adamw',
+  'rmsprop',
+  'adagrad',
+];
 
 export interface MnistJobOptions {
   model: ModelName;
@@ -31,9 +37,19 @@ export interface MnistJobOptions {
   limit?: number;
 }
 
-export const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.05, adam: 1e-3, adamw: 1e-3, rmsprop: 1e-3, adagrad: 1e-2 };
+export const DEFAULT_LR: Record<OptimizerName, number> = {
+  sgd: 0.05,
+  adam: 1e-3,
+  adamw: 1e-3,
+  rmsprop: 1e-3,
+  adagrad: 1e-2,
+};
 
-export function createOptimizer(name: OptimizerName, params: Tensor[], lr: number): optim.Optimizer {
+export function createOptimizer(
+  name: OptimizerName,
+  params: Tensor[],
+  lr: number,
+): optim.Optimizer {
   switch (name) {
     case 'sgd':
       return new optim.SGD(params, { lr, momentum: 0.9 });
@@ -46,11 +62,14 @@ export function createOptimizer(name: OptimizerName, params: Tensor[], lr: numbe
     case 'adagrad':
       return new optim.Adagrad(params, { lr });
     default:
-      throw new Error(`unknown optimizer '${String(name)}'; expected one of ${OPTIMIZER_NAMES.join(', ')}`);
+      throw new Error(
+        `unknown optimizer '${String(name)}'; expected one of ${OPTIMIZER_NAMES.join(', ')}`,
+      );
   }
 }
 
-export const crossEntropyLoss = (output: Tensor, target: Tensor): Tensor => F.crossEntropy(output, target);
+export const crossEntropyLoss = (output: Tensor, target: Tensor): Tensor =>
+  F.crossEntropy(output, target);
 
 export interface MnistJobResult {
   model: Module;
@@ -66,14 +85,20 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
   const lr = options.lr ?? DEFAULT_LR[optimizerName];
   manualSeed(seed);
   const { train, test } = mnist({ seed });
-  const trainSet = options.limit ? new Subset(train, Array.from({ length: Math.min(options.limit, train.length) }, (_, i) => i)) : train;
+  const trainSet = options.limit
+    ? new Subset(
+        train,
+        Array.from({ length: Math.min(options.limit, train.length) }, (_, i) => i),
+      )
+    : train;
   const model = createModel(modelName);
   const optimizer = createOptimizer(optimizerName, model.parameters(), lr);
   const generator = new Generator(seed);
   const trainLoader = new DataLoader(trainSet, { batchSize, shuffle: true, generator });
   const testLoader = new DataLoader(test, { batchSize: 500 });
   const callbacks: Callback[] = [];
-  if (options.progress !== null) callbacks.push(new ProgressBar(epochs, { stream: options.progress ?? process.stderr }));
+  if (options.progress !== null)
+    callbacks.push(new ProgressBar(epochs, { stream: options.progress ?? process.stderr }));
   if (options.save) {
     callbacks.push(
       new ModelCheckpoint(options.save, {
@@ -84,7 +109,13 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
     );
   }
   const start = performance.now();
-  const history = await fit(model, trainLoader, { optimizer, loss: crossEntropyLoss, epochs, callbacks, metrics: { accuracy } });
+  const history = await fit(model, trainLoader, {
+    optimizer,
+    loss: crossEntropyLoss,
+    epochs,
+    callbacks,
+    metrics: { accuracy },
+  });
   const seconds = (performance.now() - start) / 1000;
   const result = await evaluate(model, testLoader, crossEntropyLoss, { accuracy });
   return { model, history, testAccuracy: result.accuracy, testLoss: result.loss, seconds };

@@ -19,7 +19,8 @@ export function readDigitPng(path: string): Tensor {
   const gray = new Float64Array(width * height);
   for (let i = 0; i < width * height; i++) {
     const alpha = data[4 * i + 3] / 255;
-    const luminance = (0.299 * data[4 * i] + 0.587 * data[4 * i + 1] + 0.114 * data[4 * i + 2]) / 255;
+    const luminance =
+      (0.299 * data[4 * i] + 0.587 * data[4 * i + 1] + 0.114 * data[4 * i + 2]) / 255;
     // Transparent pixels count as background (white).
     gray[i] = luminance * alpha + (1 - alpha);
   }
@@ -32,7 +33,8 @@ export function readDigitPng(path: string): Tensor {
       const x0 = Math.floor((x * width) / side);
       const x1 = Math.max(x0 + 1, Math.floor(((x + 1) * width) / side));
       let total = 0;
-      for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) total += gray[yy * width + xx];
+      for (let yy = y0; yy < y1; yy++)
+        for (let xx = x0; xx < x1; xx++) total += gray[yy * width + xx];
       pixels[y * side + x] = total / ((y1 - y0) * (x1 - x0));
     }
   }

@@ -39,7 +39,9 @@ export type Collated<T> = T extends Tensor
  */
 export function defaultCollate<T>(samples: readonly T[]): Collated<T> {
   if (!Array.isArray(samples) || samples.length === 0) {
-    throw new TypeError(`defaultCollate: expected a non-empty array of samples, got ${describe(samples)}`);
+    throw new TypeError(
+      `defaultCollate: expected a non-empty array of samples, got ${describe(samples)}`,
+    );
   }
   return collate(samples, 'batch') as Collated<T>;
 }
@@ -57,17 +59,31 @@ function fail(path: string, message: string): never {
 function collate(samples: readonly unknown[], path: string): unknown {
   const first = samples[0];
   const mismatch = (i: number, expected: string): never =>
-    fail(path, `sample 0 is ${expected} but sample ${i} is ${describe(samples[i])}; every sample must have the same structure`);
+    fail(
+      path,
+      `sample 0 is ${expected} but sample ${i} is ${describe(samples[i])}; every sample must have the same structure`,
+    );
 
   if (first instanceof Tensor) {
     samples.forEach((s, i) => {
       if (!(s instanceof Tensor)) mismatch(i, 'a Tensor');
       const t = s as Tensor;
       if (t.ndim !== first.ndim || t.shape.some((d, j) => d !== first.shape[j])) {
-        fail(path, `tensors must have the same shape to be stacked: sample 0 has shape ${formatShape(first.shape)}, sample ${i} has shape ${formatShape(t.shape)}`);
+        fail(
+          path,
+          `tensors must have the same shape to be stacked: sample 0 has shape ${formatShape(first.shape)}, sample ${i} has shape ${formatShape(t.shape)}`,
+        );
       }
-      if (t.dtype !== first.dtype) fail(path, `tensors must have the same dtype: sample 0 is ${first.dtype}, sample ${i} is ${t.dtype}`);
-      if (t.device !== first.device) fail(path, `tensors must be on the same device: sample 0 is on ${first.device}, sample ${i} on ${t.device}`);
+      if (t.dtype !== first.dtype)
+        fail(
+          path,
+          `tensors must have the same dtype: sample 0 is ${first.dtype}, sample ${i} is ${t.dtype}`,
+        );
+      if (t.device !== first.device)
+        fail(
+          path,
+          `tensors must be on the same device: sample 0 is on ${first.device}, sample ${i} on ${t.device}`,
+        );
     });
     return stack(samples as Tensor[], 0);
   }
@@ -92,19 +108,33 @@ function collate(samples: readonly unknown[], path: string): unknown {
     samples.forEach((s, i) => {
       if (!ArrayBuffer.isView(s) || s.constructor !== kind) mismatch(i, `a ${kind.name}`);
       if ((s as unknown as TypedArray).length !== length) {
-        fail(path, `typed arrays must have the same length: sample 0 has ${length} elements, sample ${i} has ${(s as unknown as TypedArray).length}`);
+        fail(
+          path,
+          `typed arrays must have the same length: sample 0 has ${length} elements, sample ${i} has ${(s as unknown as TypedArray).length}`,
+        );
       }
     });
-    return stack(samples.map((s) => tensor(s as unknown as TypedArray)), 0);
+    return stack(
+      samples.map((s) => tensor(s as unknown as TypedArray)),
+      0,
+    );
   }
   if (Array.isArray(first)) {
     samples.forEach((s, i) => {
       if (!Array.isArray(s)) mismatch(i, `an array of length ${first.length}`);
       if ((s as unknown[]).length !== first.length) {
-        fail(path, `each sample must have the same number of fields: sample 0 has ${first.length}, sample ${i} has ${(s as unknown[]).length}`);
+        fail(
+          path,
+          `each sample must have the same number of fields: sample 0 has ${first.length}, sample ${i} has ${(s as unknown[]).length}`,
+        );
       }
     });
-    return first.map((_, k) => collate(samples.map((s) => (s as unknown[])[k]), `${path}[${k}]`));
+    return first.map((_, k) =>
+      collate(
+        samples.map((s) => (s as unknown[])[k]),
+        `${path}[${k}]`,
+      ),
+    );
   }
   if (isPlainObject(first)) {
     const keys = Object.keys(first);
@@ -113,12 +143,22 @@ function collate(samples: readonly unknown[], path: string): unknown {
       if (!isPlainObject(s)) mismatch(i, 'an object');
       const other = Object.keys(s as object);
       if (other.length !== keys.length || other.some((k) => !(k in first))) {
-        fail(path, `each sample must have the same keys: sample 0 has {${keySet}}, sample ${i} has {${other.join(',')}}`);
+        fail(
+          path,
+          `each sample must have the same keys: sample 0 has {${keySet}}, sample ${i} has {${other.join(',')}}`,
+        );
       }
     });
     const out: Record<string, unknown> = {};
-    for (const k of keys) out[k] = collate(samples.map((s) => (s as Record<string, unknown>)[k]), `${path}.${k}`);
+    for (const k of keys)
+      out[k] = collate(
+        samples.map((s) => (s as Record<string, unknown>)[k]),
+        `${path}.${k}`,
+      );
     return out;
   }
-  return fail(path, `cannot collate ${describe(first)}: expected tensors, numbers, booleans, strings, typed arrays, or arrays / plain objects of them`);
+  return fail(
+    path,
+    `cannot collate ${describe(first)}: expected tensors, numbers, booleans, strings, typed arrays, or arrays / plain objects of them`,
+  );
 }

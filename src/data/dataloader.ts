@@ -54,17 +54,31 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
     }
     for (const key of Object.keys(options)) {
       if (!OPTION_NAMES.includes(key)) {
-        throw new TypeError(`DataLoader: unknown option '${key}'; expected one of ${OPTION_NAMES.join(', ')}`);
+        throw new TypeError(
+          `DataLoader: unknown option '${key}'; expected one of ${OPTION_NAMES.join(', ')}`,
+        );
       }
     }
-    const { batchSize = 1, shuffle = false, generator = defaultGenerator, dropLast = false, collate } = options;
+    const {
+      batchSize = 1,
+      shuffle = false,
+      generator = defaultGenerator,
+      dropLast = false,
+      collate,
+    } = options;
     if (typeof batchSize !== 'number' || !Number.isSafeInteger(batchSize) || batchSize <= 0) {
-      throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${describe(batchSize)}`);
+      throw new RangeError(
+        `DataLoader: batchSize must be a positive integer, got ${describe(batchSize)}`,
+      );
     }
-    if (typeof shuffle !== 'boolean') throw new TypeError(`DataLoader: shuffle must be a boolean, got ${describe(shuffle)}`);
-    if (typeof dropLast !== 'boolean') throw new TypeError(`DataLoader: dropLast must be a boolean, got ${describe(dropLast)}`);
+    if (typeof shuffle !== 'boolean')
+      throw new TypeError(`DataLoader: shuffle must be a boolean, got ${describe(shuffle)}`);
+    if (typeof dropLast !== 'boolean')
+      throw new TypeError(`DataLoader: dropLast must be a boolean, got ${describe(dropLast)}`);
     if (collate !== undefined && typeof collate !== 'function') {
-      throw new TypeError(`DataLoader: collate must be a function from a list of samples to a batch, got ${describe(collate)}`);
+      throw new TypeError(
+        `DataLoader: collate must be a function from a list of samples to a batch, got ${describe(collate)}`,
+      );
     }
     assertGenerator('DataLoader', generator);
     this.batchSize = batchSize;
@@ -93,7 +107,11 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
 
   private *batches(order: number[] | null, n: number, count: number): IterableIterator<B> {
     const dataset = this.dataset;
-    const batchOf = this.collateFn ?? (typeof dataset.getBatch === 'function' ? null : (defaultCollate as unknown as (samples: T[]) => B));
+    const batchOf =
+      this.collateFn ??
+      (typeof dataset.getBatch === 'function'
+        ? null
+        : (defaultCollate as unknown as (samples: T[]) => B));
     for (let b = 0; b < count; b++) {
       const start = b * this.batchSize;
       const end = Math.min(start + this.batchSize, n);

@@ -43,10 +43,14 @@ export abstract class Dataset<T> implements DatasetLike<T> {
 export function assertDataset(op: string, dataset: unknown): DatasetLike<unknown> {
   const d = dataset as DatasetLike<unknown> | null | undefined;
   if (d === null || typeof d !== 'object' || typeof d.get !== 'function') {
-    throw new TypeError(`${op}: expected a dataset (an object with length and get(index)), got ${describe(dataset)}`);
+    throw new TypeError(
+      `${op}: expected a dataset (an object with length and get(index)), got ${describe(dataset)}`,
+    );
   }
   if (!Number.isSafeInteger(d.length) || d.length < 0) {
-    throw new TypeError(`${op}: the dataset's length must be a non-negative integer, got ${String(d.length)}`);
+    throw new TypeError(
+      `${op}: the dataset's length must be a non-negative integer, got ${String(d.length)}`,
+    );
   }
   return d;
 }
@@ -88,8 +92,12 @@ export class TensorDataset<T extends Tensor[] = Tensor[]> extends Dataset<T> {
     super();
     if (tensors.length === 0) throw new Error('TensorDataset: expected at least one tensor');
     tensors.forEach((t, i) => {
-      if (!(t instanceof Tensor)) throw new TypeError(`TensorDataset: argument ${i} must be a Tensor, got ${describe(t)}`);
-      if (t.ndim === 0) throw new Error(`TensorDataset: argument ${i} is a 0-d tensor; every tensor needs a first dimension to index`);
+      if (!(t instanceof Tensor))
+        throw new TypeError(`TensorDataset: argument ${i} must be a Tensor, got ${describe(t)}`);
+      if (t.ndim === 0)
+        throw new Error(
+          `TensorDataset: argument ${i} is a 0-d tensor; every tensor needs a first dimension to index`,
+        );
     });
     const n = tensors[0].shape[0];
     tensors.forEach((t, i) => {
@@ -111,13 +119,16 @@ export class TensorDataset<T extends Tensor[] = Tensor[]> extends Dataset<T> {
   /** The rows at `indices` of each tensor, gathered in one copy: equal to defaultCollate of the samples. */
   getBatch(indices: readonly number[]): T {
     if (!Array.isArray(indices) || indices.length === 0) {
-      throw new Error(`TensorDataset.getBatch: expected a non-empty array of indices, got ${describe(indices)}`);
+      throw new Error(
+        `TensorDataset.getBatch: expected a non-empty array of indices, got ${describe(indices)}`,
+      );
     }
     for (const i of indices) assertIndexInRange('TensorDataset.getBatch', i, this.length);
     const byDevice = new Map<string, Tensor>();
     return this.tensors.map((t) => {
       let index = byDevice.get(t.device);
-      if (!index) byDevice.set(t.device, (index = tensor(Int32Array.from(indices), { device: t.device })));
+      if (!index)
+        byDevice.set(t.device, (index = tensor(Int32Array.from(indices), { device: t.device })));
       return indexSelect(t, 0, index);
     }) as T;
   }

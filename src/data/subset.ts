@@ -2,7 +2,13 @@
  * Subsets of datasets and random splits, as PyTorch's `Subset` and `random_split`.
  */
 import { defaultGenerator, Generator } from '../tensor/random.js';
-import { assertDataset, assertIndexInRange, Dataset, describe, type DatasetLike } from './dataset.js';
+import {
+  assertDataset,
+  assertIndexInRange,
+  Dataset,
+  describe,
+  type DatasetLike,
+} from './dataset.js';
 
 /**
  * A uniformly random permutation of 0…n-1 (Fisher–Yates), drawn from `generator`. It uses only
@@ -10,7 +16,8 @@ import { assertDataset, assertIndexInRange, Dataset, describe, type DatasetLike 
  * every machine.
  */
 export function randomPermutation(n: number, generator: Generator = defaultGenerator): number[] {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`randomPermutation: n must be a non-negative integer, got ${String(n)}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new RangeError(`randomPermutation: n must be a non-negative integer, got ${String(n)}`);
   assertGenerator('randomPermutation', generator);
   const perm = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
@@ -24,7 +31,9 @@ export function randomPermutation(n: number, generator: Generator = defaultGener
 
 export function assertGenerator(op: string, generator: unknown): Generator {
   if (!(generator instanceof Generator)) {
-    throw new TypeError(`${op}: generator must be a Generator (new Generator(seed)), got ${describe(generator)}`);
+    throw new TypeError(
+      `${op}: generator must be a Generator (new Generator(seed)), got ${describe(generator)}`,
+    );
   }
   return generator;
 }
@@ -49,13 +58,18 @@ export class Subset<T> extends Dataset<T> {
     const list = Array.from(indices as ArrayLike<number>);
     list.forEach((i, k) => {
       if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= d.length) {
-        throw new RangeError(`Subset: indices[${k}] = ${describe(i)} is not a valid index into a dataset of length ${d.length}`);
+        throw new RangeError(
+          `Subset: indices[${k}] = ${describe(i)} is not a valid index into a dataset of length ${d.length}`,
+        );
       }
     });
     this.dataset = d;
     this.indices = Object.freeze(list);
     if (typeof d.getBatch === 'function') {
-      this.getBatch = subsetGetBatch(this, d as DatasetLike<T> & { getBatch(indices: readonly number[]): unknown });
+      this.getBatch = subsetGetBatch(
+        this,
+        d as DatasetLike<T> & { getBatch(indices: readonly number[]): unknown },
+      );
     }
   }
 
@@ -75,12 +89,21 @@ export class Subset<T> extends Dataset<T> {
   readonly getBatch?: (indices: readonly number[]) => unknown;
 }
 
-function subsetGetBatch<T>(subset: Subset<T>, inner: DatasetLike<T> & { getBatch(indices: readonly number[]): unknown }) {
+function subsetGetBatch<T>(
+  subset: Subset<T>,
+  inner: DatasetLike<T> & { getBatch(indices: readonly number[]): unknown },
+) {
   return (indices: readonly number[]): unknown => {
     if (!Array.isArray(indices) || indices.length === 0) {
-      throw new TypeError(`Subset.getBatch: expected a non-empty array of indices, got ${describe(indices)}`);
+      throw new TypeError(
+        `Subset.getBatch: expected a non-empty array of indices, got ${describe(indices)}`,
+      );
     }
-    return inner.getBatch(indices.map((i) => subset.indices[assertIndexInRange('Subset.getBatch', i, subset.indices.length)]));
+    return inner.getBatch(
+      indices.map(
+        (i) => subset.indices[assertIndexInRange('Subset.getBatch', i, subset.indices.length)],
+      ),
+    );
   };
 }
 
@@ -94,15 +117,23 @@ function subsetGetBatch<T>(subset: Subset<T>, inner: DatasetLike<T> & { getBatch
  * const [train, val] = randomSplit(ds, [0.8, 0.2], new Generator(42));
  * const [a, b, c] = randomSplit(ds, [50, 30, 20]); // ds.length === 100
  */
-export function randomSplit<T>(dataset: DatasetLike<T>, lengths: readonly number[], generator: Generator = defaultGenerator): Subset<T>[] {
+export function randomSplit<T>(
+  dataset: DatasetLike<T>,
+  lengths: readonly number[],
+  generator: Generator = defaultGenerator,
+): Subset<T>[] {
   const d = assertDataset('randomSplit', dataset) as DatasetLike<T>;
   assertGenerator('randomSplit', generator);
   if (!Array.isArray(lengths) || lengths.length === 0) {
-    throw new TypeError(`randomSplit: lengths must be a non-empty array of counts or fractions, got ${describe(lengths)}`);
+    throw new TypeError(
+      `randomSplit: lengths must be a non-empty array of counts or fractions, got ${describe(lengths)}`,
+    );
   }
   lengths.forEach((l, i) => {
     if (typeof l !== 'number' || !Number.isFinite(l) || l < 0) {
-      throw new RangeError(`randomSplit: lengths[${i}] must be a non-negative number, got ${describe(l)}`);
+      throw new RangeError(
+        `randomSplit: lengths[${i}] must be a non-negative number, got ${describe(l)}`,
+      );
     }
   });
   const total = lengths.reduce((a, b) => a + b, 0);
@@ -124,7 +155,9 @@ export function randomSplit<T>(dataset: DatasetLike<T>, lengths: readonly number
   }
   const sum = counts.reduce((a, b) => a + b, 0);
   if (sum !== d.length) {
-    throw new Error(`randomSplit: lengths [${lengths.join(', ')}] sum to ${sum}, but the dataset has length ${d.length}`);
+    throw new Error(
+      `randomSplit: lengths [${lengths.join(', ')}] sum to ${sum}, but the dataset has length ${d.length}`,
+    );
   }
   const perm = randomPermutation(d.length, generator);
   let start = 0;

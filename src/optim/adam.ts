@@ -74,8 +74,21 @@ export function adamStep(p: Tensor, grad: Tensor, state: ParamState, group: Adam
  * Adam, decoupled for AdamW) and maximize applied; false (and nothing changed) where the fused
  * kernel does not apply (see fusedUpdateApplies).
  */
-export function fusedAdamStep(p: Tensor, grad: Tensor, state: ParamState, group: AdamOptions, decoupledWeightDecay: boolean): boolean {
-  if (!fusedUpdateApplies(p, grad, [state.expAvg, state.expAvgSq, group.amsgrad ? state.maxExpAvgSq : undefined])) return false;
+export function fusedAdamStep(
+  p: Tensor,
+  grad: Tensor,
+  state: ParamState,
+  group: AdamOptions,
+  decoupledWeightDecay: boolean,
+): boolean {
+  if (
+    !fusedUpdateApplies(p, grad, [
+      state.expAvg,
+      state.expAvgSq,
+      group.amsgrad ? state.maxExpAvgSq : undefined,
+    ])
+  )
+    return false;
   if (state.step === undefined) {
     state.step = 0;
     state.expAvg = zerosLike(p);

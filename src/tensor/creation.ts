@@ -16,12 +16,20 @@ export interface RandomOptions extends CreationOptions {
   generator?: Generator;
 }
 
-function make(op: string, values: ArrayLike<number>, shape: readonly number[], dtype: DType, options: CreationOptions): Tensor {
+function make(
+  op: string,
+  values: ArrayLike<number>,
+  shape: readonly number[],
+  dtype: DType,
+  options: CreationOptions,
+): Tensor {
   const backend = getBackend(options.device ?? 'cpu');
   const t = Tensor.fromStorage(backend.fromValues(dtype, values), shape, dtype, backend);
   if (options.requiresGrad) {
     if (dtype !== 'float32' && dtype !== 'float64') {
-      throw new TypeError(`${op}: only tensors of floating point dtype can require gradients, got ${dtype}`);
+      throw new TypeError(
+        `${op}: only tensors of floating point dtype can require gradients, got ${dtype}`,
+      );
     }
     t.requiresGrad_(true);
   }
@@ -40,7 +48,14 @@ function dtypeOf(op: string, options: CreationOptions, fallback: DType): DType {
 
 function typedArrayDType(data: TypedArray | ArrayLike<number>): DType {
   if (data instanceof Float64Array) return 'float64';
-  if (data instanceof Int32Array || data instanceof Int16Array || data instanceof Int8Array || data instanceof Uint16Array || data instanceof Uint8Array) return 'int32';
+  if (
+    data instanceof Int32Array ||
+    data instanceof Int16Array ||
+    data instanceof Int8Array ||
+    data instanceof Uint16Array ||
+    data instanceof Uint8Array
+  )
+    return 'int32';
   return 'float32';
 }
 
@@ -56,16 +71,25 @@ function nestedShape(data: NestedArray): number[] {
   return shape;
 }
 
-function flattenNested(data: NestedArray, shape: readonly number[]): { values: number[]; sawBoolean: boolean } {
+function flattenNested(
+  data: NestedArray,
+  shape: readonly number[],
+): { values: number[]; sawBoolean: boolean } {
   const values: number[] = [];
   let sawBoolean = false;
   let sawNumber = false;
   const visit = (node: NestedArray, depth: number, path: number[]) => {
     if (depth === shape.length) {
-      if (Array.isArray(node)) throw new Error(`tensor: ragged nested array at index [${path.join(', ')}]: expected a number, got an array`);
+      if (Array.isArray(node))
+        throw new Error(
+          `tensor: ragged nested array at index [${path.join(', ')}]: expected a number, got an array`,
+        );
       if (typeof node === 'boolean') sawBoolean = true;
       else if (typeof node === 'number') sawNumber = true;
-      else throw new TypeError(`tensor: expected numbers or booleans, got ${typeof node} at index [${path.join(', ')}]`);
+      else
+        throw new TypeError(
+          `tensor: expected numbers or booleans, got ${typeof node} at index [${path.join(', ')}]`,
+        );
       values.push(Number(node));
       return;
     }
@@ -86,14 +110,25 @@ function flattenNested(data: NestedArray, shape: readonly number[]): { values: n
  * @example
  * const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
  */
-export function tensor(data: NestedArray | TypedArray, options: CreationOptions & { shape?: readonly number[] } = {}): Tensor {
+export function tensor(
+  data: NestedArray | TypedArray,
+  options: CreationOptions & { shape?: readonly number[] } = {},
+): Tensor {
   if (ArrayBuffer.isView(data)) {
     const typed = data as TypedArray;
     const shape = options.shape ? toShape('tensor', options.shape) : [typed.length];
     if (shapeSize(shape) !== typed.length) {
-      throw new Error(`tensor: shape ${formatShape(shape)} needs ${shapeSize(shape)} elements, but the typed array has ${typed.length}`);
+      throw new Error(
+        `tensor: shape ${formatShape(shape)} needs ${shapeSize(shape)} elements, but the typed array has ${typed.length}`,
+      );
     }
-    return make('tensor', typed, shape, dtypeOf('tensor', options, typedArrayDType(typed)), options);
+    return make(
+      'tensor',
+      typed,
+      shape,
+      dtypeOf('tensor', options, typedArrayDType(typed)),
+      options,
+    );
   }
   const shape = nestedShape(data);
   const { values, sawBoolean } = flattenNested(data, shape);
@@ -101,14 +136,21 @@ export function tensor(data: NestedArray | TypedArray, options: CreationOptions 
   const dtype = dtypeOf('tensor', options, fallback);
   if (options.shape) {
     const target = toShape('tensor', options.shape);
-    if (shapeSize(target) !== values.length) throw new Error(`tensor: shape ${formatShape(target)} needs ${shapeSize(target)} elements, got ${values.length}`);
+    if (shapeSize(target) !== values.length)
+      throw new Error(
+        `tensor: shape ${formatShape(target)} needs ${shapeSize(target)} elements, got ${values.length}`,
+      );
     return make('tensor', values, target, dtype, options);
   }
   return make('tensor', values, shape, dtype, options);
 }
 
 /** A tensor of `shape` filled with `value`. */
-export function full(shape: number | readonly number[], value: number | boolean, options: CreationOptions = {}): Tensor {
+export function full(
+  shape: number | readonly number[],
+  value: number | boolean,
+  options: CreationOptions = {},
+): Tensor {
   const dims = toShape('full', shape);
   const fallback: DType = typeof value === 'boolean' ? 'bool' : 'float32';
   const values = new Float64Array(shapeSize(dims)).fill(Number(value));
@@ -144,28 +186,59 @@ export function fullLike(t: Tensor, value: number, options: CreationOptions = {}
  * Values from start (inclusive) to end (exclusive) by step; arange(n) is 0…n-1. Integer arguments
  * give int32, like PyTorch's integer arange.
  */
-export function arange(start: number, end?: number, step = 1, options: CreationOptions = {}): Tensor {
+export function arange(
+  start: number,
+  end?: number,
+  step = 1,
+  options: CreationOptions = {},
+): Tensor {
   const [from, to] = end === undefined ? [0, start] : [start, end];
-  for (const [name, v] of [['start', from], ['end', to], ['step', step]] as const) {
-    if (!Number.isFinite(v)) throw new RangeError(`arange: ${name} must be a finite number, got ${v}`);
+  for (const [name, v] of [
+    ['start', from],
+    ['end', to],
+    ['step', step],
+  ] as const) {
+    if (!Number.isFinite(v))
+      throw new RangeError(`arange: ${name} must be a finite number, got ${v}`);
   }
   if (step === 0) throw new RangeError('arange: step must be non-zero, got 0');
-  if ((to - from) * step < 0) throw new RangeError(`arange: upper bound ${to} and lower bound ${from} are inconsistent with step sign ${step}`);
+  if ((to - from) * step < 0)
+    throw new RangeError(
+      `arange: upper bound ${to} and lower bound ${from} are inconsistent with step sign ${step}`,
+    );
   const length = Math.max(0, Math.ceil((to - from) / step));
   const values = Array.from({ length }, (_, i) => from + i * step);
   const integral = [from, to, step].every(Number.isInteger);
-  return make('arange', values, [length], dtypeOf('arange', options, integral ? 'int32' : 'float32'), options);
+  return make(
+    'arange',
+    values,
+    [length],
+    dtypeOf('arange', options, integral ? 'int32' : 'float32'),
+    options,
+  );
 }
 
 /** `steps` evenly spaced values from start to end, both included. */
-export function linspace(start: number, end: number, steps: number, options: CreationOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
-  for (const [name, v] of [['start', start], ['end', end]] as const) {
-    if (!Number.isFinite(v)) throw new RangeError(`linspace: ${name} must be a finite number, got ${v}`);
+export function linspace(
+  start: number,
+  end: number,
+  steps: number,
+  options: CreationOptions = {},
+): Tensor {
+  if (!Number.isInteger(steps) || steps < 0)
+    throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
+  for (const [name, v] of [
+    ['start', start],
+    ['end', end],
+  ] as const) {
+    if (!Number.isFinite(v))
+      throw new RangeError(`linspace: ${name} must be a finite number, got ${v}`);
   }
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Like PyTorch, fill the second half from the end so that both endpoints are exact.
-  const values = Array.from({ length: steps }, (_, i) => (i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step));
+  const values = Array.from({ length: steps }, (_, i) =>
+    i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step,
+  );
   return make('linspace', values, [steps], dtypeOf('linspace', options, 'float32'), options);
 }
 
@@ -190,17 +263,34 @@ export function rand(shape: number | readonly number[], options: RandomOptions =
 export function randn(shape: number | readonly number[], options: RandomOptions = {}): Tensor {
   const dims = toShape('randn', shape);
   const generator = options.generator ?? defaultGenerator;
-  return make('randn', Array.from({ length: shapeSize(dims) }, () => generator.nextNormal()), dims, dtypeOf('randn', options, 'float32'), options);
+  return make(
+    'randn',
+    Array.from({ length: shapeSize(dims) }, () => generator.nextNormal()),
+    dims,
+    dtypeOf('randn', options, 'float32'),
+    options,
+  );
 }
 
 /** Uniform integers in [low, high). */
-export function randint(low: number, high: number, shape: number | readonly number[], options: RandomOptions = {}): Tensor {
+export function randint(
+  low: number,
+  high: number,
+  shape: number | readonly number[],
+  options: RandomOptions = {},
+): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new RangeError(`randint: expected integers low < high, got low=${low}, high=${high}`);
   }
   const dims = toShape('randint', shape);
   const generator = options.generator ?? defaultGenerator;
-  return make('randint', Array.from({ length: shapeSize(dims) }, () => generator.nextInt(low, high)), dims, dtypeOf('randint', options, 'int32'), options);
+  return make(
+    'randint',
+    Array.from({ length: shapeSize(dims) }, () => generator.nextInt(low, high)),
+    dims,
+    dtypeOf('randint', options, 'int32'),
+    options,
+  );
 }
 
 export function randLike(t: Tensor, options: RandomOptions = {}): Tensor {

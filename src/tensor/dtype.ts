@@ -27,7 +27,9 @@ export function assertDType(op: string, value: unknown): DType {
   if (typeof value === 'string' && (DTYPES as readonly string[]).includes(value)) {
     return value as DType;
   }
-  throw new TypeError(`${op}: unknown dtype ${String(value)}; expected one of ${DTYPES.join(', ')}`);
+  throw new TypeError(
+    `${op}: unknown dtype ${String(value)}; expected one of ${DTYPES.join(', ')}`,
+  );
 }
 
 const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };

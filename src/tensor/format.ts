@@ -16,9 +16,13 @@ function chooseFormatter(values: readonly number[], dtype: string): Formatter {
   const magnitudes = finite.map(Math.abs).filter((v) => v > 0);
   const max = magnitudes.length ? Math.max(...magnitudes) : 0;
   const min = magnitudes.length ? Math.min(...magnitudes) : 0;
-  const wrap = (f: Formatter): Formatter => (v) => (Number.isFinite(v) ? f(v) : special(v));
+  const wrap =
+    (f: Formatter): Formatter =>
+    (v) =>
+      Number.isFinite(v) ? f(v) : special(v);
   if (finite.every(Number.isInteger)) {
-    if (max > 1e8 || (min > 0 && max / min > 1000)) return wrap((v) => v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2'));
+    if (max > 1e8 || (min > 0 && max / min > 1000))
+      return wrap((v) => v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2'));
     return wrap((v) => `${v.toFixed(0)}.`);
   }
   if (max > 1e8 || (min > 0 && (min < 1e-4 || max / min > 1000))) {
@@ -28,17 +32,30 @@ function chooseFormatter(values: readonly number[], dtype: string): Formatter {
 }
 
 /** Row-major values, each along with whether the summary hides it. */
-function formatNested(values: ArrayLike<number>, shape: readonly number[], format: Formatter, width: number, summarize: boolean, indent: number): string {
+function formatNested(
+  values: ArrayLike<number>,
+  shape: readonly number[],
+  format: Formatter,
+  width: number,
+  summarize: boolean,
+  indent: number,
+): string {
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
   const show = (size: number): (number | null)[] =>
     summarize && size > 2 * EDGE_ITEMS
-      ? [...Array.from({ length: EDGE_ITEMS }, (_, i) => i), null, ...Array.from({ length: EDGE_ITEMS }, (_, i) => size - EDGE_ITEMS + i)]
+      ? [
+          ...Array.from({ length: EDGE_ITEMS }, (_, i) => i),
+          null,
+          ...Array.from({ length: EDGE_ITEMS }, (_, i) => size - EDGE_ITEMS + i),
+        ]
       : Array.from({ length: size }, (_, i) => i);
   const recurse = (depth: number, start: number): string => {
     const items = show(shape[depth]);
     if (depth === shape.length - 1) {
       // PyTorch writes the elided elements of a row as ' ...'.
-      const cells = items.map((i) => (i === null ? ' ...' : format(values[start + i]).padStart(width)));
+      const cells = items.map((i) =>
+        i === null ? ' ...' : format(values[start + i]).padStart(width),
+      );
       const lines: string[] = [];
       let line = '';
       const room = LINE_WIDTH - indent - depth - 1;
@@ -53,7 +70,9 @@ function formatNested(values: ArrayLike<number>, shape: readonly number[], forma
       return `[${lines.join(`\n${' '.repeat(indent + depth + 1)}`)}]`;
     }
     const separator = `,${'\n'.repeat(shape.length - depth - 1)}${' '.repeat(indent + depth + 1)}`;
-    const parts = items.map((i) => (i === null ? '...' : recurse(depth + 1, start + i * strides[depth])));
+    const parts = items.map((i) =>
+      i === null ? '...' : recurse(depth + 1, start + i * strides[depth]),
+    );
     return `[${parts.join(separator)}]`;
   };
   return recurse(0, 0);
@@ -76,7 +95,17 @@ export function formatTensor(t: Tensor): string {
     const summarize = values.length > THRESHOLD;
     const shown = summarize ? sampleEdges(values, t.shape) : Array.from(values);
     const format = chooseFormatter(shown, t.dtype);
-    body = t.ndim === 0 ? format(values[0]) : formatNested(values, t.shape, format, columnWidth(shown, t.dtype, format), summarize, 'tensor('.length);
+    body =
+      t.ndim === 0
+        ? format(values[0])
+        : formatNested(
+            values,
+            t.shape,
+            format,
+            columnWidth(shown, t.dtype, format),
+            summarize,
+            'tensor('.length,
+          );
   }
   return `tensor(${[body, ...suffixes].join(', ')})`;
 }
@@ -102,7 +131,10 @@ function sampleEdges(values: ArrayLike<number>, shape: readonly number[]): numbe
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
   const visit = (depth: number, start: number) => {
     const size = shape[depth];
-    const indices = size > 2 * EDGE_ITEMS ? [0, 1, 2, size - 3, size - 2, size - 1] : Array.from({ length: size }, (_, i) => i);
+    const indices =
+      size > 2 * EDGE_ITEMS
+        ? [0, 1, 2, size - 3, size - 2, size - 1]
+        : Array.from({ length: size }, (_, i) => i);
     for (const i of indices) {
       if (depth === shape.length - 1) out.push(values[start + i]);
       else visit(depth + 1, start + i * strides[depth]);

@@ -31,10 +31,13 @@ export class Generator {
 
   /** Resets the generator to a state determined by `seed` (an integer; large seeds are folded to 53 bits). */
   manualSeed(seed: number): this {
-    if (!Number.isFinite(seed)) throw new RangeError(`manualSeed: seed must be a finite number, got ${seed}`);
+    if (!Number.isFinite(seed))
+      throw new RangeError(`manualSeed: seed must be a finite number, got ${seed}`);
     this.initialSeed = seed;
     const high = Math.floor(Math.abs(seed) / 2 ** 32);
-    const next = splitmix32((seed >>> 0) ^ Math.imul(high, 0x27d4eb2d) ^ (seed < 0 ? 0x5bd1e995 : 0));
+    const next = splitmix32(
+      (seed >>> 0) ^ Math.imul(high, 0x27d4eb2d) ^ (seed < 0 ? 0x5bd1e995 : 0),
+    );
     for (let i = 0; i < 4; i++) this.s[i] = next();
     if (this.s.every((w) => w === 0)) this.s[0] = 1;
     return this;

@@ -69,20 +69,27 @@ export function normalizeDim(op: string, dim: number, rank: number): number {
 }
 
 /** Normalizes an optional dim or list of dims; undefined means every dim. Sorted, unique. */
-export function normalizeDims(op: string, dim: number | readonly number[] | undefined, rank: number): number[] {
+export function normalizeDims(
+  op: string,
+  dim: number | readonly number[] | undefined,
+  rank: number,
+): number[] {
   if (dim === undefined) return Array.from({ length: rank }, (_, i) => i);
   const dims = typeof dim === 'number' ? [dim] : [...dim];
   const out = dims.map((d) => normalizeDim(op, d, rank));
   if (rank === 0) return [];
   const unique = [...new Set(out)].sort((a, b) => a - b);
-  if (unique.length !== out.length) throw new Error(`${op}: dim [${dims.join(', ')}] repeats a dimension`);
+  if (unique.length !== out.length)
+    throw new Error(`${op}: dim [${dims.join(', ')}] repeats a dimension`);
   return unique;
 }
 
 export function assertValidShape(op: string, shape: readonly number[]): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new RangeError(`${op}: invalid shape ${formatShape(shape)}: sizes must be non-negative integers`);
+      throw new RangeError(
+        `${op}: invalid shape ${formatShape(shape)}: sizes must be non-negative integers`,
+      );
     }
   }
 }

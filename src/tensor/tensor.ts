@@ -4,7 +4,13 @@
  * under `autograd/ops/`, where its forward and backward live together.
  */
 import type { Backend, Storage, View } from '../backend/backend.js';
-import { AccumulateGrad, addHook, type GradHook, type Node, type RemovableHandle } from '../autograd/node.js';
+import {
+  AccumulateGrad,
+  addHook,
+  type GradHook,
+  type Node,
+  type RemovableHandle,
+} from '../autograd/node.js';
 import * as elementwise from '../autograd/ops/elementwise.js';
 import * as reduction from '../autograd/ops/reduction.js';
 import * as linalg from '../autograd/ops/linalg.js';
@@ -30,7 +36,9 @@ export type NestedArray = number | boolean | NestedArray[];
 export type ShapeArgs = (number | readonly number[])[];
 
 export function flattenShapeArgs(args: ShapeArgs): number[] {
-  return args.length === 1 && Array.isArray(args[0]) ? [...(args[0] as readonly number[])] : (args as number[]).flat();
+  return args.length === 1 && Array.isArray(args[0])
+    ? [...(args[0] as readonly number[])]
+    : (args as number[]).flat();
 }
 
 /** Storage shared by a tensor and its views, with the version counter autograd checks. */
@@ -71,8 +79,19 @@ export class Tensor implements View {
   readonly baseGradFnAtView: Node | null;
 
   /** A contiguous tensor over freshly made storage. */
-  static fromStorage(storage: Storage, shape: readonly number[], dtype: DType, backend: Backend): Tensor {
-    return new Tensor(new TensorBuffer(storage, backend), [...shape], contiguousStrides(shape), 0, dtype);
+  static fromStorage(
+    storage: Storage,
+    shape: readonly number[],
+    dtype: DType,
+    backend: Backend,
+  ): Tensor {
+    return new Tensor(
+      new TensorBuffer(storage, backend),
+      [...shape],
+      contiguousStrides(shape),
+      0,
+      dtype,
+    );
   }
 
   /** A view sharing this tensor's storage (no autograd; views/ops record that). */
@@ -145,7 +164,9 @@ export class Tensor implements View {
       );
     }
     if (requiresGrad && !isFloatingDType(this.dtype)) {
-      throw new TypeError(`requiresGrad_: only tensors of floating point dtype can require gradients, got ${this.dtype}`);
+      throw new TypeError(
+        `requiresGrad_: only tensors of floating point dtype can require gradients, got ${this.dtype}`,
+      );
     }
     this._requiresGrad = requiresGrad;
     return this;
@@ -178,7 +199,8 @@ export class Tensor implements View {
 
   /** Makes backward() fill in `.grad` for this non-leaf tensor too. */
   retainGrad(): this {
-    if (!this.requiresGrad) throw new Error(`retainGrad: can't retain the grad of a tensor that does not require grad`);
+    if (!this.requiresGrad)
+      throw new Error(`retainGrad: can't retain the grad of a tensor that does not require grad`);
     if (this.isLeaf || this.retainsGradHook) return this;
     this.retainsGradHook = addHook(this.gradNode().retainGradHooks, (grad) => {
       this.grad = this.grad ? this.grad.add(grad.detach()) : grad.detach();
@@ -197,7 +219,8 @@ export class Tensor implements View {
    * x.registerHook((g) => g.mul(2)); // doubles the gradient flowing into x
    */
   registerHook(hook: GradHook): RemovableHandle {
-    if (!this.requiresGrad) throw new Error(`registerHook: can't register a hook on a tensor that does not require grad`);
+    if (!this.requiresGrad)
+      throw new Error(`registerHook: can't register a hook on a tensor that does not require grad`);
     return addHook(this.gradNode().preHooks, hook);
   }
 
@@ -205,7 +228,9 @@ export class Tensor implements View {
 
   private assertReadableSync(op: string): void {
     if (this.device !== 'cpu') {
-      throw new Error(`${op}: synchronous reads work on CPU tensors only; this tensor is on ${this.device}: use await ${op.replace('Sync', '')}()`);
+      throw new Error(
+        `${op}: synchronous reads work on CPU tensors only; this tensor is on ${this.device}: use await ${op.replace('Sync', '')}()`,
+      );
     }
   }
 
@@ -237,7 +262,9 @@ export class Tensor implements View {
   }
   private assertOneElement(op: string): void {
     if (this.numel() !== 1) {
-      throw new Error(`${op}: a tensor with ${this.numel()} elements (shape ${formatShape(this.shape)}) cannot be converted to a number`);
+      throw new Error(
+        `${op}: a tensor with ${this.numel()} elements (shape ${formatShape(this.shape)}) cannot be converted to a number`,
+      );
     }
   }
 
@@ -407,10 +434,18 @@ export class Tensor implements View {
   prod(dim?: number, keepdim = false): Tensor {
     return reduction.prod(this, dim, keepdim);
   }
-  var(dim?: number | readonly number[], keepdim = false, options?: reduction.VarianceOptions): Tensor {
+  var(
+    dim?: number | readonly number[],
+    keepdim = false,
+    options?: reduction.VarianceOptions,
+  ): Tensor {
     return reduction.variance(this, dim, keepdim, options);
   }
-  std(dim?: number | readonly number[], keepdim = false, options?: reduction.VarianceOptions): Tensor {
+  std(
+    dim?: number | readonly number[],
+    keepdim = false,
+    options?: reduction.VarianceOptions,
+  ): Tensor {
     return reduction.std(this, dim, keepdim, options);
   }
   /** The largest element; with `dim`, the values and indices along it; with a tensor, maximum(). */
@@ -419,14 +454,18 @@ export class Tensor implements View {
   max(other: Tensor): Tensor;
   max(dimOrOther?: number | Tensor, keepdim = false): Tensor | reduction.ValuesIndices {
     if (dimOrOther instanceof Tensor) return this.maximum(dimOrOther);
-    return dimOrOther === undefined ? reduction.amax(this) : reduction.maxAlong(this, dimOrOther, keepdim);
+    return dimOrOther === undefined
+      ? reduction.amax(this)
+      : reduction.maxAlong(this, dimOrOther, keepdim);
   }
   min(): Tensor;
   min(dim: number, keepdim?: boolean): reduction.ValuesIndices;
   min(other: Tensor): Tensor;
   min(dimOrOther?: number | Tensor, keepdim = false): Tensor | reduction.ValuesIndices {
     if (dimOrOther instanceof Tensor) return this.minimum(dimOrOther);
-    return dimOrOther === undefined ? reduction.amin(this) : reduction.minAlong(this, dimOrOther, keepdim);
+    return dimOrOther === undefined
+      ? reduction.amin(this)
+      : reduction.minAlong(this, dimOrOther, keepdim);
   }
   amax(dim?: number | readonly number[], keepdim = false): Tensor {
     return reduction.amax(this, dim, keepdim);
@@ -503,7 +542,10 @@ export class Tensor implements View {
   }
   /** All dimensions reversed. */
   get T(): Tensor {
-    return views.permute(this, this.shape.map((_, i) => this.ndim - 1 - i));
+    return views.permute(
+      this,
+      this.shape.map((_, i) => this.ndim - 1 - i),
+    );
   }
   /** The last two dimensions swapped (batched matrix transpose). */
   get mT(): Tensor {

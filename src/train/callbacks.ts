@@ -27,7 +27,11 @@ export interface StatefulModel {
 export interface Callback {
   onTrainBegin?(state: TrainerState): void | Promise<void>;
   onEpochBegin?(epoch: number, state: TrainerState): void | Promise<void>;
-  onBatchEnd?(step: number, logs: { loss: number; batchSize: number }, state: TrainerState): void | Promise<void>;
+  onBatchEnd?(
+    step: number,
+    logs: { loss: number; batchSize: number },
+    state: TrainerState,
+  ): void | Promise<void>;
   onEpochEnd?(epoch: number, logs: Logs, state: TrainerState): void | Promise<void>;
   onTrainEnd?(logs: Logs, state: TrainerState): void | Promise<void>;
 }
@@ -51,14 +55,17 @@ export class Monitor {
   read(logs: Logs, owner: string): number {
     const value = logs[this.name];
     if (value === undefined) {
-      throw new Error(`${owner}: monitored quantity '${this.name}' is not in the logs; available: ${Object.keys(logs).join(', ')}`);
+      throw new Error(
+        `${owner}: monitored quantity '${this.name}' is not in the logs; available: ${Object.keys(logs).join(', ')}`,
+      );
     }
     return value;
   }
 
   /** Whether `value` improves on the best by more than minDelta; records it if so. */
   update(value: number): boolean {
-    const improved = this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta;
+    const improved =
+      this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta;
     if (improved) this.best = value;
     return improved;
   }
@@ -89,9 +96,13 @@ export class EarlyStopping implements Callback {
 
   constructor(options: EarlyStoppingOptions = {}) {
     const patience = options.patience ?? 0;
-    if (!Number.isInteger(patience) || patience < 0) throw new RangeError(`EarlyStopping: patience must be a non-negative integer, got ${patience}`);
+    if (!Number.isInteger(patience) || patience < 0)
+      throw new RangeError(
+        `EarlyStopping: patience must be a non-negative integer, got ${patience}`,
+      );
     const minDelta = options.minDelta ?? 0;
-    if (!(minDelta >= 0)) throw new RangeError(`EarlyStopping: minDelta must be >= 0, got ${minDelta}`);
+    if (!(minDelta >= 0))
+      throw new RangeError(`EarlyStopping: minDelta must be >= 0, got ${minDelta}`);
     this.monitor = new Monitor(options.monitor ?? 'valLoss', options.mode, minDelta);
     this.patience = patience;
     this.restoreBestWeights = options.restoreBestWeights ?? false;
@@ -117,7 +128,9 @@ export class EarlyStopping implements Callback {
 
 /** A copy of a model's state that later training cannot change. */
 export function snapshot(model: StatefulModel): Record<string, Tensor> {
-  return noGrad(() => Object.fromEntries(Object.entries(model.stateDict()).map(([k, v]) => [k, v.detach().clone()])));
+  return noGrad(() =>
+    Object.fromEntries(Object.entries(model.stateDict()).map(([k, v]) => [k, v.detach().clone()])),
+  );
 }
 
 /** A learning-rate scheduler as the fit loop sees it: step() or, like ReduceLROnPlateau, step(metric). */
@@ -141,7 +154,8 @@ export class LRSchedulerCallback implements Callback {
     if (this.options.perBatch) return;
     if (this.options.monitor) {
       const value = logs[this.options.monitor];
-      if (value === undefined) throw new Error(`LRSchedulerCallback: '${this.options.monitor}' is not in the logs`);
+      if (value === undefined)
+        throw new Error(`LRSchedulerCallback: '${this.options.monitor}' is not in the logs`);
       (this.scheduler as { step(metric: number): void }).step(value);
     } else (this.scheduler as { step(): void }).step();
   }

@@ -39,7 +39,8 @@ const TYPED: Record<DType, { new (buffer: ArrayBuffer): ArrayBufferView & ArrayL
 function bytesToBase64(bytes: Uint8Array): string {
   let binary = '';
   const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  for (let i = 0; i < bytes.length; i += chunk)
+    binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
   return btoa(binary);
 }
 
@@ -55,7 +56,12 @@ export function encodeState(value: unknown): unknown {
   if (value instanceof Tensor) {
     const data = value.dataSync();
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const encoded: EncodedTensor = { __tensor__: true, dtype: value.dtype, shape: [...value.shape], data: bytesToBase64(bytes) };
+    const encoded: EncodedTensor = {
+      __tensor__: true,
+      dtype: value.dtype,
+      shape: [...value.shape],
+      data: bytesToBase64(bytes),
+    };
     return encoded;
   }
   if (Array.isArray(value)) return value.map(encodeState);
@@ -119,10 +125,18 @@ export function deserializeCheckpoint(text: string, source = 'checkpoint'): Chec
   try {
     envelope = JSON.parse(text);
   } catch {
-    throw new Error(`loadCheckpoint: ${source} is not a chainrule checkpoint or is corrupted (it is not valid JSON; truncated?)`);
+    throw new Error(
+      `loadCheckpoint: ${source} is not a chainrule checkpoint or is corrupted (it is not valid JSON; truncated?)`,
+    );
   }
-  if (envelope?.format !== FORMAT) throw new Error(`loadCheckpoint: ${source} is not a chainrule checkpoint (format '${String(envelope?.format)}')`);
-  if (envelope.version !== VERSION) throw new Error(`loadCheckpoint: ${source} has format version ${String(envelope.version)}; this chainrule reads version ${VERSION}`);
+  if (envelope?.format !== FORMAT)
+    throw new Error(
+      `loadCheckpoint: ${source} is not a chainrule checkpoint (format '${String(envelope?.format)}')`,
+    );
+  if (envelope.version !== VERSION)
+    throw new Error(
+      `loadCheckpoint: ${source} has format version ${String(envelope.version)}; this chainrule reads version ${VERSION}`,
+    );
   if (typeof envelope.payload !== 'string' || crc32(envelope.payload) !== envelope.crc32) {
     throw new Error(`loadCheckpoint: ${source} is corrupted (checksum mismatch)`);
   }

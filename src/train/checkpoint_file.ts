@@ -3,11 +3,23 @@
  * temporary file in the same folder, is flushed to disk, and is renamed over the target, so a
  * crash or a failed save never destroys the previous checkpoint.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
-import { deserializeCheckpoint, serializeCheckpoint, type CheckpointContents } from './checkpoint.js';
+import {
+  deserializeCheckpoint,
+  serializeCheckpoint,
+  type CheckpointContents,
+} from './checkpoint.js';
 
 /** Writes `text` to `path` atomically (temp file + fsync + rename). */
 export function writeFileAtomic(path: string, text: string): void {
@@ -23,7 +35,9 @@ export function writeFileAtomic(path: string, text: string): void {
   } catch (error) {
     if (fd !== null) closeSync(fd);
     rmSync(temporary, { force: true });
-    throw new Error(`saveCheckpoint: could not write ${path}: ${(error as Error).message}; any previous file there is unchanged`);
+    throw new Error(
+      `saveCheckpoint: could not write ${path}: ${(error as Error).message}; any previous file there is unchanged`,
+    );
   }
 }
 
@@ -34,7 +48,10 @@ interface HasState {
 
 /** The objects whose state a checkpoint holds. */
 export interface TrainingState {
-  model?: { stateDict(): Record<string, Tensor>; loadStateDict(state: Record<string, Tensor>, options?: { strict?: boolean }): unknown };
+  model?: {
+    stateDict(): Record<string, Tensor>;
+    loadStateDict(state: Record<string, Tensor>, options?: { strict?: boolean }): unknown;
+  };
   optimizer?: HasState;
   scheduler?: HasState;
   generators?: Record<string, Generator>;
@@ -52,7 +69,9 @@ export function saveCheckpoint(path: string, state: TrainingState): void {
     model: state.model?.stateDict(),
     optimizer: state.optimizer?.stateDict(),
     scheduler: state.scheduler?.stateDict(),
-    generators: state.generators && Object.fromEntries(Object.entries(state.generators).map(([k, g]) => [k, g.getState()])),
+    generators:
+      state.generators &&
+      Object.fromEntries(Object.entries(state.generators).map(([k, g]) => [k, g.getState()])),
     epoch: state.epoch,
     extra: state.extra,
   };
@@ -74,10 +93,14 @@ export function readCheckpoint(path: string): CheckpointContents {
  * Loads a checkpoint into the given objects (each part that is given must be in the file) and
  * returns the file's contents, e.g. the epoch to resume from.
  */
-export function loadCheckpoint(path: string, into: Omit<TrainingState, 'epoch' | 'extra'> = {}): CheckpointContents {
+export function loadCheckpoint(
+  path: string,
+  into: Omit<TrainingState, 'epoch' | 'extra'> = {},
+): CheckpointContents {
   const contents = readCheckpoint(path);
   const require = (part: keyof CheckpointContents) => {
-    if (contents[part] === undefined) throw new Error(`loadCheckpoint: ${path} has no ${part} state`);
+    if (contents[part] === undefined)
+      throw new Error(`loadCheckpoint: ${path} has no ${part} state`);
     return contents[part];
   };
   if (into.model) into.model.loadStateDict(require('model') as Record<string, Tensor>);
@@ -86,7 +109,8 @@ export function loadCheckpoint(path: string, into: Omit<TrainingState, 'epoch' |
   if (into.generators) {
     const saved = require('generators') as Record<string, ReturnType<Generator['getState']>>;
     for (const [name, generator] of Object.entries(into.generators)) {
-      if (!saved[name]) throw new Error(`loadCheckpoint: ${path} has no state for generator '${name}'`);
+      if (!saved[name])
+        throw new Error(`loadCheckpoint: ${path} has no state for generator '${name}'`);
       generator.setState(saved[name]);
     }
   }

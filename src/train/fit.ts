@@ -44,7 +44,8 @@ export interface History {
 }
 
 function splitBatch(batch: Batch): [Tensor, Tensor] {
-  if (!Array.isArray(batch) || batch.length < 2) throw new Error('fit: each batch must be [inputs, targets]');
+  if (!Array.isArray(batch) || batch.length < 2)
+    throw new Error('fit: each batch must be [inputs, targets]');
   return [batch[0], batch[1]];
 }
 
@@ -63,7 +64,8 @@ export async function evaluate(
     const n = x.shape[0];
     const output = noGrad(() => model.call(x));
     totals.loss += ((await noGrad(() => loss(output, y)).item()) as number) * n;
-    for (const [name, metric] of Object.entries(metrics)) totals[name] = (totals[name] ?? 0) + metric(output, y) * n;
+    for (const [name, metric] of Object.entries(metrics))
+      totals[name] = (totals[name] ?? 0) + metric(output, y) * n;
     count += n;
   }
   if (count === 0) throw new Error('evaluate: the loader yielded no examples');
@@ -79,11 +81,30 @@ export async function evaluate(
  *   epochs: 5, valLoader: testLoader, metrics: { accuracy },
  * });
  */
-export async function fit(model: TrainableModel, loader: BatchSource, options: FitOptions): Promise<History> {
-  const { optimizer, loss, epochs, valLoader, callbacks = [], metrics = {}, initialEpoch = 0 } = options;
-  if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`fit: epochs must be a non-negative integer, got ${epochs}`);
-  if (typeof loss !== 'function') throw new TypeError('fit: options.loss must be a function (output, target) => Tensor');
-  const state: TrainerState = { epoch: initialEpoch, stepsPerEpoch: loader.length ?? NaN, stopTraining: false, model };
+export async function fit(
+  model: TrainableModel,
+  loader: BatchSource,
+  options: FitOptions,
+): Promise<History> {
+  const {
+    optimizer,
+    loss,
+    epochs,
+    valLoader,
+    callbacks = [],
+    metrics = {},
+    initialEpoch = 0,
+  } = options;
+  if (!Number.isInteger(epochs) || epochs < 0)
+    throw new RangeError(`fit: epochs must be a non-negative integer, got ${epochs}`);
+  if (typeof loss !== 'function')
+    throw new TypeError('fit: options.loss must be a function (output, target) => Tensor');
+  const state: TrainerState = {
+    epoch: initialEpoch,
+    stepsPerEpoch: loader.length ?? NaN,
+    stopTraining: false,
+    model,
+  };
   const history: History = { epochs: [], series: {} };
   let lastLogs: Logs = {};
   for (const cb of callbacks) await cb.onTrainBegin?.(state);
@@ -103,18 +124,24 @@ export async function fit(model: TrainableModel, loader: BatchSource, options: F
       optimizer.step();
       const n = x.shape[0];
       const lossValue = (await value.item()) as number;
-      if (!Number.isFinite(lossValue)) throw new Error(`fit: the loss became ${lossValue} at epoch ${epoch}, step ${step}; lower the learning rate or check the data`);
+      if (!Number.isFinite(lossValue))
+        throw new Error(
+          `fit: the loss became ${lossValue} at epoch ${epoch}, step ${step}; lower the learning rate or check the data`,
+        );
       totals.loss += lossValue * n;
-      for (const [name, metric] of Object.entries(metrics)) totals[name] = (totals[name] ?? 0) + metric(output, y) * n;
+      for (const [name, metric] of Object.entries(metrics))
+        totals[name] = (totals[name] ?? 0) + metric(output, y) * n;
       count += n;
-      for (const cb of callbacks) await cb.onBatchEnd?.(step, { loss: lossValue, batchSize: n }, state);
+      for (const cb of callbacks)
+        await cb.onBatchEnd?.(step, { loss: lossValue, batchSize: n }, state);
       step++;
     }
     if (count === 0) throw new Error('fit: the training loader yielded no batches');
     const logs: Logs = Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / count]));
     if (valLoader) {
       const validation = await evaluate(model, valLoader, loss, metrics);
-      for (const [k, v] of Object.entries(validation)) logs[`val${k[0].toUpperCase()}${k.slice(1)}`] = v;
+      for (const [k, v] of Object.entries(validation))
+        logs[`val${k[0].toUpperCase()}${k.slice(1)}`] = v;
     }
     history.epochs.push(logs);
     for (const [k, v] of Object.entries(logs)) (history.series[k] ??= []).push(v);

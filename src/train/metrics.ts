@@ -12,7 +12,9 @@ export type Metric = (output: Tensor, target: Tensor) => number;
  */
 export function accuracy(logits: Tensor, labels: Tensor): number {
   if (logits.ndim !== 2 || labels.ndim !== 1 || logits.shape[0] !== labels.shape[0]) {
-    throw new Error(`accuracy: expected logits [N, C] and labels [N], got shapes [${logits.shape.join(', ')}] and [${labels.shape.join(', ')}]`);
+    throw new Error(
+      `accuracy: expected logits [N, C] and labels [N], got shapes [${logits.shape.join(', ')}] and [${labels.shape.join(', ')}]`,
+    );
   }
   if (labels.shape[0] === 0) return 0;
   return noGrad(() => logits.argmax(1).eq(labels).to('float32').mean().itemSync() as number);

@@ -29,8 +29,17 @@ export class ModelCheckpoint implements Callback {
   }
 
   onEpochEnd(epoch: number, logs: Logs, state: TrainerState): void {
-    if (this.options.saveBestOnly && !this.monitor.update(this.monitor.read(logs, 'ModelCheckpoint'))) return;
-    saveCheckpoint(this.path, { ...this.options.state, model: state.model as TrainingState['model'], epoch: epoch + 1, extra: { ...(this.options.state?.extra as object | undefined), logs } });
+    if (
+      this.options.saveBestOnly &&
+      !this.monitor.update(this.monitor.read(logs, 'ModelCheckpoint'))
+    )
+      return;
+    saveCheckpoint(this.path, {
+      ...this.options.state,
+      model: state.model as TrainingState['model'],
+      epoch: epoch + 1,
+      extra: { ...(this.options.state?.extra as object | undefined), logs },
+    });
     this.savedEpochs.push(epoch);
   }
 }

@@ -48,19 +48,27 @@ export class ProgressBar implements Callback {
       },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(Number.isFinite(state.stepsPerEpoch) ? state.stepsPerEpoch : 0, 0, { loss: '-', speed: '-' });
+    this.bar.start(Number.isFinite(state.stepsPerEpoch) ? state.stepsPerEpoch : 0, 0, {
+      loss: '-',
+      speed: '-',
+    });
   }
 
   onBatchEnd(step: number, logs: { loss: number; batchSize: number }): void {
     this.examples += logs.batchSize;
     const seconds = (performance.now() - this.epochStart) / 1000;
-    this.bar?.update(step + 1, { loss: logs.loss.toFixed(4), speed: (this.examples / Math.max(seconds, 1e-9)).toFixed(0) });
+    this.bar?.update(step + 1, {
+      loss: logs.loss.toFixed(4),
+      speed: (this.examples / Math.max(seconds, 1e-9)).toFixed(0),
+    });
   }
 
   onEpochEnd(epoch: number, logs: Logs): void {
     this.bar?.stop();
     this.bar = null;
     const seconds = (performance.now() - this.epochStart) / 1000;
-    this.stream.write(`epoch ${epoch + 1}/${this.epochs}  ${formatLogs(logs)}  (${seconds.toFixed(1)} s, ${(this.examples / seconds).toFixed(0)} ex/s)\n`);
+    this.stream.write(
+      `epoch ${epoch + 1}/${this.epochs}  ${formatLogs(logs)}  (${seconds.toFixed(1)} s, ${(this.examples / seconds).toFixed(0)} ex/s)\n`,
+    );
   }
 }

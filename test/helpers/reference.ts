@@ -47,7 +47,11 @@ function decode(v: number | string | boolean): number {
 /** The fixture tensor as a chainrule tensor (a leaf that requires grad if the fixture says so). */
 export function fromFixture(ft: FixtureTensor): Tensor {
   const values = ft.data.map(decode);
-  return tensor(values, { dtype: ft.dtype, shape: ft.shape, requiresGrad: ft.requiresGrad ?? false });
+  return tensor(values, {
+    dtype: ft.dtype,
+    shape: ft.shape,
+    requiresGrad: ft.requiresGrad ?? false,
+  });
 }
 
 export interface Tolerance {
@@ -57,12 +61,22 @@ export interface Tolerance {
 
 /** Tolerances by dtype: float32 results differ from PyTorch's by rounding and summation order. */
 function tolerance(dtype: DType, given: Tolerance): Required<Tolerance> {
-  const base = dtype === 'float64' ? { atol: 1e-10, rtol: 1e-8 } : dtype === 'float32' ? { atol: 1e-5, rtol: 1e-4 } : { atol: 0, rtol: 0 };
+  const base =
+    dtype === 'float64'
+      ? { atol: 1e-10, rtol: 1e-8 }
+      : dtype === 'float32'
+        ? { atol: 1e-5, rtol: 1e-4 }
+        : { atol: 0, rtol: 0 };
   return { ...base, ...given };
 }
 
 /** Asserts `actual` equals the fixture tensor in shape, dtype and values (NaN matches NaN). */
-export function expectMatches(actual: Tensor, expected: FixtureTensor, label: string, tol: Tolerance = {}): void {
+export function expectMatches(
+  actual: Tensor,
+  expected: FixtureTensor,
+  label: string,
+  tol: Tolerance = {},
+): void {
   expect(actual.shape, `${label}: shape`).toEqual(expected.shape);
   expect(actual.dtype, `${label}: dtype`).toBe(expected.dtype);
   const { atol, rtol } = tolerance(expected.dtype, tol);
@@ -82,7 +96,9 @@ export function expectMatches(actual: Tensor, expected: FixtureTensor, label: st
   }
   if (worst.index >= 0) {
     const i = worst.index;
-    expect.fail(`${label}: element ${i} is ${got[i]}, PyTorch gives ${want[i]} (atol ${atol}, rtol ${rtol})`);
+    expect.fail(
+      `${label}: element ${i} is ${got[i]}, PyTorch gives ${want[i]} (atol ${atol}, rtol ${rtol})`,
+    );
   }
 }
 
@@ -90,7 +106,11 @@ export function expectMatches(actual: Tensor, expected: FixtureTensor, label: st
  * Runs `fn` on the case's inputs and compares the output with PyTorch's; then, if the case has
  * gradients, backpropagates the stored cotangent and compares every input's gradient.
  */
-export function checkCase(c: FixtureCase, fn: (inputs: Tensor[], args: any) => Tensor | Tensor[], tol: Tolerance = {}): void {
+export function checkCase(
+  c: FixtureCase,
+  fn: (inputs: Tensor[], args: any) => Tensor | Tensor[],
+  tol: Tolerance = {},
+): void {
   const inputs = c.inputs.map(fromFixture);
   const result = fn(inputs, c.args);
   const outputs = Array.isArray(result) ? result : [result];
@@ -98,12 +118,19 @@ export function checkCase(c: FixtureCase, fn: (inputs: Tensor[], args: any) => T
   expect(outputs.length, `${c.name}: number of outputs`).toBe(expected.length);
   outputs.forEach((o, i) => expectMatches(o, expected[i], `${c.name} output ${i}`, tol));
   if (!c.grads || !c.gradOutputs) return;
-  const differentiable = outputs.map((o, i) => ({ o, g: c.gradOutputs![i] })).filter(({ o }) => o.requiresGrad);
+  const differentiable = outputs
+    .map((o, i) => ({ o, g: c.gradOutputs![i] }))
+    .filter(({ o }) => o.requiresGrad);
   if (differentiable.length === 0) {
-    expect(c.grads.every((g) => g === null), `${c.name}: PyTorch has gradients but the output does not require grad`).toBe(true);
+    expect(
+      c.grads.every((g) => g === null),
+      `${c.name}: PyTorch has gradients but the output does not require grad`,
+    ).toBe(true);
     return;
   }
-  const total = differentiable.map(({ o, g }) => o.mul(fromFixture(g)).sum()).reduce((a, b) => a.add(b));
+  const total = differentiable
+    .map(({ o, g }) => o.mul(fromFixture(g)).sum())
+    .reduce((a, b) => a.add(b));
   total.backward();
   c.grads.forEach((g, i) => {
     if (g === null) return;

@@ -6,7 +6,16 @@ import type { BinaryOp, UnaryOp } from '../../backend/backend.js';
 import { isFloatingDType, type DType } from '../../tensor/dtype.js';
 import { broadcastShapes, shapesEqual } from '../../tensor/shape.js';
 import { Tensor, type TensorLike } from '../../tensor/tensor.js';
-import { assertTensor, binaryOperands, broadcastView, castRaw, fromStorage, record, scalarTensor, wantsGrad } from '../define.js';
+import {
+  assertTensor,
+  binaryOperands,
+  broadcastView,
+  castRaw,
+  fromStorage,
+  record,
+  scalarTensor,
+  wantsGrad,
+} from '../define.js';
 import { isGradEnabled } from '../grad_mode.js';
 import { sumToShape } from './reduction.js';
 
@@ -15,7 +24,13 @@ import { sumToShape } from './reduction.js';
  * being built (createGraph keeps the differentiable composition).
  */
 function reluGrad(g: Tensor, y: Tensor): Tensor {
-  if (!isGradEnabled() && g.backend.reluBackward && g.backend === y.backend && g.dtype === y.dtype && shapesEqual(g.shape, y.shape)) {
+  if (
+    !isGradEnabled() &&
+    g.backend.reluBackward &&
+    g.backend === y.backend &&
+    g.dtype === y.dtype &&
+    shapesEqual(g.shape, y.shape)
+  ) {
     const out = g.backend.reluBackward(g, y);
     if (out) return fromStorage(out, g.shape, g.dtype, g);
   }
@@ -52,7 +67,11 @@ const UNARY_RULES: Record<UnaryOp, UnaryRule> = {
   tanh: { saves: 'y', float: true, grad: (g, y) => g.mul(y.square().neg().add(1)) },
   sigmoid: { saves: 'y', float: true, grad: (g, y) => g.mul(y.mul(y.neg().add(1))) },
   relu: { saves: 'y', float: false, grad: (g, y) => reluGrad(g, y) },
-  erf: { saves: 'x', float: true, grad: (g, x) => g.mul(x.square().neg().exp().mul(TWO_OVER_SQRT_PI)) },
+  erf: {
+    saves: 'x',
+    float: true,
+    grad: (g, x) => g.mul(x.square().neg().exp().mul(TWO_OVER_SQRT_PI)),
+  },
   square: { saves: 'x', float: false, grad: (g, x) => g.mul(x.mul(2)) },
   floor: { saves: 'none', float: false },
   ceil: { saves: 'none', float: false },
@@ -79,7 +98,11 @@ function backwardName(op: string): string {
 function unary(op: UnaryOp, input: Tensor): Tensor {
   const x = assertTensor(op, input);
   const rule = UNARY_RULES[op];
-  const dtype: DType = BOOL_RESULT.has(op) ? 'bool' : rule.float && !isFloatingDType(x.dtype) ? 'float32' : x.dtype;
+  const dtype: DType = BOOL_RESULT.has(op)
+    ? 'bool'
+    : rule.float && !isFloatingDType(x.dtype)
+      ? 'float32'
+      : x.dtype;
   const source = castRaw(x, BOOL_RESULT.has(op) ? x.dtype : dtype);
   const y = fromStorage(x.backend.unary(op, source, dtype), x.shape, dtype, x);
   // No graph to record: skip building the backward closure and saved list.
@@ -117,7 +140,16 @@ export const isinf = (x: Tensor) => unary('isinf', x);
 
 // ---- binary ----
 
-const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
+const COMPARISONS: ReadonlySet<BinaryOp> = new Set([
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'logicalAnd',
+  'logicalOr',
+]);
 
 /** Runs a binary primitive on broadcast operands; no autograd. */
 function binaryForward(op: BinaryOp, a: Tensor, b: Tensor, computeDType: DType): Tensor {
@@ -129,14 +161,25 @@ function binaryForward(op: BinaryOp, a: Tensor, b: Tensor, computeDType: DType):
   return fromStorage(a.backend.binary(op, left, right, outDType), shape, outDType, a);
 }
 
-type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, out: Tensor, needsGrad: readonly boolean[]) => (Tensor | null)[];
+type BinaryRule = (
+  g: Tensor,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  needsGrad: readonly boolean[],
+) => (Tensor | null)[];
 
 /**
  * Declares a differentiable binary op: forward primitive + backward rule (before sumToShape).
  * `saves` says what the rule reads: rules that read nothing (add, sub) save nothing, so that
  * their inputs may be modified in place afterwards and are not kept alive by the graph.
  */
-function binary(op: BinaryOp, name: string, rule: BinaryRule | null, saves: 'inputs' | 'inputsAndOutput' | 'none' = 'inputs') {
+function binary(
+  op: BinaryOp,
+  name: string,
+  rule: BinaryRule | null,
+  saves: 'inputs' | 'inputsAndOutput' | 'none' = 'inputs',
+) {
   const nodeName = backwardName(name);
   return (left: TensorLike, right: TensorLike): Tensor => {
     const [a, b, dtype] = binaryOperands(name, left, right);
@@ -149,13 +192,21 @@ function binary(op: BinaryOp, name: string, rule: BinaryRule | null, saves: 'inp
     const bShape = b.shape;
     return record(nodeName, out, [a, b], saved, (g, [sa, sb, so], needs) => {
       const [ga, gb] = rule(g, sa, sb, so, needs);
-      return [ga && needs[0] ? sumToShape(ga, aShape) : null, gb && needs[1] ? sumToShape(gb, bShape) : null];
+      return [
+        ga && needs[0] ? sumToShape(ga, aShape) : null,
+        gb && needs[1] ? sumToShape(gb, bShape) : null,
+      ];
     });
   };
 }
 
 const addOp = binary('add', 'add', (g) => [g, g], 'none');
-const subOp = binary('sub', 'sub', (g, _a, _b, _o, needs) => [g, needs[1] ? g.neg() : null], 'none');
+const subOp = binary(
+  'sub',
+  'sub',
+  (g, _a, _b, _o, needs) => [g, needs[1] ? g.neg() : null],
+  'none',
+);
 
 /** a + alpha·b, broadcasting. */
 export function add(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
@@ -172,7 +223,10 @@ function scaled(b: TensorLike, alpha: number | undefined): TensorLike {
   return typeof b === 'number' ? b * alpha : mul(b, alpha);
 }
 
-export const mul = binary('mul', 'mul', (g, a, b, _o, needs) => [needs[0] ? g.mul(b) : null, needs[1] ? g.mul(a) : null]);
+export const mul = binary('mul', 'mul', (g, a, b, _o, needs) => [
+  needs[0] ? g.mul(b) : null,
+  needs[1] ? g.mul(a) : null,
+]);
 
 export const div = binary('div', 'div', (g, a, b, _o, needs) => [
   needs[0] ? g.div(b) : null,
@@ -195,8 +249,14 @@ function tieSplit(g: Tensor, winner: Tensor, tie: Tensor): Tensor {
   return where(tie, g.mul(0.5), where(winner, g, 0));
 }
 
-export const maximum = binary('maximum', 'maximum', (g, a, b) => [tieSplit(g, a.gt(b), a.eq(b)), tieSplit(g, b.gt(a), a.eq(b))]);
-export const minimum = binary('minimum', 'minimum', (g, a, b) => [tieSplit(g, a.lt(b), a.eq(b)), tieSplit(g, b.lt(a), a.eq(b))]);
+export const maximum = binary('maximum', 'maximum', (g, a, b) => [
+  tieSplit(g, a.gt(b), a.eq(b)),
+  tieSplit(g, b.gt(a), a.eq(b)),
+]);
+export const minimum = binary('minimum', 'minimum', (g, a, b) => [
+  tieSplit(g, a.lt(b), a.eq(b)),
+  tieSplit(g, b.lt(a), a.eq(b)),
+]);
 
 export const atan2 = binary('atan2', 'atan2', (g, a, b) => {
   const denominator = a.square().add(b.square());
@@ -221,13 +281,21 @@ export const logicalOr = binary('logicalOr', 'logicalOr', null);
  */
 export function where(condition: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const like = [condition, a, b].find((v): v is Tensor => v instanceof Tensor);
-  if (!like) throw new TypeError('where: expected at least one tensor among condition, input and other');
-  const cond = condition instanceof Tensor ? condition : scalarTensor(Boolean(condition), 'bool', like);
-  if (cond.dtype !== 'bool') throw new TypeError(`where: condition must be a bool tensor, got ${cond.dtype}`);
+  if (!like)
+    throw new TypeError('where: expected at least one tensor among condition, input and other');
+  const cond =
+    condition instanceof Tensor ? condition : scalarTensor(Boolean(condition), 'bool', like);
+  if (cond.dtype !== 'bool')
+    throw new TypeError(`where: condition must be a bool tensor, got ${cond.dtype}`);
   const [x, y, dtype] = binaryOperands('where', a, b);
   const shape = broadcastShapes('where', cond.shape, x.shape, y.shape);
   const out = fromStorage(
-    like.backend.where(broadcastView(cond, shape), broadcastView(castRaw(x, dtype), shape), broadcastView(castRaw(y, dtype), shape), dtype),
+    like.backend.where(
+      broadcastView(cond, shape),
+      broadcastView(castRaw(x, dtype), shape),
+      broadcastView(castRaw(y, dtype), shape),
+      dtype,
+    ),
     shape,
     dtype,
     like,
@@ -250,31 +318,51 @@ export function clamp(input: Tensor, min?: TensorLike | null, max?: TensorLike |
   if ((min === undefined || min === null) && (max === undefined || max === null)) {
     throw new Error('clamp: at least one of min and max must be given');
   }
-  for (const [name, bound] of [['min', min], ['max', max]] as const) {
-    if (typeof bound === 'number' && Number.isNaN(bound)) throw new RangeError(`clamp: ${name} must not be NaN`);
+  for (const [name, bound] of [
+    ['min', min],
+    ['max', max],
+  ] as const) {
+    if (typeof bound === 'number' && Number.isNaN(bound))
+      throw new RangeError(`clamp: ${name} must not be NaN`);
   }
   const lowBound = min ?? null;
   const highBound = max ?? null;
   // Forward through primitives only: the rule below, not maximum/minimum's tie split, is clamp's.
   const [x1, lo] = lowBound === null ? [x, null] : binaryOperands('clamp', x, lowBound);
-  let out = lo === null ? x : binaryForward('maximum', x1, lo, isFloatingDType(x.dtype) ? x.dtype : lo.dtype);
+  let out =
+    lo === null
+      ? x
+      : binaryForward('maximum', x1, lo, isFloatingDType(x.dtype) ? x.dtype : lo.dtype);
   const [x2, hi] = highBound === null ? [out, null] : binaryOperands('clamp', out, highBound);
   out = hi === null ? out : binaryForward('minimum', x2, hi, out.dtype);
   const inputs = [x, lo, hi];
-  return record('ClampBackward', out, inputs, [x, ...(lo ? [lo] : []), ...(hi ? [hi] : [])], (g, saved, needs) => {
-    const sx = saved[0];
-    const slo = lo ? saved[1] : null;
-    const shi = hi ? saved[lo ? 2 : 1] : null;
-    let inside: Tensor | null = null;
-    if (slo) inside = sx.ge(slo);
-    if (shi) inside = inside ? inside.logicalAnd(sx.le(shi)) : sx.le(shi);
-    return [
-      needs[0] ? sumToShape(where(inside!, g, 0), sx.shape) : null,
-      // As PyTorch: where min > max the output is max, so only max receives the gradient.
-      slo && needs[1] ? sumToShape(where(shi ? sx.lt(slo).logicalAnd(slo.lt(shi)) : sx.lt(slo), g, 0), slo.shape) : null,
-      shi && needs[2] ? sumToShape(where(slo ? sx.gt(shi).logicalOr(shi.lt(slo)) : sx.gt(shi), g, 0), shi.shape) : null,
-    ];
-  });
+  return record(
+    'ClampBackward',
+    out,
+    inputs,
+    [x, ...(lo ? [lo] : []), ...(hi ? [hi] : [])],
+    (g, saved, needs) => {
+      const sx = saved[0];
+      const slo = lo ? saved[1] : null;
+      const shi = hi ? saved[lo ? 2 : 1] : null;
+      let inside: Tensor | null = null;
+      if (slo) inside = sx.ge(slo);
+      if (shi) inside = inside ? inside.logicalAnd(sx.le(shi)) : sx.le(shi);
+      return [
+        needs[0] ? sumToShape(where(inside!, g, 0), sx.shape) : null,
+        // As PyTorch: where min > max the output is max, so only max receives the gradient.
+        slo && needs[1]
+          ? sumToShape(
+              where(shi ? sx.lt(slo).logicalAnd(slo.lt(shi)) : sx.lt(slo), g, 0),
+              slo.shape,
+            )
+          : null,
+        shi && needs[2]
+          ? sumToShape(where(slo ? sx.gt(shi).logicalOr(shi.lt(slo)) : sx.gt(shi), g, 0), shi.shape)
+          : null,
+      ];
+    },
+  );
 }
 
 /** A copy of `x` converted to `dtype`; differentiable between float dtypes. */

@@ -19,17 +19,23 @@ function assertInPlaceAllowed(op: string, t: Tensor, recording: boolean): void {
     );
   }
   if (t.base !== null && (t.base.requiresGrad || t.requiresGrad)) {
-    throw new Error(`${op}: in-place ops on a view of a tensor that requires grad are not supported; use the out-of-place op, or clone() first`);
+    throw new Error(
+      `${op}: in-place ops on a view of a tensor that requires grad are not supported; use the out-of-place op, or clone() first`,
+    );
   }
 }
 
 /** Writes `value` into `t` and bumps its version; no autograd. */
 function writeInto(op: string, t: Tensor, value: Tensor): void {
   if (value.ndim !== t.ndim || value.shape.some((s, i) => s !== t.shape[i])) {
-    throw new Error(`${op}: the result of shape ${formatShape(value.shape)} does not fit the tensor of shape ${formatShape(t.shape)}`);
+    throw new Error(
+      `${op}: the result of shape ${formatShape(value.shape)} does not fit the tensor of shape ${formatShape(t.shape)}`,
+    );
   }
   if (isFloatingDType(value.dtype) && !isFloatingDType(t.dtype)) {
-    throw new TypeError(`${op}: result type ${value.dtype} can't be cast to the tensor's dtype ${t.dtype}`);
+    throw new TypeError(
+      `${op}: result type ${value.dtype} can't be cast to the tensor's dtype ${t.dtype}`,
+    );
   }
   t.backend.copyInto(t, value);
   t.buffer.version++;
@@ -39,7 +45,11 @@ function writeInto(op: string, t: Tensor, value: Tensor): void {
  * Runs `compute` (an out-of-place op on `t`) and stores its result in `t`.
  * Under autograd, `compute` sees a clone, so the values it saves for backward stay valid.
  */
-export function applyInPlace<T extends Tensor>(t: T, op: string, compute: (x: Tensor) => Tensor): T {
+export function applyInPlace<T extends Tensor>(
+  t: T,
+  op: string,
+  compute: (x: Tensor) => Tensor,
+): T {
   assertTensor(op, t);
   const recording = isGradEnabled();
   assertInPlaceAllowed(op, t, recording && t.requiresGrad);
@@ -62,11 +72,16 @@ export function copyInPlace<T extends Tensor>(t: T, src: Tensor): T {
   assertTensor('copy_', src, 'src');
   const lead = t.ndim - src.ndim;
   if (lead < 0 || src.shape.some((s, i) => s !== 1 && s !== t.shape[lead + i])) {
-    throw new Error(`copy_: src of shape ${formatShape(src.shape)} does not broadcast to the tensor's shape ${formatShape(t.shape)}`);
+    throw new Error(
+      `copy_: src of shape ${formatShape(src.shape)} does not broadcast to the tensor's shape ${formatShape(t.shape)}`,
+    );
   }
   if (!(isGradEnabled() && (src.requiresGrad || t.requiresGrad))) {
     // src may overlap t (t.copy_(t.t())): read it into storage of its own first.
-    const from = src.storage === t.storage ? fromStorage(src.backend.copy(src, src.dtype), src.shape, src.dtype, src) : src;
+    const from =
+      src.storage === t.storage
+        ? fromStorage(src.backend.copy(src, src.dtype), src.shape, src.dtype, src)
+        : src;
     t.backend.copyInto(t, broadcastView(from, t.shape));
     t.buffer.version++;
     return t;
@@ -75,7 +90,8 @@ export function copyInPlace<T extends Tensor>(t: T, src: Tensor): T {
 }
 
 export function fillInPlace<T extends Tensor>(t: T, op: string, value: number): T {
-  if (typeof value !== 'number' && typeof value !== 'boolean') throw new TypeError(`${op}: value must be a number, got ${typeof value}`);
+  if (typeof value !== 'number' && typeof value !== 'boolean')
+    throw new TypeError(`${op}: value must be a number, got ${typeof value}`);
   if (isGradEnabled() && t.requiresGrad) return applyInPlace(t, op, (x) => where(true, value, x));
   t.backend.fill(t, Number(value));
   t.buffer.version++;
@@ -91,7 +107,12 @@ function randomFill<T extends Tensor>(t: T, op: string, draw: () => number): T {
 }
 
 /** Fills with uniform samples in [low, high). */
-export function uniformInPlace<T extends Tensor>(t: T, low: number, high: number, generator: Generator = defaultGenerator): T {
+export function uniformInPlace<T extends Tensor>(
+  t: T,
+  low: number,
+  high: number,
+  generator: Generator = defaultGenerator,
+): T {
   if (!Number.isFinite(low) || !Number.isFinite(high) || low > high) {
     throw new RangeError(`uniform_: expects finite low <= high, got low=${low}, high=${high}`);
   }
@@ -100,9 +121,16 @@ export function uniformInPlace<T extends Tensor>(t: T, low: number, high: number
 }
 
 /** Fills with normal samples of the given mean and standard deviation. */
-export function normalInPlace<T extends Tensor>(t: T, mean: number, std: number, generator: Generator = defaultGenerator): T {
+export function normalInPlace<T extends Tensor>(
+  t: T,
+  mean: number,
+  std: number,
+  generator: Generator = defaultGenerator,
+): T {
   if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0) {
-    throw new RangeError(`normal_: expects a finite mean and a finite std >= 0, got mean=${mean}, std=${std}`);
+    throw new RangeError(
+      `normal_: expects a finite mean and a finite std >= 0, got mean=${mean}, std=${std}`,
+    );
   }
   return randomFill(t, 'normal_', () => mean + std * generator.nextNormal());
 }

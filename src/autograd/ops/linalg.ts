@@ -12,13 +12,26 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   const dtype = promoteTypes(a.dtype, b.dtype);
   const [batch, m] = a.shape;
   const n = b.shape[2];
-  const out = fromStorage(a.backend.matmul(castRaw(a, dtype), castRaw(b, dtype), dtype), [batch, m, n], dtype, a);
+  const out = fromStorage(
+    a.backend.matmul(castRaw(a, dtype), castRaw(b, dtype), dtype),
+    [batch, m, n],
+    dtype,
+    a,
+  );
   // Each gradient is computed in the memory order of its operand: for a transposed operand (the
   // weight of a linear layer, x·Wᵀ) as the transpose of a contiguous product, so that the leaf's
   // gradient needs no layout copy.
   return record('BmmBackward', out, [a, b], [a, b], (g, [sa, sb], needs) => [
-    needs[0] ? (isTransposedLayout(sa) ? batchedMatmul(sb, g.transpose(1, 2)).transpose(1, 2) : batchedMatmul(g, sb.transpose(1, 2))) : null,
-    needs[1] ? (isTransposedLayout(sb) ? batchedMatmul(g.transpose(1, 2), sa).transpose(1, 2) : batchedMatmul(sa.transpose(1, 2), g)) : null,
+    needs[0]
+      ? isTransposedLayout(sa)
+        ? batchedMatmul(sb, g.transpose(1, 2)).transpose(1, 2)
+        : batchedMatmul(g, sb.transpose(1, 2))
+      : null,
+    needs[1]
+      ? isTransposedLayout(sb)
+        ? batchedMatmul(g.transpose(1, 2), sa).transpose(1, 2)
+        : batchedMatmul(sa.transpose(1, 2), g)
+      : null,
   ]);
 }
 
@@ -29,7 +42,9 @@ function isTransposedLayout(t: Tensor): boolean {
 }
 
 function incompatible(op: string, a: Tensor, b: Tensor, k1: number, k2: number): Error {
-  return new Error(`${op}: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} are incompatible: inner dimensions ${k1} != ${k2}`);
+  return new Error(
+    `${op}: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} are incompatible: inner dimensions ${k1} != ${k2}`,
+  );
 }
 
 /**
@@ -42,7 +57,9 @@ export function matmul(left: Tensor, right: Tensor): Tensor {
   const a = assertTensor('matmul', left, 'input');
   const b = assertTensor('matmul', right, 'other');
   if (a.ndim === 0 || b.ndim === 0) {
-    throw new Error(`matmul: both arguments need at least 1 dimension, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+    throw new Error(
+      `matmul: both arguments need at least 1 dimension, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
   }
   if (a.ndim === 1 && b.ndim === 1) return dot(a, b);
   if (a.ndim === 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
@@ -61,7 +78,10 @@ export function matmul(left: Tensor, right: Tensor): Tensor {
 export function mm(left: Tensor, right: Tensor): Tensor {
   const a = assertTensor('mm', left, 'input');
   const b = assertTensor('mm', right, 'mat2');
-  if (a.ndim !== 2 || b.ndim !== 2) throw new Error(`mm: expected two matrices, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.ndim !== 2 || b.ndim !== 2)
+    throw new Error(
+      `mm: expected two matrices, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
   if (a.shape[1] !== b.shape[0]) throw incompatible('mm', a, b, a.shape[1], b.shape[0]);
   return batchedMatmul(a.unsqueeze(0), b.unsqueeze(0)).squeeze(0);
 }
@@ -70,8 +90,14 @@ export function mm(left: Tensor, right: Tensor): Tensor {
 export function bmm(left: Tensor, right: Tensor): Tensor {
   const a = assertTensor('bmm', left, 'input');
   const b = assertTensor('bmm', right, 'mat2');
-  if (a.ndim !== 3 || b.ndim !== 3) throw new Error(`bmm: expected 3-D tensors, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
-  if (a.shape[0] !== b.shape[0]) throw new Error(`bmm: batch sizes ${a.shape[0]} and ${b.shape[0]} differ (shapes ${formatShape(a.shape)} and ${formatShape(b.shape)})`);
+  if (a.ndim !== 3 || b.ndim !== 3)
+    throw new Error(
+      `bmm: expected 3-D tensors, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
+  if (a.shape[0] !== b.shape[0])
+    throw new Error(
+      `bmm: batch sizes ${a.shape[0]} and ${b.shape[0]} differ (shapes ${formatShape(a.shape)} and ${formatShape(b.shape)})`,
+    );
   if (a.shape[2] !== b.shape[1]) throw incompatible('bmm', a, b, a.shape[2], b.shape[1]);
   return batchedMatmul(a, b);
 }
@@ -79,7 +105,10 @@ export function bmm(left: Tensor, right: Tensor): Tensor {
 export function dot(left: Tensor, right: Tensor): Tensor {
   const a = assertTensor('dot', left, 'input');
   const b = assertTensor('dot', right, 'other');
-  if (a.ndim !== 1 || b.ndim !== 1) throw new Error(`dot: expected 1-D tensors, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.ndim !== 1 || b.ndim !== 1)
+    throw new Error(
+      `dot: expected 1-D tensors, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
   if (a.shape[0] !== b.shape[0]) throw incompatible('dot', a, b, a.shape[0], b.shape[0]);
   return batchedMatmul(a.reshape([1, 1, -1]), b.reshape([1, -1, 1])).reshape([]);
 }
@@ -87,7 +116,10 @@ export function dot(left: Tensor, right: Tensor): Tensor {
 export function outer(left: Tensor, right: Tensor): Tensor {
   const a = assertTensor('outer', left, 'input');
   const b = assertTensor('outer', right, 'vec2');
-  if (a.ndim !== 1 || b.ndim !== 1) throw new Error(`outer: expected 1-D tensors, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.ndim !== 1 || b.ndim !== 1)
+    throw new Error(
+      `outer: expected 1-D tensors, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
   return a.unsqueeze(1).mul(b.unsqueeze(0));
 }
 
@@ -99,25 +131,41 @@ interface Labeled {
 }
 
 /** Parses 'ij,jk->ik' (with '...' for broadcast dims) into per-operand label lists and output labels. */
-function parseEquation(equation: string, operands: readonly Tensor[]): { inputs: string[][]; output: string[] } {
+function parseEquation(
+  equation: string,
+  operands: readonly Tensor[],
+): { inputs: string[][]; output: string[] } {
   const clean = equation.replace(/\s+/g, '');
   const [lhs, rhs] = clean.split('->');
   const terms = lhs.split(',');
   if (terms.length !== operands.length) {
-    throw new Error(`einsum: equation '${equation}' has ${terms.length} operands but ${operands.length} tensors were given`);
+    throw new Error(
+      `einsum: equation '${equation}' has ${terms.length} operands but ${operands.length} tensors were given`,
+    );
   }
   const ellipsisLabels = (rank: number) => Array.from({ length: rank }, (_, i) => `…${i}`);
   const split = terms.map((term, i) => {
     const parts = term.split('...');
-    if (parts.length > 2) throw new Error(`einsum: operand ${i} ('${term}') has more than one ellipsis`);
-    const named = parts.join('').split('').filter((c) => c !== '');
-    for (const c of named) if (!/[a-zA-Z]/.test(c)) throw new Error(`einsum: invalid subscript '${c}' in '${equation}'; use letters`);
+    if (parts.length > 2)
+      throw new Error(`einsum: operand ${i} ('${term}') has more than one ellipsis`);
+    const named = parts
+      .join('')
+      .split('')
+      .filter((c) => c !== '');
+    for (const c of named)
+      if (!/[a-zA-Z]/.test(c))
+        throw new Error(`einsum: invalid subscript '${c}' in '${equation}'; use letters`);
     const rank = operands[i].ndim;
     const extra = rank - named.length;
     if (parts.length === 1 && extra !== 0) {
-      throw new Error(`einsum: operand ${i} ('${term}') has ${named.length} subscripts but the tensor has rank ${rank} (shape ${formatShape(operands[i].shape)})`);
+      throw new Error(
+        `einsum: operand ${i} ('${term}') has ${named.length} subscripts but the tensor has rank ${rank} (shape ${formatShape(operands[i].shape)})`,
+      );
     }
-    if (extra < 0) throw new Error(`einsum: operand ${i} ('${term}') has more subscripts than the tensor's rank ${rank}`);
+    if (extra < 0)
+      throw new Error(
+        `einsum: operand ${i} ('${term}') has more subscripts than the tensor's rank ${rank}`,
+      );
     return { parts, extra };
   });
   // Broadcast dims align from the right, as in NumPy.
@@ -132,14 +180,23 @@ function parseEquation(equation: string, operands: readonly Tensor[]): { inputs:
   if (rhs === undefined) {
     // Implicit output: broadcast dims, then labels that appear once, in alphabetical order.
     const counts = new Map<string, number>();
-    for (const labels of inputs) for (const l of labels) if (!l.startsWith('…')) counts.set(l, (counts.get(l) ?? 0) + 1);
+    for (const labels of inputs)
+      for (const l of labels) if (!l.startsWith('…')) counts.set(l, (counts.get(l) ?? 0) + 1);
     output = [...dots, ...[...counts.keys()].filter((l) => counts.get(l) === 1).sort()];
   } else {
     const parts = rhs.split('...');
-    output = parts.length === 2 ? [...parts[0].split(''), ...dots, ...parts[1].split('')].filter((c) => c !== '') : rhs.split('').filter((c) => c !== '');
+    output =
+      parts.length === 2
+        ? [...parts[0].split(''), ...dots, ...parts[1].split('')].filter((c) => c !== '')
+        : rhs.split('').filter((c) => c !== '');
     const all = new Set(inputs.flat());
-    for (const l of output) if (!all.has(l)) throw new Error(`einsum: output subscript '${l}' does not appear in any operand of '${equation}'`);
-    if (new Set(output).size !== output.length) throw new Error(`einsum: output subscripts of '${equation}' repeat a label`);
+    for (const l of output)
+      if (!all.has(l))
+        throw new Error(
+          `einsum: output subscript '${l}' does not appear in any operand of '${equation}'`,
+        );
+    if (new Set(output).size !== output.length)
+      throw new Error(`einsum: output subscripts of '${equation}' repeat a label`);
   }
   return { inputs, output };
 }
@@ -152,7 +209,9 @@ function dedupeLabels(operand: Labeled): Labeled {
     if (repeated < 0) return { tensor, labels };
     const first = labels.indexOf(labels[repeated]);
     if (tensor.shape[first] !== tensor.shape[repeated]) {
-      throw new Error(`einsum: subscript '${labels[first]}' is repeated with sizes ${tensor.shape[first]} and ${tensor.shape[repeated]}`);
+      throw new Error(
+        `einsum: subscript '${labels[first]}' is repeated with sizes ${tensor.shape[first]} and ${tensor.shape[repeated]}`,
+      );
     }
     tensor = tensor.diagonal(0, first, repeated);
     const label = labels[first];
@@ -173,17 +232,29 @@ function contractPair(a: Labeled, b: Labeled, keep: ReadonlySet<string>): Labele
   const contract = a.labels.filter((l) => inB.has(l) && !keep.has(l));
   const aOnly = a.labels.filter((l) => !inB.has(l));
   const bOnly = b.labels.filter((l) => !inA.has(l));
-  const sizeOf = (l: string) => Math.max(a.tensor.shape[a.labels.indexOf(l)] ?? 1, b.tensor.shape[b.labels.indexOf(l)] ?? 1);
+  const sizeOf = (l: string) =>
+    Math.max(a.tensor.shape[a.labels.indexOf(l)] ?? 1, b.tensor.shape[b.labels.indexOf(l)] ?? 1);
   for (const l of [...batch, ...contract]) {
     const sa = a.tensor.shape[a.labels.indexOf(l)];
     const sb = b.tensor.shape[b.labels.indexOf(l)];
-    if (sa !== sb && sa !== 1 && sb !== 1) throw new Error(`einsum: subscript '${l}' has size ${sa} in one operand and ${sb} in another`);
+    if (sa !== sb && sa !== 1 && sb !== 1)
+      throw new Error(
+        `einsum: subscript '${l}' has size ${sa} in one operand and ${sb} in another`,
+      );
   }
   const arrange = (op: Labeled, order: string[]) =>
     op.tensor.permute(order.map((l) => op.labels.indexOf(l))).expand(order.map(sizeOf));
   const product = (labels: string[]) => labels.reduce((n, l) => n * sizeOf(l), 1);
-  const left = arrange(a, [...batch, ...aOnly, ...contract]).reshape([product(batch), product(aOnly), product(contract)]);
-  const right = arrange(b, [...batch, ...contract, ...bOnly]).reshape([product(batch), product(contract), product(bOnly)]);
+  const left = arrange(a, [...batch, ...aOnly, ...contract]).reshape([
+    product(batch),
+    product(aOnly),
+    product(contract),
+  ]);
+  const right = arrange(b, [...batch, ...contract, ...bOnly]).reshape([
+    product(batch),
+    product(contract),
+    product(bOnly),
+  ]);
   const result = bmm(left, right).reshape([...batch, ...aOnly, ...bOnly].map(sizeOf));
   return { tensor: result, labels: [...batch, ...aOnly, ...bOnly] };
 }
@@ -202,7 +273,10 @@ export function einsum(equation: string, ...operands: Tensor[]): Tensor {
     new Set([...output, ...terms.slice(index + 1).flatMap((t) => t.labels)]);
   // Sum labels that appear in one operand only and nowhere else, then contract left to right.
   terms = terms.map((term, i) => {
-    const elsewhere = new Set([...output, ...terms.filter((_, j) => j !== i).flatMap((t) => t.labels)]);
+    const elsewhere = new Set([
+      ...output,
+      ...terms.filter((_, j) => j !== i).flatMap((t) => t.labels),
+    ]);
     return sumOutLabels(term, (l) => elsewhere.has(l));
   });
   let current = terms[0];

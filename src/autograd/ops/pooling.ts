@@ -14,7 +14,14 @@ import { scatterAdd } from './indexing.js';
  * Whether every window of `g` with `out` positions along one dim of length `size` holds at least
  * one element inside the image (dilated windows may step over it, ceil-mode windows may overhang).
  */
-function everyWindowTouches(size: number, out: number, kernel: number, stride: number, padding: number, dilation: number): boolean {
+function everyWindowTouches(
+  size: number,
+  out: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  dilation: number,
+): boolean {
   for (let o = 0; o < out; o++) {
     let touches = false;
     for (let k = 0; k < kernel && !touches; k++) {
@@ -27,7 +34,12 @@ function everyWindowTouches(size: number, out: number, kernel: number, stride: n
 }
 
 /** Whether maxPool2dWithIndices can take these windows: none of them may lie wholly outside the image. */
-export function maxPoolWindowsValid(h: number, w: number, g: Conv2dGeometry, outSize: readonly [number, number]): boolean {
+export function maxPoolWindowsValid(
+  h: number,
+  w: number,
+  g: Conv2dGeometry,
+  outSize: readonly [number, number],
+): boolean {
   return (
     everyWindowTouches(h, outSize[0], g.kernel[0], g.stride[0], g.padding[0], g.dilation[0]) &&
     everyWindowTouches(w, outSize[1], g.kernel[1], g.stride[1], g.padding[1], g.dilation[1])
@@ -40,12 +52,21 @@ export function maxPoolWindowsValid(h: number, w: number, g: Conv2dGeometry, out
  * the bottom/right edge (ceil mode) but must hold at least one image element
  * (see maxPoolWindowsValid). The gradient flows to the indexed elements.
  */
-export function maxPool2dWithIndices(input: Tensor, geometry: Conv2dGeometry, outSize: readonly [number, number]): [Tensor, Tensor] {
+export function maxPool2dWithIndices(
+  input: Tensor,
+  geometry: Conv2dGeometry,
+  outSize: readonly [number, number],
+): [Tensor, Tensor] {
   const x = assertTensor('maxPool2d', input);
-  if (x.ndim !== 4) throw new Error(`maxPool2d: expected input of rank 4 [N, C, H, W], got shape ${formatShape(x.shape)}`);
+  if (x.ndim !== 4)
+    throw new Error(
+      `maxPool2d: expected input of rank 4 [N, C, H, W], got shape ${formatShape(x.shape)}`,
+    );
   const [n, c, h, w] = x.shape;
   if (!maxPoolWindowsValid(h, w, geometry, outSize)) {
-    throw new Error(`maxPool2d: a window of kernel [${geometry.kernel.join(', ')}] lies wholly in the padding of an input of shape ${formatShape(x.shape)}`);
+    throw new Error(
+      `maxPool2d: a window of kernel [${geometry.kernel.join(', ')}] lies wholly in the padding of an input of shape ${formatShape(x.shape)}`,
+    );
   }
   const [outH, outW] = outSize;
   const shape = [n, c, outH, outW];
@@ -53,8 +74,20 @@ export function maxPool2dWithIndices(input: Tensor, geometry: Conv2dGeometry, ou
   const index = Tensor.fromStorage(indices, shape, 'int32', x.backend);
   const out = fromStorage(values, shape, x.dtype, x);
   record('MaxPool2dBackward', out, [x], [index], (g, [idx]) => {
-    const zeros = fromStorage(g.backend.allocate(g.dtype, n * c * h * w), [n, c, h * w], g.dtype, g);
-    return [scatterAdd(zeros, 2, idx.reshape([n, c, outH * outW]), g.reshape([n, c, outH * outW])).reshape([n, c, h, w])];
+    const zeros = fromStorage(
+      g.backend.allocate(g.dtype, n * c * h * w),
+      [n, c, h * w],
+      g.dtype,
+      g,
+    );
+    return [
+      scatterAdd(
+        zeros,
+        2,
+        idx.reshape([n, c, outH * outW]),
+        g.reshape([n, c, outH * outW]),
+      ).reshape([n, c, h, w]),
+    ];
   });
   return [out, index];
 }

@@ -21,15 +21,27 @@ function keptShape(shape: readonly number[], axes: readonly number[]): number[] 
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
 
-function reducedShape(shape: readonly number[], axes: readonly number[], keepdim: boolean): number[] {
+function reducedShape(
+  shape: readonly number[],
+  axes: readonly number[],
+  keepdim: boolean,
+): number[] {
   return keepdim ? keptShape(shape, axes) : shape.filter((_, i) => !axes.includes(i));
 }
 
-function reduceForward(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean, dtype: DType): Tensor {
+function reduceForward(
+  op: ReduceOp,
+  x: Tensor,
+  axes: number[],
+  keepdim: boolean,
+  dtype: DType,
+): Tensor {
   if (op === 'max' || op === 'min') {
     for (const a of axes) {
       if (x.shape[a] === 0) {
-        throw new Error(`${op === 'max' ? 'amax' : 'amin'}: cannot reduce over dimension ${a} of size 0 (shape ${formatShape(x.shape)}): the operation has no identity`);
+        throw new Error(
+          `${op === 'max' ? 'amax' : 'amin'}: cannot reduce over dimension ${a} of size 0 (shape ${formatShape(x.shape)}): the operation has no identity`,
+        );
       }
     }
   }
@@ -71,7 +83,9 @@ export function sum(input: Tensor, dim?: number | readonly number[], keepdim = f
 export function mean(input: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
   const x = assertTensor('mean', input);
   if (!isFloatingDType(x.dtype)) {
-    throw new TypeError(`mean: input dtype must be floating point, got ${x.dtype}; convert with .float() first`);
+    throw new TypeError(
+      `mean: input dtype must be floating point, got ${x.dtype}; convert with .float() first`,
+    );
   }
   const axes = normalizeDims('mean', dim, x.ndim);
   const count = axes.reduce((n, a) => n * x.shape[a], 1);
@@ -94,7 +108,11 @@ export function prod(input: Tensor, dim?: number, keepdim = false): Tensor {
     const nonZero = where(isZero, 1, sx);
     const zeros = sum(isZero, axes, true);
     const othersAlong = prodKeep(nonZero, axes);
-    const partial = where(zeros.eq(0), othersAlong.div(nonZero), where(zeros.eq(1).logicalAnd(isZero), othersAlong, 0));
+    const partial = where(
+      zeros.eq(0),
+      othersAlong.div(nonZero),
+      where(zeros.eq(1).logicalAnd(isZero), othersAlong, 0),
+    );
     return [expandBack(g, sx.shape, axes).mul(partial)];
   });
 }
@@ -108,7 +126,16 @@ function productOfOthers(x: Tensor, axes: readonly number[]): Tensor {
   const all = axes.length !== 1;
   const rows = all ? x.reshape([-1]) : x.transpose(axes[0], -1);
   const n = rows.shape[rows.ndim - 1];
-  const before = (s: number) => Tensor.fromStorage(x.backend.fromValues('bool', Array.from({ length: n }, (_, i) => (i < s ? 1 : 0))), [n], 'bool', x.backend);
+  const before = (s: number) =>
+    Tensor.fromStorage(
+      x.backend.fromValues(
+        'bool',
+        Array.from({ length: n }, (_, i) => (i < s ? 1 : 0)),
+      ),
+      [n],
+      'bool',
+      x.backend,
+    );
   const shiftIn = (t: Tensor, s: number) => where(before(s), 1, t.roll(s, -1));
   const exclusiveRunning = (t: Tensor) => {
     let running = t;
@@ -126,9 +153,15 @@ function prodKeep(x: Tensor, axes: readonly number[]): Tensor {
   return out;
 }
 
-export function variance(input: Tensor, dim?: number | readonly number[], keepdim = false, options: VarianceOptions = {}): Tensor {
+export function variance(
+  input: Tensor,
+  dim?: number | readonly number[],
+  keepdim = false,
+  options: VarianceOptions = {},
+): Tensor {
   const x = assertTensor('var', input);
-  if (!isFloatingDType(x.dtype)) throw new TypeError(`var: input dtype must be floating point, got ${x.dtype}`);
+  if (!isFloatingDType(x.dtype))
+    throw new TypeError(`var: input dtype must be floating point, got ${x.dtype}`);
   const correction = options.correction ?? (options.unbiased === false ? 0 : 1);
   const axes = normalizeDims('var', dim, x.ndim);
   const count = axes.reduce((n, a) => n * x.shape[a], 1);
@@ -136,25 +169,42 @@ export function variance(input: Tensor, dim?: number | readonly number[], keepdi
   return sum(centered.square(), axes, keepdim).div(Math.max(0, count - correction));
 }
 
-export function std(input: Tensor, dim?: number | readonly number[], keepdim = false, options: VarianceOptions = {}): Tensor {
+export function std(
+  input: Tensor,
+  dim?: number | readonly number[],
+  keepdim = false,
+  options: VarianceOptions = {},
+): Tensor {
   // Validate under std's own name, so that errors name the op the user called.
   const x = assertTensor('std', input);
-  if (!isFloatingDType(x.dtype)) throw new TypeError(`std: input dtype must be floating point, got ${x.dtype}`);
+  if (!isFloatingDType(x.dtype))
+    throw new TypeError(`std: input dtype must be floating point, got ${x.dtype}`);
   normalizeDims('std', dim, x.ndim);
   return variance(x, dim, keepdim, options).sqrt();
 }
 
 /** Max over dims; ties share the gradient evenly, as PyTorch's amax. */
-function extremum(op: 'max' | 'min', input: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+function extremum(
+  op: 'max' | 'min',
+  input: Tensor,
+  dim: number | readonly number[] | undefined,
+  keepdim: boolean,
+): Tensor {
   const name = op === 'max' ? 'amax' : 'amin';
   const x = assertTensor(name, input);
   const axes = normalizeDims(name, dim, x.ndim);
   const out = reduceForward(op, x, axes, keepdim, x.dtype);
-  return record(op === 'max' ? 'AmaxBackward' : 'AminBackward', out, [x], [x, out], (g, [sx, so]) => {
-    const hits = sx.eq(expandBack(so, sx.shape, axes));
-    const count = sum(hits, axes, true);
-    return [where(hits, expandBack(g, sx.shape, axes).div(count.expand([...sx.shape])), 0)];
-  });
+  return record(
+    op === 'max' ? 'AmaxBackward' : 'AminBackward',
+    out,
+    [x],
+    [x, out],
+    (g, [sx, so]) => {
+      const hits = sx.eq(expandBack(so, sx.shape, axes));
+      const count = sum(hits, axes, true);
+      return [where(hits, expandBack(g, sx.shape, axes).div(count.expand([...sx.shape])), 0)];
+    },
+  );
 }
 
 export function amax(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
@@ -165,7 +215,12 @@ export function amin(x: Tensor, dim?: number | readonly number[], keepdim = fals
   return extremum('min', x, dim, keepdim);
 }
 
-function argReduce(op: 'argmax' | 'argmin', input: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+function argReduce(
+  op: 'argmax' | 'argmin',
+  input: Tensor,
+  dim: number | undefined,
+  keepdim: boolean,
+): Tensor {
   const x = assertTensor(op, input);
   if (dim === undefined) {
     if (x.numel() === 0) throw new Error(`${op}: expected a non-empty tensor`);
@@ -188,7 +243,12 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
 }
 
 /** max along `dim` with the index of the first maximum; the gradient goes to that index. */
-function selectAlong(op: 'argmax' | 'argmin', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+function selectAlong(
+  op: 'argmax' | 'argmin',
+  x: Tensor,
+  dim: number,
+  keepdim: boolean,
+): ValuesIndices {
   const axis = normalizeDim(op === 'argmax' ? 'max' : 'min', dim, x.ndim);
   const indices = argReduce(op, x, axis, true);
   let values = x.ndim === 0 ? x.mul(1) : x.gather(axis, indices);
@@ -209,7 +269,11 @@ export function minAlong(x: Tensor, dim: number, keepdim = false): ValuesIndices
 }
 
 /** log Σ exp(x), computed stably by shifting by the max; the gradient is softmax. */
-export function logsumexp(input: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+export function logsumexp(
+  input: Tensor,
+  dim?: number | readonly number[],
+  keepdim = false,
+): Tensor {
   const x = assertTensor('logsumexp', input);
   const axes = normalizeDims('logsumexp', dim, x.ndim);
   if (axes.some((a) => x.shape[a] === 0)) return sum(x, axes, keepdim).add(-Infinity);
@@ -225,17 +289,27 @@ export function logsumexp(input: Tensor, dim?: number | readonly number[], keepd
  * Vector p-norm over `dim` (all elements by default): p = 2 / 'fro' is Euclidean, also 1, Infinity,
  * -Infinity, 0 (count of non-zeros) and any other positive p. The gradient at 0 is 0, as PyTorch.
  */
-export function norm(input: Tensor, p: number | 'fro' = 2, dim?: number | readonly number[], keepdim = false): Tensor {
+export function norm(
+  input: Tensor,
+  p: number | 'fro' = 2,
+  dim?: number | readonly number[],
+  keepdim = false,
+): Tensor {
   const x = assertTensor('norm', input);
-  if (!isFloatingDType(x.dtype)) throw new TypeError(`norm: input dtype must be floating point, got ${x.dtype}`);
+  if (!isFloatingDType(x.dtype))
+    throw new TypeError(`norm: input dtype must be floating point, got ${x.dtype}`);
   const order = p === 'fro' ? 2 : p;
-  if (typeof order !== 'number' || Number.isNaN(order)) throw new RangeError(`norm: invalid order p=${String(p)}`);
+  if (typeof order !== 'number' || Number.isNaN(order))
+    throw new RangeError(`norm: invalid order p=${String(p)}`);
   const axes = normalizeDims('norm', dim, x.ndim);
   if (order === Infinity) return amax(x.abs(), axes, keepdim);
   if (order === -Infinity) return amin(x.abs(), axes, keepdim);
   if (order === 0) return sum(x.ne(0), axes, keepdim).to(x.dtype);
   if (order === 1) return sum(x.abs(), axes, keepdim);
-  if (order < 0) throw new RangeError(`norm: order p=${order} is not supported; use p > 0, 0, Infinity or -Infinity`);
+  if (order < 0)
+    throw new RangeError(
+      `norm: order p=${order} is not supported; use p > 0, 0, Infinity or -Infinity`,
+    );
   const out = noGrad(() => sum(x.abs().pow(order), axes, true).pow(1 / order));
   const result = record('NormBackward', out, [x], [x, out], (g, [sx, so]) => {
     // ∂‖x‖ₚ/∂x = x·|x|^(p−2) / ‖x‖ₚ^(p−1), and 0 where the norm is 0.
@@ -254,5 +328,7 @@ export function cumsum(input: Tensor, dim: number): Tensor {
   if (x.ndim === 0) return x.to(dtype).mul(1);
   const out = fromStorage(x.backend.cumsum(x, axis, dtype), x.shape, dtype, x);
   // The adjoint of a running sum is the reversed running sum: total − cumsum + g.
-  return record('CumsumBackward', out, [x], [], (g) => [sum(g, axis, true).sub(cumsum(g, axis)).add(g)]);
+  return record('CumsumBackward', out, [x], [], (g) => [
+    sum(g, axis, true).sub(cumsum(g, axis)).add(g),
+  ]);
 }

@@ -14,16 +14,21 @@ import { where } from './elementwise.js';
  * cat([zeros([2, 3]), ones([1, 3])], 0).shape; // [3, 3]
  */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) throw new Error('cat: expected a non-empty list of tensors');
+  if (!Array.isArray(tensors) || tensors.length === 0)
+    throw new Error('cat: expected a non-empty list of tensors');
   tensors.forEach((t, i) => assertTensor('cat', t, `tensor ${i}`));
   // Like PyTorch, 1-D empty tensors are skipped when joining tensors of higher rank.
   const parts = tensors.filter((t) => !(t.ndim === 1 && t.shape[0] === 0));
   if (parts.length === 0) return tensors[0].clone();
   const first = parts[0];
-  if (first.ndim === 0) throw new Error('cat: zero-dimensional tensors cannot be concatenated; use stack()');
+  if (first.ndim === 0)
+    throw new Error('cat: zero-dimensional tensors cannot be concatenated; use stack()');
   const d = normalizeDim('cat', dim, first.ndim);
   parts.forEach((t, i) => {
-    if (t.ndim !== first.ndim || t.shape.some((s: number, j: number) => j !== d && s !== first.shape[j])) {
+    if (
+      t.ndim !== first.ndim ||
+      t.shape.some((s: number, j: number) => j !== d && s !== first.shape[j])
+    ) {
       throw new Error(
         `cat: tensors must have the same shape except in dimension ${d}: tensor 0 has shape ${formatShape(first.shape)}, tensor ${tensors.indexOf(t)} has shape ${formatShape(t.shape)}`,
       );
@@ -45,21 +50,32 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   let part = 0;
   const startOf = tensors.map((t) => (t.ndim === 1 && t.shape[0] === 0 ? -1 : starts[part++]));
   return record('CatBackward', out, tensors, [], (g) =>
-    tensors.map((t, i) => (startOf[i] < 0 ? g.reshape([-1]).narrow(0, 0, 0) : g.narrow(d, startOf[i], t.shape[d]))),
+    tensors.map((t, i) =>
+      startOf[i] < 0 ? g.reshape([-1]).narrow(0, 0, 0) : g.narrow(d, startOf[i], t.shape[d]),
+    ),
   );
 }
 
 /** Joins tensors of one shape along a new dim. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) throw new Error('stack: expected a non-empty list of tensors');
+  if (!Array.isArray(tensors) || tensors.length === 0)
+    throw new Error('stack: expected a non-empty list of tensors');
   tensors.forEach((t, i) => {
     assertTensor('stack', t, `tensor ${i}`);
-    if (t.ndim !== tensors[0].ndim || t.shape.some((s: number, j: number) => s !== tensors[0].shape[j])) {
-      throw new Error(`stack: expects each tensor to be equal size, but got ${formatShape(tensors[0].shape)} at entry 0 and ${formatShape(t.shape)} at entry ${i}`);
+    if (
+      t.ndim !== tensors[0].ndim ||
+      t.shape.some((s: number, j: number) => s !== tensors[0].shape[j])
+    ) {
+      throw new Error(
+        `stack: expects each tensor to be equal size, but got ${formatShape(tensors[0].shape)} at entry 0 and ${formatShape(t.shape)} at entry ${i}`,
+      );
     }
   });
   const d = normalizeDim('stack', dim, tensors[0].ndim + 1);
-  return cat(tensors.map((t) => t.unsqueeze(d)), d);
+  return cat(
+    tensors.map((t) => t.unsqueeze(d)),
+    d,
+  );
 }
 
 /** Views of consecutive pieces: of `splitSize` each (the last may be smaller) or of the given sizes. */
@@ -69,7 +85,8 @@ export function split(input: Tensor, splitSize: number | readonly number[], dim 
   const size = x.shape[d];
   let sizes: number[];
   if (typeof splitSize === 'number') {
-    if (!Number.isInteger(splitSize) || splitSize <= 0) throw new RangeError(`split: splitSize must be a positive integer, got ${splitSize}`);
+    if (!Number.isInteger(splitSize) || splitSize <= 0)
+      throw new RangeError(`split: splitSize must be a positive integer, got ${splitSize}`);
     sizes = [];
     for (let s = 0; s < size; s += splitSize) sizes.push(Math.min(splitSize, size - s));
     if (sizes.length === 0) sizes.push(0);
@@ -77,7 +94,9 @@ export function split(input: Tensor, splitSize: number | readonly number[], dim 
     sizes = [...splitSize];
     const total = sizes.reduce((a, b) => a + b, 0);
     if (sizes.some((s) => !Number.isInteger(s) || s < 0) || total !== size) {
-      throw new Error(`split: sizes [${sizes.join(', ')}] must be non-negative and sum to ${size}, the size of dimension ${d}`);
+      throw new Error(
+        `split: sizes [${sizes.join(', ')}] must be non-negative and sum to ${size}, the size of dimension ${d}`,
+      );
     }
   }
   let start = 0;
@@ -91,7 +110,8 @@ export function split(input: Tensor, splitSize: number | readonly number[], dim 
 /** Splits into `chunks` pieces of equal size (the last may be smaller), as PyTorch's chunk. */
 export function chunk(input: Tensor, chunks: number, dim = 0): Tensor[] {
   const x = assertTensor('chunk', input);
-  if (!Number.isInteger(chunks) || chunks <= 0) throw new RangeError(`chunk: chunks must be a positive integer, got ${chunks}`);
+  if (!Number.isInteger(chunks) || chunks <= 0)
+    throw new RangeError(`chunk: chunks must be a positive integer, got ${chunks}`);
   const d = normalizeDim('chunk', dim, x.ndim);
   return split(x, Math.max(1, Math.ceil(x.shape[d] / chunks)), d);
 }
@@ -100,14 +120,22 @@ export function chunk(input: Tensor, chunks: number, dim = 0): Tensor[] {
 export function repeat(input: Tensor, sizes: readonly number[]): Tensor {
   const x = assertTensor('repeat', input);
   if (sizes.length < x.ndim) {
-    throw new Error(`repeat: number of repeat dims (${sizes.length}) can not be smaller than the tensor's rank ${x.ndim}`);
+    throw new Error(
+      `repeat: number of repeat dims (${sizes.length}) can not be smaller than the tensor's rank ${x.ndim}`,
+    );
   }
-  if (sizes.some((s) => !Number.isInteger(s) || s < 0)) throw new RangeError(`repeat: repeats must be non-negative integers, got [${sizes.join(', ')}]`);
+  if (sizes.some((s) => !Number.isInteger(s) || s < 0))
+    throw new RangeError(
+      `repeat: repeats must be non-negative integers, got [${sizes.join(', ')}]`,
+    );
   const shape = [...new Array(sizes.length - x.ndim).fill(1), ...x.shape];
   // Interleave a broadcast dim before each dim: [r0, d0, r1, d1, …] → [r0·d0, r1·d1, …].
   const interleaved = shape.flatMap((d) => [1, d]);
   const expanded = shape.flatMap((d, i) => [sizes[i], d]);
-  const out = x.reshape(interleaved).expand(expanded).reshape(shape.map((d, i) => d * sizes[i]));
+  const out = x
+    .reshape(interleaved)
+    .expand(expanded)
+    .reshape(shape.map((d, i) => d * sizes[i]));
   // Like PyTorch, the result never aliases the input (all-ones repeats would otherwise be a view).
   return out.storage === x.storage ? out.clone() : out;
 }
@@ -124,22 +152,33 @@ export function flip(input: Tensor, dims: readonly number[]): Tensor {
   const x = assertTensor('flip', input);
   const axes = [...new Set(dims.map((d) => normalizeDim('flip', d, x.ndim)))];
   const strides = x.strides.map((s, i) => (axes.includes(i) ? -s : s));
-  const offset = axes.reduce((o, a) => o + (x.shape[a] > 0 ? (x.shape[a] - 1) * x.strides[a] : 0), x.offset);
+  const offset = axes.reduce(
+    (o, a) => o + (x.shape[a] > 0 ? (x.shape[a] - 1) * x.strides[a] : 0),
+    x.offset,
+  );
   const reversed = x.asStrided(x.shape, strides, offset);
   const out = fromStorage(x.backend.copy(reversed, x.dtype), x.shape, x.dtype, x);
   return record('FlipBackward', out, [x], [], (g) => [flip(g, axes)]);
 }
 
 /** Shifts elements along dims, wrapping around; without dims, over the flattened tensor. */
-export function roll(input: Tensor, shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
+export function roll(
+  input: Tensor,
+  shifts: number | readonly number[],
+  dims?: number | readonly number[],
+): Tensor {
   const x = assertTensor('roll', input);
   const shiftList = typeof shifts === 'number' ? [shifts] : [...shifts];
   if (dims === undefined) {
-    if (shiftList.length !== 1) throw new Error('roll: without dims, shifts must be a single number');
+    if (shiftList.length !== 1)
+      throw new Error('roll: without dims, shifts must be a single number');
     return roll(x.flatten(), shiftList, [0]).reshape([...x.shape]);
   }
   const dimList = typeof dims === 'number' ? [dims] : [...dims];
-  if (dimList.length !== shiftList.length) throw new Error(`roll: shifts (${shiftList.length}) and dims (${dimList.length}) must have the same length`);
+  if (dimList.length !== shiftList.length)
+    throw new Error(
+      `roll: shifts (${shiftList.length}) and dims (${dimList.length}) must have the same length`,
+    );
   let out = x;
   dimList.forEach((dim, i) => {
     const d = normalizeDim('roll', dim, x.ndim);
@@ -158,13 +197,22 @@ export function roll(input: Tensor, shifts: number | readonly number[], dims?: n
  * @example
  * pad(x, [1, 1, 2, 0]); // last dim +1 on each side, second-to-last +2 before
  */
-export function pad(input: Tensor, padding: readonly number[], mode: 'constant' = 'constant', value = 0): Tensor {
+export function pad(
+  input: Tensor,
+  padding: readonly number[],
+  mode: 'constant' = 'constant',
+  value = 0,
+): Tensor {
   const x = assertTensor('pad', input);
-  if (mode !== 'constant') throw new Error(`pad: mode '${String(mode)}' is not supported; only 'constant'`);
+  if (mode !== 'constant')
+    throw new Error(`pad: mode '${String(mode)}' is not supported; only 'constant'`);
   if (padding.length % 2 !== 0 || padding.length / 2 > x.ndim) {
-    throw new Error(`pad: padding length ${padding.length} must be even and at most twice the rank ${x.ndim}`);
+    throw new Error(
+      `pad: padding length ${padding.length} must be even and at most twice the rank ${x.ndim}`,
+    );
   }
-  if (padding.some((p) => !Number.isInteger(p))) throw new RangeError(`pad: padding amounts must be integers, got [${padding.join(', ')}]`);
+  if (padding.some((p) => !Number.isInteger(p)))
+    throw new RangeError(`pad: padding amounts must be integers, got [${padding.join(', ')}]`);
   const before = x.shape.map(() => 0);
   const after = x.shape.map(() => 0);
   for (let i = 0; i < padding.length / 2; i++) {
@@ -172,7 +220,10 @@ export function pad(input: Tensor, padding: readonly number[], mode: 'constant' 
     after[x.ndim - 1 - i] = padding[2 * i + 1];
   }
   const shape = x.shape.map((d, i) => d + before[i] + after[i]);
-  if (shape.some((d) => d < 0)) throw new Error(`pad: padding [${padding.join(', ')}] crops shape ${formatShape(x.shape)} below zero`);
+  if (shape.some((d) => d < 0))
+    throw new Error(
+      `pad: padding [${padding.join(', ')}] crops shape ${formatShape(x.shape)} below zero`,
+    );
   // The part of x that survives cropping, and where it lands in the output.
   let source: Tensor = x;
   x.shape.forEach((d, i) => {
@@ -193,18 +244,32 @@ export function pad(input: Tensor, padding: readonly number[], mode: 'constant' 
       t.offset + before.reduce((o, b, i) => o + Math.max(0, b) * t.strides[i], 0),
     );
   if (shapeSize(source.shape) > 0) x.backend.copyInto(window(out), source);
-  return record('PadBackward', out, [x], [], (g) => [pad(g, padding.map((p) => -p))]);
+  return record('PadBackward', out, [x], [], (g) => [
+    pad(
+      g,
+      padding.map((p) => -p),
+    ),
+  ]);
 }
 
 function triangle(name: 'tril' | 'triu', input: Tensor, diagonal: number): Tensor {
   const x = assertTensor(name, input);
-  if (x.ndim < 2) throw new Error(`${name}: input must have at least 2 dimensions, got shape ${formatShape(x.shape)}`);
+  if (x.ndim < 2)
+    throw new Error(
+      `${name}: input must have at least 2 dimensions, got shape ${formatShape(x.shape)}`,
+    );
   const [rows, cols] = x.shape.slice(-2);
   const mask = new Array<number>(rows * cols);
   for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) mask[i * cols + j] = Number(name === 'tril' ? j - i <= diagonal : j - i >= diagonal);
+    for (let j = 0; j < cols; j++)
+      mask[i * cols + j] = Number(name === 'tril' ? j - i <= diagonal : j - i >= diagonal);
   }
-  const keep = Tensor.fromStorage(x.backend.fromValues('bool', mask), [rows, cols], 'bool', x.backend);
+  const keep = Tensor.fromStorage(
+    x.backend.fromValues('bool', mask),
+    [rows, cols],
+    'bool',
+    x.backend,
+  );
   return where(keep, x, 0).to(x.dtype);
 }
 

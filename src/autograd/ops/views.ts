@@ -3,7 +3,14 @@
  * Backward rules: reshape-like views reshape back, permutes permute back, expand sums, and
  * windows (slice, select, narrow, diagonal, index) scatter the gradient into zeros.
  */
-import { contiguousStrides, formatShape, isContiguous, normalizeDim, normalizeDims, shapeSize } from '../../tensor/shape.js';
+import {
+  contiguousStrides,
+  formatShape,
+  isContiguous,
+  normalizeDim,
+  normalizeDims,
+  shapeSize,
+} from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { assertTensor, fromStorage, record, wantsGrad } from '../define.js';
 import { sumToShape } from './reduction.js';
@@ -12,27 +19,42 @@ import { sumToShape } from './reduction.js';
 export type IndexItem = number | string | null;
 
 /** Resolves one -1 in a requested shape against the element count. */
-export function inferShape(op: string, shape: readonly number[], numel: number, from: readonly number[]): number[] {
+export function inferShape(
+  op: string,
+  shape: readonly number[],
+  numel: number,
+  from: readonly number[],
+): number[] {
   const unknown = shape.indexOf(-1);
-  if (shape.filter((d) => d === -1).length > 1) throw new Error(`${op}: only one dimension can be inferred (-1) in ${formatShape(shape)}`);
+  if (shape.filter((d) => d === -1).length > 1)
+    throw new Error(`${op}: only one dimension can be inferred (-1) in ${formatShape(shape)}`);
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < -1) throw new RangeError(`${op}: invalid shape ${formatShape(shape)}`);
+    if (!Number.isInteger(d) || d < -1)
+      throw new RangeError(`${op}: invalid shape ${formatShape(shape)}`);
   }
   const known = shape.reduce((n, d) => (d === -1 ? n : n * d), 1);
   const out = [...shape];
   if (unknown >= 0) {
     if (known === 0 || numel % known !== 0) {
-      throw new Error(`${op}: shape ${formatShape(shape)} is invalid for input of shape ${formatShape(from)} (${numel} elements)`);
+      throw new Error(
+        `${op}: shape ${formatShape(shape)} is invalid for input of shape ${formatShape(from)} (${numel} elements)`,
+      );
     }
     out[unknown] = numel / known;
   } else if (known !== numel) {
-    throw new Error(`${op}: shape ${formatShape(shape)} is invalid for input of shape ${formatShape(from)} (${numel} elements)`);
+    throw new Error(
+      `${op}: shape ${formatShape(shape)} is invalid for input of shape ${formatShape(from)} (${numel} elements)`,
+    );
   }
   return out;
 }
 
 /** Strides that let `newShape` view memory laid out as (oldShape, oldStrides), or null (PyTorch's rule). */
-function viewStrides(oldShape: readonly number[], oldStrides: readonly number[], newShape: readonly number[]): number[] | null {
+function viewStrides(
+  oldShape: readonly number[],
+  oldStrides: readonly number[],
+  newShape: readonly number[],
+): number[] | null {
   if (oldShape.length === 0 || shapeSize(oldShape) === 0) return contiguousStrides(newShape);
   const newStrides = new Array<number>(newShape.length);
   let viewD = newShape.length - 1;
@@ -41,7 +63,10 @@ function viewStrides(oldShape: readonly number[], oldStrides: readonly number[],
   let viewNumel = 1;
   for (let tensorD = oldShape.length - 1; tensorD >= 0; tensorD--) {
     tensorNumel *= oldShape[tensorD];
-    if (tensorD === 0 || (oldShape[tensorD - 1] !== 1 && oldStrides[tensorD - 1] !== tensorNumel * chunkBaseStride)) {
+    if (
+      tensorD === 0 ||
+      (oldShape[tensorD - 1] !== 1 && oldStrides[tensorD - 1] !== tensorNumel * chunkBaseStride)
+    ) {
       while (viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] === 1)) {
         newStrides[viewD] = viewNumel * chunkBaseStride;
         viewNumel *= newShape[viewD];
@@ -61,7 +86,9 @@ function viewStrides(oldShape: readonly number[], oldStrides: readonly number[],
 function reshapeView(op: string, x: Tensor, shape: number[], strides: number[]): Tensor {
   const out = x.asStrided(shape, strides, x.offset);
   if (!wantsGrad(x)) return out; // no graph: skip the node name and backward closure
-  return record(`${op[0].toUpperCase()}${op.slice(1)}Backward`, out, [x], [], (g) => [g.reshape([...x.shape])]);
+  return record(`${op[0].toUpperCase()}${op.slice(1)}Backward`, out, [x], [], (g) => [
+    g.reshape([...x.shape]),
+  ]);
 }
 
 /**
@@ -113,7 +140,12 @@ export function squeeze(input: Tensor, dim?: number | readonly number[]): Tensor
   const x = assertTensor('squeeze', input);
   const dims = dim === undefined ? x.shape.map((_, i) => i) : normalizeDims('squeeze', dim, x.ndim);
   const keep = x.shape.map((d, i) => !(d === 1 && dims.includes(i)));
-  return reshapeView('squeeze', x, x.shape.filter((_, i) => keep[i]), x.strides.filter((_, i) => keep[i]));
+  return reshapeView(
+    'squeeze',
+    x,
+    x.shape.filter((_, i) => keep[i]),
+    x.strides.filter((_, i) => keep[i]),
+  );
 }
 
 export function unsqueeze(input: Tensor, dim: number): Tensor {
@@ -130,11 +162,18 @@ export function unsqueeze(input: Tensor, dim: number): Tensor {
 export function permute(input: Tensor, dims: readonly number[]): Tensor {
   const x = assertTensor('permute', input);
   if (dims.length !== x.ndim) {
-    throw new Error(`permute: got ${dims.length} dims [${dims.join(', ')}] for a tensor of rank ${x.ndim} (shape ${formatShape(x.shape)})`);
+    throw new Error(
+      `permute: got ${dims.length} dims [${dims.join(', ')}] for a tensor of rank ${x.ndim} (shape ${formatShape(x.shape)})`,
+    );
   }
   const order = dims.map((d) => normalizeDim('permute', d, x.ndim));
-  if (new Set(order).size !== order.length) throw new Error(`permute: dims [${dims.join(', ')}] repeat a dimension`);
-  const out = x.asStrided(order.map((d) => x.shape[d]), order.map((d) => x.strides[d]), x.offset);
+  if (new Set(order).size !== order.length)
+    throw new Error(`permute: dims [${dims.join(', ')}] repeat a dimension`);
+  const out = x.asStrided(
+    order.map((d) => x.shape[d]),
+    order.map((d) => x.strides[d]),
+    x.offset,
+  );
   if (!wantsGrad(x)) return out; // no graph: skip the inverse permutation and backward closure
   const inverse = new Array<number>(order.length);
   order.forEach((d, i) => (inverse[d] = i));
@@ -154,24 +193,37 @@ export function transpose(input: Tensor, dim0: number, dim1: number): Tensor {
 /** Transposes a matrix; 0-d and 1-d tensors are returned as they are. */
 export function t(input: Tensor): Tensor {
   const x = assertTensor('t', input);
-  if (x.ndim > 2) throw new Error(`t: expects a tensor with <= 2 dimensions, got shape ${formatShape(x.shape)}; use transpose() or mT`);
-  return x.ndim < 2 ? permute(x, x.shape.map((_, i) => i)) : transpose(x, 0, 1);
+  if (x.ndim > 2)
+    throw new Error(
+      `t: expects a tensor with <= 2 dimensions, got shape ${formatShape(x.shape)}; use transpose() or mT`,
+    );
+  return x.ndim < 2
+    ? permute(
+        x,
+        x.shape.map((_, i) => i),
+      )
+    : transpose(x, 0, 1);
 }
 
 /** Repeats size-1 dims (and adds leading dims) without copying; -1 keeps a size. */
 export function expand(input: Tensor, sizes: readonly number[]): Tensor {
   const x = assertTensor('expand', input);
   if (sizes.length < x.ndim) {
-    throw new Error(`expand: the number of sizes (${sizes.length}) must be at least the tensor's rank ${x.ndim} (shape ${formatShape(x.shape)})`);
+    throw new Error(
+      `expand: the number of sizes (${sizes.length}) must be at least the tensor's rank ${x.ndim} (shape ${formatShape(x.shape)})`,
+    );
   }
   const lead = sizes.length - x.ndim;
   const shape = sizes.map((s, i) => {
     const j = i - lead;
     const current = j >= 0 ? x.shape[j] : 1;
     const size = s === -1 && j >= 0 ? current : s;
-    if (!Number.isInteger(size) || size < 0) throw new RangeError(`expand: invalid size ${s} at dimension ${i}`);
+    if (!Number.isInteger(size) || size < 0)
+      throw new RangeError(`expand: invalid size ${s} at dimension ${i}`);
     if (j >= 0 && current !== 1 && current !== size) {
-      throw new Error(`expand: the expanded size ${size} must match the existing size ${current} at dimension ${i} (shape ${formatShape(x.shape)} to ${formatShape(sizes)})`);
+      throw new Error(
+        `expand: the expanded size ${size} must match the existing size ${current} at dimension ${i} (shape ${formatShape(x.shape)} to ${formatShape(sizes)})`,
+      );
     }
     return size;
   });
@@ -195,7 +247,12 @@ function windowView(name: string, x: Tensor, rawView: RawView): Tensor {
 }
 
 /** zeros(shape) with `g` written into the window; its own backward reads the window back. */
-function scatterIntoZeros(name: string, g: Tensor, shape: readonly number[], rawView: RawView): Tensor {
+function scatterIntoZeros(
+  name: string,
+  g: Tensor,
+  shape: readonly number[],
+  rawView: RawView,
+): Tensor {
   const out = fromStorage(g.backend.allocate(g.dtype, shapeSize(shape)), shape, g.dtype, g);
   g.backend.copyInto(rawView(out), g);
   return record(`${name}Scatter`, out, [g], [], (gg) => [windowView(name, gg, rawView)]);
@@ -223,10 +280,14 @@ export function narrow(input: Tensor, dim: number, start: number, length: number
   const size = x.shape[d];
   const begin = start < 0 ? start + size : start;
   if (!Number.isInteger(begin) || begin < 0 || begin > size) {
-    throw new RangeError(`narrow: start ${start} is out of range for dimension ${d} of size ${size}`);
+    throw new RangeError(
+      `narrow: start ${start} is out of range for dimension ${d} of size ${size}`,
+    );
   }
   if (!Number.isInteger(length) || length < 0 || begin + length > size) {
-    throw new RangeError(`narrow: start ${start} + length ${length} exceeds dimension ${d} of size ${size}`);
+    throw new RangeError(
+      `narrow: start ${start} + length ${length} exceeds dimension ${d} of size ${size}`,
+    );
   }
   return windowView('NarrowBackward', x, (t) => sliceRaw(t, d, begin, length, 1));
 }
@@ -236,14 +297,21 @@ export function select(input: Tensor, dim: number, index: number): Tensor {
   const d = normalizeDim('select', dim, x.ndim);
   const size = x.shape[d];
   if (!Number.isInteger(index) || index < -size || index >= size) {
-    throw new RangeError(`select: index ${index} is out of range for dimension ${d} with size ${size}`);
+    throw new RangeError(
+      `select: index ${index} is out of range for dimension ${d} with size ${size}`,
+    );
   }
   const i = index < 0 ? index + size : index;
   return windowView('SelectBackward', x, (t) => selectRaw(t, d, i));
 }
 
 /** Python slice bounds → (start, length), clamped as Python does. */
-function resolveSlice(size: number, start: number | undefined, end: number | undefined, step: number): [number, number] {
+function resolveSlice(
+  size: number,
+  start: number | undefined,
+  end: number | undefined,
+  step: number,
+): [number, number] {
   const clampBound = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
   const begin = start === undefined ? 0 : clampBound(start);
   const stop = end === undefined ? size : clampBound(end);
@@ -254,9 +322,14 @@ function resolveSlice(size: number, start: number | undefined, end: number | und
 export function slice(input: Tensor, dim: number, start?: number, end?: number, step = 1): Tensor {
   const x = assertTensor('slice', input);
   const d = normalizeDim('slice', dim, x.ndim);
-  if (!Number.isInteger(step) || step <= 0) throw new RangeError(`slice: step must be a positive integer, got ${step}`);
-  for (const [name, v] of [['start', start], ['end', end]] as const) {
-    if (v !== undefined && !Number.isInteger(v)) throw new RangeError(`slice: ${name} must be an integer, got ${v}`);
+  if (!Number.isInteger(step) || step <= 0)
+    throw new RangeError(`slice: step must be a positive integer, got ${step}`);
+  for (const [name, v] of [
+    ['start', start],
+    ['end', end],
+  ] as const) {
+    if (v !== undefined && !Number.isInteger(v))
+      throw new RangeError(`slice: ${name} must be an integer, got ${v}`);
   }
   const [begin, length] = resolveSlice(x.shape[d], start, end, step);
   return windowView('SliceBackward', x, (t) => sliceRaw(t, d, begin, length, step));
@@ -264,15 +337,20 @@ export function slice(input: Tensor, dim: number, start?: number, end?: number, 
 
 function parseSliceString(item: string): [number | undefined, number | undefined, number] {
   const parts = item.split(':');
-  if (parts.length < 2 || parts.length > 3) throw new Error(`index: cannot parse '${item}' as a slice; expected 'start:end' or 'start:end:step'`);
+  if (parts.length < 2 || parts.length > 3)
+    throw new Error(
+      `index: cannot parse '${item}' as a slice; expected 'start:end' or 'start:end:step'`,
+    );
   const parse = (s: string | undefined): number | undefined => {
     if (s === undefined || s.trim() === '') return undefined;
     const v = Number(s);
-    if (!Number.isInteger(v)) throw new Error(`index: cannot parse '${item}' as a slice: '${s}' is not an integer`);
+    if (!Number.isInteger(v))
+      throw new Error(`index: cannot parse '${item}' as a slice: '${s}' is not an integer`);
     return v;
   };
   const step = parse(parts[2]) ?? 1;
-  if (step <= 0) throw new RangeError(`index: slice '${item}' has step ${step}; steps must be positive`);
+  if (step <= 0)
+    throw new RangeError(`index: slice '${item}' has step ${step}; steps must be positive`);
   return [parse(parts[0]), parse(parts[1]), step];
 }
 
@@ -286,7 +364,9 @@ export function index(input: Tensor, items: readonly IndexItem[]): Tensor {
   if (ellipses > 1) throw new Error(`index: an index can only have a single ellipsis ('...')`);
   const consuming = items.filter((i) => i !== null && i !== '...').length;
   if (consuming > x.ndim) {
-    throw new RangeError(`index: too many indices for a tensor of rank ${x.ndim} (shape ${formatShape(x.shape)}): got ${consuming}`);
+    throw new RangeError(
+      `index: too many indices for a tensor of rank ${x.ndim} (shape ${formatShape(x.shape)}): got ${consuming}`,
+    );
   }
   const expanded: IndexItem[] = [];
   for (const item of items) {
@@ -307,7 +387,9 @@ export function index(input: Tensor, items: readonly IndexItem[]): Tensor {
     } else if (typeof item === 'number') {
       const size = x.shape[dim];
       if (!Number.isInteger(item) || item < -size || item >= size) {
-        throw new RangeError(`index: index ${item} is out of range for dimension ${dim} with size ${size}`);
+        throw new RangeError(
+          `index: index ${item} is out of range for dimension ${dim} with size ${size}`,
+        );
       }
       const i = item < 0 ? item + size : item;
       const at = outDim;
@@ -328,7 +410,9 @@ export function index(input: Tensor, items: readonly IndexItem[]): Tensor {
       });
       dim++;
     } else {
-      throw new TypeError(`index: unsupported index ${JSON.stringify(item)}; use a number, a slice string, '...' or null`);
+      throw new TypeError(
+        `index: unsupported index ${JSON.stringify(item)}; use a number, a slice string, '...' or null`,
+      );
     }
   }
   const rawView: RawView = (t) => {
@@ -344,10 +428,16 @@ export function diagonal(input: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor 
   const a = normalizeDim('diagonal', dim1, x.ndim);
   const b = normalizeDim('diagonal', dim2, x.ndim);
   if (a === b) throw new Error(`diagonal: dim1 and dim2 cannot be the same dimension (${a})`);
-  const length = Math.max(0, offset >= 0 ? Math.min(x.shape[a], x.shape[b] - offset) : Math.min(x.shape[a] + offset, x.shape[b]));
+  const length = Math.max(
+    0,
+    offset >= 0
+      ? Math.min(x.shape[a], x.shape[b] - offset)
+      : Math.min(x.shape[a] + offset, x.shape[b]),
+  );
   return windowView('DiagonalBackward', x, (tensor) => {
     const keep = tensor.shape.map((_, i) => i !== a && i !== b);
-    const start = length === 0 ? 0 : offset >= 0 ? offset * tensor.strides[b] : -offset * tensor.strides[a];
+    const start =
+      length === 0 ? 0 : offset >= 0 ? offset * tensor.strides[b] : -offset * tensor.strides[a];
     return tensor.asStrided(
       [...tensor.shape.filter((_, i) => keep[i]), length],
       [...tensor.strides.filter((_, i) => keep[i]), tensor.strides[a] + tensor.strides[b]],
@@ -379,4 +469,3 @@ export function detach(input: Tensor): Tensor {
   const x = assertTensor('detach', input);
   return x.asStrided(x.shape, x.strides, x.offset);
 }
-

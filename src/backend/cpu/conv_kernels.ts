@@ -15,8 +15,10 @@ import { allocateTypedArray, type TypedArray } from '../../tensor/dtype.js';
 
 /** Output height and width of a window of `g` sliding over an h×w image (floor mode). */
 function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
-  const outH = Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
-  const outW = Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
+  const outH =
+    Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
+  const outW =
+    Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
   return [outH, outW];
 }
 
@@ -53,7 +55,8 @@ export function unfold2dFast(x: View, g: Conv2dGeometry, padValue: number): Type
           const xStart = kj * dx - px;
           const [x0, x1] = validRange(xStart, sx, outW, w);
           // The array is zero-filled: only a non-zero pad value needs writing where windows overhang.
-          if (padValue !== 0 && (y0 > 0 || y1 < outH || x0 > 0 || x1 < outW)) out.fill(padValue, o, o + L);
+          if (padValue !== 0 && (y0 > 0 || y1 < outH || x0 > 0 || x1 < outW))
+            out.fill(padValue, o, o + L);
           for (let oy = y0; oy < y1; oy++) {
             const row = plane + (oy * sy + ki * dy - py) * sh + xStart * sw;
             let p = o + oy * outW + x0;
@@ -74,7 +77,11 @@ export function unfold2dFast(x: View, g: Conv2dGeometry, padValue: number): Type
 }
 
 /** The adjoint of unfold2d: columns [N, C·kh·kw, L] (any strides) summed into images [N, C, H, W]. */
-export function fold2dFast(columns: View, outputShape: readonly [number, number, number, number], g: Conv2dGeometry): TypedArray {
+export function fold2dFast(
+  columns: View,
+  outputShape: readonly [number, number, number, number],
+  g: Conv2dGeometry,
+): TypedArray {
   const [n, c, h, w] = outputShape;
   const [kh, kw] = g.kernel;
   const [sy, sx] = g.stride;
@@ -117,7 +124,11 @@ export function fold2dFast(columns: View, outputShape: readonly [number, number,
  * NaN of a window winning, so the window's value is NaN). A window
  * with no element inside the image gets −Infinity and index −1.
  */
-export function maxPool2dFast(x: View, g: Conv2dGeometry, outSize: readonly [number, number]): { values: TypedArray; indices: Int32Array } {
+export function maxPool2dFast(
+  x: View,
+  g: Conv2dGeometry,
+  outSize: readonly [number, number],
+): { values: TypedArray; indices: Int32Array } {
   const [n, c, h, w] = x.shape;
   const [kh, kw] = g.kernel;
   const [sy, sx] = g.stride;
@@ -129,7 +140,19 @@ export function maxPool2dFast(x: View, g: Conv2dGeometry, outSize: readonly [num
   const values = allocateTypedArray(x.dtype, n * c * outH * outW);
   const indices = new Int32Array(n * c * outH * outW);
   // The common 2×2, stride-2, unpadded window over a contiguous image: unrolled.
-  if (kh === 2 && kw === 2 && sy === 2 && sx === 2 && py === 0 && px === 0 && dy === 1 && dx === 1 && sw === 1 && 2 * outH <= h && 2 * outW <= w) {
+  if (
+    kh === 2 &&
+    kw === 2 &&
+    sy === 2 &&
+    sx === 2 &&
+    py === 0 &&
+    px === 0 &&
+    dy === 1 &&
+    dx === 1 &&
+    sw === 1 &&
+    2 * outH <= h &&
+    2 * outW <= w
+  ) {
     let o = 0;
     for (let b = 0; b < n; b++) {
       for (let ch = 0; ch < c; ch++) {
@@ -143,11 +166,20 @@ export function maxPool2dFast(x: View, g: Conv2dGeometry, outSize: readonly [num
             let best = src[r0];
             let at = i0;
             let v = src[r0 + 1];
-            if (v > best || v !== v) { best = v; at = i0 + 1; }
+            if (v > best || v !== v) {
+              best = v;
+              at = i0 + 1;
+            }
             v = src[r1];
-            if (v > best || v !== v) { best = v; at = i0 + w; }
+            if (v > best || v !== v) {
+              best = v;
+              at = i0 + w;
+            }
             v = src[r1 + 1];
-            if (v > best || v !== v) { best = v; at = i0 + w + 1; }
+            if (v > best || v !== v) {
+              best = v;
+              at = i0 + w + 1;
+            }
             values[o] = best;
             indices[o] = at;
           }

@@ -5,12 +5,30 @@
  * contiguous, scalar, broadcast-row and transposed layouts); the strided loops below stay as the
  * general case and the oracle (setCpuFastPaths(false) forces them; test/cpu_fast_paths.test.ts).
  */
-import type { ArgReduceOp, Backend, BinaryOp, Conv2dGeometry, MaxPool2dResult, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import type {
+  ArgReduceOp,
+  Backend,
+  BinaryOp,
+  Conv2dGeometry,
+  MaxPool2dResult,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+  View,
+} from '../backend.js';
 import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { contiguousStrides, shapeSize } from '../../tensor/shape.js';
 import { BINARY_KERNELS, INTEGER_BINARY_OVERRIDES, UNARY_KERNELS } from './kernels.js';
 import { positionsOf } from './strided.js';
-import { binaryFast, copyFast, copyIntoFast, fillFast, reduceFast, unaryFast, whereFast } from './fast_paths.js';
+import {
+  binaryFast,
+  copyFast,
+  copyIntoFast,
+  fillFast,
+  reduceFast,
+  unaryFast,
+  whereFast,
+} from './fast_paths.js';
 import {
   adamUpdateKernel,
   batchNormApplyKernel,
@@ -49,7 +67,8 @@ export const cpuBackend: Backend = {
 
   fromValues(dtype: DType, data: ArrayLike<number>): Storage {
     const out = allocateTypedArray(dtype, data.length);
-    if (dtype === 'bool') for (let i = 0; i < data.length; i++) out[i] = Number(data[i]) !== 0 ? 1 : 0;
+    if (dtype === 'bool')
+      for (let i = 0; i < data.length; i++) out[i] = Number(data[i]) !== 0 ? 1 : 0;
     else out.set(data as ArrayLike<number>);
     return out;
   },
@@ -95,7 +114,8 @@ export const cpuBackend: Backend = {
     const f = (integer && INTEGER_BINARY_OVERRIDES[op]) || BINARY_KERNELS[op];
     const atA = positionsOf(a);
     const atB = positionsOf(b);
-    if (outDType === 'bool') for (let i = 0; i < size; i++) out[i] = f(da[atA(i)], db[atB(i)]) !== 0 ? 1 : 0;
+    if (outDType === 'bool')
+      for (let i = 0; i < size; i++) out[i] = f(da[atA(i)], db[atB(i)]) !== 0 ? 1 : 0;
     else for (let i = 0; i < size; i++) out[i] = f(da[atA(i)], db[atB(i)]);
     return out;
   },
@@ -158,7 +178,8 @@ export const cpuBackend: Backend = {
     const { rows, starts, length, step } = rowStarts(x, axis);
     const src = dataOf(x);
     const out = new Int32Array(rows);
-    const better = op === 'argmax' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
+    const better =
+      op === 'argmax' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
     for (let r = 0; r < rows; r++) {
       const start = starts(r);
       let best = 0;
@@ -228,12 +249,18 @@ export const cpuBackend: Backend = {
     const out = allocateTypedArray(x.dtype, size);
     const atIndex = positionsOf(index);
     // Position in x of the element with index's coordinates, before the gathered dim is applied.
-    const base = positionsOf({ shape: index.shape, strides: x.strides.map((s, i) => (i === dim ? 0 : s)), offset: x.offset });
+    const base = positionsOf({
+      shape: index.shape,
+      strides: x.strides.map((s, i) => (i === dim ? 0 : s)),
+      offset: x.offset,
+    });
     const size_dim = x.shape[dim];
     for (let i = 0; i < size; i++) {
       const j = idx[atIndex(i)];
       if (j < 0 || j >= size_dim) {
-        throw new RangeError(`gather: index ${j} is out of bounds for dimension ${dim} with size ${size_dim}`);
+        throw new RangeError(
+          `gather: index ${j} is out of bounds for dimension ${dim} with size ${size_dim}`,
+        );
       }
       out[i] = src[base(i) + j * x.strides[dim]];
     }
@@ -248,12 +275,18 @@ export const cpuBackend: Backend = {
     const values = dataOf(src);
     const atIndex = positionsOf(index);
     const atSrc = positionsOf({ shape: index.shape, strides: src.strides, offset: src.offset });
-    const target = positionsOf({ shape: index.shape, strides: outStrides.map((s, i) => (i === dim ? 0 : s)), offset: 0 });
+    const target = positionsOf({
+      shape: index.shape,
+      strides: outStrides.map((s, i) => (i === dim ? 0 : s)),
+      offset: 0,
+    });
     const sizeDim = base.shape[dim];
     for (let i = 0; i < size; i++) {
       const j = idx[atIndex(i)];
       if (j < 0 || j >= sizeDim) {
-        throw new RangeError(`${mode === 'add' ? 'scatterAdd' : 'scatter'}: index ${j} is out of bounds for dimension ${dim} with size ${sizeDim}`);
+        throw new RangeError(
+          `${mode === 'add' ? 'scatterAdd' : 'scatter'}: index ${j} is out of bounds for dimension ${dim} with size ${sizeDim}`,
+        );
       }
       const position = target(i) + j * outStrides[dim];
       out[position] = mode === 'add' ? out[position] + values[atSrc(i)] : values[atSrc(i)];
@@ -274,7 +307,11 @@ export const cpuBackend: Backend = {
     return out;
   },
 
-  fold2d(columns: View, outputShape: readonly [number, number, number, number], g: Conv2dGeometry): Storage {
+  fold2d(
+    columns: View,
+    outputShape: readonly [number, number, number, number],
+    g: Conv2dGeometry,
+  ): Storage {
     const [n, c, h, w] = outputShape;
     const cols = this.copy(columns, columns.dtype) as TypedArray;
     const out = allocateTypedArray(columns.dtype, n * c * h * w);
@@ -322,7 +359,12 @@ export const cpuBackend: Backend = {
     if (copyIntoFast(dst, src)) return;
     const atDst = positionsOf(dst);
     const atSrc = positionsOf(src);
-    const convert = dst.dtype === 'bool' ? (v: number) => (v !== 0 ? 1 : 0) : dst.dtype === 'int32' ? Math.trunc : (v: number) => v;
+    const convert =
+      dst.dtype === 'bool'
+        ? (v: number) => (v !== 0 ? 1 : 0)
+        : dst.dtype === 'int32'
+          ? Math.trunc
+          : (v: number) => v;
     for (let i = 0; i < size; i++) out[atDst(i)] = convert(values[atSrc(i)]);
   },
 
@@ -372,9 +414,15 @@ function forEachWindowElement(
 }
 
 /** Output height and width of a 2-D convolution or pooling window. */
-export function convOutputSize(h: number, w: number, g: Conv2dGeometry): { outH: number; outW: number } {
-  const outH = Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
-  const outW = Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
+export function convOutputSize(
+  h: number,
+  w: number,
+  g: Conv2dGeometry,
+): { outH: number; outW: number } {
+  const outH =
+    Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
+  const outW =
+    Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
   return { outH, outW };
 }
 
@@ -399,7 +447,9 @@ function matmulExact(a: View, b: View, outDType: DType): Storage {
       for (let j = 0; j < n; j++) {
         let total = 0;
         for (let q = 0; q < k; q++) {
-          total += da[a.offset + p * a.strides[0] + i * a.strides[1] + q * a.strides[2]] * db[b.offset + p * b.strides[0] + q * b.strides[1] + j * b.strides[2]];
+          total +=
+            da[a.offset + p * a.strides[0] + i * a.strides[1] + q * a.strides[2]] *
+            db[b.offset + p * b.strides[0] + q * b.strides[1] + j * b.strides[2]];
         }
         out[(p * m + i) * n + j] = total;
       }

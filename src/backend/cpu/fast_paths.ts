@@ -49,7 +49,13 @@ const loopStride = [
  * it when, for every operand, that loop's stride is stride[d]·shape[d] (so the pair walks memory
  * like one dim). Fewer than three loops are padded at the front with size 1, stride 0.
  */
-function collapse(shape: readonly number[], operands: number, sa: readonly number[], sb: readonly number[], sc: readonly number[]): boolean {
+function collapse(
+  shape: readonly number[],
+  operands: number,
+  sa: readonly number[],
+  sb: readonly number[],
+  sc: readonly number[],
+): boolean {
   const [ta, tb, tc] = loopStride;
   let k = 0;
   for (let d = 0; d < shape.length; d++) {
@@ -97,24 +103,92 @@ function sizeOf(shape: readonly number[]): number {
 const RELU_PICK = new Float64Array(2);
 
 /** out[o..o+n) = f(x[i], x[i+s], …) with f the op's kernel; one loop per op (see the file comment). */
-function unaryRow(op: UnaryOp, out: TypedArray, o: number, n: number, x: TypedArray, i: number, s: number): void {
+function unaryRow(
+  op: UnaryOp,
+  out: TypedArray,
+  o: number,
+  n: number,
+  x: TypedArray,
+  i: number,
+  s: number,
+): void {
   const end = o + n;
   switch (op) {
-    case 'neg': { const f = U.neg; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'exp': { const f = U.exp; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'log': { const f = U.log; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'log1p': { const f = U.log1p; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'expm1': { const f = U.expm1; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'sqrt': { const f = U.sqrt; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'rsqrt': { const f = U.rsqrt; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'abs': { const f = U.abs; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'sign': { const f = U.sign; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'reciprocal': { const f = U.reciprocal; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'sin': { const f = U.sin; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'cos': { const f = U.cos; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'tan': { const f = U.tan; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'tanh': { const f = U.tanh; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'sigmoid': { const f = U.sigmoid; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
+    case 'neg': {
+      const f = U.neg;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'exp': {
+      const f = U.exp;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'log': {
+      const f = U.log;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'log1p': {
+      const f = U.log1p;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'expm1': {
+      const f = U.expm1;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'sqrt': {
+      const f = U.sqrt;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'rsqrt': {
+      const f = U.rsqrt;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'abs': {
+      const f = U.abs;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'sign': {
+      const f = U.sign;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'reciprocal': {
+      const f = U.reciprocal;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'sin': {
+      const f = U.sin;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'cos': {
+      const f = U.cos;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'tan': {
+      const f = U.tan;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'tanh': {
+      const f = U.tanh;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'sigmoid': {
+      const f = U.sigmoid;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
     case 'relu': {
       // U.relu without its branch (mispredicted half the time on activations): pick x or +0
       // from a two-slot table by an index that is 1 for x > 0 and for NaN, exactly as U.relu.
@@ -126,14 +200,46 @@ function unaryRow(op: UnaryOp, out: TypedArray, o: number, n: number, x: TypedAr
       }
       return;
     }
-    case 'erf': { const f = U.erf; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'square': { const f = U.square; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'floor': { const f = U.floor; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'ceil': { const f = U.ceil; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'round': { const f = U.round; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'logicalNot': { const f = U.logicalNot; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'isnan': { const f = U.isnan; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
-    case 'isinf': { const f = U.isinf; for (; o < end; o++, i += s) out[o] = f(x[i]); return; }
+    case 'erf': {
+      const f = U.erf;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'square': {
+      const f = U.square;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'floor': {
+      const f = U.floor;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'ceil': {
+      const f = U.ceil;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'round': {
+      const f = U.round;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'logicalNot': {
+      const f = U.logicalNot;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'isnan': {
+      const f = U.isnan;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
+    case 'isinf': {
+      const f = U.isinf;
+      for (; o < end; o++, i += s) out[o] = f(x[i]);
+      return;
+    }
   }
 }
 
@@ -147,7 +253,8 @@ export function unaryFast(op: UnaryOp, x: View, out: TypedArray): boolean {
   const src = x.storage as TypedArray;
   let o = 0;
   for (let i0 = 0; i0 < n0; i0++) {
-    for (let i1 = 0, i = x.offset + i0 * x0; i1 < n1; i1++, i += x1, o += n2) unaryRow(op, out, o, n2, src, i, x2);
+    for (let i1 = 0, i = x.offset + i0 * x0; i1 < n1; i1++, i += x1, o += n2)
+      unaryRow(op, out, o, n2, src, i, x2);
   }
   return true;
 }
@@ -155,17 +262,43 @@ export function unaryFast(op: UnaryOp, x: View, out: TypedArray): boolean {
 // ---- binary ----
 
 /** Ops whose kernel returns 0 or 1, so a bool result needs no `!== 0` normalisation. */
-const ZERO_ONE_OPS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
+const ZERO_ONE_OPS: ReadonlySet<BinaryOp> = new Set([
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'logicalAnd',
+  'logicalOr',
+]);
 
 /** out[o..o+n) = f(x[i], y[j]) stepping i by si and j by sj; one loop per op (see the file comment). */
 function binaryRow(
-  op: BinaryOp, integerMul: boolean, out: TypedArray, o: number, n: number,
-  x: TypedArray, i: number, si: number, y: TypedArray, j: number, sj: number,
+  op: BinaryOp,
+  integerMul: boolean,
+  out: TypedArray,
+  o: number,
+  n: number,
+  x: TypedArray,
+  i: number,
+  si: number,
+  y: TypedArray,
+  j: number,
+  sj: number,
 ): void {
   const end = o + n;
   switch (op) {
-    case 'add': { const f = B.add; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'sub': { const f = B.sub; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
+    case 'add': {
+      const f = B.add;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'sub': {
+      const f = B.sub;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
     case 'mul':
       if (integerMul) {
         const f = INTEGER_BINARY_OVERRIDES.mul!;
@@ -175,19 +308,71 @@ function binaryRow(
         for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
       }
       return;
-    case 'div': { const f = B.div; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'pow': { const f = B.pow; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'maximum': { const f = B.maximum; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'minimum': { const f = B.minimum; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'atan2': { const f = B.atan2; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'eq': { const f = B.eq; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'ne': { const f = B.ne; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'lt': { const f = B.lt; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'le': { const f = B.le; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'gt': { const f = B.gt; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'ge': { const f = B.ge; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'logicalAnd': { const f = B.logicalAnd; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
-    case 'logicalOr': { const f = B.logicalOr; for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]); return; }
+    case 'div': {
+      const f = B.div;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'pow': {
+      const f = B.pow;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'maximum': {
+      const f = B.maximum;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'minimum': {
+      const f = B.minimum;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'atan2': {
+      const f = B.atan2;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'eq': {
+      const f = B.eq;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'ne': {
+      const f = B.ne;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'lt': {
+      const f = B.lt;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'le': {
+      const f = B.le;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'gt': {
+      const f = B.gt;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'ge': {
+      const f = B.ge;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'logicalAnd': {
+      const f = B.logicalAnd;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
+    case 'logicalOr': {
+      const f = B.logicalOr;
+      for (; o < end; o++, i += si, j += sj) out[o] = f(x[i], y[j]);
+      return;
+    }
   }
 }
 
@@ -196,7 +381,13 @@ function binaryRow(
  * general loop must run (more than three loops, an integer override other than mul, or a bool
  * result of an op whose kernel can return other values than 0 and 1).
  */
-export function binaryFast(op: BinaryOp, a: View, b: View, outDType: DType, out: TypedArray): boolean {
+export function binaryFast(
+  op: BinaryOp,
+  a: View,
+  b: View,
+  outDType: DType,
+  out: TypedArray,
+): boolean {
   if (!fastPathsEnabled) return false;
   const integer = outDType === 'int32' && a.dtype !== 'bool';
   if (integer && op !== 'mul' && INTEGER_BINARY_OVERRIDES[op] !== undefined) return false;
@@ -218,7 +409,8 @@ export function binaryFast(op: BinaryOp, a: View, b: View, outDType: DType, out:
   for (let i0 = 0; i0 < n0; i0++) {
     let i = a.offset + i0 * a0;
     let j = b.offset + i0 * b0;
-    for (let i1 = 0; i1 < n1; i1++, i += a1, j += b1, o += n2) binaryRow(op, integerMul, out, o, n2, da, i, a2, db, j, b2);
+    for (let i1 = 0; i1 < n1; i1++, i += a1, j += b1, o += n2)
+      binaryRow(op, integerMul, out, o, n2, da, i, a2, db, j, b2);
   }
   return true;
 }
@@ -243,7 +435,8 @@ export function whereFast(condition: View, a: View, b: View, out: TypedArray): b
     let ia = a.offset + i0 * a0;
     let ib = b.offset + i0 * b0;
     for (let i1 = 0; i1 < n1; i1++, ic += c1, ia += a1, ib += b1) {
-      for (let k = 0, c = ic, p = ia, q = ib; k < n2; k++, o++, c += c2, p += a2, q += b2) out[o] = dc[c] ? da[p] : db[q];
+      for (let k = 0, c = ic, p = ia, q = ib; k < n2; k++, o++, c += c2, p += a2, q += b2)
+        out[o] = dc[c] ? da[p] : db[q];
     }
   }
   return true;
@@ -262,7 +455,16 @@ function conversionTo(dtype: DType): Conversion {
 }
 
 /** dst[o], dst[o+so], … = convert(src[i], src[i+si], …) for n elements. */
-function copyRow(conversion: Conversion, dst: TypedArray, o: number, so: number, n: number, src: TypedArray, i: number, si: number): void {
+function copyRow(
+  conversion: Conversion,
+  dst: TypedArray,
+  o: number,
+  so: number,
+  n: number,
+  src: TypedArray,
+  i: number,
+  si: number,
+): void {
   switch (conversion) {
     case 'plain':
       for (let k = 0; k < n; k++, o += so, i += si) dst[o] = src[i];
@@ -296,7 +498,8 @@ export function copyFast(x: View, dtype: DType, out: TypedArray): boolean {
   }
   let o = 0;
   for (let i0 = 0; i0 < n0; i0++) {
-    for (let i1 = 0, i = x.offset + i0 * x0; i1 < n1; i1++, i += x1, o += n2) copyRow(conversion, out, o, 1, n2, src, i, x2);
+    for (let i1 = 0, i = x.offset + i0 * x0; i1 < n1; i1++, i += x1, o += n2)
+      copyRow(conversion, out, o, 1, n2, src, i, x2);
   }
   return true;
 }
@@ -314,7 +517,15 @@ export function copyIntoFast(dst: View, src: View): boolean {
   const out = dst.storage as TypedArray;
   const values = src.storage as TypedArray;
   const conversion = conversionTo(dst.dtype);
-  if (conversion === 'plain' && n0 === 1 && n1 === 1 && d2 === 1 && s2 === 1 && n2 >= BULK_COPY_MIN && out !== values) {
+  if (
+    conversion === 'plain' &&
+    n0 === 1 &&
+    n1 === 1 &&
+    d2 === 1 &&
+    s2 === 1 &&
+    n2 >= BULK_COPY_MIN &&
+    out !== values
+  ) {
     // As in copyFast; not for shared storage, where set() copies as if through a temporary and the
     // row-major loop does not.
     out.set(values.subarray(src.offset, src.offset + n2), dst.offset);
@@ -323,7 +534,8 @@ export function copyIntoFast(dst: View, src: View): boolean {
   for (let i0 = 0; i0 < n0; i0++) {
     let o = dst.offset + i0 * d0;
     let i = src.offset + i0 * s0;
-    for (let i1 = 0; i1 < n1; i1++, o += d1, i += s1) copyRow(conversion, out, o, d2, n2, values, i, s2);
+    for (let i1 = 0; i1 < n1; i1++, o += d1, i += s1)
+      copyRow(conversion, out, o, d2, n2, values, i, s2);
   }
   return true;
 }
@@ -352,7 +564,16 @@ export function fillFast(dst: View, value: number): boolean {
  * into acc[j] (a reduced inner dim: kept in a local, same additions in the same order); else
  * element k goes into acc[j + k·sa] (a kept inner dim, a reduced outer one).
  */
-function reduceRow(op: ReduceOp, acc: Float64Array, j: number, sa: number, n: number, x: TypedArray, i: number, s: number): void {
+function reduceRow(
+  op: ReduceOp,
+  acc: Float64Array,
+  j: number,
+  sa: number,
+  n: number,
+  x: TypedArray,
+  i: number,
+  s: number,
+): void {
   if (sa === 0) {
     let total = acc[j];
     switch (op) {
@@ -405,7 +626,12 @@ function reduceRow(op: ReduceOp, acc: Float64Array, j: number, sa: number, n: nu
  * acc[outIndex] where `accStrides` (x's rank; 0 on reduced axes) maps x's index to its output
  * cell. `acc` comes filled with the op's initial value. False if the layout needs the general loop.
  */
-export function reduceFast(op: ReduceOp, x: View, accStrides: readonly number[], acc: Float64Array): boolean {
+export function reduceFast(
+  op: ReduceOp,
+  x: View,
+  accStrides: readonly number[],
+  acc: Float64Array,
+): boolean {
   if (!fastPathsEnabled) return false;
   if (sizeOf(x.shape) === 0) return true;
   // A reduced and a kept dim never merge: the kept one has a non-zero accumulator stride, the

@@ -326,7 +326,15 @@ function sgdLoop(
   }
 }
 
-function sgdPlainF32(p: Float32Array, bp: number, g: Float32Array, bg: number, size: number, sign: number, negLr: number): void {
+function sgdPlainF32(
+  p: Float32Array,
+  bp: number,
+  g: Float32Array,
+  bg: number,
+  size: number,
+  sign: number,
+  negLr: number,
+): void {
   const fr = Math.fround;
   for (let i = 0; i < size; i++) p[bp + i] = p[bp + i] + fr(sign * g[bg + i] * negLr);
 }

@@ -9,7 +9,12 @@ import type { TypedArray } from '../../tensor/dtype.js';
 import { isContiguous } from '../../tensor/shape.js';
 
 /** Rows and row lengths when x, index (and src) are contiguous, dim is last and the leading dims agree. */
-function lastDimRows(x: View, dim: number, index: View, src?: View): { rows: number; size: number; count: number } | null {
+function lastDimRows(
+  x: View,
+  dim: number,
+  index: View,
+  src?: View,
+): { rows: number; size: number; count: number } | null {
   const rank = x.shape.length;
   if (rank === 0 || dim !== rank - 1 || index.shape.length !== rank) return null;
   if (!isContiguous(x.shape, x.strides) || !isContiguous(index.shape, index.strides)) return null;
@@ -37,7 +42,10 @@ export function gatherLastDimFast(x: View, dim: number, index: View): TypedArray
     const row = x.offset + r * size;
     for (let i = 0; i < count; i++, o++, at++) {
       const j = idx[at];
-      if (j < 0 || j >= size) throw new RangeError(`gather: index ${j} is out of bounds for dimension ${dim} with size ${size}`);
+      if (j < 0 || j >= size)
+        throw new RangeError(
+          `gather: index ${j} is out of bounds for dimension ${dim} with size ${size}`,
+        );
       out[o] = src[row + j];
     }
   }
@@ -45,7 +53,13 @@ export function gatherLastDimFast(x: View, dim: number, index: View): TypedArray
 }
 
 /** A contiguous copy of base with src added ('add') or written ('assign') at index along the last dim; null when not the fast layout. */
-export function scatterLastDimFast(base: View, dim: number, index: View, src: View, mode: 'add' | 'assign'): TypedArray | null {
+export function scatterLastDimFast(
+  base: View,
+  dim: number,
+  index: View,
+  src: View,
+  mode: 'add' | 'assign',
+): TypedArray | null {
   if (src.dtype !== base.dtype) return null;
   const layout = lastDimRows(base, dim, index, src);
   if (!layout) return null;
@@ -61,7 +75,9 @@ export function scatterLastDimFast(base: View, dim: number, index: View, src: Vi
     for (let i = 0; i < count; i++, at++, v++) {
       const j = idx[at];
       if (j < 0 || j >= size) {
-        throw new RangeError(`${mode === 'add' ? 'scatterAdd' : 'scatter'}: index ${j} is out of bounds for dimension ${dim} with size ${size}`);
+        throw new RangeError(
+          `${mode === 'add' ? 'scatterAdd' : 'scatter'}: index ${j} is out of bounds for dimension ${dim} with size ${size}`,
+        );
       }
       if (mode === 'add') out[row + j] += values[v];
       else out[row + j] = values[v];

@@ -55,6 +55,7 @@ export const BINARY_KERNELS: Record<BinaryOp, (a: number, b: number) => number> 
 };
 
 /** Integer division results are truncated toward zero, as C and PyTorch's int ops do. */
-export const INTEGER_BINARY_OVERRIDES: Partial<Record<BinaryOp, (a: number, b: number) => number>> = {
-  mul: (a, b) => Math.imul(a, b),
-};
+export const INTEGER_BINARY_OVERRIDES: Partial<Record<BinaryOp, (a: number, b: number) => number>> =
+  {
+    mul: (a, b) => Math.imul(a, b),
+  };

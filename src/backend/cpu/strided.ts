@@ -6,7 +6,11 @@ import { isContiguous, shapeSize } from '../../tensor/shape.js';
  * Storage offsets of a view's elements in row-major order, or null when the view is contiguous
  * (element i is then at view.offset + i). Computed with an odometer, not per-element division.
  */
-export function elementOffsets(shape: readonly number[], strides: readonly number[], offset: number): Int32Array | null {
+export function elementOffsets(
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+): Int32Array | null {
   if (isContiguous(shape, strides)) return null;
   const size = shapeSize(shape);
   const out = new Int32Array(size);
@@ -27,7 +31,9 @@ export function elementOffsets(shape: readonly number[], strides: readonly numbe
 }
 
 /** A function from row-major element number to storage position for one view. */
-export function positionsOf(view: Pick<View, 'shape' | 'strides' | 'offset'>): (i: number) => number {
+export function positionsOf(
+  view: Pick<View, 'shape' | 'strides' | 'offset'>,
+): (i: number) => number {
   const offsets = elementOffsets(view.shape, view.strides, view.offset);
   const base = view.offset;
   return offsets ? (i) => offsets[i] : (i) => base + i;

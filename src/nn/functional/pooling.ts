@@ -126,7 +126,8 @@ export function maxPool2d(
   const p = poolWindows('maxPool2d', input, kernelSize, options);
   const [n, c, h, w] = input.shape;
   // One pass for values and argmax indices; windows wholly in the padding take the general path.
-  if (maxPoolWindowsValid(h, w, p.geometry, [p.outH, p.outW])) return maxPool2dWithIndices(input, p.geometry, [p.outH, p.outW])[0];
+  if (maxPoolWindowsValid(h, w, p.geometry, [p.outH, p.outW]))
+    return maxPool2dWithIndices(input, p.geometry, [p.outH, p.outW])[0];
   return windows(input, p, -Infinity).max(2).values.reshape([n, c, p.outH, p.outW]);
 }
 
