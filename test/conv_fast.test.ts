@@ -8,10 +8,22 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Conv2dGeometry, View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
-import { useCpuKernels, wasmBackend } from '../src/backend/wasm/wasm_backend.js';
+import {
+  configureGemm,
+  setNumThreads,
+  useCpuKernels,
+  wasmBackend,
+} from '../src/backend/wasm/wasm_backend.js';
 import { maxPool2dWithIndices, maxPoolWindowsValid } from '../src/autograd/ops/pooling.js';
 import { unfold2d } from '../src/autograd/ops/conv.js';
-import { col2imChannelMajor, im2colChannelMajor } from '../src/backend/wasm/conv.js';
+import {
+  col2imChannelMajor,
+  col2imInMemory,
+  conv2dBackwardF32,
+  im2colChannelMajor,
+  im2colInMemory,
+} from '../src/backend/wasm/conv.js';
+import { kernelRuntime } from '../src/backend/wasm/gemm.js';
 import type { DType, TypedArray } from '../src/tensor/dtype.js';
 import { autograd, F, gradcheck, gradgradcheck, tensor, type Tensor } from '../src/index.js';
 
@@ -48,19 +60,49 @@ function contiguous(shape: number[]): number[] {
  * A view of `shape` in one of several layouts over a larger random storage: contiguous, with an
  * offset, channels-last (permuted), or every other element of a wider last dim.
  */
-function randomView(dtype: DType, shape: number[], layout: number, seed: number, integers = false): View {
+function randomView(
+  dtype: DType,
+  shape: number[],
+  layout: number,
+  seed: number,
+  integers = false,
+): View {
   const [n, c, h, w] = shape;
   switch (layout % 4) {
     case 0:
-      return { storage: randomArray(dtype, n * c * h * w, seed, integers), dtype, shape, strides: contiguous(shape), offset: 0 };
+      return {
+        storage: randomArray(dtype, n * c * h * w, seed, integers),
+        dtype,
+        shape,
+        strides: contiguous(shape),
+        offset: 0,
+      };
     case 1:
-      return { storage: randomArray(dtype, n * c * h * w + 7, seed, integers), dtype, shape, strides: contiguous(shape), offset: 7 };
+      return {
+        storage: randomArray(dtype, n * c * h * w + 7, seed, integers),
+        dtype,
+        shape,
+        strides: contiguous(shape),
+        offset: 7,
+      };
     case 2:
       // NHWC storage read as NCHW.
-      return { storage: randomArray(dtype, n * c * h * w, seed, integers), dtype, shape, strides: [h * w * c, 1, w * c, c], offset: 0 };
+      return {
+        storage: randomArray(dtype, n * c * h * w, seed, integers),
+        dtype,
+        shape,
+        strides: [h * w * c, 1, w * c, c],
+        offset: 0,
+      };
     default:
       // Every other column of a [N, C, H, 2W] tensor, starting at column 1.
-      return { storage: randomArray(dtype, n * c * h * 2 * w + 1, seed, integers), dtype, shape, strides: [c * h * 2 * w, h * 2 * w, 2 * w, 2], offset: 1 };
+      return {
+        storage: randomArray(dtype, n * c * h * 2 * w + 1, seed, integers),
+        dtype,
+        shape,
+        strides: [c * h * 2 * w, h * 2 * w, 2 * w, 2],
+        offset: 1,
+      };
   }
 }
 
@@ -75,11 +117,26 @@ function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
 function geometries(count: number, seed: number): { shape: number[]; g: Conv2dGeometry }[] {
   const r = rng(seed);
   const cases: { shape: number[]; g: Conv2dGeometry }[] = [
-    { shape: [64, 1, 28, 28], g: { kernel: [3, 3], stride: [1, 1], padding: [0, 0], dilation: [1, 1] } },
-    { shape: [2, 3, 13, 13], g: { kernel: [3, 3], stride: [1, 1], padding: [0, 0], dilation: [1, 1] } },
-    { shape: [1, 1, 1, 1], g: { kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1] } },
-    { shape: [1, 2, 5, 7], g: { kernel: [5, 7], stride: [1, 1], padding: [0, 0], dilation: [1, 1] } },
-    { shape: [1, 2, 3, 3], g: { kernel: [3, 3], stride: [2, 2], padding: [2, 2], dilation: [1, 1] } },
+    {
+      shape: [64, 1, 28, 28],
+      g: { kernel: [3, 3], stride: [1, 1], padding: [0, 0], dilation: [1, 1] },
+    },
+    {
+      shape: [2, 3, 13, 13],
+      g: { kernel: [3, 3], stride: [1, 1], padding: [0, 0], dilation: [1, 1] },
+    },
+    {
+      shape: [1, 1, 1, 1],
+      g: { kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1] },
+    },
+    {
+      shape: [1, 2, 5, 7],
+      g: { kernel: [5, 7], stride: [1, 1], padding: [0, 0], dilation: [1, 1] },
+    },
+    {
+      shape: [1, 2, 3, 3],
+      g: { kernel: [3, 3], stride: [2, 2], padding: [2, 2], dilation: [1, 1] },
+    },
   ];
   while (cases.length < count) {
     const kernel: [number, number] = [r.int(1, 4), r.int(1, 4)];
@@ -148,8 +205,14 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
   it('maxPool2d values and indices, with ties, bit for bit', () => {
     const pools = [
       ...geometries(40, 23),
-      { shape: [3, 4, 8, 10], g: { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] } as Conv2dGeometry },
-      { shape: [1, 2, 7, 9], g: { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] } as Conv2dGeometry },
+      {
+        shape: [3, 4, 8, 10],
+        g: { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] } as Conv2dGeometry,
+      },
+      {
+        shape: [1, 2, 7, 9],
+        g: { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] } as Conv2dGeometry,
+      },
     ];
     let checked = 0;
     pools.forEach(({ shape, g }, i) => {
@@ -164,8 +227,12 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
           const label = `${describeCase(shape, g, i, dtype)} out ${outSize}`;
           const got = wasmBackend.maxPool2d(x, g, outSize);
           const want = cpuBackend.maxPool2d(x, g, outSize);
-          expect(Array.from(got.values as TypedArray), label).toEqual(Array.from(want.values as TypedArray));
-          expect(Array.from(got.indices as Int32Array), label).toEqual(Array.from(want.indices as Int32Array));
+          expect(Array.from(got.values as TypedArray), label).toEqual(
+            Array.from(want.values as TypedArray),
+          );
+          expect(Array.from(got.indices as Int32Array), label).toEqual(
+            Array.from(want.indices as Int32Array),
+          );
           checked++;
         }
       }
@@ -176,10 +243,22 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
   it('maxPool2d: the first maximum wins ties and a NaN wins over numbers (the last NaN, as PyTorch)', () => {
     const g: Conv2dGeometry = { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] };
     const data = new Float32Array([
-      1, 5, 2, 2, //
-      5, 0, NaN, NaN,
+      1,
+      5,
+      2,
+      2, //
+      5,
+      0,
+      NaN,
+      NaN,
     ]);
-    const x: View = { storage: data, dtype: 'float32', shape: [1, 1, 2, 4], strides: [8, 8, 4, 1], offset: 0 };
+    const x: View = {
+      storage: data,
+      dtype: 'float32',
+      shape: [1, 1, 2, 4],
+      strides: [8, 8, 4, 1],
+      offset: 0,
+    };
     for (const backend of [wasmBackend, cpuBackend]) {
       const { values, indices } = backend.maxPool2d(x, g, [1, 2]);
       expect(Array.from(values as Float32Array)).toEqual([5, NaN]);
@@ -187,7 +266,12 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
     }
     // A generic-path window (3×3, padded) with a NaN in it.
     const y: View = { ...x, storage: new Float32Array([1, 2, NaN, 3, 4, 5, 6, 7]) };
-    const pad: Conv2dGeometry = { kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
+    const pad: Conv2dGeometry = {
+      kernel: [3, 3],
+      stride: [1, 1],
+      padding: [1, 1],
+      dilation: [1, 1],
+    };
     const fast = wasmBackend.maxPool2d(y, pad, [2, 4]);
     const ref = cpuBackend.maxPool2d(y, pad, [2, 4]);
     expect(Array.from(fast.indices as Int32Array)).toEqual(Array.from(ref.indices as Int32Array));
@@ -200,33 +284,86 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
       const rows = r.int(1, 6);
       const size = r.int(1, 9);
       const count = r.int(1, 12);
-      const x: View = { storage: randomArray('float32', rows * size + 2, t), dtype: 'float32', shape: [rows, size], strides: [size, 1], offset: 2 };
+      const x: View = {
+        storage: randomArray('float32', rows * size + 2, t),
+        dtype: 'float32',
+        shape: [rows, size],
+        strides: [size, 1],
+        offset: 2,
+      };
       const idx = new Int32Array(rows * count).map(() => r.int(0, size - 1));
-      const index: View = { storage: idx, dtype: 'int32', shape: [rows, count], strides: [count, 1], offset: 0 };
-      expect(Array.from(wasmBackend.gather(x, 1, index) as Float32Array)).toEqual(Array.from(cpuBackend.gather(x, 1, index) as Float32Array));
-      const src: View = { storage: randomArray('float32', rows * count, 50 + t), dtype: 'float32', shape: [rows, count], strides: [count, 1], offset: 0 };
+      const index: View = {
+        storage: idx,
+        dtype: 'int32',
+        shape: [rows, count],
+        strides: [count, 1],
+        offset: 0,
+      };
+      expect(Array.from(wasmBackend.gather(x, 1, index) as Float32Array)).toEqual(
+        Array.from(cpuBackend.gather(x, 1, index) as Float32Array),
+      );
+      const src: View = {
+        storage: randomArray('float32', rows * count, 50 + t),
+        dtype: 'float32',
+        shape: [rows, count],
+        strides: [count, 1],
+        offset: 0,
+      };
       for (const mode of ['add', 'assign'] as const) {
         expect(Array.from(wasmBackend.scatter(x, 1, index, src, mode) as Float32Array)).toEqual(
           Array.from(cpuBackend.scatter(x, 1, index, src, mode) as Float32Array),
         );
       }
     }
-    const x: View = { storage: new Float32Array(6), dtype: 'float32', shape: [2, 3], strides: [3, 1], offset: 0 };
-    const bad: View = { storage: new Int32Array([0, 3]), dtype: 'int32', shape: [2, 1], strides: [1, 1], offset: 0 };
-    const src: View = { storage: new Float32Array(2), dtype: 'float32', shape: [2, 1], strides: [1, 1], offset: 0 };
-    expect(() => wasmBackend.gather(x, 1, bad)).toThrow('gather: index 3 is out of bounds for dimension 1 with size 3');
-    expect(() => wasmBackend.scatter(x, 1, bad, src, 'add')).toThrow('scatterAdd: index 3 is out of bounds for dimension 1 with size 3');
+    const x: View = {
+      storage: new Float32Array(6),
+      dtype: 'float32',
+      shape: [2, 3],
+      strides: [3, 1],
+      offset: 0,
+    };
+    const bad: View = {
+      storage: new Int32Array([0, 3]),
+      dtype: 'int32',
+      shape: [2, 1],
+      strides: [1, 1],
+      offset: 0,
+    };
+    const src: View = {
+      storage: new Float32Array(2),
+      dtype: 'float32',
+      shape: [2, 1],
+      strides: [1, 1],
+      offset: 0,
+    };
+    expect(() => wasmBackend.gather(x, 1, bad)).toThrow(
+      'gather: index 3 is out of bounds for dimension 1 with size 3',
+    );
+    expect(() => wasmBackend.scatter(x, 1, bad, src, 'add')).toThrow(
+      'scatterAdd: index 3 is out of bounds for dimension 1 with size 3',
+    );
   });
 });
 
 /** Values and input gradients of `fn` on the given inputs, computed with the given CPU kernels. */
-function run(kind: 'wasm' | 'reference', make: () => Tensor[], fn: (...xs: Tensor[]) => Tensor, cotangentSeed: number): { out: number[]; grads: number[][] } {
+function run(
+  kind: 'wasm' | 'reference',
+  make: () => Tensor[],
+  fn: (...xs: Tensor[]) => Tensor,
+  cotangentSeed: number,
+): { out: number[]; grads: number[][] } {
   useCpuKernels(kind);
   const inputs = make();
   const out = fn(...inputs);
-  const cot = tensor(Array.from(randomArray('float32', out.numel(), cotangentSeed)), { shape: out.shape, dtype: out.dtype });
+  const cot = tensor(Array.from(randomArray('float32', out.numel(), cotangentSeed)), {
+    shape: out.shape,
+    dtype: out.dtype,
+  });
   out.backward(cot);
-  return { out: Array.from(out.dataSync()), grads: inputs.filter((t) => t.grad !== null).map((t) => Array.from(t.grad!.dataSync())) };
+  return {
+    out: Array.from(out.dataSync()),
+    grads: inputs.filter((t) => t.grad !== null).map((t) => Array.from(t.grad!.dataSync())),
+  };
 }
 
 function expectClose(got: number[], want: number[], tol: number, label: string): void {
@@ -242,7 +379,8 @@ function expectClose(got: number[], want: number[], tol: number, label: string):
 describe('F.conv2d and F.maxPool2d on the fast kernels against the reference kernels', () => {
   afterEach(() => useCpuKernels('wasm'));
 
-  const leaf = (data: TypedArray, shape: number[], dtype: DType) => tensor(Array.from(data), { shape, dtype, requiresGrad: true });
+  const leaf = (data: TypedArray, shape: number[], dtype: DType) =>
+    tensor(Array.from(data), { shape, dtype, requiresGrad: true });
 
   it('conv2d: values and gradients for random shapes, strides, padding, dilation, groups and layouts', () => {
     const r = rng(77);
@@ -258,7 +396,11 @@ describe('F.conv2d and F.maxPool2d on the fast kernels against the reference ker
       const dilation: [number, number] = [r.int(1, 2), r.int(1, 2)];
       const h = r.int(1, 9);
       const w = r.int(1, 10);
-      if ((h + 2 * padding[0] - dilation[0] * (kernel[0] - 1) - 1) < 0 || (w + 2 * padding[1] - dilation[1] * (kernel[1] - 1) - 1) < 0) continue;
+      if (
+        h + 2 * padding[0] - dilation[0] * (kernel[0] - 1) - 1 < 0 ||
+        w + 2 * padding[1] - dilation[1] * (kernel[1] - 1) - 1 < 0
+      )
+        continue;
       const dtype: DType = t % 3 === 0 ? 'float64' : 'float32';
       const transposed = t % 2 === 1;
       const xData = randomArray(dtype, n * inPer * groups * h * w, 1000 + t);
@@ -267,11 +409,22 @@ describe('F.conv2d and F.maxPool2d on the fast kernels against the reference ker
       const withBias = t % 4 !== 3;
       const make = () => {
         // The transposed case stores x as [N, C, W, H] and passes a non-contiguous transpose.
-        const x = transposed ? leaf(xData, [n, inPer * groups, w, h], dtype) : leaf(xData, [n, inPer * groups, h, w], dtype);
-        return [x, leaf(wData, [outPer * groups, inPer, ...kernel], dtype), leaf(bData, [outPer * groups], dtype)];
+        const x = transposed
+          ? leaf(xData, [n, inPer * groups, w, h], dtype)
+          : leaf(xData, [n, inPer * groups, h, w], dtype);
+        return [
+          x,
+          leaf(wData, [outPer * groups, inPer, ...kernel], dtype),
+          leaf(bData, [outPer * groups], dtype),
+        ];
       };
       const fn = (x: Tensor, weight: Tensor, bias: Tensor) =>
-        F.conv2d(transposed ? x.transpose(2, 3) : x, weight, withBias ? bias : null, { stride, padding, dilation, groups });
+        F.conv2d(transposed ? x.transpose(2, 3) : x, weight, withBias ? bias : null, {
+          stride,
+          padding,
+          dilation,
+          groups,
+        });
       const fast = run('wasm', make, fn, 4000 + t);
       const ref = run('reference', make, fn, 4000 + t);
       const label = `conv2d case ${t}: n ${n} groups ${groups} ${h}x${w} kernel ${kernel} stride ${stride} padding ${padding} dilation ${dilation} ${dtype}`;
@@ -299,9 +452,20 @@ describe('F.conv2d and F.maxPool2d on the fast kernels against the reference ker
       const shape = [t % 4 === 0 ? 1 : r.int(1, 3), r.int(1, 3), r.int(3, 11), r.int(3, 12)];
       const dtype: DType = t % 2 === 0 ? 'float64' : 'float32';
       // Small integers: many ties, whose gradient must go to the first maximum in both paths.
-      const data = randomArray(dtype, shape.reduce((a, b) => a * b), 5000 + t, t % 2 === 1);
+      const data = randomArray(
+        dtype,
+        shape.reduce((a, b) => a * b),
+        5000 + t,
+        t % 2 === 1,
+      );
       const make = () => [leaf(data, shape, dtype)];
-      const fn = (x: Tensor) => F.maxPool2d(t % 5 === 2 ? x.mul(1).transpose(2, 3).transpose(2, 3) : x, kernel, { stride, padding, dilation, ceilMode });
+      const fn = (x: Tensor) =>
+        F.maxPool2d(t % 5 === 2 ? x.mul(1).transpose(2, 3).transpose(2, 3) : x, kernel, {
+          stride,
+          padding,
+          dilation,
+          ceilMode,
+        });
       let ref;
       try {
         ref = run('reference', make, fn, 6000 + t);
@@ -321,17 +485,35 @@ describe('F.conv2d and F.maxPool2d on the fast kernels against the reference ker
     const r = rng(3);
     for (let t = 0; t < 20; t++) {
       const shape = [r.int(1, 2), r.int(1, 3), r.int(2, 9), r.int(2, 9)];
-      const g: Conv2dGeometry = { kernel: [2, r.int(1, 3)], stride: [r.int(1, 2), 2], padding: [r.int(0, 1), 0], dilation: [1, r.int(1, 2)] };
+      const g: Conv2dGeometry = {
+        kernel: [2, r.int(1, 3)],
+        stride: [r.int(1, 2), 2],
+        padding: [r.int(0, 1), 0],
+        dilation: [1, r.int(1, 2)],
+      };
       const [outH, outW] = outputSize(shape[2], shape[3], g);
       if (outH <= 0 || outW <= 0) continue;
-      const data = Array.from(randomArray('float64', shape.reduce((a, b) => a * b), 7000 + t, true));
-      const cot = tensor(Array.from(randomArray('float64', shape[0] * shape[1] * outH * outW, 8000 + t)), { shape: [shape[0], shape[1], outH, outW], dtype: 'float64' });
+      const data = Array.from(
+        randomArray(
+          'float64',
+          shape.reduce((a, b) => a * b),
+          7000 + t,
+          true,
+        ),
+      );
+      const cot = tensor(
+        Array.from(randomArray('float64', shape[0] * shape[1] * outH * outW, 8000 + t)),
+        { shape: [shape[0], shape[1], outH, outW], dtype: 'float64' },
+      );
 
       const x1 = tensor(data, { shape, dtype: 'float64', requiresGrad: true });
       const [values, indices] = maxPool2dWithIndices(x1, g, [outH, outW]);
       values.backward(cot);
       const x2 = tensor(data, { shape, dtype: 'float64', requiresGrad: true });
-      const general = unfold2d(x2, g, -Infinity).reshape([shape[0], shape[1], g.kernel[0] * g.kernel[1], outH * outW]).max(2).values.reshape([shape[0], shape[1], outH, outW]);
+      const general = unfold2d(x2, g, -Infinity)
+        .reshape([shape[0], shape[1], g.kernel[0] * g.kernel[1], outH * outW])
+        .max(2)
+        .values.reshape([shape[0], shape[1], outH, outW]);
       general.backward(cot);
       expect(Array.from(values.dataSync())).toEqual(Array.from(general.dataSync()));
       expect(Array.from(x1.grad!.dataSync())).toEqual(Array.from(x2.grad!.dataSync()));
@@ -344,7 +526,9 @@ describe('F.conv2d and F.maxPool2d on the fast kernels against the reference ker
     // kernel 2, dilation 3, padding 2 over a 1×1 image: the one window's taps are at −2 and 1.
     const g: Conv2dGeometry = { kernel: [2, 2], stride: [2, 2], padding: [2, 2], dilation: [3, 3] };
     expect(maxPoolWindowsValid(1, 1, g, [1, 1])).toBe(false);
-    expect(() => maxPool2dWithIndices(tensor([[[[1]]]]), g, [1, 1])).toThrow(/lies wholly in the padding/);
+    expect(() => maxPool2dWithIndices(tensor([[[[1]]]]), g, [1, 1])).toThrow(
+      /lies wholly in the padding/,
+    );
     const x = tensor([[[[1]]]], { requiresGrad: true });
     const y = F.maxPool2d(x, 2, { padding: 2, dilation: 3 });
     expect(Array.from(y.dataSync())).toEqual([-Infinity]);
@@ -355,7 +539,11 @@ describe('F.conv2d and F.maxPool2d on the fast kernels against the reference ker
   it('maxPool2d: first and second derivatives (gradcheck, gradgradcheck)', () => {
     // Distinct values, so the max is stable under finite-difference steps.
     const data = Array.from({ length: 2 * 2 * 7 * 6 }, (_, i) => ((i * 37) % 84) / 10 - 4);
-    for (const options of [{ stride: 2 }, { stride: 1, padding: 1, dilation: 2 }, { stride: 2, ceilMode: true }]) {
+    for (const options of [
+      { stride: 2 },
+      { stride: 1, padding: 1, dilation: 2 },
+      { stride: 2, ceilMode: true },
+    ]) {
       const x = tensor(data, { shape: [2, 2, 7, 6], dtype: 'float64', requiresGrad: true });
       const f = (t: Tensor) => F.maxPool2d(t, [3, 2], options).square();
       expect(gradcheck(f, [x])).toBe(true);
@@ -380,14 +568,151 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
         const got = im2colChannelMajor(x, g); // [rows, N·L]
         expect(got.length, label).toBe(want.length);
         const reordered = new Float32Array(want.length);
-        for (let b = 0; b < n; b++) for (let r = 0; r < rows; r++) for (let l = 0; l < L; l++) reordered[r * n * L + b * L + l] = want[(b * rows + r) * L + l];
+        for (let b = 0; b < n; b++)
+          for (let r = 0; r < rows; r++)
+            for (let l = 0; l < L; l++)
+              reordered[r * n * L + b * L + l] = want[(b * rows + r) * L + l];
         expect(Array.from(got), label).toEqual(Array.from(reordered));
+        // Into a caller's array (as the gemm's memory) that holds stale values: padding zeroed.
+        const into = new Float32Array(got.length + 3).fill(Number.NaN);
+        im2colChannelMajor(x, g, into);
+        expect(Array.from(into.subarray(0, got.length)), `${label} (into)`).toEqual(
+          Array.from(reordered),
+        );
+        expect(Number.isNaN(into[got.length]), `${label} (past the end untouched)`).toBe(true);
       }
       const cols = randomArray('float32', rows * n * L, 99) as Float32Array;
       const asNRL = new Float32Array(cols.length);
-      for (let b = 0; b < n; b++) for (let r = 0; r < rows; r++) for (let l = 0; l < L; l++) asNRL[(b * rows + r) * L + l] = cols[r * n * L + b * L + l];
-      const want = cpuBackend.fold2d({ storage: asNRL, dtype: 'float32', shape: [n, rows, L], strides: [rows * L, L, 1], offset: 0 }, [n, c, h, w], g);
-      expect(Array.from(col2imChannelMajor(cols, [n, c, h, w], g)), describeCase(shape, g, 0, 'float32')).toEqual(Array.from(want as Float32Array));
+      for (let b = 0; b < n; b++)
+        for (let r = 0; r < rows; r++)
+          for (let l = 0; l < L; l++) asNRL[(b * rows + r) * L + l] = cols[r * n * L + b * L + l];
+      const want = cpuBackend.fold2d(
+        {
+          storage: asNRL,
+          dtype: 'float32',
+          shape: [n, rows, L],
+          strides: [rows * L, L, 1],
+          offset: 0,
+        },
+        [n, c, h, w],
+        g,
+      );
+      expect(
+        Array.from(col2imChannelMajor(cols, [n, c, h, w], g)),
+        describeCase(shape, g, 0, 'float32'),
+      ).toEqual(Array.from(want as Float32Array));
+    }
+  });
+
+  it('im2col / col2im on the WebAssembly kernels equal the JavaScript loops bit for bit, on 1 and 2 threads', async () => {
+    const cases = [
+      ...geometries(40, 4242),
+      // Large enough to use the worker threads, with images split over tasks unevenly.
+      {
+        shape: [5, 7, 30, 31],
+        g: { kernel: [3, 2], stride: [2, 1], padding: [1, 0], dilation: [1, 2] } as Conv2dGeometry,
+      },
+      {
+        shape: [9, 1, 28, 28],
+        g: { kernel: [3, 3], stride: [1, 1], padding: [0, 0], dilation: [1, 1] } as Conv2dGeometry,
+      },
+    ];
+    const results: Float32Array[][] = [];
+    try {
+      for (const threads of [1, 2]) {
+        await setNumThreads(threads);
+        const out: Float32Array[] = [];
+        for (const { shape, g } of cases) {
+          const [n, c, h, w] = shape;
+          const [outH, outW] = outputSize(h, w, g);
+          const size = c * g.kernel[0] * g.kernel[1] * n * outH * outW;
+          const { rt } = kernelRuntime(false)!;
+          const at = { ptr: 1024, free: 1024 + size * 4 };
+          expect(rt.reserve(at.free)).toBe(true);
+          for (let layout = 0; layout < 4; layout++) {
+            const x = randomView('float32', shape, layout, 31 + layout);
+            const label = `${describeCase(shape, g, layout, 'float32')}, ${threads} threads`;
+            rt.heap().fill(Number.NaN, at.ptr >> 2, (at.ptr >> 2) + size); // stale values
+            expect(im2colInMemory(x, g, at), label).toBe(true);
+            const got = rt.heap().slice(at.ptr >> 2, (at.ptr >> 2) + size);
+            expect(Array.from(got), label).toEqual(Array.from(im2colChannelMajor(x, g)));
+            out.push(got);
+          }
+          const cols = randomArray('float32', size, 5) as Float32Array;
+          rt.heap().set(cols, at.ptr >> 2);
+          const image = col2imInMemory([n, c, h, w], g, at)!;
+          const label = `${describeCase(shape, g, 0, 'float32')}, col2im, ${threads} threads`;
+          expect(Array.from(image), label).toEqual(
+            Array.from(col2imChannelMajor(cols, [n, c, h, w], g)),
+          );
+          out.push(image);
+        }
+        results.push(out);
+      }
+    } finally {
+      await setNumThreads(null);
+    }
+    results[1].forEach((r, i) =>
+      expect(Buffer.from(r.buffer).equals(Buffer.from(results[0][i].buffer)), `result ${i}`).toBe(
+        true,
+      ),
+    );
+  });
+
+  it('conv2d backward: columns written into the gemm memory (none kept) equal the kept columns, bit for bit', () => {
+    // minWork 0: every product on the WebAssembly kernels; 2^40: all on the reference (writers materialized).
+    for (const minWork of [0, 2 ** 40]) {
+      const restore = configureGemm({ minWork });
+      try {
+        for (const { shape, g } of geometries(25, 777)) {
+          const [n, c, h, w] = shape;
+          const [outH, outW] = outputSize(h, w, g);
+          const o = 1 + (c % 3) * 3;
+          for (let layout = 0; layout < 2; layout++) {
+            const x = randomView('float32', shape, layout, 5 + layout);
+            const label = describeCase(shape, g, layout, 'float32');
+            const weight: View = {
+              storage: randomArray('float32', o * c * g.kernel[0] * g.kernel[1], 6),
+              dtype: 'float32',
+              shape: [o, c, g.kernel[0], g.kernel[1]],
+              strides: [c * g.kernel[0] * g.kernel[1], g.kernel[0] * g.kernel[1], g.kernel[1], 1],
+              offset: 0,
+            };
+            const grad = randomView('float32', [n, o, outH, outW], layout, 8);
+            const kept = im2colChannelMajor(x, g);
+            const a = conv2dBackwardF32(x, weight, grad, g, kept, [true, true, true]);
+            const b = conv2dBackwardF32(x, weight, grad, g, null, [true, true, true]);
+            expect(Array.from(b.weight!), label).toEqual(Array.from(a.weight!));
+            expect(Array.from(b.input!), label).toEqual(Array.from(a.input!));
+            expect(Array.from(b.bias!), label).toEqual(Array.from(a.bias!));
+            // And the weight gradient agrees with the reference: Σ_b grad_b [O, L] · unfold(x)_bᵀ.
+            const cols = cpuBackend.unfold2d(x, g, 0) as Float32Array; // [N, rows, L]
+            const rows = c * g.kernel[0] * g.kernel[1];
+            const L = outH * outW;
+            const gs = grad.storage as Float32Array;
+            const want = new Float64Array(o * rows);
+            for (let bb = 0; bb < n; bb++)
+              for (let oc = 0; oc < o; oc++)
+                for (let r = 0; r < rows; r++) {
+                  let sum = 0;
+                  for (let l = 0; l < L; l++) {
+                    const [oy, ox] = [Math.floor(l / outW), l % outW];
+                    const gi =
+                      grad.offset +
+                      bb * grad.strides[0] +
+                      oc * grad.strides[1] +
+                      oy * grad.strides[2] +
+                      ox * grad.strides[3];
+                    sum += gs[gi] * cols[(bb * rows + r) * L + l];
+                  }
+                  want[oc * rows + r] += sum;
+                }
+            expectClose(Array.from(b.weight!), Array.from(want), 1e-5 * Math.max(1, n * L), label);
+          }
+        }
+      } finally {
+        configureGemm(restore);
+      }
     }
   });
 
@@ -405,7 +730,11 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
       const dilation: [number, number] = [r.int(1, 2), r.int(1, 2)];
       const h = r.int(3, 14);
       const w = r.int(3, 14);
-      if (h + 2 * padding[0] < dilation[0] * (kernel[0] - 1) + 1 || w + 2 * padding[1] < dilation[1] * (kernel[1] - 1) + 1) continue;
+      if (
+        h + 2 * padding[0] < dilation[0] * (kernel[0] - 1) + 1 ||
+        w + 2 * padding[1] < dilation[1] * (kernel[1] - 1) + 1
+      )
+        continue;
       // Which of x, weight, bias take part (and so which gradients the fast backward computes).
       const wants = [t % 5 !== 1, t % 5 !== 2, t % 4 !== 3];
       const withBias = t % 6 !== 5;
@@ -414,14 +743,21 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
       const wData = randomArray('float32', o * c * kernel[0] * kernel[1], 200 + t);
       const bData = randomArray('float32', o, 300 + t);
       const make = () => [
-        tensor(Array.from(xData), { shape: layout === 1 ? [n, c, w, h] : [n, c, h, w], requiresGrad: wants[0] }),
+        tensor(Array.from(xData), {
+          shape: layout === 1 ? [n, c, w, h] : [n, c, h, w],
+          requiresGrad: wants[0],
+        }),
         tensor(Array.from(wData), { shape: [o, c, ...kernel], requiresGrad: wants[1] }),
         tensor(Array.from(bData), { shape: [o], requiresGrad: wants[2] }),
       ];
       let gradFn = '';
       const fn = (x: Tensor, weight: Tensor, bias: Tensor) => {
         const input = layout === 1 ? x.transpose(2, 3) : layout === 2 ? x.mul(1) : x;
-        const y = F.conv2d(input, weight, withBias ? bias : null, { stride, padding: same ? 'same' : padding, dilation });
+        const y = F.conv2d(input, weight, withBias ? bias : null, {
+          stride,
+          padding: same ? 'same' : padding,
+          dilation,
+        });
         gradFn = y.gradFn?.name ?? '';
         return y;
       };
@@ -442,8 +778,12 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
     // conv1d is conv2d over images of height 1.
     const xData = randomArray('float32', 3 * 4 * 30, 5);
     const wData = randomArray('float32', 5 * 4 * 3, 6);
-    const make1d = () => [tensor(Array.from(xData), { shape: [3, 4, 30], requiresGrad: true }), tensor(Array.from(wData), { shape: [5, 4, 3], requiresGrad: true })];
-    const fn1d = (x: Tensor, weight: Tensor) => F.conv1d(x, weight, null, { stride: 2, padding: 1, dilation: 2 });
+    const make1d = () => [
+      tensor(Array.from(xData), { shape: [3, 4, 30], requiresGrad: true }),
+      tensor(Array.from(wData), { shape: [5, 4, 3], requiresGrad: true }),
+    ];
+    const fn1d = (x: Tensor, weight: Tensor) =>
+      F.conv1d(x, weight, null, { stride: 2, padding: 1, dilation: 2 });
     const fast = run('wasm', make1d, fn1d, 7);
     const ref = run('reference', make1d, fn1d, 7);
     expectClose(fast.out, ref.out, 1e-5, 'conv1d output');
@@ -451,7 +791,10 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
   });
 
   it('conv2d at the benchmark CNN shapes equals the reference (values, all gradients)', () => {
-    for (const [n, c, h, o] of [[64, 1, 28, 32], [16, 32, 13, 64]]) {
+    for (const [n, c, h, o] of [
+      [64, 1, 28, 32],
+      [16, 32, 13, 64],
+    ]) {
       const xData = randomArray('float32', n * c * h * h, 11 + c);
       const wData = randomArray('float32', o * c * 9, 12 + c);
       const bData = randomArray('float32', o, 13 + c);
@@ -465,7 +808,9 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
       const ref = run('reference', make, fn, 14);
       expectClose(fast.out, ref.out, 1e-5, `[${n}, ${c}, ${h}, ${h}] output`);
       // The gradients sum over up to 64·26·26 terms: float32 rounding in another order.
-      fast.grads.forEach((g, i) => expectClose(g, ref.grads[i], 1e-4, `[${n}, ${c}, ${h}, ${h}] grad ${i}`));
+      fast.grads.forEach((g, i) =>
+        expectClose(g, ref.grads[i], 1e-4, `[${n}, ${c}, ${h}, ${h}] grad ${i}`),
+      );
     }
   });
 
@@ -479,7 +824,11 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
       const y = F.conv2d(x, w, null, { stride: [2, 1], padding: 1 });
       const [gx] = autograd.grad(y.square().sum(), [x], { createGraph: true });
       gx!.square().sum().backward();
-      return { name: y.gradFn!.name, gw: Array.from(w.grad!.dataSync()), gx: Array.from(x.grad!.dataSync()) };
+      return {
+        name: y.gradFn!.name,
+        gw: Array.from(w.grad!.dataSync()),
+        gx: Array.from(x.grad!.dataSync()),
+      };
     };
     const fast = result('wasm');
     const ref = result('reference');
@@ -491,14 +840,32 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
 
   it('relu and its backward: the fused kernels equal the composed ones bit for bit (NaN, ±0, ±Infinity)', () => {
     const special = [NaN, -NaN, 0, -0, Infinity, -Infinity, 1e-45, -1e-45, 3.5, -2.25];
-    const values = Array.from({ length: 600 }, (_, i) => (i < special.length ? special[i] : Math.sin(i * 1.7) * 10));
-    const x: View = { storage: Float32Array.from(values), dtype: 'float32', shape: [20, 30], strides: [30, 1], offset: 0 };
+    const values = Array.from({ length: 600 }, (_, i) =>
+      i < special.length ? special[i] : Math.sin(i * 1.7) * 10,
+    );
+    const x: View = {
+      storage: Float32Array.from(values),
+      dtype: 'float32',
+      shape: [20, 30],
+      strides: [30, 1],
+      offset: 0,
+    };
     const got = wasmBackend.unary('relu', x, 'float32') as Float32Array;
     const want = cpuBackend.unary('relu', x, 'float32') as Float32Array;
-    for (let i = 0; i < values.length; i++) expect(Object.is(got[i], want[i]), `relu(${values[i]})`).toBe(true);
-    const g: View = { ...x, storage: Float32Array.from(values, (v, i) => (i % 3 === 0 ? -v : v + 1)) };
+    for (let i = 0; i < values.length; i++)
+      expect(Object.is(got[i], want[i]), `relu(${values[i]})`).toBe(true);
+    const g: View = {
+      ...x,
+      storage: Float32Array.from(values, (v, i) => (i % 3 === 0 ? -v : v + 1)),
+    };
     const back = wasmBackend.reluBackward!(g, x) as Float32Array;
-    const zero: View = { storage: new Float32Array([0]), dtype: 'float32', shape: [20, 30], strides: [0, 0], offset: 0 };
+    const zero: View = {
+      storage: new Float32Array([0]),
+      dtype: 'float32',
+      shape: [20, 30],
+      strides: [0, 0],
+      offset: 0,
+    };
     const mask = cpuBackend.binary('gt', x, zero, 'bool') as Uint8Array;
     for (let i = 0; i < values.length; i++) {
       const expected = Math.fround((g.storage as Float32Array)[i] * mask[i]);
@@ -508,7 +875,9 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
     const make = () => [tensor(values.slice(40), { shape: [20, 28], requiresGrad: true })];
     const fast = run('wasm', make, (t) => F.relu(t.mul(1)), 8);
     const ref = run('reference', make, (t) => F.relu(t.mul(1)), 8);
-    expect(fast.out.map((v) => Object.is(v, 0) ? 0 : v)).toEqual(ref.out.map((v) => Object.is(v, 0) ? 0 : v));
+    expect(fast.out.map((v) => (Object.is(v, 0) ? 0 : v))).toEqual(
+      ref.out.map((v) => (Object.is(v, 0) ? 0 : v)),
+    );
     expect(fast.grads).toEqual(ref.grads);
   });
 });

@@ -11,7 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import { buildCeilingModule } from '../src/backend/wasm/ceiling_module.js';
-import { sgdStepF32 } from '../src/backend/wasm/gemm.js';
+import {
+  gemmF32Into,
+  gemmF32With,
+  type GemmWriter,
+  materialize,
+  sgdStepF32,
+} from '../src/backend/wasm/gemm.js';
 import { buildGemmModule, DEFAULT_VARIANTS } from '../src/backend/wasm/gemm_module.js';
 import { bestSimdLevel, simdLevelSupported, type SimdLevel } from '../src/backend/wasm/platform.js';
 import {
@@ -41,7 +47,13 @@ function randomData(size: number, seed: number): Float32Array {
 }
 
 function view(storage: Float32Array, shape: number[], strides?: number[], offset = 0): View {
-  return { storage, dtype: 'float32', shape, strides: strides ?? [shape[1] * shape[2], shape[2], 1], offset };
+  return {
+    storage,
+    dtype: 'float32',
+    shape,
+    strides: strides ?? [shape[1] * shape[2], shape[2], 1],
+    offset,
+  };
 }
 
 function absView(v: View): View {
@@ -64,7 +76,10 @@ function expectMatchesReference(a: View, b: View): Float32Array {
     }
     const err = Math.abs(got[i] - want[i]);
     const tol = (k + 2) * EPS32 * bound[i] + 1e-30;
-    if (!(err <= tol)) expect.fail(`element ${i} of [${a.shape}]x[${b.shape}]: got ${got[i]}, want ${want[i]} (tolerance ${tol})`);
+    if (!(err <= tol))
+      expect.fail(
+        `element ${i} of [${a.shape}]x[${b.shape}]: got ${got[i]}, want ${want[i]} (tolerance ${tol})`,
+      );
     worst = Math.max(worst, err / (bound[i] || 1));
   }
   expect(worst).toBeLessThan(1e-4);
@@ -102,14 +117,22 @@ describe('wasm kernel modules', () => {
   it('emits valid modules for every variant, with shared or private memory', () => {
     for (const level of LEVELS) {
       for (const shared of [false, true]) {
-        const bytes = buildGemmModule(DEFAULT_VARIANTS[level], { initialPages: 1, maximumPages: 16, shared });
+        const bytes = buildGemmModule(DEFAULT_VARIANTS[level], {
+          initialPages: 1,
+          maximumPages: 16,
+          shared,
+        });
         expect(WebAssembly.validate(bytes), `${level} shared=${shared}`).toBe(true);
       }
     }
     expect(WebAssembly.validate(buildCeilingModule('relaxed'))).toBe(true);
     expect(WebAssembly.validate(buildCeilingModule('simd'))).toBe(true);
     // The emitter's output is checked by the engine: a broken module must not validate.
-    const bytes = buildGemmModule(DEFAULT_VARIANTS.simd, { initialPages: 1, maximumPages: 16, shared: false });
+    const bytes = buildGemmModule(DEFAULT_VARIANTS.simd, {
+      initialPages: 1,
+      maximumPages: 16,
+      shared: false,
+    });
     const broken = bytes.slice(0, bytes.length - 1);
     expect(WebAssembly.validate(broken)).toBe(false);
   });
@@ -138,10 +161,81 @@ describe.each(LEVELS)('wasm matmul, %s kernels', (level) => {
     expectMatchesReference(a, b);
   });
 
+  it('writer operands, gemmF32With and gemmF32Into equal gemmF32 bit for bit (odd shapes, transposed writers)', () => {
+    for (const [batch, m, k, n] of [...SHAPES, [1, 64, 290, 301], [2, 13, 7, 45]] as [
+      number,
+      number,
+      number,
+      number,
+    ][]) {
+      for (const [ta, tb] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
+        const ad = randomData(batch * m * k, m + 7 * k);
+        const bd = randomData(batch * k * n, n + 5 * k);
+        // Views with the layouts the writers produce ([batch, cols, rows] when transposed).
+        const av = view(ad, [batch, m, k], ta ? [m * k, 1, m] : [m * k, k, 1]);
+        const bv = view(bd, [batch, k, n], tb ? [k * n, 1, k] : [k * n, n, 1]);
+        const writes: number[] = [];
+        const aw: GemmWriter = {
+          shape: [batch, m, k],
+          transposed: ta,
+          write: (d) => (writes.push(d.length), d.set(ad)),
+        };
+        const bw: GemmWriter = {
+          shape: [batch, k, n],
+          transposed: tb,
+          write: (d) => (writes.push(d.length), d.set(bd)),
+        };
+        const label = `[${batch}, ${m}, ${k}] x [.., ${n}] transposed ${ta} ${tb}`;
+        const want = expectMatchesReference(av, bv);
+        const got = gemmF32With(aw, bv, (c) => c.slice())!;
+        expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), label).toBe(true);
+        const into = new Float32Array(want.length).fill(Number.NaN);
+        expect(gemmF32Into(av, bw, into), label).toBe(true);
+        expect(Buffer.from(into.buffer).equals(Buffer.from(want.buffer)), label).toBe(true);
+        const both = gemmF32With(aw, bw, (c) => c.slice())!;
+        expect(Buffer.from(both.buffer).equals(Buffer.from(want.buffer)), label).toBe(true);
+        expect(writes).toEqual([ad.length, bd.length, ad.length, bd.length]);
+        // materialize gives the view the writer describes.
+        expect(
+          Array.from(
+            cpuBackend.matmul(materialize(aw), materialize(bw), 'float32') as Float32Array,
+          ),
+          label,
+        ).toEqual(Array.from(cpuBackend.matmul(av, bv, 'float32') as Float32Array));
+      }
+    }
+  });
+
+  it('gemmF32With declines below minWork without running writers or the consumer', () => {
+    const restoreMin = configureGemm({ minWork: 1 << 30 });
+    try {
+      let ran = 0;
+      const w: GemmWriter = { shape: [1, 8, 8], write: () => ran++ };
+      expect(gemmF32With(w, w, () => ran++)).toBeNull();
+      expect(gemmF32Into(w, w, new Float32Array(64))).toBe(false);
+      expect(ran).toBe(0);
+    } finally {
+      configureGemm(restoreMin);
+    }
+  });
+
   it('K = 0 gives zeros and empty dims give empty results', () => {
-    const zero = wasmBackend.matmul(view(new Float32Array(0), [2, 3, 0]), view(new Float32Array(0), [2, 0, 4]), 'float32');
+    const zero = wasmBackend.matmul(
+      view(new Float32Array(0), [2, 3, 0]),
+      view(new Float32Array(0), [2, 0, 4]),
+      'float32',
+    );
     expect(Array.from(zero as Float32Array)).toEqual(new Array(24).fill(0));
-    const empty = wasmBackend.matmul(view(new Float32Array(0), [1, 0, 5]), view(randomData(15, 3), [1, 5, 3]), 'float32');
+    const empty = wasmBackend.matmul(
+      view(new Float32Array(0), [1, 0, 5]),
+      view(randomData(15, 3), [1, 5, 3]),
+      'float32',
+    );
     expect((empty as Float32Array).length).toBe(0);
   });
 
@@ -160,13 +254,25 @@ describe.each(LEVELS)('wasm matmul, %s kernels', (level) => {
     expectMatchesReference(view(wide, [1, m, k], [60 * 80, 80, 1], 3 * 80 + 2), b);
     // A narrow column of a large storage (gathered instead of copying the whole span).
     const tall = randomData(400 * 300, 6);
-    expectMatchesReference(view(tall, [1, 300, 1], [0, 300, 1], 7), view(randomData(5, 7), [1, 1, 5]));
+    expectMatchesReference(
+      view(tall, [1, 300, 1], [0, 300, 1], 7),
+      view(randomData(5, 7), [1, 1, 5]),
+    );
     // Batch broadcast (stride 0) on either side, as conv2d's kernels · columns produce.
     const batch = 3;
-    expectMatchesReference(view(randomData(m * k, 8), [batch, m, k], [0, k, 1]), view(randomData(batch * k * n, 9), [batch, k, n]));
-    expectMatchesReference(view(randomData(batch * m * k, 10), [batch, m, k]), view(randomData(k * n, 11), [batch, k, n], [0, n, 1]));
+    expectMatchesReference(
+      view(randomData(m * k, 8), [batch, m, k], [0, k, 1]),
+      view(randomData(batch * k * n, 9), [batch, k, n]),
+    );
+    expectMatchesReference(
+      view(randomData(batch * m * k, 10), [batch, m, k]),
+      view(randomData(k * n, 11), [batch, k, n], [0, n, 1]),
+    );
     // Every stride non-unit: A[b, i, j] = s[2 + b·1 + i·7 + j·3].
-    expectMatchesReference(view(randomData(5000, 12), [2, 20, 30], [1, 7 * 30, 3], 2), view(randomData(2 * 30 * 10, 13), [2, 30, 10]));
+    expectMatchesReference(
+      view(randomData(5000, 12), [2, 20, 30], [1, 7 * 30, 3], 2),
+      view(randomData(2 * 30 * 10, 13), [2, 30, 10]),
+    );
   });
 
   it('propagates NaN and Inf as IEEE arithmetic does', () => {
@@ -195,12 +301,31 @@ describe('wasm matmul on worker threads', () => {
 
   it('gives bit-identical results on 2 threads and on 1, and the worker takes tasks', async () => {
     const cases: [View, View][] = [
-      [view(randomData(2 * 300 * 200, 21), [2, 300, 200]), view(randomData(2 * 200 * 250, 22), [2, 200, 250])],
+      [
+        view(randomData(2 * 300 * 200, 21), [2, 300, 200]),
+        view(randomData(2 * 200 * 250, 22), [2, 200, 250]),
+      ],
       // conv2d-like: small M, long N, kernels broadcast over the batch.
-      [view(randomData(32 * 9, 23), [4, 32, 9], [0, 9, 1]), view(randomData(4 * 9 * 784, 24), [4, 9, 784])],
-      [view(randomData(129 * 515, 25), [1, 129, 515]), view(randomData(515 * 77, 26), [1, 515, 77], [0, 1, 515])],
+      [
+        view(randomData(32 * 9, 23), [4, 32, 9], [0, 9, 1]),
+        view(randomData(4 * 9 * 784, 24), [4, 9, 784]),
+      ],
+      [
+        view(randomData(129 * 515, 25), [1, 129, 515]),
+        view(randomData(515 * 77, 26), [1, 515, 77], [0, 1, 515]),
+      ],
       // A linear layer's weight gradient: A transposed (x^T), small M against a long N.
-      [view(randomData(70 * 100, 27), [1, 100, 70], [0, 1, 100]), view(randomData(70 * 203, 28), [1, 70, 203])],
+      [
+        view(randomData(70 * 100, 27), [1, 100, 70], [0, 1, 100]),
+        view(randomData(70 * 203, 28), [1, 70, 203]),
+      ],
+      // conv weight-gradient-like: M split into more blocks for the threads, long K, N = 64
+      // read transposed; and M below one tile row group with a short last panel.
+      [
+        view(randomData(97 * 1201, 29), [1, 97, 1201]),
+        view(randomData(64 * 1201, 30), [1, 1201, 64], [0, 1, 1201]),
+      ],
+      [view(randomData(5 * 33, 31), [1, 5, 33]), view(randomData(33 * 2051, 32), [1, 33, 2051])],
     ];
     await setNumThreads(1);
     const single = cases.map(([a, b]) => expectMatchesReference(a, b));
@@ -210,11 +335,40 @@ describe('wasm matmul on worker threads', () => {
     for (let round = 0; round < 20; round++) {
       cases.forEach(([a, b], i) => {
         const threaded = wasmBackend.matmul(a, b, 'float32') as Float32Array;
-        expect(Buffer.from(threaded.buffer).equals(Buffer.from(single[i].buffer)), `case ${i}, round ${round}`).toBe(true);
+        expect(
+          Buffer.from(threaded.buffer).equals(Buffer.from(single[i].buffer)),
+          `case ${i}, round ${round}`,
+        ).toBe(true);
       });
       if (tasksByThread()[1] > before[1]) break;
     }
     expect(tasksByThread()[1]).toBeGreaterThan(before[1]);
+  });
+
+  it('writer operands and gemmF32Into: bit-identical on 2 threads and on 1', async () => {
+    const shapes: [number, number, number][] = [
+      [64, 290, 1001],
+      [289, 777, 64],
+      [7, 65, 900],
+    ];
+    const run = () =>
+      shapes.map(([m, k, n]) => {
+        const ad = randomData(m * k, m + k);
+        const bd = randomData(k * n, n + k);
+        const a: GemmWriter = { shape: [1, m, k], write: (d) => d.set(ad) };
+        const b: GemmWriter = { shape: [1, k, n], transposed: true, write: (d) => d.set(bd) };
+        const out = new Float32Array(m * n);
+        expect(gemmF32Into(a, b, out)).toBe(true);
+        expectMatchesReference(materialize(a), materialize(b));
+        return out;
+      });
+    await setNumThreads(1);
+    const single = run();
+    await setNumThreads(2);
+    const threaded = run();
+    threaded.forEach((t, i) =>
+      expect(Buffer.from(t.buffer).equals(Buffer.from(single[i].buffer)), `case ${i}`).toBe(true),
+    );
   });
 
   it('does not keep a Node process alive at exit', () => {
@@ -232,7 +386,10 @@ console.log(c[0], tasksByThread().length);
 `,
     );
     const started = Date.now();
-    const result = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', file], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(result.stderr).not.toMatch(/Error/);
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe('256 2');
@@ -244,28 +401,56 @@ describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
   beforeAll(() => setSimdLevel(level));
   afterAll(() => setSimdLevel(null));
 
-  const options = { lr: 0.05, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true };
-  const run = (backend: typeof cpuBackend, p: View, g: View, o: typeof options, buf: View | null = null) => {
+  const options = {
+    lr: 0.05,
+    momentum: 0,
+    dampening: 0,
+    weightDecay: 0,
+    nesterov: false,
+    maximize: false,
+    firstStep: true,
+  };
+  const run = (
+    backend: typeof cpuBackend,
+    p: View,
+    g: View,
+    o: typeof options,
+    buf: View | null = null,
+  ) => {
     const copy = { ...p, storage: (p.storage as Float32Array).slice() };
     backend.sgdUpdate(copy, g, buf, o);
     return copy.storage as Float32Array;
   };
-  const flat = (data: Float32Array, size: number, offset = 0): View => ({ storage: data, dtype: 'float32', shape: [size], strides: [1], offset });
-
-  it.each([1024, 1031, 4099])('gives the reference bits, %i elements, with and without maximize', (size) => {
-    const p = flat(randomData(size, size), size);
-    const g = flat(randomData(size, size + 1).map((x, i) => (i % 97 === 0 ? x * 1e-30 : x * 3)), size);
-    for (const o of [options, { ...options, maximize: true }, { ...options, lr: 0.1 }]) {
-      const want = run(cpuBackend, p, g, o);
-      const got = run(wasmBackend, p, g, o);
-      expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
-      expect(got.some((x, i) => x !== (p.storage as Float32Array)[i])).toBe(true);
-      // The kernel itself runs (no silent fallback to the reference).
-      const direct = (p.storage as Float32Array).slice();
-      expect(sgdStepF32(direct, g.storage as Float32Array, (o.maximize ? 1 : -1) * Math.fround(o.lr))).toBe(true);
-      expect(Buffer.from(direct.buffer).equals(Buffer.from(want.buffer))).toBe(true);
-    }
+  const flat = (data: Float32Array, size: number, offset = 0): View => ({
+    storage: data,
+    dtype: 'float32',
+    shape: [size],
+    strides: [1],
+    offset,
   });
+
+  it.each([1024, 1031, 4099])(
+    'gives the reference bits, %i elements, with and without maximize',
+    (size) => {
+      const p = flat(randomData(size, size), size);
+      const g = flat(
+        randomData(size, size + 1).map((x, i) => (i % 97 === 0 ? x * 1e-30 : x * 3)),
+        size,
+      );
+      for (const o of [options, { ...options, maximize: true }, { ...options, lr: 0.1 }]) {
+        const want = run(cpuBackend, p, g, o);
+        const got = run(wasmBackend, p, g, o);
+        expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+        expect(got.some((x, i) => x !== (p.storage as Float32Array)[i])).toBe(true);
+        // The kernel itself runs (no silent fallback to the reference).
+        const direct = (p.storage as Float32Array).slice();
+        expect(
+          sgdStepF32(direct, g.storage as Float32Array, (o.maximize ? 1 : -1) * Math.fround(o.lr)),
+        ).toBe(true);
+        expect(Buffer.from(direct.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+      }
+    },
+  );
 
   it('updates only its span of a larger storage, and falls back for momentum or weight decay', () => {
     const size = 2000;
@@ -277,13 +462,18 @@ describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
     expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
     expect(Array.from(got.subarray(0, 7))).toEqual(Array.from(storage.subarray(0, 7)));
     expect(Array.from(got.subarray(size + 7))).toEqual(Array.from(storage.subarray(size + 7)));
-    for (const o of [{ ...options, weightDecay: 0.01 }, { ...options, momentum: 0.9 }]) {
+    for (const o of [
+      { ...options, weightDecay: 0.01 },
+      { ...options, momentum: 0.9 },
+    ]) {
       const bufRef = flat(new Float32Array(size), size);
       const bufWasm = flat(new Float32Array(size), size);
       const w = run(cpuBackend, p, g, o, bufRef);
       const x = run(wasmBackend, p, g, o, bufWasm);
       expect(Buffer.from(x.buffer).equals(Buffer.from(w.buffer))).toBe(true);
-      expect(Array.from(bufWasm.storage as Float32Array)).toEqual(Array.from(bufRef.storage as Float32Array));
+      expect(Array.from(bufWasm.storage as Float32Array)).toEqual(
+        Array.from(bufRef.storage as Float32Array),
+      );
     }
   });
 });
@@ -291,11 +481,41 @@ describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
 describe('float32 elementwise fast paths', () => {
   it('add/sub/mul/div give the reference bits on contiguous, scalar, row-broadcast and other layouts', () => {
     const shape = [13, 17];
-    const full = (seed: number): View => ({ storage: randomData(13 * 17 + 5, seed), dtype: 'float32', shape, strides: [17, 1], offset: 5 });
-    const row: View = { storage: randomData(17, 41), dtype: 'float32', shape, strides: [0, 1], offset: 0 };
-    const column: View = { storage: randomData(13, 42), dtype: 'float32', shape, strides: [1, 0], offset: 0 };
-    const scalar: View = { storage: new Float32Array([0, -2.5]), dtype: 'float32', shape, strides: [0, 0], offset: 1 };
-    const transposed: View = { storage: randomData(13 * 17, 43), dtype: 'float32', shape, strides: [1, 13], offset: 0 };
+    const full = (seed: number): View => ({
+      storage: randomData(13 * 17 + 5, seed),
+      dtype: 'float32',
+      shape,
+      strides: [17, 1],
+      offset: 5,
+    });
+    const row: View = {
+      storage: randomData(17, 41),
+      dtype: 'float32',
+      shape,
+      strides: [0, 1],
+      offset: 0,
+    };
+    const column: View = {
+      storage: randomData(13, 42),
+      dtype: 'float32',
+      shape,
+      strides: [1, 0],
+      offset: 0,
+    };
+    const scalar: View = {
+      storage: new Float32Array([0, -2.5]),
+      dtype: 'float32',
+      shape,
+      strides: [0, 0],
+      offset: 1,
+    };
+    const transposed: View = {
+      storage: randomData(13 * 17, 43),
+      dtype: 'float32',
+      shape,
+      strides: [1, 13],
+      offset: 0,
+    };
     const operands = [full(44), row, column, scalar, transposed];
     for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'pow'] as const) {
       for (const a of operands) {
@@ -303,7 +523,10 @@ describe('float32 elementwise fast paths', () => {
           const got = wasmBackend.binary(op, a, b, 'float32') as Float32Array;
           const want = cpuBackend.binary(op, a, b, 'float32') as Float32Array;
           expect(got).toBeInstanceOf(Float32Array);
-          expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `${op} [${a.strides}] [${b.strides}]`).toBe(true);
+          expect(
+            Buffer.from(got.buffer).equals(Buffer.from(want.buffer)),
+            `${op} [${a.strides}] [${b.strides}]`,
+          ).toBe(true);
         }
       }
     }
@@ -319,7 +542,10 @@ describe('cpu device registry', () => {
 
   it('tensor matmul, its gradient and conv2d agree between the two kernel sets', () => {
     const run = () => {
-      const rows = (data: Float32Array, cols: number) => Array.from({ length: data.length / cols }, (_, i) => Array.from(data.subarray(i * cols, (i + 1) * cols)));
+      const rows = (data: Float32Array, cols: number) =>
+        Array.from({ length: data.length / cols }, (_, i) =>
+          Array.from(data.subarray(i * cols, (i + 1) * cols)),
+        );
       const x = tensor(rows(randomData(64 * 50, 31), 50), { requiresGrad: true });
       const w = tensor(rows(randomData(50 * 40, 32), 40), { requiresGrad: true });
       const y = matmul(x, w);
@@ -340,7 +566,9 @@ describe('cpu device registry', () => {
     fast.forEach((values, i) => {
       expect(values.length).toBe(reference[i].length);
       const scale = Math.max(...reference[i].map(Math.abs));
-      values.forEach((v, j) => expect(Math.abs(v - reference[i][j])).toBeLessThanOrEqual(1e-5 * scale));
+      values.forEach((v, j) =>
+        expect(Math.abs(v - reference[i][j])).toBeLessThanOrEqual(1e-5 * scale),
+      );
     });
   });
 });

@@ -107,9 +107,20 @@ export function fold2d(
  * the differentiable unfold2d / fold2d / matmul instead, so higher derivatives work as for the
  * composed convolution.
  */
-export function conv2dLayer(x: Tensor, weight: Tensor, bias: Tensor | null, geometry: Conv2dGeometry): Tensor | null {
+export function conv2dLayer(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  geometry: Conv2dGeometry,
+): Tensor | null {
   const backend = x.backend;
-  if (!backend.conv2d || !backend.conv2dBackward || weight.backend !== backend || (bias && bias.backend !== backend)) return null;
+  if (
+    !backend.conv2d ||
+    !backend.conv2dBackward ||
+    weight.backend !== backend ||
+    (bias && bias.backend !== backend)
+  )
+    return null;
   const [n, c, h, w] = x.shape;
   const [o, , kh, kw] = weight.shape;
   const { outH, outW } = windowCount('conv2d', h, w, geometry);
@@ -119,7 +130,9 @@ export function conv2dLayer(x: Tensor, weight: Tensor, bias: Tensor | null, geom
   if (!wantsGrad(x, weight) && !(bias && wantsGrad(bias))) return out;
   // The columns serve the weight gradient only; saved, so the engine frees them after backward.
   const columns =
-    weight.requiresGrad && result.columns ? fromStorage(result.columns, [result.columnsSize], x.dtype, x) : null;
+    weight.requiresGrad && result.columns
+      ? fromStorage(result.columns, [result.columnsSize], x.dtype, x)
+      : null;
   const saved = columns ? [x, weight, columns] : [x, weight];
   const L = outH * outW;
   const ckk = c * kh * kw;
@@ -128,11 +141,17 @@ export function conv2dLayer(x: Tensor, weight: Tensor, bias: Tensor | null, geom
       const gl = g.reshape([n, o, L]);
       return [
         needs[0] ? fold2d(sw.reshape([o, ckk]).transpose(0, 1).matmul(gl), [h, w], geometry) : null,
-        needs[1] ? gl.matmul(unfold2d(sx, geometry).transpose(1, 2)).sum(0).reshape(sw.shape) : null,
+        needs[1]
+          ? gl.matmul(unfold2d(sx, geometry).transpose(1, 2)).sum(0).reshape(sw.shape)
+          : null,
         needs[2] ? g.sum([0, 2, 3]) : null,
       ];
     }
-    const grads = backend.conv2dBackward!(sx, sw, g, geometry, sc ? sc.storage : null, [needs[0], needs[1], needs[2]]);
+    const grads = backend.conv2dBackward!(sx, sw, g, geometry, sc ? sc.storage : null, [
+      needs[0],
+      needs[1],
+      needs[2],
+    ]);
     return [
       grads.input ? fromStorage(grads.input, [n, c, h, w], g.dtype, g) : null,
       grads.weight ? fromStorage(grads.weight, sw.shape, g.dtype, g) : null,

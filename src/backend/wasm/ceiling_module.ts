@@ -13,7 +13,13 @@ export function ceilingFlops(iters: number): number {
 }
 
 export function buildCeilingModule(kind: 'relaxed' | 'simd'): Uint8Array<ArrayBuffer> {
-  const m = new ModuleBuilder({ module: 'env', name: 'memory', initialPages: 1, maximumPages: 1, shared: false });
+  const m = new ModuleBuilder({
+    module: 'env',
+    name: 'memory',
+    initialPages: 1,
+    maximumPages: 1,
+    shared: false,
+  });
   const f = m.func('run', ['i32'], ['f32']);
   const iters = f.param(0);
   const acc = Array.from({ length: CEILING_ACCUMULATORS }, () => f.local('v128'));
@@ -22,12 +28,18 @@ export function buildCeilingModule(kind: 'relaxed' | 'simd'): Uint8Array<ArrayBu
   const i = f.local('i32');
   f.f32_const(1.0000001).f32x4_splat().set(x);
   f.f32_const(1e-7).f32x4_splat().set(y);
-  f.for_(i, () => f.i32_const(0), () => f.get(iters), 1, () => {
-    for (const a of acc) {
-      if (kind === 'relaxed') f.get(a).get(x).get(y).f32x4_relaxed_madd().set(a);
-      else f.get(a).get(x).f32x4_mul().get(y).f32x4_add().set(a);
-    }
-  });
+  f.for_(
+    i,
+    () => f.i32_const(0),
+    () => f.get(iters),
+    1,
+    () => {
+      for (const a of acc) {
+        if (kind === 'relaxed') f.get(a).get(x).get(y).f32x4_relaxed_madd().set(a);
+        else f.get(a).get(x).f32x4_mul().get(y).f32x4_add().set(a);
+      }
+    },
+  );
   // Sum the accumulators so none is dead code.
   f.get(acc[0]);
   for (const a of acc.slice(1)) f.get(a).f32x4_add();

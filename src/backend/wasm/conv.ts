@@ -11,18 +11,156 @@
  * g is reordered once into [O, N·L], and the bias gradient (its sum over N and L) is taken in the
  * same pass.
  *
- * The matmuls go through gemmF32 (threaded, SIMD); the layout passes are plain loops. Results
+ * The matmuls go through gemmF32With (threaded, SIMD), and the passes after them (reorder, weight
+ * transpose, col2im) read the product where the kernels wrote it, with no copy out; columns not
+ * kept from the forward are written by im2col straight into the kernels' memory. The layout passes
+ * are plain loops. Results
  * match the composed unfold2d + matmul path up to float32 rounding (the sums run in another
  * order); test/conv_fast.test.ts compares them on random geometries.
  */
 import type { Conv2dGeometry, View } from '../backend.js';
 import { cpuBackend } from '../cpu/cpu_backend.js';
 import { isContiguous } from '../../tensor/shape.js';
-import { gemmF32 } from './gemm.js';
+import {
+  alignBytes,
+  gemmF32With,
+  type GemmOperand,
+  kernelRuntime,
+  materialize,
+  type MemorySpan,
+  wasmGemmAvailable,
+} from './gemm.js';
+import { CTL, KIND_COL2IM, KIND_IM2COL } from './gemm_module.js';
+
+/** im2col / col2im with at least this many column elements use the worker threads. */
+const PARALLEL_COLUMNS = 1 << 16;
+
+/**
+ * Sets up an im2col or col2im job on the WebAssembly kernels: the image region and the valid
+ * ranges table from `free` on, the control words; returns the image's byte address and the run,
+ * or null when the kernels (or the memory) cannot take it.
+ */
+function columnsJob(
+  shape: readonly number[],
+  g: Conv2dGeometry,
+  colsPtr: number,
+  free: number,
+): {
+  imagePtr: number;
+  run: (kind: number) => void;
+  rt: NonNullable<ReturnType<typeof kernelRuntime>>['rt'];
+} | null {
+  const [n, c, h, w] = shape;
+  const [kh, kw] = g.kernel;
+  const [outH, outW] = outputSize(h, w, g);
+  const columnsSize = c * kh * kw * n * outH * outW;
+  const k = kernelRuntime(columnsSize >= PARALLEL_COLUMNS);
+  if (!k) return null;
+  const { rt, parallel } = k;
+  const imagePtr = alignBytes(free);
+  const rangesPtr = alignBytes(imagePtr + n * c * h * w * 4);
+  const end = rangesPtr + (kh + kw) * 8;
+  if (end > 2 ** 31 - 65536 || !rt.reserve(end)) return null;
+  const ranges = new Int32Array(rt.memory.buffer, rangesPtr, 2 * (kh + kw));
+  for (let ki = 0; ki < kh; ki++)
+    ranges.set(validRange(ki * g.dilation[0] - g.padding[0], g.stride[0], outH, h), 2 * ki);
+  for (let kj = 0; kj < kw; kj++)
+    ranges.set(validRange(kj * g.dilation[1] - g.padding[1], g.stride[1], outW, w), 2 * (kh + kj));
+  // Tasks: each channel, its images in chunks, enough for every thread to take several.
+  const threads = parallel ? rt.threads() : 1;
+  const chunks = threads > 1 ? Math.max(1, Math.min(n, Math.ceil((8 * threads) / c))) : 1;
+  const nb = Math.ceil(n / chunks);
+  const ctl = rt.ctl;
+  ctl[CTL.IC_IMAGE] = imagePtr;
+  ctl[CTL.IC_COLS] = colsPtr;
+  ctl[CTL.IC_N] = n;
+  ctl[CTL.IC_C] = c;
+  ctl[CTL.IC_H] = h;
+  ctl[CTL.IC_W] = w;
+  ctl[CTL.IC_KH] = kh;
+  ctl[CTL.IC_KW] = kw;
+  ctl[CTL.IC_SY] = g.stride[0];
+  ctl[CTL.IC_SX] = g.stride[1];
+  ctl[CTL.IC_PY] = g.padding[0];
+  ctl[CTL.IC_PX] = g.padding[1];
+  ctl[CTL.IC_DY] = g.dilation[0];
+  ctl[CTL.IC_DX] = g.dilation[1];
+  ctl[CTL.IC_OUTH] = outH;
+  ctl[CTL.IC_OUTW] = outW;
+  ctl[CTL.IC_NB] = nb;
+  ctl[CTL.IC_RANGES] = rangesPtr;
+  ctl[CTL.IC_ZERO] = g.padding[0] !== 0 || g.padding[1] !== 0 ? 1 : 0;
+  const tasks = c * Math.ceil(n / nb);
+  return {
+    imagePtr,
+    rt,
+    run: (kind) => {
+      rt.ctl[CTL.KIND] = kind;
+      rt.run(tasks, parallel);
+    },
+  };
+}
+
+/**
+ * im2colChannelMajor on the WebAssembly kernels (threaded): x copied into memory at `at.free`
+ * (contiguous), the columns written at `at.ptr`. False when the kernels cannot take it.
+ */
+export function im2colInMemory(x: View, g: Conv2dGeometry, at: MemorySpan): boolean {
+  if (x.shape.some((d) => d === 0)) return false;
+  const job = columnsJob(x.shape, g, at.ptr, at.free);
+  if (!job) return false;
+  const [n, c, h, w] = x.shape;
+  const heap = job.rt.heap();
+  const src = x.storage as Float32Array;
+  const base = job.imagePtr >> 2;
+  if (isContiguous(x.shape, x.strides))
+    heap.set(src.subarray(x.offset, x.offset + n * c * h * w), base);
+  else {
+    const [sn, sc, sh, sw] = x.strides;
+    let p = base;
+    for (let b = 0; b < n; b++)
+      for (let ch = 0; ch < c; ch++)
+        for (let y = 0; y < h; y++) {
+          let q = x.offset + b * sn + ch * sc + y * sh;
+          for (let xx = 0; xx < w; xx++, q += sw) heap[p++] = src[q];
+        }
+  }
+  job.run(KIND_IM2COL);
+  return true;
+}
+
+/**
+ * col2imChannelMajor on the WebAssembly kernels (threaded) of the columns at `at.ptr`, the image
+ * summed at `at.free` and copied out; null when the kernels cannot take it.
+ */
+export function col2imInMemory(
+  shape: readonly [number, number, number, number],
+  g: Conv2dGeometry,
+  at: MemorySpan,
+): Float32Array | null {
+  if (shape.some((d) => d === 0)) return null;
+  const job = columnsJob(shape, g, at.ptr, at.free);
+  if (!job) return null;
+  job.run(KIND_COL2IM);
+  const base = job.imagePtr >> 2;
+  return job.rt.heap().slice(base, base + shape[0] * shape[1] * shape[2] * shape[3]);
+}
+
+/** A writer of the columns [C·kh·kw, N·L] of x: im2col on the kernels, or in JavaScript into dst. */
+function columnsWriter(x: View, g: Conv2dGeometry, rows: number, NL: number): GemmOperand {
+  return {
+    shape: [1, rows, NL],
+    write: (dst, at) => {
+      if (!at || !im2colInMemory(x, g, at)) im2colChannelMajor(x, g, dst);
+    },
+  };
+}
 
 function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
-  const outH = Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
-  const outW = Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
+  const outH =
+    Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
+  const outW =
+    Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
   return [outH, outW];
 }
 
@@ -38,7 +176,7 @@ function validRange(start: number, stride: number, out: number, size: number): [
  * x [N, C, H, W] (any strides) to columns [C·kh·kw, N·outH·outW]: row (c, ki, kj), column
  * (n, oy, ox) holds x[n, c, oy·sy + ki·dy − py, ox·sx + kj·dx − px], 0 in the padding.
  */
-export function im2colChannelMajor(x: View, g: Conv2dGeometry): Float32Array {
+export function im2colChannelMajor(x: View, g: Conv2dGeometry, into?: Float32Array): Float32Array {
   const [n, c, h, w] = x.shape;
   const [kh, kw] = g.kernel;
   const [sy, sx] = g.stride;
@@ -49,7 +187,11 @@ export function im2colChannelMajor(x: View, g: Conv2dGeometry): Float32Array {
   const NL = n * L;
   const src = x.storage as Float32Array;
   const [sn, sc, sh, sw] = x.strides;
-  const out = new Float32Array(c * kh * kw * NL);
+  const size = c * kh * kw * NL;
+  // A caller's array (e.g. the gemm's memory) may hold anything: the padding must be zeroed.
+  const out = into ? into.subarray(0, size) : new Float32Array(size);
+  // (Without padding every window lies inside the image and every entry is written.)
+  if (into && (py !== 0 || px !== 0)) out.fill(0);
   const step = sx * sw;
   for (let ch = 0; ch < c; ch++) {
     for (let ki = 0; ki < kh; ki++) {
@@ -79,7 +221,11 @@ export function im2colChannelMajor(x: View, g: Conv2dGeometry): Float32Array {
 }
 
 /** The adjoint of im2colChannelMajor: columns [C·kh·kw, N·L] summed into images [N, C, H, W]. */
-export function col2imChannelMajor(cols: Float32Array, shape: readonly [number, number, number, number], g: Conv2dGeometry): Float32Array {
+export function col2imChannelMajor(
+  cols: Float32Array,
+  shape: readonly [number, number, number, number],
+  g: Conv2dGeometry,
+): Float32Array {
   const [n, c, h, w] = shape;
   const [kh, kw] = g.kernel;
   const [sy, sx] = g.stride;
@@ -131,12 +277,28 @@ function scratch(slot: number, size: number): Float32Array {
   return fresh;
 }
 
-/** A float32 [B, M, K] × [B, K, N] product on the gemm kernels, or the reference kernel when they decline. */
-function matmul(a: View, b: View): Float32Array {
-  return gemmF32(a, b) ?? (cpuBackend.matmul(a, b, 'float32') as Float32Array);
+/**
+ * A float32 [B, M, K] × [B, K, N] product on the gemm kernels, C handed to `consume` (a view of
+ * the kernels' memory, valid during the call: no copy out), or on the reference kernel when they
+ * decline.
+ */
+function matmulWith<T>(
+  a: GemmOperand,
+  b: GemmOperand,
+  consume: (c: Float32Array, at?: MemorySpan) => T,
+): T {
+  const r = gemmF32With(a, b, consume);
+  if (r !== null) return r;
+  return consume(cpuBackend.matmul(materialize(a), materialize(b), 'float32') as Float32Array);
 }
 
-function matrix(data: Float32Array, rows: number, cols: number, transposed = false, offset = 0): View {
+function matrix(
+  data: Float32Array,
+  rows: number,
+  cols: number,
+  transposed = false,
+  offset = 0,
+): View {
   return transposed
     ? { storage: data, dtype: 'float32', shape: [1, rows, cols], strides: [0, 1, rows], offset }
     : { storage: data, dtype: 'float32', shape: [1, rows, cols], strides: [0, cols, 1], offset };
@@ -144,36 +306,68 @@ function matrix(data: Float32Array, rows: number, cols: number, transposed = fal
 
 /** The weight [O, C, kh, kw] as a contiguous array and its offset. */
 function weightData(w: View): { data: Float32Array; offset: number } {
-  if (isContiguous(w.shape, w.strides)) return { data: w.storage as Float32Array, offset: w.offset };
+  if (isContiguous(w.shape, w.strides))
+    return { data: w.storage as Float32Array, offset: w.offset };
   return { data: cpuBackend.copy(w, 'float32') as Float32Array, offset: 0 };
 }
 
 /** Whether the fast path takes this convolution: float32 operands and at least one window. */
 export function conv2dFastSupported(x: View, w: View, bias: View | null): boolean {
-  return x.dtype === 'float32' && w.dtype === 'float32' && (bias === null || bias.dtype === 'float32');
+  return (
+    x.dtype === 'float32' && w.dtype === 'float32' && (bias === null || bias.dtype === 'float32')
+  );
 }
 
 export interface Conv2dForwardResult {
   /** [N, O, outH, outW], contiguous. */
   output: Float32Array;
-  /** The columns [C·kh·kw, N·L] (the weight gradient reads them again). */
-  columns: Float32Array;
+  /**
+   * The columns [C·kh·kw, N·L] (the weight gradient reads them again), or null where the
+   * WebAssembly kernels write them into their memory (the weight gradient writes them again).
+   */
+  columns: Float32Array | null;
 }
 
 /** conv2d (groups = 1) of float32 x [N, C, H, W] with w [O, C, kh, kw] and an optional bias [O]. */
-export function conv2dForwardF32(x: View, w: View, bias: View | null, g: Conv2dGeometry): Conv2dForwardResult {
+export function conv2dForwardF32(
+  x: View,
+  w: View,
+  bias: View | null,
+  g: Conv2dGeometry,
+): Conv2dForwardResult {
   const [n, , h, wd] = x.shape;
   const [o, c, kh, kw] = w.shape;
   const [outH, outW] = outputSize(h, wd, g);
   const L = outH * outW;
   const NL = n * L;
   const ckk = c * kh * kw;
-  const columns = im2colChannelMajor(x, g);
+  // With the WebAssembly kernels, the columns are written by im2col straight into their memory
+  // and not kept (the weight gradient writes them again: cheaper than copying them out and in).
+  const keep = !wasmGemmAvailable();
+  const columns = keep ? im2colChannelMajor(x, g) : null;
   const wt = weightData(w);
-  const y = matmul(matrix(wt.data, o, ckk, false, wt.offset), matrix(columns, ckk, NL)); // [O, N·L]
-  // Reorder [O, N, L] → [N, O, L], adding the bias.
+  // y [O, N·L], read in the kernels' memory and reordered [O, N, L] → [N, O, L], adding the bias.
   const output = new Float32Array(n * o * L);
   const bs = bias ? (bias.storage as Float32Array) : null;
+  matmulWith(
+    matrix(wt.data, o, ckk, false, wt.offset),
+    columns ? matrix(columns, ckk, NL) : columnsWriter(x, g, ckk, NL),
+    (y) => reorderOut(y, output, bs, bias, o, n, L),
+  );
+  return { output, columns };
+}
+
+/** y [O, N, L] → output [N, O, L] plus the bias. */
+function reorderOut(
+  y: Float32Array,
+  output: Float32Array,
+  bs: Float32Array | null,
+  bias: View | null,
+  o: number,
+  n: number,
+  L: number,
+): void {
+  const NL = n * L;
   for (let oc = 0; oc < o; oc++) {
     const add = bs ? bs[bias!.offset + oc * bias!.strides[0]] : 0;
     let q = oc * NL;
@@ -188,7 +382,6 @@ export function conv2dForwardF32(x: View, w: View, bias: View | null, g: Conv2dG
       }
     }
   }
-  return { output, columns };
 }
 
 export interface Conv2dBackwardResult {
@@ -247,16 +440,24 @@ export function conv2dBackwardF32(
   let weight: Float32Array | null = null;
   if (needs[1]) {
     // cols [C·kh·kw, N·L] × gᵀ (the [O, N·L] array read transposed) → [C·kh·kw, O], then transposed.
-    const cols = columns ?? im2colChannelMajor(x, g);
-    const t = matmul(matrix(cols, ckk, NL), matrix(gOL!, NL, o, true));
-    weight = new Float32Array(o * ckk);
-    for (let r = 0; r < ckk; r++) for (let oc = 0; oc < o; oc++) weight[oc * ckk + r] = t[r * o + oc];
+    // Columns not kept from the forward are written straight into the kernels' memory.
+    const cols: GemmOperand = columns ? matrix(columns, ckk, NL) : columnsWriter(x, g, ckk, NL);
+    const wg = new Float32Array(o * ckk);
+    matmulWith(cols, matrix(gOL!, NL, o, true), (t) => {
+      for (let r = 0; r < ckk; r++) for (let oc = 0; oc < o; oc++) wg[oc * ckk + r] = t[r * o + oc];
+    });
+    weight = wg;
   }
   let input: Float32Array | null = null;
   if (needs[0]) {
     const wt = weightData(w);
-    const dcols = matmul(matrix(wt.data, ckk, o, true, wt.offset), matrix(gOL!, o, NL)); // [C·kh·kw, N·L]
-    input = col2imChannelMajor(dcols, [n, c, h, wd], g);
+    // The column gradient [C·kh·kw, N·L] is summed into the image from the kernels' memory.
+    input = matmulWith(
+      matrix(wt.data, ckk, o, true, wt.offset),
+      matrix(gOL!, o, NL),
+      (dcols, at) =>
+        (at && col2imInMemory([n, c, h, wd], g, at)) || col2imChannelMajor(dcols, [n, c, h, wd], g),
+    );
   }
   return { input, weight, bias: biasGrad };
 }

@@ -20,7 +20,12 @@ function steps(v: View, inner: number): [number, number] | null {
   return null;
 }
 
-export function fastBinaryF32(op: BinaryOp, a: View, b: View, outDType: string): Float32Array | null {
+export function fastBinaryF32(
+  op: BinaryOp,
+  a: View,
+  b: View,
+  outDType: string,
+): Float32Array | null {
   if (outDType !== 'float32' || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
   if (op !== 'add' && op !== 'sub' && op !== 'mul' && op !== 'div') return null;
   const size = shapeSize(a.shape);

@@ -312,7 +312,12 @@ export class ModuleBuilder {
   constructor(private readonly memory: MemoryImport) {}
 
   /** Declares a function; its index (for `call`) is the order of declaration. */
-  func(name: string, params: readonly ValType[], results: readonly ValType[], exported = true): FunctionBuilder {
+  func(
+    name: string,
+    params: readonly ValType[],
+    results: readonly ValType[],
+    exported = true,
+  ): FunctionBuilder {
     const f = new FunctionBuilder(name, params, results);
     this.functions.push(f);
     if (exported) this.exported.add(f);

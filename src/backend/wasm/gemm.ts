@@ -15,7 +15,15 @@ import {
   KIND_PACK_B,
   MAX_THREADS,
 } from './gemm_module.js';
-import { bestSimdLevel, canBlock, hardwareThreads, hasSharedMemory, hasWebAssembly, type SimdLevel, simdLevelSupported } from './platform.js';
+import {
+  bestSimdLevel,
+  canBlock,
+  hardwareThreads,
+  hasSharedMemory,
+  hasWebAssembly,
+  type SimdLevel,
+  simdLevelSupported,
+} from './platform.js';
 import { ThreadPool } from './thread_pool.js';
 
 const PAGE = 65536;
@@ -37,32 +45,48 @@ export interface GemmOptions {
 const options: GemmOptions = { mc: 72, kc: 256, minWork: 512, parallelMinWork: 1 << 20 };
 
 /** One instantiated kernel module with its memory and, lazily, its worker threads. */
-class GemmRuntime {
+export class GemmRuntime {
   readonly memory: WebAssembly.Memory;
   readonly module: WebAssembly.Module;
   readonly runTask: (thread: number, index: number) => void;
   readonly sgd: (p: number, g: number, n: number, scale: number) => void;
   private f32: Float32Array;
-  readonly ctl: Int32Array;
+  private ctlWords: Int32Array;
   pool: ThreadPool | null = null;
 
   constructor(
     readonly variant: GemmVariant,
     readonly shared: boolean,
   ) {
-    this.memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
-    const bytes = buildGemmModule(variant, { initialPages: INITIAL_PAGES, maximumPages: MAX_PAGES, shared });
+    this.memory = new WebAssembly.Memory({
+      initial: INITIAL_PAGES,
+      maximum: MAX_PAGES,
+      shared,
+    } as WebAssembly.MemoryDescriptor);
+    const bytes = buildGemmModule(variant, {
+      initialPages: INITIAL_PAGES,
+      maximumPages: MAX_PAGES,
+      shared,
+    });
     this.module = new WebAssembly.Module(bytes);
     const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
     this.runTask = instance.exports.run_task as (thread: number, index: number) => void;
     this.sgd = instance.exports.sgd_f32 as (p: number, g: number, n: number, scale: number) => void;
     this.f32 = new Float32Array(this.memory.buffer);
-    this.ctl = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
+    this.ctlWords = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
+  }
+
+  /** The control block, refreshed after growth (growing a non-shared memory detaches its old buffer). */
+  get ctl(): Int32Array {
+    if (this.ctlWords.buffer !== this.memory.buffer)
+      this.ctlWords = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
+    return this.ctlWords;
   }
 
   /** Float32 view of the whole memory, refreshed after growth. */
   heap(): Float32Array {
-    if (this.f32.length * 4 !== this.memory.buffer.byteLength) this.f32 = new Float32Array(this.memory.buffer);
+    if (this.f32.length * 4 !== this.memory.buffer.byteLength)
+      this.f32 = new Float32Array(this.memory.buffer);
     return this.f32;
   }
 
@@ -148,7 +172,8 @@ export function simdLevel(): SimdLevel {
  * kernel module is rebuilt and the worker threads restarted.
  */
 export function setSimdLevel(level: SimdLevel | null): void {
-  if (level && !simdLevelSupported(level)) throw new Error(`setSimdLevel: '${level}' is not supported by this WebAssembly engine`);
+  if (level && !simdLevelSupported(level))
+    throw new Error(`setSimdLevel: '${level}' is not supported by this WebAssembly engine`);
   requestedLevel = level;
   runtime?.dispose();
   runtime = null;
@@ -159,7 +184,8 @@ export function setSimdLevel(level: SimdLevel | null): void {
  * every hardware thread. Resolves when the worker threads are ready.
  */
 export async function setNumThreads(n: number | null): Promise<void> {
-  if (n !== null && (!Number.isInteger(n) || n < 1)) throw new Error(`setNumThreads: expected a positive integer or null, got ${n}`);
+  if (n !== null && (!Number.isInteger(n) || n < 1))
+    throw new Error(`setNumThreads: expected a positive integer or null, got ${n}`);
   requestedThreads = n;
   runtime?.pool?.terminate();
   if (runtime) runtime.pool = null;
@@ -179,7 +205,9 @@ export async function whenThreadsReady(): Promise<number> {
 export function tasksByThread(): number[] {
   const rt = getRuntime();
   if (!rt) return [];
-  return Array.from(rt.ctl.subarray(CTL.TASKS_BY_THREAD, CTL.TASKS_BY_THREAD + MAX_THREADS + 1)).slice(0, numThreads());
+  return Array.from(
+    rt.ctl.subarray(CTL.TASKS_BY_THREAD, CTL.TASKS_BY_THREAD + MAX_THREADS + 1),
+  ).slice(0, numThreads());
 }
 
 export function configureGemm(update: Partial<GemmOptions>): GemmOptions {
@@ -191,7 +219,12 @@ export function configureGemm(update: Partial<GemmOptions>): GemmOptions {
 const align = (x: number) => Math.ceil(x / 64) * 64;
 
 /** The part of a view's storage it reads, copied into memory at `ptr`; returns the element offset and strides to use there. */
-function placeOperand(rt: GemmRuntime, v: View, ptr: number, span: { lo: number; hi: number; gather: boolean }): { offset: number; strides: readonly number[] } {
+function placeOperand(
+  rt: GemmRuntime,
+  v: View,
+  ptr: number,
+  span: { lo: number; hi: number; gather: boolean },
+): { offset: number; strides: readonly number[] } {
   const src = v.storage as Float32Array;
   const heap = rt.heap();
   if (span.gather) {
@@ -222,39 +255,131 @@ function spanOf(v: View): { lo: number; hi: number; gather: boolean; elements: n
 }
 
 /**
+ * An operand that the caller writes straight into the kernel's memory, instead of a view that
+ * gemm copies there: `write(dst)` fills `dst` (batch·rows·cols elements, row-major [batch, rows,
+ * cols], or [batch, cols, rows] when `transposed`). `dst` is a view of WebAssembly memory valid
+ * only during the call; `write` must not run other matmuls.
+ */
+export interface GemmWriter {
+  readonly shape: readonly [number, number, number];
+  readonly transposed?: boolean;
+  /**
+   * `at` (absent when the operand is materialized for the reference kernel) gives dst's byte
+   * address in the kernels' memory and the first byte past the gemm's regions, from which the
+   * writer may use memory (see kernelRuntime) for its own kernels.
+   */
+  write(dst: Float32Array, at?: MemorySpan): void;
+}
+
+/** A byte address in the kernels' memory and the first free byte after what the gemm uses. */
+export interface MemorySpan {
+  readonly ptr: number;
+  readonly free: number;
+}
+
+export type GemmOperand = View | GemmWriter;
+
+function isWriter(x: GemmOperand): x is GemmWriter {
+  return typeof (x as GemmWriter).write === 'function';
+}
+
+/** The strides the kernel reads a written operand with. */
+function writerStrides(w: GemmWriter): number[] {
+  const [batch, rows, cols] = w.shape;
+  return w.transposed
+    ? [batch === 1 ? 0 : rows * cols, 1, rows]
+    : [batch === 1 ? 0 : rows * cols, cols, 1];
+}
+
+/** A writer's contents as a view (for the reference kernel when the WebAssembly kernels decline). */
+export function materialize(x: GemmOperand): View {
+  if (!isWriter(x)) return x;
+  const data = new Float32Array(x.shape[0] * x.shape[1] * x.shape[2]);
+  x.write(data);
+  return {
+    storage: data,
+    dtype: 'float32',
+    shape: [...x.shape],
+    strides: writerStrides(x),
+    offset: 0,
+  };
+}
+
+/** Rows of A per block: MC's block count, the blocks balanced (multiples of MR), more blocks when threads want tasks. */
+function blockRows(m: number, mr: number, mc: number, minBlocks: number): number {
+  let blocks = Math.max(Math.ceil(m / mc), Math.min(minBlocks, Math.floor(m / (4 * mr))));
+  blocks = Math.max(1, blocks);
+  return Math.ceil(Math.ceil(m / blocks) / mr) * mr;
+}
+
+/**
  * C = A·B for float32 views a [B, M, K] and b [B, K, N]; null when the WebAssembly kernels
  * cannot take it (then the caller uses the reference kernel).
  */
 export function gemmF32(a: View, b: View): Float32Array | null {
+  return gemmF32With(a, b, (c) => c.slice());
+}
+
+/** C = A·B written into `out` (batch·M·N elements); false when the kernels decline (out untouched). */
+export function gemmF32Into(a: GemmOperand, b: GemmOperand, out: Float32Array): boolean {
+  return (
+    gemmF32With(a, b, (c) => {
+      out.set(c);
+      return true;
+    }) ?? false
+  );
+}
+
+/**
+ * C = A·B for operands a [B, M, K] and b [B, K, N] (views, or writers that fill the kernel's
+ * memory directly), handing C (contiguous [B, M, N], a view of WebAssembly memory valid only
+ * during the call) to `consume`, whose result it returns; null when the kernels cannot take the
+ * product (then `consume` is not called and writers are not run).
+ */
+export function gemmF32With<T>(
+  a: GemmOperand,
+  b: GemmOperand,
+  consume: (c: Float32Array, at?: MemorySpan) => T,
+): T | null {
   const [batch, m, k] = a.shape;
   const n = b.shape[2];
   const total = batch * m * n;
-  if (total === 0) return new Float32Array(0);
-  if (k === 0) return new Float32Array(total);
+  if (total === 0) return consume(new Float32Array(0));
+  if (k === 0) return consume(new Float32Array(total));
   const work = batch * m * n * k;
   if (work < options.minWork) return null;
   const rt = getRuntime();
   if (!rt) return null;
   const { mr, nr } = rt.variant;
-  const mc = Math.max(mr, Math.floor(options.mc / mr) * mr);
-  const kc = Math.max(1, options.kc);
   const parallel = work >= options.parallelMinWork && numThreads() > 1;
   if (parallel) ensurePool(rt);
   const threads = parallel ? rt.threads() : 1;
+  const want = threads > 1 ? threads * 4 : 1;
 
-  const spanA = spanOf(a);
-  const spanB = spanOf(b);
+  // K blocks of equal depth (no short last block), M blocks balanced and, on several threads,
+  // enough of them to share out before splitting N (which would pack A blocks twice).
+  const kBlocks = Math.ceil(k / Math.max(1, options.kc));
+  const kc = Math.ceil(k / kBlocks);
+  const mc = blockRows(
+    m,
+    mr,
+    Math.max(mr, Math.floor(options.mc / mr) * mr),
+    Math.ceil(want / batch),
+  );
+  const mBlocks = Math.ceil(m / mc);
+
+  const aw = isWriter(a);
+  const bw = isWriter(b);
+  const spanA = aw ? { lo: 0, hi: total, gather: false, elements: batch * m * k } : spanOf(a);
+  const spanB = bw ? { lo: 0, hi: total, gather: false, elements: b.shape[0] * k * n } : spanOf(b);
   const nPanels = Math.ceil(n / nr);
   const npad = nPanels * nr;
-  const batchB = batch === 1 || b.strides[0] === 0 ? 1 : batch;
-  const kBlocks = Math.ceil(k / kc);
-  const mBlocks = Math.ceil(m / mc);
+  const bStrides = bw ? writerStrides(b) : b.strides;
+  const batchB = batch === 1 || bStrides[0] === 0 ? 1 : batch;
   // Enough tasks for every thread to get several: split N when batch·M-blocks is too few.
   let nChunks = 1;
-  if (threads > 1) {
-    const want = threads * 4;
+  if (threads > 1)
     nChunks = Math.max(1, Math.min(Math.ceil(nPanels / 4), Math.ceil(want / (batch * mBlocks))));
-  }
   const ncCols = Math.ceil(nPanels / nChunks) * nr;
   nChunks = Math.ceil(n / ncCols);
 
@@ -268,8 +393,17 @@ export function gemmF32(a: View, b: View): Float32Array | null {
   const end = scratchPtr + scratchStride * (1 + (rt.pool ? rt.pool.size : 0));
   if (end > MAX_PAGES * PAGE - PAGE || !rt.reserve(end)) return null;
 
-  const pa = placeOperand(rt, a, aPtr, spanA);
-  const pb = placeOperand(rt, b, bPtr, spanB);
+  const place = (
+    x: GemmOperand,
+    ptr: number,
+    span: { lo: number; hi: number; gather: boolean; elements: number },
+  ) => {
+    if (!isWriter(x)) return placeOperand(rt, x, ptr, span);
+    x.write(rt.heap().subarray(ptr >> 2, (ptr >> 2) + span.elements), { ptr, free: align(end) });
+    return { offset: 0, strides: writerStrides(x) };
+  };
+  const pa = place(a, aPtr, spanA);
+  const pb = place(b, bPtr, spanB);
   const ctl = rt.ctl;
   ctl[CTL.M] = m;
   ctl[CTL.N] = n;
@@ -312,8 +446,27 @@ export function gemmF32(a: View, b: View): Float32Array | null {
     ctl[CTL.KIND] = KIND_COMPUTE;
     rt.run(count * computePerBatch, parallel);
   }
-  return rt.heap().slice(cPtr >> 2, (cPtr >> 2) + total);
+  return consume(rt.heap().subarray(cPtr >> 2, (cPtr >> 2) + total), {
+    ptr: cPtr,
+    free: align(end),
+  });
 }
+
+/**
+ * The kernel module's runtime for other kernels that share its memory (conv.ts's im2col and
+ * col2im tasks), with the worker threads started when `parallel` and there are several; null
+ * where the WebAssembly kernels cannot run.
+ */
+export function kernelRuntime(parallel: boolean): { rt: GemmRuntime; parallel: boolean } | null {
+  const rt = getRuntime();
+  if (!rt) return null;
+  const par = parallel && numThreads() > 1;
+  if (par) ensurePool(rt);
+  return { rt, parallel: par && rt.threads() > 1 };
+}
+
+/** Bytes, rounded up to a 64-byte boundary. */
+export const alignBytes = align;
 
 /**
  * A plain float32 SGD step in place, p[i] = p[i] + g[i]·scale (scale = -lr, or lr when

@@ -9,8 +9,9 @@
  * The micro-kernel keeps an MR×NR tile of C in registers (f32x4 vectors, or f32 scalars for the
  * scalar variant) and, per step of k, loads NR/4 vectors of B, splats MR values of A and does
  * MR·NR/4 multiply-adds: `f32x4.relaxed_madd` (one fused instruction where the CPU has FMA),
- * or `f32x4.mul` + `f32x4.add`, or scalar f32. Edge tiles go through a scratch tile, so every
- * element of C sees the same arithmetic whichever thread and tile computed it.
+ * or `f32x4.mul` + `f32x4.add`, or scalar f32. Bottom edge panels (fewer than MR rows, all NR
+ * columns) use kernels generated for that many rows; right edge tiles go through a scratch
+ * tile. Every element of C sees the same arithmetic whichever thread and tile computed it.
  *
  * Tasks read their parameters from a control block at address 0 (word indices in `CTL`), so
  * a task is `run_task(thread, index)`: the same call on the calling thread or on a worker.
@@ -50,6 +51,29 @@ export const CTL = {
   SCRATCH_STRIDE: 29,
   K_BLOCKS: 30,
   NPAD: 31,
+  // im2col / col2im tasks (channel-major columns [C·kh·kw, N·L], images [N, C, H, W] contiguous).
+  IC_IMAGE: 32,
+  IC_COLS: 33,
+  IC_N: 34,
+  IC_C: 35,
+  IC_H: 36,
+  IC_W: 37,
+  IC_KH: 38,
+  IC_KW: 39,
+  IC_SY: 40,
+  IC_SX: 41,
+  IC_PY: 42,
+  IC_PX: 43,
+  IC_DY: 44,
+  IC_DX: 45,
+  IC_OUTH: 46,
+  IC_OUTW: 47,
+  /** Images per task. */
+  IC_NB: 48,
+  /** Address of the valid output ranges: [y0, y1) per ki, then [x0, x1) per kj (i32 pairs). */
+  IC_RANGES: 49,
+  /** im2col: nonzero when windows reach into the padding (each task zeroes its rows first). */
+  IC_ZERO: 50,
   /** Tasks run by each thread (thread 0 is the caller), for tests and diagnostics. */
   TASKS_BY_THREAD: 64,
 } as const;
@@ -60,6 +84,8 @@ export const CONTROL_BYTES = 1024;
 
 export const KIND_PACK_B = 0;
 export const KIND_COMPUTE = 1;
+export const KIND_IM2COL = 2;
+export const KIND_COL2IM = 3;
 
 export interface GemmVariant {
   readonly level: SimdLevel;
@@ -99,11 +125,22 @@ function loadCtl(f: FunctionBuilder, word: number, dst: Local): void {
   f.i32_const(0).i32_load(at(word)).set(dst);
 }
 
-/** The micro-kernel: C[0:MR, 0:NR] (=|+=) Ap panel · Bp panel over kc steps. */
-function emitMicroKernel(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
-  const f = m.func('micro', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], false);
+/**
+ * The micro-kernel: C[0:rows, 0:NR] (=|+=) Ap panel · Bp panel over kc steps. `rows` < MR makes
+ * the kernel for a bottom edge panel (the packed panel still has MR rows per k, zero padded):
+ * it writes C directly, with the same per-element arithmetic as the full kernel.
+ */
+function emitMicroKernel(m: ModuleBuilder, v: GemmVariant, rows = v.mr): FunctionBuilder {
+  const f = m.func(
+    rows === v.mr ? 'micro' : `micro_${rows}`,
+    ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+    [],
+    false,
+  );
   const [ap, bp, kc, c, ldc, accumulate] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
-  const { mr, nr } = v;
+  const { nr } = v;
+  const mr = rows;
+  const stride = v.mr;
   const scalar = v.level === 'scalar';
   const lanes = scalar ? 1 : 4;
   const nv = nr / lanes;
@@ -139,8 +176,8 @@ function emitMicroKernel(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
     }
     for (let r = 0; r < mr; r++) {
       f.get(ap);
-      if (scalar) f.f32_load((u * mr + r) * 4);
-      else f.v128_load32_splat((u * mr + r) * 4);
+      if (scalar) f.f32_load((u * stride + r) * 4);
+      else f.v128_load32_splat((u * stride + r) * 4);
       f.set(a);
       for (let j = 0; j < nv; j++) {
         if (v.level === 'relaxed') {
@@ -158,8 +195,14 @@ function emitMicroKernel(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
       f.loop(() => {
         f.get(k).i32_const(u).i32_add().get(kc).i32_gt_s().br_if(1);
         for (let i = 0; i < u; i++) step(i);
-        f.get(ap).i32_const(u * mr * 4).i32_add().set(ap);
-        f.get(bp).i32_const(u * nr * 4).i32_add().set(bp);
+        f.get(ap)
+          .i32_const(u * stride * 4)
+          .i32_add()
+          .set(ap);
+        f.get(bp)
+          .i32_const(u * nr * 4)
+          .i32_add()
+          .set(bp);
         f.get(k).i32_const(u).i32_add().set(k);
         f.br(0);
       }),
@@ -189,38 +232,79 @@ function emitPackA(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
   const k = f.local('i32');
   const r = f.local('i32');
   const { mr } = v;
-  f.for_(i0, () => f.i32_const(0), () => f.get(mcb), mr, () => {
-    min(f, () => f.i32_const(mr), () => f.get(mcb).get(i0).i32_sub(), valid);
-    f.get(src).get(i0).get(sm4).i32_mul().i32_add().set(rowp);
-    f.get(valid).i32_const(mr).i32_eq().if_(
-      () => {
-        // Full panel: MR loads per k, unrolled.
-        f.for_(k, () => f.i32_const(0), () => f.get(kcb), 1, () => {
-          f.get(rowp).set(cp);
-          for (let q = 0; q < mr; q++) {
-            f.get(dst).get(cp).f32_load().f32_store(q * 4);
-            if (q < mr - 1) f.get(cp).get(sm4).i32_add().set(cp);
-          }
-          f.get(dst).i32_const(mr * 4).i32_add().set(dst);
-          f.get(rowp).get(sk4).i32_add().set(rowp);
-        });
-      },
-      () => {
-        f.for_(k, () => f.i32_const(0), () => f.get(kcb), 1, () => {
-          f.get(rowp).set(cp);
-          f.for_(r, () => f.i32_const(0), () => f.i32_const(mr), 1, () => {
-            f.get(r).get(valid).i32_lt_s().if_(
-              () => f.get(dst).get(cp).f32_load().f32_store(),
-              () => f.get(dst).f32_const(0).f32_store(),
+  f.for_(
+    i0,
+    () => f.i32_const(0),
+    () => f.get(mcb),
+    mr,
+    () => {
+      min(
+        f,
+        () => f.i32_const(mr),
+        () => f.get(mcb).get(i0).i32_sub(),
+        valid,
+      );
+      f.get(src).get(i0).get(sm4).i32_mul().i32_add().set(rowp);
+      f.get(valid)
+        .i32_const(mr)
+        .i32_eq()
+        .if_(
+          () => {
+            // Full panel: MR loads per k, unrolled.
+            f.for_(
+              k,
+              () => f.i32_const(0),
+              () => f.get(kcb),
+              1,
+              () => {
+                f.get(rowp).set(cp);
+                for (let q = 0; q < mr; q++) {
+                  f.get(dst)
+                    .get(cp)
+                    .f32_load()
+                    .f32_store(q * 4);
+                  if (q < mr - 1) f.get(cp).get(sm4).i32_add().set(cp);
+                }
+                f.get(dst)
+                  .i32_const(mr * 4)
+                  .i32_add()
+                  .set(dst);
+                f.get(rowp).get(sk4).i32_add().set(rowp);
+              },
             );
-            f.get(cp).get(sm4).i32_add().set(cp);
-            f.get(dst).i32_const(4).i32_add().set(dst);
-          });
-          f.get(rowp).get(sk4).i32_add().set(rowp);
-        });
-      },
-    );
-  });
+          },
+          () => {
+            f.for_(
+              k,
+              () => f.i32_const(0),
+              () => f.get(kcb),
+              1,
+              () => {
+                f.get(rowp).set(cp);
+                f.for_(
+                  r,
+                  () => f.i32_const(0),
+                  () => f.i32_const(mr),
+                  1,
+                  () => {
+                    f.get(r)
+                      .get(valid)
+                      .i32_lt_s()
+                      .if_(
+                        () => f.get(dst).get(cp).f32_load().f32_store(),
+                        () => f.get(dst).f32_const(0).f32_store(),
+                      );
+                    f.get(cp).get(sm4).i32_add().set(cp);
+                    f.get(dst).i32_const(4).i32_add().set(dst);
+                  },
+                );
+                f.get(rowp).get(sk4).i32_add().set(rowp);
+              },
+            );
+          },
+        );
+    },
+  );
   return f;
 }
 
@@ -228,10 +312,8 @@ function emitPackA(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
 function emitPackB(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
   const f = m.func('pack_b', ['i32'], [], false);
   const task = f.param(0);
-  const [kBlocks, p, kb, n, kc, k0, kcb, src, dst, sk4, sn4, j0, valid, rowp, cp, k, jj, tmp] = Array.from(
-    { length: 18 },
-    () => f.local('i32'),
-  );
+  const [kBlocks, p, kb, n, kc, k0, kcb, src, dst, sk4, sn4, j0, valid, rowp, cp, k, jj, tmp] =
+    Array.from({ length: 18 }, () => f.local('i32'));
   const { nr } = v;
   loadCtl(f, CTL.K_BLOCKS, kBlocks);
   f.get(task).get(kBlocks).i32_div_s().set(p);
@@ -240,7 +322,12 @@ function emitPackB(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
   loadCtl(f, CTL.KC, kc);
   f.get(kb).get(kc).i32_mul().set(k0);
   loadCtl(f, CTL.K, tmp);
-  min(f, () => f.get(kc), () => f.get(tmp).get(k0).i32_sub(), kcb);
+  min(
+    f,
+    () => f.get(kc),
+    () => f.get(tmp).get(k0).i32_sub(),
+    kcb,
+  );
   loadCtl(f, CTL.B_SK, tmp);
   f.get(tmp).i32_const(4).i32_mul().set(sk4);
   loadCtl(f, CTL.B_SN, tmp);
@@ -254,62 +341,145 @@ function emitPackB(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
   f.get(p).i32_const(0).i32_load(at(CTL.BP_SB)).i32_mul().i32_add();
   f.get(k0).i32_const(0).i32_load(at(CTL.NPAD)).i32_mul().i32_const(4).i32_mul().i32_add().set(dst);
 
-  f.for_(j0, () => f.i32_const(0), () => f.get(n), nr, () => {
-    min(f, () => f.i32_const(nr), () => f.get(n).get(j0).i32_sub(), valid);
-    f.get(src).get(j0).get(sn4).i32_mul().i32_add().set(rowp);
-    const generic = () =>
-      f.for_(k, () => f.i32_const(0), () => f.get(kcb), 1, () => {
-        f.get(rowp).set(cp);
-        f.for_(jj, () => f.i32_const(0), () => f.i32_const(nr), 1, () => {
-          f.get(jj).get(valid).i32_lt_s().if_(
-            () => f.get(dst).get(cp).f32_load().f32_store(),
-            () => f.get(dst).f32_const(0).f32_store(),
-          );
-          f.get(cp).get(sn4).i32_add().set(cp);
-          f.get(dst).i32_const(4).i32_add().set(dst);
-        });
-        f.get(rowp).get(sk4).i32_add().set(rowp);
-      });
-    // A full panel of any strides (e.g. a transposed B, a weight in a linear layer): NR
-    // loads per k, unrolled, no per-element test.
-    const strided = () =>
-      f.for_(k, () => f.i32_const(0), () => f.get(kcb), 1, () => {
-        f.get(rowp).set(cp);
-        for (let q = 0; q < nr; q++) {
-          f.get(dst).get(cp).f32_load().f32_store(q * 4);
-          if (q < nr - 1) f.get(cp).get(sn4).i32_add().set(cp);
+  f.for_(
+    j0,
+    () => f.i32_const(0),
+    () => f.get(n),
+    nr,
+    () => {
+      min(
+        f,
+        () => f.i32_const(nr),
+        () => f.get(n).get(j0).i32_sub(),
+        valid,
+      );
+      f.get(src).get(j0).get(sn4).i32_mul().i32_add().set(rowp);
+      const generic = () =>
+        f.for_(
+          k,
+          () => f.i32_const(0),
+          () => f.get(kcb),
+          1,
+          () => {
+            f.get(rowp).set(cp);
+            f.for_(
+              jj,
+              () => f.i32_const(0),
+              () => f.i32_const(nr),
+              1,
+              () => {
+                f.get(jj)
+                  .get(valid)
+                  .i32_lt_s()
+                  .if_(
+                    () => f.get(dst).get(cp).f32_load().f32_store(),
+                    () => f.get(dst).f32_const(0).f32_store(),
+                  );
+                f.get(cp).get(sn4).i32_add().set(cp);
+                f.get(dst).i32_const(4).i32_add().set(dst);
+              },
+            );
+            f.get(rowp).get(sk4).i32_add().set(rowp);
+          },
+        );
+      // A full panel of any strides (e.g. a transposed B, a weight in a linear layer): NR
+      // loads per k, unrolled, no per-element test.
+      const strided = () =>
+        f.for_(
+          k,
+          () => f.i32_const(0),
+          () => f.get(kcb),
+          1,
+          () => {
+            f.get(rowp).set(cp);
+            for (let q = 0; q < nr; q++) {
+              f.get(dst)
+                .get(cp)
+                .f32_load()
+                .f32_store(q * 4);
+              if (q < nr - 1) f.get(cp).get(sn4).i32_add().set(cp);
+            }
+            f.get(dst)
+              .i32_const(nr * 4)
+              .i32_add()
+              .set(dst);
+            f.get(rowp).get(sk4).i32_add().set(rowp);
+          },
+        );
+      const full = () => {
+        if (v.level === 'scalar') {
+          strided();
+          return;
         }
-        f.get(dst).i32_const(nr * 4).i32_add().set(dst);
-        f.get(rowp).get(sk4).i32_add().set(rowp);
-      });
-    const full = () => {
-      if (v.level === 'scalar') {
-        strided();
-        return;
-      }
-      // Rows of B contiguous: copy NR/4 vectors per k.
-      f.get(sn4).i32_const(4).i32_eq().if_(() => {
-        f.for_(k, () => f.i32_const(0), () => f.get(kcb), 1, () => {
-          for (let q = 0; q < nr / 4; q++) f.get(dst).get(rowp).v128_load(q * 16).v128_store(q * 16);
-          f.get(dst).i32_const(nr * 4).i32_add().set(dst);
-          f.get(rowp).get(sk4).i32_add().set(rowp);
-        });
-      }, strided);
-    };
-    f.get(valid).i32_const(nr).i32_eq().if_(full, generic);
-  });
+        // Rows of B contiguous: copy NR/4 vectors per k.
+        f.get(sn4)
+          .i32_const(4)
+          .i32_eq()
+          .if_(() => {
+            f.for_(
+              k,
+              () => f.i32_const(0),
+              () => f.get(kcb),
+              1,
+              () => {
+                for (let q = 0; q < nr / 4; q++)
+                  f.get(dst)
+                    .get(rowp)
+                    .v128_load(q * 16)
+                    .v128_store(q * 16);
+                f.get(dst)
+                  .i32_const(nr * 4)
+                  .i32_add()
+                  .set(dst);
+                f.get(rowp).get(sk4).i32_add().set(rowp);
+              },
+            );
+          }, strided);
+      };
+      f.get(valid).i32_const(nr).i32_eq().if_(full, generic);
+    },
+  );
   return f;
 }
 
 /** Compute task (b, ib, jc): C block rows ib·MC.., columns jc·NC.. over all of K. */
-function emitCompute(m: ModuleBuilder, v: GemmVariant, micro: FunctionBuilder, packA: FunctionBuilder): FunctionBuilder {
+function emitCompute(
+  m: ModuleBuilder,
+  v: GemmVariant,
+  micro: FunctionBuilder,
+  packA: FunctionBuilder,
+  partial: FunctionBuilder[],
+): FunctionBuilder {
   const f = m.func('compute', ['i32', 'i32'], [], false);
   const thread = f.param(0);
   const task = f.param(1);
   const L = () => f.local('i32');
-  const [per, p, rest, mb, nc, m0, mcb, n0, ncb, ap, tile, aBase, bBase, cBase, ldc, kb, kBlocks, k0, kcb, bpk] =
-    Array.from({ length: 20 }, L);
-  const [jj, nrv, bpan, ii, mrv, apan, cptr, M, N, K, MC, KC, NC, r, q, accumulate] = Array.from({ length: 16 }, L);
+  const [
+    per,
+    p,
+    rest,
+    mb,
+    nc,
+    m0,
+    mcb,
+    n0,
+    ncb,
+    ap,
+    tile,
+    aBase,
+    bBase,
+    cBase,
+    ldc,
+    kb,
+    kBlocks,
+    k0,
+    kcb,
+    bpk,
+  ] = Array.from({ length: 20 }, L);
+  const [jj, nrv, bpan, ii, mrv, apan, cptr, M, N, K, MC, KC, NC, r, q, accumulate] = Array.from(
+    { length: 16 },
+    L,
+  );
   const { mr, nr } = v;
   loadCtl(f, CTL.M, M);
   loadCtl(f, CTL.N, N);
@@ -318,76 +488,497 @@ function emitCompute(m: ModuleBuilder, v: GemmVariant, micro: FunctionBuilder, p
   loadCtl(f, CTL.KC, KC);
   loadCtl(f, CTL.NC, NC);
   loadCtl(f, CTL.K_BLOCKS, kBlocks);
-  f.i32_const(0).i32_load(at(CTL.M_BLOCKS)).i32_const(0).i32_load(at(CTL.N_CHUNKS)).i32_mul().set(per);
+  f.i32_const(0)
+    .i32_load(at(CTL.M_BLOCKS))
+    .i32_const(0)
+    .i32_load(at(CTL.N_CHUNKS))
+    .i32_mul()
+    .set(per);
   f.get(task).get(per).i32_div_s().set(p);
   f.get(task).get(per).i32_rem_s().set(rest);
   f.get(rest).i32_const(0).i32_load(at(CTL.N_CHUNKS)).i32_div_s().set(mb);
   f.get(rest).i32_const(0).i32_load(at(CTL.N_CHUNKS)).i32_rem_s().set(nc);
   f.get(mb).get(MC).i32_mul().set(m0);
-  min(f, () => f.get(MC), () => f.get(M).get(m0).i32_sub(), mcb);
+  min(
+    f,
+    () => f.get(MC),
+    () => f.get(M).get(m0).i32_sub(),
+    mcb,
+  );
   f.get(nc).get(NC).i32_mul().set(n0);
-  min(f, () => f.get(NC), () => f.get(N).get(n0).i32_sub(), ncb);
+  min(
+    f,
+    () => f.get(NC),
+    () => f.get(N).get(n0).i32_sub(),
+    ncb,
+  );
   // Scratch: packed A block, then the edge tile at the end of this thread's stride.
   f.i32_const(0).i32_load(at(CTL.SCRATCH));
   f.get(thread).i32_const(0).i32_load(at(CTL.SCRATCH_STRIDE)).i32_mul().i32_add().set(ap);
-  f.get(ap).i32_const(0).i32_load(at(CTL.SCRATCH_STRIDE)).i32_add().i32_const(mr * nr * 4).i32_sub().set(tile);
+  f.get(ap)
+    .i32_const(0)
+    .i32_load(at(CTL.SCRATCH_STRIDE))
+    .i32_add()
+    .i32_const(mr * nr * 4)
+    .i32_sub()
+    .set(tile);
   // aBase = A_PTR + (p·A_SB + m0·A_SM)·4
   f.i32_const(0).i32_load(at(CTL.A_PTR));
   f.get(p).i32_const(0).i32_load(at(CTL.A_SB)).i32_mul();
-  f.get(m0).i32_const(0).i32_load(at(CTL.A_SM)).i32_mul().i32_add().i32_const(4).i32_mul().i32_add().set(aBase);
-  f.i32_const(0).i32_load(at(CTL.BP_PTR)).get(p).i32_const(0).i32_load(at(CTL.BP_SB)).i32_mul().i32_add().set(bBase);
+  f.get(m0)
+    .i32_const(0)
+    .i32_load(at(CTL.A_SM))
+    .i32_mul()
+    .i32_add()
+    .i32_const(4)
+    .i32_mul()
+    .i32_add()
+    .set(aBase);
+  f.i32_const(0)
+    .i32_load(at(CTL.BP_PTR))
+    .get(p)
+    .i32_const(0)
+    .i32_load(at(CTL.BP_SB))
+    .i32_mul()
+    .i32_add()
+    .set(bBase);
   // cBase = C_PTR + (p·M·N + m0·N + n0)·4
   f.i32_const(0).i32_load(at(CTL.C_PTR));
-  f.get(p).get(M).i32_mul().get(m0).i32_add().get(N).i32_mul().get(n0).i32_add().i32_const(4).i32_mul().i32_add().set(cBase);
+  f.get(p)
+    .get(M)
+    .i32_mul()
+    .get(m0)
+    .i32_add()
+    .get(N)
+    .i32_mul()
+    .get(n0)
+    .i32_add()
+    .i32_const(4)
+    .i32_mul()
+    .i32_add()
+    .set(cBase);
   f.get(N).i32_const(4).i32_mul().set(ldc);
 
-  f.for_(kb, () => f.i32_const(0), () => f.get(kBlocks), 1, () => {
-    f.get(kb).get(KC).i32_mul().set(k0);
-    min(f, () => f.get(KC), () => f.get(K).get(k0).i32_sub(), kcb);
-    f.get(kb).i32_const(0).i32_gt_s().set(accumulate);
-    // pack_a(aBase + k0·A_SK·4, A_SM·4, A_SK·4, mcb, kcb, ap)
-    f.get(aBase).get(k0).i32_const(0).i32_load(at(CTL.A_SK)).i32_mul().i32_const(4).i32_mul().i32_add();
-    f.i32_const(0).i32_load(at(CTL.A_SM)).i32_const(4).i32_mul();
-    f.i32_const(0).i32_load(at(CTL.A_SK)).i32_const(4).i32_mul();
-    f.get(mcb).get(kcb).get(ap).call(m.indexOf(packA));
-    // bpk = bBase + (k0·NPAD + n0·kcb)·4
-    f.get(bBase).get(k0).i32_const(0).i32_load(at(CTL.NPAD)).i32_mul().get(n0).get(kcb).i32_mul().i32_add();
-    f.i32_const(4).i32_mul().i32_add().set(bpk);
-    f.for_(jj, () => f.i32_const(0), () => f.get(ncb), nr, () => {
-      f.get(bpk).get(jj).get(kcb).i32_mul().i32_const(4).i32_mul().i32_add().set(bpan);
-      min(f, () => f.i32_const(nr), () => f.get(ncb).get(jj).i32_sub(), nrv);
-      f.for_(ii, () => f.i32_const(0), () => f.get(mcb), mr, () => {
-        f.get(ap).get(ii).get(kcb).i32_mul().i32_const(4).i32_mul().i32_add().set(apan);
-        min(f, () => f.i32_const(mr), () => f.get(mcb).get(ii).i32_sub(), mrv);
-        f.get(cBase).get(ii).get(N).i32_mul().get(jj).i32_add().i32_const(4).i32_mul().i32_add().set(cptr);
-        f.get(mrv).i32_const(mr).i32_eq().get(nrv).i32_const(nr).i32_eq().i32_and().if_(
-          () => {
-            f.get(apan).get(bpan).get(kcb).get(cptr).get(ldc).get(accumulate).call(m.indexOf(micro));
-          },
-          () => {
-            // Edge tile: through the scratch tile, C's valid part copied in and out.
-            f.for_(r, () => f.i32_const(0), () => f.i32_const(mr), 1, () => {
-              f.for_(q, () => f.i32_const(0), () => f.i32_const(nr), 1, () => {
-                const tileAt = () => f.get(tile).get(r).i32_const(nr).i32_mul().get(q).i32_add().i32_const(4).i32_mul().i32_add();
-                f.get(accumulate).get(r).get(mrv).i32_lt_s().i32_and().get(q).get(nrv).i32_lt_s().i32_and().if_(
-                  () => tileAt().get(cptr).get(r).get(ldc).i32_mul().i32_add().get(q).i32_const(4).i32_mul().i32_add().f32_load().f32_store(),
-                  () => tileAt().f32_const(0).f32_store(),
+  f.for_(
+    kb,
+    () => f.i32_const(0),
+    () => f.get(kBlocks),
+    1,
+    () => {
+      f.get(kb).get(KC).i32_mul().set(k0);
+      min(
+        f,
+        () => f.get(KC),
+        () => f.get(K).get(k0).i32_sub(),
+        kcb,
+      );
+      f.get(kb).i32_const(0).i32_gt_s().set(accumulate);
+      // pack_a(aBase + k0·A_SK·4, A_SM·4, A_SK·4, mcb, kcb, ap)
+      f.get(aBase)
+        .get(k0)
+        .i32_const(0)
+        .i32_load(at(CTL.A_SK))
+        .i32_mul()
+        .i32_const(4)
+        .i32_mul()
+        .i32_add();
+      f.i32_const(0).i32_load(at(CTL.A_SM)).i32_const(4).i32_mul();
+      f.i32_const(0).i32_load(at(CTL.A_SK)).i32_const(4).i32_mul();
+      f.get(mcb).get(kcb).get(ap).call(m.indexOf(packA));
+      // bpk = bBase + (k0·NPAD + n0·kcb)·4
+      f.get(bBase)
+        .get(k0)
+        .i32_const(0)
+        .i32_load(at(CTL.NPAD))
+        .i32_mul()
+        .get(n0)
+        .get(kcb)
+        .i32_mul()
+        .i32_add();
+      f.i32_const(4).i32_mul().i32_add().set(bpk);
+      f.for_(
+        jj,
+        () => f.i32_const(0),
+        () => f.get(ncb),
+        nr,
+        () => {
+          f.get(bpk).get(jj).get(kcb).i32_mul().i32_const(4).i32_mul().i32_add().set(bpan);
+          min(
+            f,
+            () => f.i32_const(nr),
+            () => f.get(ncb).get(jj).i32_sub(),
+            nrv,
+          );
+          f.for_(
+            ii,
+            () => f.i32_const(0),
+            () => f.get(mcb),
+            mr,
+            () => {
+              f.get(ap).get(ii).get(kcb).i32_mul().i32_const(4).i32_mul().i32_add().set(apan);
+              min(
+                f,
+                () => f.i32_const(mr),
+                () => f.get(mcb).get(ii).i32_sub(),
+                mrv,
+              );
+              f.get(cBase)
+                .get(ii)
+                .get(N)
+                .i32_mul()
+                .get(jj)
+                .i32_add()
+                .i32_const(4)
+                .i32_mul()
+                .i32_add()
+                .set(cptr);
+              // Full columns: the MR-row kernel, or the one for the rows left at the bottom edge.
+              const direct = (r: number) => {
+                if (r === mr)
+                  f.get(apan)
+                    .get(bpan)
+                    .get(kcb)
+                    .get(cptr)
+                    .get(ldc)
+                    .get(accumulate)
+                    .call(m.indexOf(micro));
+                else
+                  f.get(mrv)
+                    .i32_const(r)
+                    .i32_eq()
+                    .if_(
+                      () =>
+                        f
+                          .get(apan)
+                          .get(bpan)
+                          .get(kcb)
+                          .get(cptr)
+                          .get(ldc)
+                          .get(accumulate)
+                          .call(m.indexOf(partial[r - 1])),
+                      () => direct(r + 1),
+                    );
+              };
+              f.get(nrv)
+                .i32_const(nr)
+                .i32_eq()
+                .if_(
+                  () => direct(1),
+                  () => {
+                    // Edge tile: through the scratch tile, C's valid part copied in and out.
+                    f.for_(
+                      r,
+                      () => f.i32_const(0),
+                      () => f.i32_const(mr),
+                      1,
+                      () => {
+                        f.for_(
+                          q,
+                          () => f.i32_const(0),
+                          () => f.i32_const(nr),
+                          1,
+                          () => {
+                            const tileAt = () =>
+                              f
+                                .get(tile)
+                                .get(r)
+                                .i32_const(nr)
+                                .i32_mul()
+                                .get(q)
+                                .i32_add()
+                                .i32_const(4)
+                                .i32_mul()
+                                .i32_add();
+                            f.get(accumulate)
+                              .get(r)
+                              .get(mrv)
+                              .i32_lt_s()
+                              .i32_and()
+                              .get(q)
+                              .get(nrv)
+                              .i32_lt_s()
+                              .i32_and()
+                              .if_(
+                                () =>
+                                  tileAt()
+                                    .get(cptr)
+                                    .get(r)
+                                    .get(ldc)
+                                    .i32_mul()
+                                    .i32_add()
+                                    .get(q)
+                                    .i32_const(4)
+                                    .i32_mul()
+                                    .i32_add()
+                                    .f32_load()
+                                    .f32_store(),
+                                () => tileAt().f32_const(0).f32_store(),
+                              );
+                          },
+                        );
+                      },
+                    );
+                    f.get(apan)
+                      .get(bpan)
+                      .get(kcb)
+                      .get(tile)
+                      .i32_const(nr * 4)
+                      .get(accumulate)
+                      .call(m.indexOf(micro));
+                    f.for_(
+                      r,
+                      () => f.i32_const(0),
+                      () => f.get(mrv),
+                      1,
+                      () => {
+                        f.for_(
+                          q,
+                          () => f.i32_const(0),
+                          () => f.get(nrv),
+                          1,
+                          () => {
+                            f.get(cptr)
+                              .get(r)
+                              .get(ldc)
+                              .i32_mul()
+                              .i32_add()
+                              .get(q)
+                              .i32_const(4)
+                              .i32_mul()
+                              .i32_add();
+                            f.get(tile)
+                              .get(r)
+                              .i32_const(nr)
+                              .i32_mul()
+                              .get(q)
+                              .i32_add()
+                              .i32_const(4)
+                              .i32_mul()
+                              .i32_add()
+                              .f32_load();
+                            f.f32_store();
+                          },
+                        );
+                      },
+                    );
+                  },
                 );
-              });
-            });
-            f.get(apan).get(bpan).get(kcb).get(tile).i32_const(nr * 4).get(accumulate).call(m.indexOf(micro));
-            f.for_(r, () => f.i32_const(0), () => f.get(mrv), 1, () => {
-              f.for_(q, () => f.i32_const(0), () => f.get(nrv), 1, () => {
-                f.get(cptr).get(r).get(ldc).i32_mul().i32_add().get(q).i32_const(4).i32_mul().i32_add();
-                f.get(tile).get(r).i32_const(nr).i32_mul().get(q).i32_add().i32_const(4).i32_mul().i32_add().f32_load();
-                f.f32_store();
-              });
-            });
+            },
+          );
+        },
+      );
+    },
+  );
+  return f;
+}
+
+/**
+ * im2col / col2im task (channel, images chunk), the loops of conv.ts's im2colChannelMajor /
+ * col2imChannelMajor: im2col copies x[b, c, oy·sy + ki·dy − py, ox·sx + kj·dx − px] into row
+ * (c, ki, kj), column b·L + oy·outW + ox of the columns; col2im zeroes its image planes and adds
+ * the columns back in the same (ki, kj, oy, ox) order as the JavaScript loop, so each element
+ * gets the same float32 sums. Tasks own disjoint rows (im2col) or planes (col2im).
+ */
+function emitIm2col(m: ModuleBuilder, col2im: boolean): FunctionBuilder {
+  const f = m.func(col2im ? 'col2im' : 'im2col', ['i32'], [], false);
+  const task = f.param(0);
+  const L = () => f.local('i32');
+  const [N, C, H, W, KH, KW, OUTW, NB, chunks, ch, b0, b1, HW, Lw, NL, ranges] = Array.from(
+    { length: 16 },
+    L,
+  );
+  const [ki, kj, y0, y1, x0, x1, b, plane, base, oy, p, q, end, sx4, i, rowTerm] = Array.from(
+    { length: 16 },
+    L,
+  );
+  loadCtl(f, CTL.IC_N, N);
+  loadCtl(f, CTL.IC_C, C);
+  loadCtl(f, CTL.IC_H, H);
+  loadCtl(f, CTL.IC_W, W);
+  loadCtl(f, CTL.IC_KH, KH);
+  loadCtl(f, CTL.IC_KW, KW);
+  loadCtl(f, CTL.IC_OUTW, OUTW);
+  loadCtl(f, CTL.IC_NB, NB);
+  loadCtl(f, CTL.IC_RANGES, ranges);
+  f.i32_const(0).i32_load(at(CTL.IC_SX)).i32_const(4).i32_mul().set(sx4);
+  f.get(N).get(NB).i32_add().i32_const(1).i32_sub().get(NB).i32_div_s().set(chunks);
+  f.get(task).get(chunks).i32_div_s().set(ch);
+  f.get(task).get(chunks).i32_rem_s().get(NB).i32_mul().set(b0);
+  min(
+    f,
+    () => f.get(b0).get(NB).i32_add(),
+    () => f.get(N),
+    b1,
+  );
+  f.get(H).get(W).i32_mul().set(HW);
+  f.i32_const(0).i32_load(at(CTL.IC_OUTH)).get(OUTW).i32_mul().set(Lw);
+  f.get(N).get(Lw).i32_mul().set(NL);
+  const planeOf = () => {
+    // plane = IMAGE + ((b·C + ch)·HW)·4
+    f.i32_const(0).i32_load(at(CTL.IC_IMAGE));
+    f.get(b)
+      .get(C)
+      .i32_mul()
+      .get(ch)
+      .i32_add()
+      .get(HW)
+      .i32_mul()
+      .i32_const(4)
+      .i32_mul()
+      .i32_add()
+      .set(plane);
+  };
+  if (col2im) {
+    f.for_(
+      b,
+      () => f.get(b0),
+      () => f.get(b1),
+      1,
+      () => {
+        planeOf();
+        f.for_(
+          i,
+          () => f.i32_const(0),
+          () => f.get(HW),
+          1,
+          () => {
+            f.get(plane).get(i).i32_const(4).i32_mul().i32_add().f32_const(0).f32_store();
           },
         );
-      });
-    });
-  });
+      },
+    );
+  }
+  f.for_(
+    ki,
+    () => f.i32_const(0),
+    () => f.get(KH),
+    1,
+    () => {
+      f.get(ranges).get(ki).i32_const(8).i32_mul().i32_add().i32_load().set(y0);
+      f.get(ranges).get(ki).i32_const(8).i32_mul().i32_add().i32_load(4).set(y1);
+      f.for_(
+        kj,
+        () => f.i32_const(0),
+        () => f.get(KW),
+        1,
+        () => {
+          f.get(ranges)
+            .get(KH)
+            .get(kj)
+            .i32_add()
+            .i32_const(8)
+            .i32_mul()
+            .i32_add()
+            .i32_load()
+            .set(x0);
+          f.get(ranges)
+            .get(KH)
+            .get(kj)
+            .i32_add()
+            .i32_const(8)
+            .i32_mul()
+            .i32_add()
+            .i32_load(4)
+            .set(x1);
+          // rowTerm = kj·dx − px + x0·sx (the column offset in the image of the first valid window)
+          f.get(kj)
+            .i32_const(0)
+            .i32_load(at(CTL.IC_DX))
+            .i32_mul()
+            .i32_const(0)
+            .i32_load(at(CTL.IC_PX))
+            .i32_sub();
+          f.get(x0).i32_const(0).i32_load(at(CTL.IC_SX)).i32_mul().i32_add().set(rowTerm);
+          f.for_(
+            b,
+            () => f.get(b0),
+            () => f.get(b1),
+            1,
+            () => {
+              planeOf();
+              // base = COLS + (((ch·KH + ki)·KW + kj)·NL + b·L)·4
+              f.i32_const(0).i32_load(at(CTL.IC_COLS));
+              f.get(ch)
+                .get(KH)
+                .i32_mul()
+                .get(ki)
+                .i32_add()
+                .get(KW)
+                .i32_mul()
+                .get(kj)
+                .i32_add()
+                .get(NL)
+                .i32_mul();
+              f.get(b).get(Lw).i32_mul().i32_add().i32_const(4).i32_mul().i32_add().set(base);
+              if (!col2im) {
+                f.i32_const(0)
+                  .i32_load(at(CTL.IC_ZERO))
+                  .if_(() => {
+                    f.for_(
+                      i,
+                      () => f.i32_const(0),
+                      () => f.get(Lw),
+                      1,
+                      () => {
+                        f.get(base)
+                          .get(i)
+                          .i32_const(4)
+                          .i32_mul()
+                          .i32_add()
+                          .f32_const(0)
+                          .f32_store();
+                      },
+                    );
+                  });
+              }
+              f.for_(
+                oy,
+                () => f.get(y0),
+                () => f.get(y1),
+                1,
+                () => {
+                  // q = plane + ((oy·sy + ki·dy − py)·W + rowTerm)·4; p = base + (oy·outW + x0)·4
+                  f.get(plane);
+                  f.get(oy).i32_const(0).i32_load(at(CTL.IC_SY)).i32_mul();
+                  f.get(ki).i32_const(0).i32_load(at(CTL.IC_DY)).i32_mul().i32_add();
+                  f.i32_const(0)
+                    .i32_load(at(CTL.IC_PY))
+                    .i32_sub()
+                    .get(W)
+                    .i32_mul()
+                    .get(rowTerm)
+                    .i32_add();
+                  f.i32_const(4).i32_mul().i32_add().set(q);
+                  f.get(base)
+                    .get(oy)
+                    .get(OUTW)
+                    .i32_mul()
+                    .get(x0)
+                    .i32_add()
+                    .i32_const(4)
+                    .i32_mul()
+                    .i32_add()
+                    .set(p);
+                  f.get(p).get(x1).get(x0).i32_sub().i32_const(4).i32_mul().i32_add().set(end);
+                  f.block(() =>
+                    f.loop(() => {
+                      f.get(p).get(end).i32_ge_s().br_if(1);
+                      if (col2im)
+                        f.get(q).get(q).f32_load().get(p).f32_load().f32_add().f32_store();
+                      else f.get(p).get(q).f32_load().f32_store();
+                      f.get(p).i32_const(4).i32_add().set(p);
+                      f.get(q).get(sx4).i32_add().set(q);
+                      f.br(0);
+                    }),
+                  );
+                },
+              );
+            },
+          );
+        },
+      );
+    },
+  );
   return f;
 }
 
@@ -406,41 +997,89 @@ function emitSgd(m: ModuleBuilder, v: GemmVariant): void {
     f.get(scale).f32x4_splat().set(sv);
     // end = n rounded down to a multiple of 4, in bytes
     f.get(n).i32_const(2).i32_shl().i32_const(-16).i32_and().set(end);
-    f.for_(i, () => f.i32_const(0), () => f.get(end), 16, () => {
-      f.get(p).get(i).i32_add();
-      f.get(p).get(i).i32_add().v128_load();
-      f.get(g).get(i).i32_add().v128_load().get(sv).f32x4_mul();
-      f.f32x4_add().v128_store();
-    });
+    f.for_(
+      i,
+      () => f.i32_const(0),
+      () => f.get(end),
+      16,
+      () => {
+        f.get(p).get(i).i32_add();
+        f.get(p).get(i).i32_add().v128_load();
+        f.get(g).get(i).i32_add().v128_load().get(sv).f32x4_mul();
+        f.f32x4_add().v128_store();
+      },
+    );
   } else {
     f.i32_const(0).set(end);
   }
   f.get(n).i32_const(2).i32_shl().set(n);
-  f.for_(i, () => f.get(end), () => f.get(n), 4, () => {
-    f.get(p).get(i).i32_add();
-    f.get(p).get(i).i32_add().f32_load();
-    f.get(g).get(i).i32_add().f32_load().get(scale).f32_mul();
-    f.f32_add().f32_store();
-  });
+  f.for_(
+    i,
+    () => f.get(end),
+    () => f.get(n),
+    4,
+    () => {
+      f.get(p).get(i).i32_add();
+      f.get(p).get(i).i32_add().f32_load();
+      f.get(g).get(i).i32_add().f32_load().get(scale).f32_mul();
+      f.f32_add().f32_store();
+    },
+  );
 }
 
-/** The module's bytes for one variant and memory type. Exports `run_task(thread, index)` and `sgd_f32`. */
+/**
+ * The module's bytes for one variant and memory type. Exports `run_task(thread, index)` (the
+ * task kind in CTL.KIND: pack B, compute, im2col, col2im) and `sgd_f32`.
+ */
 export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Array<ArrayBuffer> {
-  if (v.level !== 'scalar' && v.nr % 4 !== 0) throw new Error(`gemm: NR=${v.nr} must be a multiple of 4 for SIMD`);
+  if (v.level !== 'scalar' && v.nr % 4 !== 0)
+    throw new Error(`gemm: NR=${v.nr} must be a multiple of 4 for SIMD`);
   const m = new ModuleBuilder({ module: 'env', name: 'memory', ...memory });
   const micro = emitMicroKernel(m, v);
+  const partial = Array.from({ length: v.mr - 1 }, (_, r) => emitMicroKernel(m, v, r + 1));
   const packA = emitPackA(m, v);
   const packB = emitPackB(m, v);
-  const compute = emitCompute(m, v, micro, packA);
+  const compute = emitCompute(m, v, micro, packA, partial);
+  const im2col = emitIm2col(m, false);
+  const col2im = emitIm2col(m, true);
   emitSgd(m, v);
   const run = m.func('run_task', ['i32', 'i32'], []);
   // TASKS_BY_THREAD[thread]++, then the task.
   run.get(run.param(0)).i32_const(4).i32_mul();
-  run.get(run.param(0)).i32_const(4).i32_mul().i32_load(at(CTL.TASKS_BY_THREAD)).i32_const(1).i32_add();
+  run
+    .get(run.param(0))
+    .i32_const(4)
+    .i32_mul()
+    .i32_load(at(CTL.TASKS_BY_THREAD))
+    .i32_const(1)
+    .i32_add();
   run.i32_store(at(CTL.TASKS_BY_THREAD));
-  run.i32_const(0).i32_load(at(CTL.KIND)).i32_const(KIND_PACK_B).i32_eq().if_(
-    () => run.get(run.param(1)).call(m.indexOf(packB)),
-    () => run.get(run.param(0)).get(run.param(1)).call(m.indexOf(compute)),
-  );
+  run
+    .i32_const(0)
+    .i32_load(at(CTL.KIND))
+    .i32_const(KIND_PACK_B)
+    .i32_eq()
+    .if_(
+      () => run.get(run.param(1)).call(m.indexOf(packB)),
+      () =>
+        run
+          .i32_const(0)
+          .i32_load(at(CTL.KIND))
+          .i32_const(KIND_COMPUTE)
+          .i32_eq()
+          .if_(
+            () => run.get(run.param(0)).get(run.param(1)).call(m.indexOf(compute)),
+            () =>
+              run
+                .i32_const(0)
+                .i32_load(at(CTL.KIND))
+                .i32_const(KIND_IM2COL)
+                .i32_eq()
+                .if_(
+                  () => run.get(run.param(1)).call(m.indexOf(im2col)),
+                  () => run.get(run.param(1)).call(m.indexOf(col2im)),
+                ),
+          ),
+    );
   return m.encode();
 }

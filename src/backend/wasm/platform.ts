@@ -29,11 +29,18 @@ export function nodeBuiltin<T>(name: string): T | null {
   }
 }
 
-export const hasWebAssembly = typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
+export const hasWebAssembly =
+  typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
 
 function probe(build: (m: ModuleBuilder) => void): boolean {
   if (!hasWebAssembly) return false;
-  const m = new ModuleBuilder({ module: 'env', name: 'memory', initialPages: 1, maximumPages: 1, shared: false });
+  const m = new ModuleBuilder({
+    module: 'env',
+    name: 'memory',
+    initialPages: 1,
+    maximumPages: 1,
+    shared: false,
+  });
   build(m);
   try {
     return WebAssembly.validate(m.encode());
@@ -75,7 +82,11 @@ function detect(): { simd: boolean; relaxed: boolean } {
 const detected = detect();
 
 /** The best SIMD level this engine validates. */
-export const bestSimdLevel: SimdLevel = detected.relaxed ? 'relaxed' : detected.simd ? 'simd' : 'scalar';
+export const bestSimdLevel: SimdLevel = detected.relaxed
+  ? 'relaxed'
+  : detected.simd
+    ? 'simd'
+    : 'scalar';
 
 /** Whether a level can run here ('scalar' always can when WebAssembly exists). */
 export function simdLevelSupported(level: SimdLevel): boolean {
@@ -106,7 +117,8 @@ export const canBlock = isNode || inWebWorker;
 /** Logical cores, or 1 where unknown. */
 export function hardwareThreads(): number {
   const os = nodeBuiltin<{ availableParallelism?: () => number; cpus(): unknown[] }>('node:os');
-  if (os) return Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length);
+  if (os)
+    return Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length);
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   return Math.max(1, nav?.hardwareConcurrency ?? 1);
 }

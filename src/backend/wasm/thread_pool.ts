@@ -86,19 +86,34 @@ export class ThreadPool {
     return true;
   }
 
-  static start(module: WebAssembly.Module, memory: WebAssembly.Memory, count: number): ThreadPool | null {
+  static start(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    count: number,
+  ): ThreadPool | null {
     if (count < 1) return null;
     const pool = new ThreadPool(memory, count);
     Atomics.store(pool.ctl, CTL.READY, 0);
-    const ctlWords = { GEN: CTL.GEN, CLAIM: CTL.CLAIM, DONE: CTL.DONE, NTASKS: CTL.NTASKS, READY: CTL.READY };
+    const ctlWords = {
+      GEN: CTL.GEN,
+      CLAIM: CTL.CLAIM,
+      DONE: CTL.DONE,
+      NTASKS: CTL.NTASKS,
+      READY: CTL.READY,
+    };
     const source = WORKER_MAIN;
     try {
       if (isNode) {
-        const wt = nodeBuiltin<{ Worker: new (code: string, options: object) => WorkerLike }>('node:worker_threads');
+        const wt = nodeBuiltin<{ Worker: new (code: string, options: object) => WorkerLike }>(
+          'node:worker_threads',
+        );
         if (!wt) return null;
         const code = `const { workerData } = require('node:worker_threads');\n(${source})(workerData.module, workerData.memory, workerData.id, workerData.ctlWords, workerData.spin);`;
         for (let id = 1; id <= count; id++) {
-          const worker = new wt.Worker(code, { eval: true, workerData: { module, memory, id, ctlWords, spin: SPIN } });
+          const worker = new wt.Worker(code, {
+            eval: true,
+            workerData: { module, memory, id, ctlWords, spin: SPIN },
+          });
           worker.unref?.();
           pool.workers.push(worker);
         }

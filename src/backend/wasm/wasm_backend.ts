@@ -10,7 +10,18 @@
  * groups 1 as one matmul per layer over the batch (conv.ts); relu and its backward (activation.ts). float64
  * and integer matmuls, and everything else, run the reference code.
  */
-import type { Backend, BinaryOp, Conv2dGeometry, Conv2dGradients, Conv2dResult, MaxPool2dResult, SgdUpdateOptions, Storage, UnaryOp, View } from '../backend.js';
+import type {
+  Backend,
+  BinaryOp,
+  Conv2dGeometry,
+  Conv2dGradients,
+  Conv2dResult,
+  MaxPool2dResult,
+  SgdUpdateOptions,
+  Storage,
+  UnaryOp,
+  View,
+} from '../backend.js';
 import { registerBackend } from '../backend.js';
 import { cpuBackend } from '../cpu/cpu_backend.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -22,7 +33,16 @@ import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.j
 import { gemmF32, sgdStepF32, wasmGemmAvailable } from './gemm.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 
-export { configureGemm, numThreads, setNumThreads, setSimdLevel, simdLevel, tasksByThread, whenThreadsReady, wasmGemmAvailable } from './gemm.js';
+export {
+  configureGemm,
+  numThreads,
+  setNumThreads,
+  setSimdLevel,
+  simdLevel,
+  tasksByThread,
+  whenThreadsReady,
+  wasmGemmAvailable,
+} from './gemm.js';
 export type { SimdLevel } from './platform.js';
 
 /** The reference backend under its own device name, for comparisons. */
@@ -41,7 +61,10 @@ export const wasmBackend: Backend = {
   },
 
   unary(op: UnaryOp, x: View, outDType: DType): Storage {
-    return (op === 'relu' && outDType === 'float32' ? reluF32(x) : null) ?? cpuBackend.unary(op, x, outDType);
+    return (
+      (op === 'relu' && outDType === 'float32' ? reluF32(x) : null) ??
+      cpuBackend.unary(op, x, outDType)
+    );
   },
 
   reluBackward(grad: View, output: View): Storage | null {
@@ -80,11 +103,19 @@ export const wasmBackend: Backend = {
     return unfold2dFast(x, geometry, padValue);
   },
 
-  fold2d(columns: View, outputShape: readonly [number, number, number, number], geometry: Conv2dGeometry): Storage {
+  fold2d(
+    columns: View,
+    outputShape: readonly [number, number, number, number],
+    geometry: Conv2dGeometry,
+  ): Storage {
     return fold2dFast(columns, outputShape, geometry);
   },
 
-  maxPool2d(x: View, geometry: Conv2dGeometry, outSize: readonly [number, number]): MaxPool2dResult {
+  maxPool2d(
+    x: View,
+    geometry: Conv2dGeometry,
+    outSize: readonly [number, number],
+  ): MaxPool2dResult {
     return maxPool2dFast(x, geometry, outSize);
   },
 
@@ -92,10 +123,17 @@ export const wasmBackend: Backend = {
   conv2d(x: View, weight: View, bias: View | null, geometry: Conv2dGeometry): Conv2dResult | null {
     if (!conv2dFastSupported(x, weight, bias)) return null;
     const { output, columns } = conv2dForwardF32(x, weight, bias, geometry);
-    return { output, columns, columnsSize: columns.length };
+    return { output, columns, columnsSize: columns ? columns.length : 0 };
   },
 
-  conv2dBackward(x: View, weight: View, grad: View, geometry: Conv2dGeometry, columns: Storage | null, needs: readonly [boolean, boolean, boolean]): Conv2dGradients {
+  conv2dBackward(
+    x: View,
+    weight: View,
+    grad: View,
+    geometry: Conv2dGeometry,
+    columns: Storage | null,
+    needs: readonly [boolean, boolean, boolean],
+  ): Conv2dGradients {
     return conv2dBackwardF32(x, weight, grad, geometry, columns as Float32Array | null, needs);
   },
 
@@ -104,7 +142,10 @@ export const wasmBackend: Backend = {
   },
 
   scatter(base: View, dim: number, index: View, src: View, mode: 'add' | 'assign'): Storage {
-    return scatterLastDimFast(base, dim, index, src, mode) ?? cpuBackend.scatter(base, dim, index, src, mode);
+    return (
+      scatterLastDimFast(base, dim, index, src, mode) ??
+      cpuBackend.scatter(base, dim, index, src, mode)
+    );
   },
 };
 
@@ -116,7 +157,8 @@ export type CpuKernels = 'wasm' | 'reference';
  * backend is also always registered as the device 'cpu-reference'.
  */
 export function useCpuKernels(kind: CpuKernels): void {
-  if (kind === 'wasm' && !wasmGemmAvailable()) throw new Error('useCpuKernels: WebAssembly is not available in this engine');
+  if (kind === 'wasm' && !wasmGemmAvailable())
+    throw new Error('useCpuKernels: WebAssembly is not available in this engine');
   registerBackend(kind === 'wasm' ? wasmBackend : cpuBackend);
 }
 
