@@ -1,4 +1,5 @@
 /** The main job: train a model on the 8,000 / 2,000 MNIST split and report test accuracy. */
+import '../index.js'; // registers the backends, also when this module is imported on its own
 import * as F from '../nn/functional/index.js';
 import type { Module } from '../nn/index.js';
 import * as optim from '../optim/index.js';

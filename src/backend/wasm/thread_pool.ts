@@ -16,6 +16,9 @@
 import { CTL } from './gemm_module.js';
 import { isNode, nodeBuiltin } from './platform.js';
 
+/** A claim word no thread can claim from: tag 0xffff with index 0xffff (≥ every task count). */
+export const CLAIMS_CLOSED = -1;
+
 /** Iterations a thread spins on a control word before it sleeps in Atomics.wait. */
 const SPIN = 20_000;
 
@@ -160,6 +163,11 @@ export class ThreadPool {
       Atomics.wait(ctl, CTL.DONE, done);
       done = Atomics.load(ctl, CTL.DONE);
     }
+    // Close the claim word. A worker still in its claim loop may hold the last claim value it read
+    // and be about to compare-and-swap it; with the word changed that CAS fails, so it cannot claim
+    // a task of a later job (a job the caller runs alone rewrites NTASKS but not CLAIM) and then
+    // count it into the DONE of the job after that, which made results depend on timing.
+    Atomics.store(ctl, CTL.CLAIM, CLAIMS_CLOSED);
   }
 
   terminate(): void {
