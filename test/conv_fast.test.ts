@@ -11,6 +11,7 @@ import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import {
   configureGemm,
   setNumThreads,
+  setSimdLevel,
   useCpuKernels,
   wasmBackend,
 } from '../src/backend/wasm/wasm_backend.js';
@@ -22,6 +23,7 @@ import {
   conv2dBackwardF32,
   im2colChannelMajor,
   im2colInMemory,
+  maxPool2dF32,
 } from '../src/backend/wasm/conv.js';
 import { kernelRuntime } from '../src/backend/wasm/gemm.js';
 import type { DType, TypedArray } from '../src/tensor/dtype.js';
@@ -276,6 +278,120 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
     const ref = cpuBackend.maxPool2d(y, pad, [2, 4]);
     expect(Array.from(fast.indices as Int32Array)).toEqual(Array.from(ref.indices as Int32Array));
     expect(Array.from(fast.indices as Int32Array)).toEqual([5, 2, 2, 2, 5, 2, 2, 2]);
+  });
+
+  it('maxPool2d on the WebAssembly task (generic and 2×2 SIMD paths) equals the JS kernel bit for bit, on 1 and 2 threads', async () => {
+    const cases = [
+      ...geometries(40, 29),
+      // 2×2 stride 2: widths that leave 0–3 windows after the groups of four, odd sizes, planes.
+      ...[
+        [2, 3, 8, 16],
+        [1, 2, 9, 11],
+        [3, 5, 26, 26],
+        [1, 1, 2, 30],
+        [2, 7, 11, 13],
+      ].map((shape) => ({
+        shape,
+        g: { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] } as Conv2dGeometry,
+      })),
+    ];
+    let checked = 0;
+    let fast = 0;
+    try {
+      for (const threads of [1, 2]) {
+        await setNumThreads(threads);
+        cases.forEach(({ shape, g }, i) => {
+          const [, , h, w] = shape;
+          const out = outputSize(h, w, g);
+          for (const outSize of [out, [out[0] + 1, out[1] + 1] as [number, number]]) {
+            if (outSize[0] < 1 || outSize[1] < 1 || !maxPoolWindowsValid(h, w, g, outSize))
+              continue;
+            // Ties (small integers), NaNs (some windows with several), and strided layouts.
+            const x = randomView('float32', shape, i, 700 + i, i % 2 === 0);
+            const data = x.storage as Float32Array;
+            const r = rng(900 + i);
+            for (let q = 0; q < data.length; q++) if (r.next() < 0.08) data[q] = NaN;
+            const label = `${describeCase(shape, g, i, 'float32')} out ${outSize} threads ${threads}`;
+            const got = maxPool2dF32(x, g, outSize, { force: true, parallel: threads > 1 });
+            const want = cpuBackend.maxPool2d(x, g, outSize);
+            expect(got, label).not.toBeNull();
+            expect(Array.from(got!.values), label).toEqual(Array.from(want.values as Float32Array));
+            expect(Array.from(got!.indices), label).toEqual(Array.from(want.indices as Int32Array));
+            if (g.kernel[0] === 2 && g.stride[0] === 2 && g.kernel[1] === 2) fast++;
+            checked++;
+          }
+        });
+      }
+    } finally {
+      await setNumThreads(null);
+    }
+    expect(checked).toBeGreaterThan(60);
+    expect(fast).toBeGreaterThan(8);
+    // Not float32: declined (the JS kernel runs).
+    const x64 = randomView('float64', [1, 1, 4, 4], 0, 1);
+    const g2: Conv2dGeometry = {
+      kernel: [2, 2],
+      stride: [2, 2],
+      padding: [0, 0],
+      dilation: [1, 1],
+    };
+    expect(maxPool2dF32(x64, g2, [2, 2], { force: true })).toBeNull();
+  });
+
+  it('maxPool2d on the WebAssembly task of the scalar module (no SIMD) equals the JS kernel', () => {
+    try {
+      setSimdLevel('scalar');
+      const cases = [
+        ...geometries(12, 31),
+        {
+          shape: [2, 3, 9, 13],
+          g: {
+            kernel: [2, 2],
+            stride: [2, 2],
+            padding: [0, 0],
+            dilation: [1, 1],
+          } as Conv2dGeometry,
+        },
+      ];
+      let checked = 0;
+      cases.forEach(({ shape, g }, i) => {
+        const out = outputSize(shape[2], shape[3], g);
+        if (out[0] < 1 || out[1] < 1 || !maxPoolWindowsValid(shape[2], shape[3], g, out)) return;
+        const x = randomView('float32', shape, i, 800 + i, true);
+        const data = x.storage as Float32Array;
+        for (let q = 0; q < data.length; q += 7) data[q] = NaN;
+        const got = maxPool2dF32(x, g, out, { force: true })!;
+        const want = cpuBackend.maxPool2d(x, g, out);
+        const label = describeCase(shape, g, i, 'float32');
+        expect(Array.from(got.values), label).toEqual(Array.from(want.values as Float32Array));
+        expect(Array.from(got.indices), label).toEqual(Array.from(want.indices as Int32Array));
+        checked++;
+      });
+      expect(checked).toBeGreaterThan(5);
+    } finally {
+      setSimdLevel(null);
+    }
+  });
+
+  it('maxPool2d on the WebAssembly task: NaN and tie rules in the 2×2 SIMD path', () => {
+    const g: Conv2dGeometry = { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] };
+    // Four windows per row pair (one SIMD group): a tie (first wins), a NaN in the second pair,
+    // NaNs in both pairs (the last wins), -0 against +0 (the first wins).
+    const top = [3, 3, 1, NaN, NaN, 2, -0, 0];
+    const bottom = [1, 3, 5, 4, 1, NaN, 0, -0];
+    const x: View = {
+      storage: new Float32Array([...top, ...bottom]),
+      dtype: 'float32',
+      shape: [1, 1, 2, 8],
+      strides: [16, 16, 8, 1],
+      offset: 0,
+    };
+    const got = maxPool2dF32(x, g, [1, 4], { force: true })!;
+    const want = cpuBackend.maxPool2d(x, g, [1, 4]);
+    expect(Array.from(got.indices)).toEqual([0, 3, 13, 6]);
+    expect(Array.from(got.indices)).toEqual(Array.from(want.indices as Int32Array));
+    expect(Array.from(got.values)).toEqual(Array.from(want.values as Float32Array));
+    expect(Object.is(got.values[3], -0)).toBe(true);
   });
 
   it('gather and scatter along the last dim, and their bounds errors', () => {

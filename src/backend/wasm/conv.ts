@@ -30,7 +30,7 @@ import {
   type MemorySpan,
   wasmGemmAvailable,
 } from './gemm.js';
-import { CTL, KIND_COL2IM, KIND_IM2COL } from './gemm_module.js';
+import { CONTROL_BYTES, CTL, KIND_COL2IM, KIND_IM2COL, KIND_MAXPOOL } from './gemm_module.js';
 
 /** im2col / col2im with at least this many column elements use the worker threads. */
 const PARALLEL_COLUMNS = 1 << 16;
@@ -144,6 +144,94 @@ export function col2imInMemory(
   job.run(KIND_COL2IM);
   const base = job.imagePtr >> 2;
   return job.rt.heap().slice(base, base + shape[0] * shape[1] * shape[2] * shape[3]);
+}
+
+/** Max pools whose input has at least this many elements run on the WebAssembly kernels. */
+const MAXPOOL_MIN_INPUT = 1 << 14;
+
+/**
+ * Max pooling of float32 x [N, C, H, W] (any strides) on the WebAssembly kernels, threaded over
+ * planes when `parallel` (default: large inputs): the same values and first-maximum indices as
+ * conv_kernels.ts's maxPool2dFast (the NaN rules included), without its mispredicted branches.
+ * Null when the kernels decline (not float32, small, or no memory): the caller runs the JS kernel.
+ */
+export function maxPool2dF32(
+  x: View,
+  g: Conv2dGeometry,
+  outSize: readonly [number, number],
+  options: { force?: boolean; parallel?: boolean } = {},
+): { values: Float32Array; indices: Int32Array } | null {
+  if (x.dtype !== 'float32') return null;
+  const [n, c, h, w] = x.shape;
+  const [outH, outW] = outSize;
+  const planes = n * c;
+  const inSize = planes * h * w;
+  const outCount = planes * outH * outW;
+  if (outCount === 0 || (!options.force && inSize < MAXPOOL_MIN_INPUT)) return null;
+  const k = kernelRuntime(options.parallel ?? inSize >= PARALLEL_COLUMNS);
+  if (!k) return null;
+  const { rt, parallel } = k;
+  const inPtr = alignBytes(CONTROL_BYTES);
+  const valPtr = alignBytes(inPtr + inSize * 4);
+  const idxPtr = alignBytes(valPtr + outCount * 4);
+  const end = idxPtr + outCount * 4;
+  if (end > 2 ** 31 - 65536 || !rt.reserve(end)) return null;
+  const heap = rt.heap();
+  const src = x.storage as Float32Array;
+  const base = inPtr >> 2;
+  if (isContiguous(x.shape, x.strides)) heap.set(src.subarray(x.offset, x.offset + inSize), base);
+  else {
+    const [sn, sc, sh, sw] = x.strides;
+    let p = base;
+    for (let b = 0; b < n; b++)
+      for (let ch = 0; ch < c; ch++)
+        for (let y = 0; y < h; y++) {
+          let q = x.offset + b * sn + ch * sc + y * sh;
+          for (let xx = 0; xx < w; xx++, q += sw) heap[p++] = src[q];
+        }
+  }
+  // Chunks of planes, enough for every thread to take several.
+  const threads = parallel ? rt.threads() : 1;
+  const nb = threads > 1 ? Math.ceil(planes / (8 * threads)) : planes;
+  const ctl = rt.ctl;
+  ctl[CTL.IC_IMAGE] = inPtr;
+  ctl[CTL.IC_COLS] = valPtr;
+  ctl[CTL.MP_INDICES] = idxPtr;
+  ctl[CTL.IC_N] = planes;
+  ctl[CTL.IC_H] = h;
+  ctl[CTL.IC_W] = w;
+  ctl[CTL.IC_KH] = g.kernel[0];
+  ctl[CTL.IC_KW] = g.kernel[1];
+  ctl[CTL.IC_SY] = g.stride[0];
+  ctl[CTL.IC_SX] = g.stride[1];
+  ctl[CTL.IC_PY] = g.padding[0];
+  ctl[CTL.IC_PX] = g.padding[1];
+  ctl[CTL.IC_DY] = g.dilation[0];
+  ctl[CTL.IC_DX] = g.dilation[1];
+  ctl[CTL.IC_OUTH] = outH;
+  ctl[CTL.IC_OUTW] = outW;
+  ctl[CTL.IC_NB] = nb;
+  const [kh, kw] = g.kernel;
+  ctl[CTL.MP_2X2] =
+    kh === 2 &&
+    kw === 2 &&
+    g.stride[0] === 2 &&
+    g.stride[1] === 2 &&
+    g.padding[0] === 0 &&
+    g.padding[1] === 0 &&
+    g.dilation[0] === 1 &&
+    g.dilation[1] === 1 &&
+    2 * outH <= h &&
+    2 * outW <= w
+      ? 1
+      : 0;
+  ctl[CTL.KIND] = KIND_MAXPOOL;
+  rt.run(Math.ceil(planes / nb), parallel);
+  const mem = rt.memory.buffer;
+  return {
+    values: new Float32Array(mem, valPtr, outCount).slice(),
+    indices: new Int32Array(mem, idxPtr, outCount).slice(),
+  };
 }
 
 /** A writer of the columns [C·kh·kw, N·L] of x: im2col on the kernels, or in JavaScript into dst. */

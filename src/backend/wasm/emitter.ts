@@ -237,6 +237,21 @@ export class FunctionBuilder {
   i32_and(): this {
     return this.op(0x71);
   }
+  i32_or(): this {
+    return this.op(0x72);
+  }
+  i32_lt_u(): this {
+    return this.op(0x49);
+  }
+  f32_ne(): this {
+    return this.op(0x5c);
+  }
+  f32_gt(): this {
+    return this.op(0x5e);
+  }
+  f32_reinterpret_i32(): this {
+    return this.op(0xbe);
+  }
   i32_shl(): this {
     return this.op(0x74);
   }
@@ -254,6 +269,37 @@ export class FunctionBuilder {
     this.simd(0x0c);
     for (let i = 0; i < 16; i++) this.code.push(0);
     return this;
+  }
+  /** A v128 constant from four i32 lanes. */
+  v128_const_i32x4(lanes: readonly number[]): this {
+    this.simd(0x0c);
+    for (const l of lanes) for (let b = 0; b < 4; b++) this.code.push((l >>> (8 * b)) & 0xff);
+    return this;
+  }
+  /** Bytes of two vectors (0–15 the first, 16–31 the second) picked by `lanes`. */
+  i8x16_shuffle(lanes: readonly number[]): this {
+    this.simd(0x0d);
+    for (const l of lanes) this.code.push(l);
+    return this;
+  }
+  i32x4_splat(): this {
+    return this.simd(0x11);
+  }
+  i32x4_add(): this {
+    return this.simd(0xae);
+  }
+  f32x4_ne(): this {
+    return this.simd(0x42);
+  }
+  f32x4_gt(): this {
+    return this.simd(0x44);
+  }
+  v128_or(): this {
+    return this.simd(0x50);
+  }
+  /** (a & c) | (b & ~c), operands pushed a, b, c. */
+  v128_bitselect(): this {
+    return this.simd(0x52);
   }
   f32x4_splat(): this {
     return this.simd(0x13);

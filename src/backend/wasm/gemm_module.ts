@@ -17,6 +17,8 @@
  * a task is `run_task(thread, index)`: the same call on the calling thread or on a worker.
  */
 import { type FunctionBuilder, type Local, ModuleBuilder } from './emitter.js';
+
+type V128 = Local;
 import type { SimdLevel } from './platform.js';
 
 /** Word indices (Int32) of the control block at byte address 0. */
@@ -74,6 +76,10 @@ export const CTL = {
   IC_RANGES: 49,
   /** im2col: nonzero when windows reach into the padding (each task zeroes its rows first). */
   IC_ZERO: 50,
+  /** maxpool: address of the int32 indices (IC_IMAGE: the input planes, IC_COLS: the values). */
+  MP_INDICES: 51,
+  /** maxpool: nonzero for 2×2 windows, stride 2, no padding or dilation, inside the image. */
+  MP_2X2: 52,
   /** Tasks run by each thread (thread 0 is the caller), for tests and diagnostics. */
   TASKS_BY_THREAD: 64,
 } as const;
@@ -86,6 +92,7 @@ export const KIND_PACK_B = 0;
 export const KIND_COMPUTE = 1;
 export const KIND_IM2COL = 2;
 export const KIND_COL2IM = 3;
+export const KIND_MAXPOOL = 4;
 
 export interface GemmVariant {
   readonly level: SimdLevel;
@@ -983,6 +990,227 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean): FunctionBuilder {
 }
 
 /**
+ * Max-pool task (a chunk of IC_NB planes out of IC_N, each contiguous H×W at IC_IMAGE): the loop
+ * of conv_kernels.ts's maxPool2dFast, window elements in (ki, kj) order, out-of-image ones
+ * skipped, a later element taken when the window has none yet, it is larger, or it is NaN; so the
+ * first maximum's index y·W + x wins ties and the last NaN wins over numbers. The take is a
+ * select, not a branch (on activations `v > best` is close to random and mispredicts).
+ */
+function emitMaxPool(m: ModuleBuilder, simd: boolean): FunctionBuilder {
+  const f = m.func('maxpool', ['i32'], [], false);
+  const task = f.param(0);
+  const L = () => f.local('i32');
+  const [P, H, W, KH, KW, OUTH, OUTW, NB, pl, p1, plane, o, oy, ox, ki, kj] = Array.from(
+    { length: 16 },
+    L,
+  );
+  const [y, xx, first, idx, vals, inds, SY, SX, PY, PX, DY, DX, take, yw, takeIt] = Array.from(
+    { length: 15 },
+    L,
+  );
+  const best = f.local('i32');
+  const fast = f.local('i32');
+  const rp = f.local('i32');
+  const ox0 = f.local('i32');
+  const outW4 = f.local('i32');
+  const V = () => f.local('v128');
+  const [lo, hi, va, vb, vc, vd, ia, ib, ic, id, t] = Array.from({ length: 11 }, V);
+  const bits = f.local('i32');
+  const v = f.local('f32');
+  loadCtl(f, CTL.IC_N, P);
+  loadCtl(f, CTL.IC_H, H);
+  loadCtl(f, CTL.IC_W, W);
+  loadCtl(f, CTL.IC_KH, KH);
+  loadCtl(f, CTL.IC_KW, KW);
+  loadCtl(f, CTL.IC_OUTH, OUTH);
+  loadCtl(f, CTL.IC_OUTW, OUTW);
+  loadCtl(f, CTL.IC_NB, NB);
+  loadCtl(f, CTL.IC_SY, SY);
+  loadCtl(f, CTL.IC_SX, SX);
+  loadCtl(f, CTL.IC_PY, PY);
+  loadCtl(f, CTL.IC_PX, PX);
+  loadCtl(f, CTL.IC_DY, DY);
+  loadCtl(f, CTL.IC_DX, DX);
+  loadCtl(f, CTL.IC_COLS, vals);
+  loadCtl(f, CTL.MP_INDICES, inds);
+  loadCtl(f, CTL.MP_2X2, fast);
+  // planes [task·NB, min(task·NB + NB, P)); o = the first output of the chunk
+  f.get(task).get(NB).i32_mul().set(pl);
+  min(
+    f,
+    () => f.get(pl).get(NB).i32_add(),
+    () => f.get(P),
+    p1,
+  );
+  f.get(pl).get(OUTH).i32_mul().get(OUTW).i32_mul().set(o);
+  f.for_(
+    pl,
+    () => f.get(pl),
+    () => f.get(p1),
+    1,
+    () => {
+      // plane = IMAGE + pl·H·W·4
+      f.i32_const(0).i32_load(at(CTL.IC_IMAGE));
+      f.get(pl).get(H).i32_mul().get(W).i32_mul().i32_const(4).i32_mul().i32_add().set(plane);
+      f.for_(
+        oy,
+        () => f.i32_const(0),
+        () => f.get(OUTH),
+        1,
+        () => {
+          f.i32_const(0).set(ox0);
+          if (simd) {
+            // 2×2 stride 2: four windows at once. Even and odd columns of two image rows, then
+            // the window's max as a tree: (a, b), (c, d), then the two winners, each step
+            // taking the later operand when larger or NaN. That gives the sequential rule's
+            // result (the last NaN if any, else the first maximum) on each window.
+            f.get(OUTW).i32_const(-4).i32_and().set(outW4);
+            f.get(fast).if_(() => {
+              f.for_(
+                ox,
+                () => f.i32_const(0),
+                () => f.get(outW4),
+                4,
+                () => {
+                  f.get(oy).i32_const(2).i32_mul().get(W).i32_mul();
+                  f.get(ox).i32_const(2).i32_mul().i32_add().set(idx);
+                  f.get(plane).get(idx).i32_const(4).i32_mul().i32_add().set(rp);
+                  const even = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+                  const odd = even.map((b) => b + 4);
+                  const row = (even_: V128, odd_: V128) => {
+                    f.get(rp).v128_load(0).set(lo);
+                    f.get(rp).v128_load(16).set(hi);
+                    f.get(lo).get(hi).i8x16_shuffle(even).set(even_);
+                    f.get(lo).get(hi).i8x16_shuffle(odd).set(odd_);
+                  };
+                  row(va, vb);
+                  f.get(rp).get(W).i32_const(4).i32_mul().i32_add().set(rp);
+                  row(vc, vd);
+                  f.get(idx).i32x4_splat().v128_const_i32x4([0, 2, 4, 6]).i32x4_add().set(ia);
+                  f.get(ia).v128_const_i32x4([1, 1, 1, 1]).i32x4_add().set(ib);
+                  f.get(ia).get(W).i32x4_splat().i32x4_add().set(ic);
+                  f.get(ic).v128_const_i32x4([1, 1, 1, 1]).i32x4_add().set(id);
+                  // (x, ix) ← (y, iy) where y > x or y is NaN
+                  const pick = (x: V128, ix: V128, y: V128, iy: V128) => {
+                    f.get(y).get(x).f32x4_gt().get(y).get(y).f32x4_ne().v128_or().set(t);
+                    f.get(y).get(x).get(t).v128_bitselect().set(x);
+                    f.get(iy).get(ix).get(t).v128_bitselect().set(ix);
+                  };
+                  pick(va, ia, vb, ib);
+                  pick(vc, ic, vd, id);
+                  pick(va, ia, vc, ic);
+                  f.get(vals).get(o).i32_const(4).i32_mul().i32_add().get(va).v128_store();
+                  f.get(inds).get(o).i32_const(4).i32_mul().i32_add().get(ia).v128_store();
+                  f.get(o).i32_const(4).i32_add().set(o);
+                },
+              );
+              f.get(outW4).set(ox0);
+            });
+          }
+          f.for_(
+            ox,
+            () => f.get(ox0),
+            () => f.get(OUTW),
+            1,
+            () => {
+              // One window element (byte offset `off` from rp, index idx0 + di) into best/first.
+              const takeAt = (off: number, di: number) => {
+                f.get(rp).i32_load(off).set(bits).get(bits).f32_reinterpret_i32().set(v);
+                f.get(first).i32_const(0).i32_lt_s();
+                f.get(v).get(best).f32_reinterpret_i32().f32_gt().i32_or();
+                f.get(v).get(v).f32_ne().i32_or().set(takeIt);
+                f.get(bits).get(best).get(takeIt).select().set(best);
+                f.get(idx).i32_const(di).i32_add().get(first).get(takeIt).select().set(first);
+              };
+              f.get(fast).if_(
+                () => {
+                  // The common 2×2 stride-2 window: four loads at fixed offsets.
+                  f.i32_const(-1).set(first);
+                  f.get(oy)
+                    .i32_const(2)
+                    .i32_mul()
+                    .get(W)
+                    .i32_mul()
+                    .get(ox)
+                    .i32_const(2)
+                    .i32_mul()
+                    .i32_add()
+                    .set(idx);
+                  f.get(plane).get(idx).i32_const(4).i32_mul().i32_add().set(rp);
+                  takeAt(0, 0);
+                  takeAt(4, 1);
+                  f.get(rp).get(W).i32_const(4).i32_mul().i32_add().set(rp);
+                  f.get(idx).get(W).i32_add().set(idx);
+                  takeAt(0, 0);
+                  takeAt(4, 1);
+                },
+                () => {
+                  f.i32_const(0).set(best);
+                  f.i32_const(-1).set(first);
+                  f.for_(
+                    ki,
+                    () => f.i32_const(0),
+                    () => f.get(KH),
+                    1,
+                    () => {
+                      // y = oy·sy − py + ki·dy, skipped outside [0, H) (one unsigned compare)
+                      f.get(oy)
+                        .get(SY)
+                        .i32_mul()
+                        .get(PY)
+                        .i32_sub()
+                        .get(ki)
+                        .get(DY)
+                        .i32_mul()
+                        .i32_add();
+                      f.set(y);
+                      f.get(y)
+                        .get(H)
+                        .i32_lt_u()
+                        .if_(() => {
+                          f.get(y).get(W).i32_mul().set(yw);
+                          f.for_(
+                            kj,
+                            () => f.i32_const(0),
+                            () => f.get(KW),
+                            1,
+                            () => {
+                              f.get(ox).get(SX).i32_mul().get(PX).i32_sub();
+                              f.get(kj).get(DX).i32_mul().i32_add().set(xx);
+                              f.get(xx)
+                                .get(W)
+                                .i32_lt_u()
+                                .if_(() => {
+                                  f.get(yw).get(xx).i32_add().set(idx);
+                                  f.get(plane).get(idx).i32_const(4).i32_mul().i32_add().i32_load();
+                                  f.set(bits).get(bits).f32_reinterpret_i32().set(v);
+                                  // take = first < 0 | v > best | v ≠ v (first: the index so far, -1 for none)
+                                  f.get(first).i32_const(0).i32_lt_s();
+                                  f.get(v).get(best).f32_reinterpret_i32().f32_gt().i32_or();
+                                  f.get(v).get(v).f32_ne().i32_or().set(take);
+                                  f.get(bits).get(best).get(take).select().set(best);
+                                  f.get(idx).get(first).get(take).select().set(first);
+                                });
+                            },
+                          );
+                        });
+                    },
+                  );
+                },
+              );
+              f.get(vals).get(o).i32_const(4).i32_mul().i32_add().get(best).i32_store();
+              f.get(inds).get(o).i32_const(4).i32_mul().i32_add().get(first).i32_store();
+              f.get(o).i32_const(1).i32_add().set(o);
+            },
+          );
+        },
+      );
+    },
+  );
+  return f;
+}
+
+/**
  * `sgd_f32(p, g, n, scale)`: p[i] = p[i] + g[i]·scale in float32 (a plain SGD step, scale = -lr
  * or lr when maximizing), f32x4.mul then f32x4.add (never fused, so each step rounds as the
  * reference's float32 arithmetic does), scalar for the tail.
@@ -1029,7 +1257,7 @@ function emitSgd(m: ModuleBuilder, v: GemmVariant): void {
 
 /**
  * The module's bytes for one variant and memory type. Exports `run_task(thread, index)` (the
- * task kind in CTL.KIND: pack B, compute, im2col, col2im) and `sgd_f32`.
+ * task kind in CTL.KIND: pack B, compute, im2col, col2im, max pool) and `sgd_f32`.
  */
 export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Array<ArrayBuffer> {
   if (v.level !== 'scalar' && v.nr % 4 !== 0)
@@ -1042,6 +1270,7 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
   const compute = emitCompute(m, v, micro, packA, partial);
   const im2col = emitIm2col(m, false);
   const col2im = emitIm2col(m, true);
+  const maxpool = emitMaxPool(m, v.level !== 'scalar');
   emitSgd(m, v);
   const run = m.func('run_task', ['i32', 'i32'], []);
   // TASKS_BY_THREAD[thread]++, then the task.
@@ -1077,7 +1306,16 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
                 .i32_eq()
                 .if_(
                   () => run.get(run.param(1)).call(m.indexOf(im2col)),
-                  () => run.get(run.param(1)).call(m.indexOf(col2im)),
+                  () =>
+                    run
+                      .i32_const(0)
+                      .i32_load(at(CTL.KIND))
+                      .i32_const(KIND_COL2IM)
+                      .i32_eq()
+                      .if_(
+                        () => run.get(run.param(1)).call(m.indexOf(col2im)),
+                        () => run.get(run.param(1)).call(m.indexOf(maxpool)),
+                      ),
                 ),
           ),
     );

@@ -5,8 +5,8 @@
  *
  * Accelerated: float32 matmul (and so linear layers, bmm, einsum's products and conv2d, which is
  * unfold2d + matmul), and float32 add/sub/mul/div on contiguous, scalar or row-broadcast operands
- * (plain TypeScript loops, elementwise.ts); unfold2d, fold2d, max pooling and last-dim
- * gather/scatter (TypeScript loops, ../cpu/conv_kernels.ts and indexing_kernels.ts); conv2d with
+ * (plain TypeScript loops, elementwise.ts); float32 max pooling (a WebAssembly task, conv.ts);
+ * unfold2d, fold2d, other max pooling and last-dim gather/scatter (TypeScript loops, ../cpu/conv_kernels.ts and indexing_kernels.ts); conv2d with
  * groups 1 as one matmul per layer over the batch (conv.ts); relu and its backward (activation.ts). float64
  * and integer matmuls, and everything else, run the reference code.
  */
@@ -26,7 +26,7 @@ import { registerBackend } from '../backend.js';
 import { cpuBackend } from '../cpu/cpu_backend.js';
 import type { DType } from '../../tensor/dtype.js';
 import { reluBackwardF32, reluF32 } from './activation.js';
-import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32 } from './conv.js';
+import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
 import { fastBinaryF32 } from './elementwise.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
 import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
@@ -116,7 +116,8 @@ export const wasmBackend: Backend = {
     geometry: Conv2dGeometry,
     outSize: readonly [number, number],
   ): MaxPool2dResult {
-    return maxPool2dFast(x, geometry, outSize);
+    // float32 on the WebAssembly kernels (threaded, branch-free), else the TypeScript loop.
+    return maxPool2dF32(x, geometry, outSize) ?? maxPool2dFast(x, geometry, outSize);
   },
 
   // conv2d (groups 1, float32) as one matmul per layer over the whole batch (conv.ts).
