@@ -14,7 +14,7 @@ import type { Conv2dGeometry, View } from '../backend.js';
 import { allocateTypedArray, type TypedArray } from '../../tensor/dtype.js';
 
 /** Output height and width of a window of `g` sliding over an h×w image (floor mode). */
-function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
+export function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
   const outH =
     Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
   const outW =
@@ -22,11 +22,27 @@ function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
   return [outH, outW];
 }
 
+/** A window `g` sliding over images [N, C, H, W] of `shape`: their sizes and its parameters. */
+export function windowGeometry(shape: readonly number[], g: Conv2dGeometry) {
+  const [n, c, h, w] = shape;
+  const [outH, outW] = outputSize(h, w, g);
+  const [kh, kw] = g.kernel;
+  const [sy, sx] = g.stride;
+  const [py, px] = g.padding;
+  const [dy, dx] = g.dilation;
+  return { n, c, h, w, kh, kw, sy, sx, py, px, dy, dx, outH, outW };
+}
+
 /**
  * For a kernel tap at offset `start` (= tap·dilation − padding) stepping by `stride` over `out`
  * output positions: the first and one-past-last output positions whose input index lies in [0, size).
  */
-function validRange(start: number, stride: number, out: number, size: number): [number, number] {
+export function validRange(
+  start: number,
+  stride: number,
+  out: number,
+  size: number,
+): [number, number] {
   const lo = start >= 0 ? 0 : Math.ceil(-start / stride);
   const hi = start > size - 1 ? 0 : Math.floor((size - 1 - start) / stride) + 1;
   const a = Math.min(lo, out);
@@ -35,12 +51,7 @@ function validRange(start: number, stride: number, out: number, size: number): [
 
 /** x [N, C, H, W] (any strides) to contiguous columns [N, C·kh·kw, outH·outW]; padding reads padValue. */
 export function unfold2dFast(x: View, g: Conv2dGeometry, padValue: number): TypedArray {
-  const [n, c, h, w] = x.shape;
-  const [kh, kw] = g.kernel;
-  const [sy, sx] = g.stride;
-  const [py, px] = g.padding;
-  const [dy, dx] = g.dilation;
-  const [outH, outW] = outputSize(h, w, g);
+  const { n, c, h, w, kh, kw, sy, sx, py, px, dy, dx, outH, outW } = windowGeometry(x.shape, g);
   const src = x.storage as TypedArray;
   const [sn, sc, sh, sw] = x.strides;
   const out = allocateTypedArray(x.dtype, n * c * kh * kw * outH * outW);
@@ -82,12 +93,7 @@ export function fold2dFast(
   outputShape: readonly [number, number, number, number],
   g: Conv2dGeometry,
 ): TypedArray {
-  const [n, c, h, w] = outputShape;
-  const [kh, kw] = g.kernel;
-  const [sy, sx] = g.stride;
-  const [py, px] = g.padding;
-  const [dy, dx] = g.dilation;
-  const [outH, outW] = outputSize(h, w, g);
+  const { n, c, h, w, kh, kw, sy, sx, py, px, dy, dx, outH, outW } = windowGeometry(outputShape, g);
   const cols = columns.storage as TypedArray;
   const [cn, cr, cl] = columns.strides;
   const out = allocateTypedArray(columns.dtype, n * c * h * w);

@@ -20,6 +20,7 @@
  */
 import type { Conv2dGeometry, View } from '../backend.js';
 import { cpuBackend } from '../cpu/cpu_backend.js';
+import { outputSize, validRange, windowGeometry } from '../cpu/conv_kernels.js';
 import { isContiguous } from '../../tensor/shape.js';
 import {
   alignBytes,
@@ -28,12 +29,68 @@ import {
   kernelRuntime,
   materialize,
   type MemorySpan,
+  reserveKernelMemory,
   wasmGemmAvailable,
 } from './gemm.js';
-import { CONTROL_BYTES, CTL, KIND_COL2IM, KIND_IM2COL, KIND_MAXPOOL } from './gemm_module.js';
+import {
+  CONTROL_BYTES,
+  CTL,
+  KIND_COL2IM,
+  KIND_IM2COL,
+  KIND_MAXPOOL,
+  setControls,
+} from './gemm_module.js';
 
 /** im2col / col2im with at least this many column elements use the worker threads. */
 const PARALLEL_COLUMNS = 1 << 16;
+
+/**
+ * The control words every sliding-window task (im2col, col2im, max pool) reads: `planes` images
+ * of h×w at `image`, the output at `output`, the window geometry, `nb` images or planes per task.
+ */
+function setWindowControls(
+  ctl: Int32Array,
+  at: { image: number; output: number },
+  size: { planes: number; h: number; w: number; outH: number; outW: number; nb: number },
+  g: Conv2dGeometry,
+): void {
+  setControls(ctl, {
+    IC_IMAGE: at.image,
+    IC_COLS: at.output,
+    IC_N: size.planes,
+    IC_H: size.h,
+    IC_W: size.w,
+    IC_KH: g.kernel[0],
+    IC_KW: g.kernel[1],
+    IC_SY: g.stride[0],
+    IC_SX: g.stride[1],
+    IC_PY: g.padding[0],
+    IC_PX: g.padding[1],
+    IC_DY: g.dilation[0],
+    IC_DX: g.dilation[1],
+    IC_OUTH: size.outH,
+    IC_OUTW: size.outW,
+    IC_NB: size.nb,
+  });
+}
+
+/** Copies x [N, C, H, W] (any strides) contiguously into `heap` from element `base` on. */
+function copyImageIn(x: View, heap: Float32Array, base: number): void {
+  const [n, c, h, w] = x.shape;
+  const src = x.storage as Float32Array;
+  if (isContiguous(x.shape, x.strides)) {
+    heap.set(src.subarray(x.offset, x.offset + n * c * h * w), base);
+    return;
+  }
+  const [sn, sc, sh, sw] = x.strides;
+  let p = base;
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++) {
+        let q = x.offset + b * sn + ch * sc + y * sh;
+        for (let xx = 0; xx < w; xx++, q += sw) heap[p++] = src[q];
+      }
+}
 
 /**
  * Sets up an im2col or col2im job on the WebAssembly kernels: the image region and the valid
@@ -60,7 +117,7 @@ function columnsJob(
   const imagePtr = alignBytes(free);
   const rangesPtr = alignBytes(imagePtr + n * c * h * w * 4);
   const end = rangesPtr + (kh + kw) * 8;
-  if (end > 2 ** 31 - 65536 || !rt.reserve(end)) return null;
+  if (!reserveKernelMemory(rt, end)) return null;
   const ranges = new Int32Array(rt.memory.buffer, rangesPtr, 2 * (kh + kw));
   for (let ki = 0; ki < kh; ki++)
     ranges.set(validRange(ki * g.dilation[0] - g.padding[0], g.stride[0], outH, h), 2 * ki);
@@ -70,26 +127,17 @@ function columnsJob(
   const threads = parallel ? rt.threads() : 1;
   const chunks = threads > 1 ? Math.max(1, Math.min(n, Math.ceil((8 * threads) / c))) : 1;
   const nb = Math.ceil(n / chunks);
-  const ctl = rt.ctl;
-  ctl[CTL.IC_IMAGE] = imagePtr;
-  ctl[CTL.IC_COLS] = colsPtr;
-  ctl[CTL.IC_N] = n;
-  ctl[CTL.IC_C] = c;
-  ctl[CTL.IC_H] = h;
-  ctl[CTL.IC_W] = w;
-  ctl[CTL.IC_KH] = kh;
-  ctl[CTL.IC_KW] = kw;
-  ctl[CTL.IC_SY] = g.stride[0];
-  ctl[CTL.IC_SX] = g.stride[1];
-  ctl[CTL.IC_PY] = g.padding[0];
-  ctl[CTL.IC_PX] = g.padding[1];
-  ctl[CTL.IC_DY] = g.dilation[0];
-  ctl[CTL.IC_DX] = g.dilation[1];
-  ctl[CTL.IC_OUTH] = outH;
-  ctl[CTL.IC_OUTW] = outW;
-  ctl[CTL.IC_NB] = nb;
-  ctl[CTL.IC_RANGES] = rangesPtr;
-  ctl[CTL.IC_ZERO] = g.padding[0] !== 0 || g.padding[1] !== 0 ? 1 : 0;
+  setWindowControls(
+    rt.ctl,
+    { image: imagePtr, output: colsPtr },
+    { planes: n, h, w, outH, outW, nb },
+    g,
+  );
+  setControls(rt.ctl, {
+    IC_C: c,
+    IC_RANGES: rangesPtr,
+    IC_ZERO: g.padding[0] !== 0 || g.padding[1] !== 0 ? 1 : 0,
+  });
   const tasks = c * Math.ceil(n / nb);
   return {
     imagePtr,
@@ -109,22 +157,7 @@ export function im2colInMemory(x: View, g: Conv2dGeometry, at: MemorySpan): bool
   if (x.shape.some((d) => d === 0)) return false;
   const job = columnsJob(x.shape, g, at.ptr, at.free);
   if (!job) return false;
-  const [n, c, h, w] = x.shape;
-  const heap = job.rt.heap();
-  const src = x.storage as Float32Array;
-  const base = job.imagePtr >> 2;
-  if (isContiguous(x.shape, x.strides))
-    heap.set(src.subarray(x.offset, x.offset + n * c * h * w), base);
-  else {
-    const [sn, sc, sh, sw] = x.strides;
-    let p = base;
-    for (let b = 0; b < n; b++)
-      for (let ch = 0; ch < c; ch++)
-        for (let y = 0; y < h; y++) {
-          let q = x.offset + b * sn + ch * sc + y * sh;
-          for (let xx = 0; xx < w; xx++, q += sw) heap[p++] = src[q];
-        }
-  }
+  copyImageIn(x, job.rt.heap(), job.imagePtr >> 2);
   job.run(KIND_IM2COL);
   return true;
 }
@@ -175,42 +208,14 @@ export function maxPool2dF32(
   const valPtr = alignBytes(inPtr + inSize * 4);
   const idxPtr = alignBytes(valPtr + outCount * 4);
   const end = idxPtr + outCount * 4;
-  if (end > 2 ** 31 - 65536 || !rt.reserve(end)) return null;
-  const heap = rt.heap();
-  const src = x.storage as Float32Array;
-  const base = inPtr >> 2;
-  if (isContiguous(x.shape, x.strides)) heap.set(src.subarray(x.offset, x.offset + inSize), base);
-  else {
-    const [sn, sc, sh, sw] = x.strides;
-    let p = base;
-    for (let b = 0; b < n; b++)
-      for (let ch = 0; ch < c; ch++)
-        for (let y = 0; y < h; y++) {
-          let q = x.offset + b * sn + ch * sc + y * sh;
-          for (let xx = 0; xx < w; xx++, q += sw) heap[p++] = src[q];
-        }
-  }
+  if (!reserveKernelMemory(rt, end)) return null;
+  copyImageIn(x, rt.heap(), inPtr >> 2);
   // Chunks of planes, enough for every thread to take several.
   const threads = parallel ? rt.threads() : 1;
   const nb = threads > 1 ? Math.ceil(planes / (8 * threads)) : planes;
   const ctl = rt.ctl;
-  ctl[CTL.IC_IMAGE] = inPtr;
-  ctl[CTL.IC_COLS] = valPtr;
+  setWindowControls(ctl, { image: inPtr, output: valPtr }, { planes, h, w, outH, outW, nb }, g);
   ctl[CTL.MP_INDICES] = idxPtr;
-  ctl[CTL.IC_N] = planes;
-  ctl[CTL.IC_H] = h;
-  ctl[CTL.IC_W] = w;
-  ctl[CTL.IC_KH] = g.kernel[0];
-  ctl[CTL.IC_KW] = g.kernel[1];
-  ctl[CTL.IC_SY] = g.stride[0];
-  ctl[CTL.IC_SX] = g.stride[1];
-  ctl[CTL.IC_PY] = g.padding[0];
-  ctl[CTL.IC_PX] = g.padding[1];
-  ctl[CTL.IC_DY] = g.dilation[0];
-  ctl[CTL.IC_DX] = g.dilation[1];
-  ctl[CTL.IC_OUTH] = outH;
-  ctl[CTL.IC_OUTW] = outW;
-  ctl[CTL.IC_NB] = nb;
   const [kh, kw] = g.kernel;
   ctl[CTL.MP_2X2] =
     kh === 2 &&
@@ -244,33 +249,12 @@ function columnsWriter(x: View, g: Conv2dGeometry, rows: number, NL: number): Ge
   };
 }
 
-function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
-  const outH =
-    Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
-  const outW =
-    Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
-  return [outH, outW];
-}
-
-/** First and one-past-last output positions whose input index (start + o·stride) lies in [0, size). */
-function validRange(start: number, stride: number, out: number, size: number): [number, number] {
-  const lo = start >= 0 ? 0 : Math.ceil(-start / stride);
-  const hi = start > size - 1 ? 0 : Math.floor((size - 1 - start) / stride) + 1;
-  const a = Math.min(lo, out);
-  return [a, Math.max(a, Math.min(hi, out))];
-}
-
 /**
  * x [N, C, H, W] (any strides) to columns [C·kh·kw, N·outH·outW]: row (c, ki, kj), column
  * (n, oy, ox) holds x[n, c, oy·sy + ki·dy − py, ox·sx + kj·dx − px], 0 in the padding.
  */
 export function im2colChannelMajor(x: View, g: Conv2dGeometry, into?: Float32Array): Float32Array {
-  const [n, c, h, w] = x.shape;
-  const [kh, kw] = g.kernel;
-  const [sy, sx] = g.stride;
-  const [py, px] = g.padding;
-  const [dy, dx] = g.dilation;
-  const [outH, outW] = outputSize(h, w, g);
+  const { n, c, h, w, kh, kw, sy, sx, py, px, dy, dx, outH, outW } = windowGeometry(x.shape, g);
   const L = outH * outW;
   const NL = n * L;
   const src = x.storage as Float32Array;
@@ -314,12 +298,7 @@ export function col2imChannelMajor(
   shape: readonly [number, number, number, number],
   g: Conv2dGeometry,
 ): Float32Array {
-  const [n, c, h, w] = shape;
-  const [kh, kw] = g.kernel;
-  const [sy, sx] = g.stride;
-  const [py, px] = g.padding;
-  const [dy, dx] = g.dilation;
-  const [outH, outW] = outputSize(h, w, g);
+  const { n, c, h, w, kh, kw, sy, sx, py, px, dy, dx, outH, outW } = windowGeometry(shape, g);
   const L = outH * outW;
   const NL = n * L;
   const out = new Float32Array(n * c * h * w);

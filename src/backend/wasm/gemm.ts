@@ -14,6 +14,7 @@ import {
   KIND_COMPUTE,
   KIND_PACK_B,
   MAX_THREADS,
+  setControls,
 } from './gemm_module.js';
 import {
   bestSimdLevel,
@@ -391,7 +392,7 @@ export function gemmF32With<T>(
   const scratchPtr = align(cPtr + total * 4);
   const scratchStride = align((mc * kc + mr * nr) * 4);
   const end = scratchPtr + scratchStride * (1 + (rt.pool ? rt.pool.size : 0));
-  if (end > MAX_PAGES * PAGE - PAGE || !rt.reserve(end)) return null;
+  if (!reserveKernelMemory(rt, end)) return null;
 
   const place = (
     x: GemmOperand,
@@ -405,25 +406,27 @@ export function gemmF32With<T>(
   const pa = place(a, aPtr, spanA);
   const pb = place(b, bPtr, spanB);
   const ctl = rt.ctl;
-  ctl[CTL.M] = m;
-  ctl[CTL.N] = n;
-  ctl[CTL.K] = k;
-  ctl[CTL.A_SB] = pa.strides[0];
-  ctl[CTL.A_SM] = pa.strides[1];
-  ctl[CTL.A_SK] = pa.strides[2];
-  ctl[CTL.B_SB] = batchB === 1 ? 0 : pb.strides[0];
-  ctl[CTL.B_SK] = pb.strides[1];
-  ctl[CTL.B_SN] = pb.strides[2];
-  ctl[CTL.BP_SB] = batchB === 1 ? 0 : bpBatchBytes;
-  ctl[CTL.MC] = mc;
-  ctl[CTL.KC] = kc;
-  ctl[CTL.NC] = ncCols;
-  ctl[CTL.M_BLOCKS] = mBlocks;
-  ctl[CTL.N_CHUNKS] = nChunks;
-  ctl[CTL.K_BLOCKS] = kBlocks;
-  ctl[CTL.NPAD] = npad;
-  ctl[CTL.SCRATCH] = scratchPtr;
-  ctl[CTL.SCRATCH_STRIDE] = scratchStride;
+  setControls(ctl, {
+    M: m,
+    N: n,
+    K: k,
+    A_SB: pa.strides[0],
+    A_SM: pa.strides[1],
+    A_SK: pa.strides[2],
+    B_SB: batchB === 1 ? 0 : pb.strides[0],
+    B_SK: pb.strides[1],
+    B_SN: pb.strides[2],
+    BP_SB: batchB === 1 ? 0 : bpBatchBytes,
+    MC: mc,
+    KC: kc,
+    NC: ncCols,
+    M_BLOCKS: mBlocks,
+    N_CHUNKS: nChunks,
+    K_BLOCKS: kBlocks,
+    NPAD: npad,
+    SCRATCH: scratchPtr,
+    SCRATCH_STRIDE: scratchStride,
+  });
 
   // Tasks are numbered in 16 bits: run the batch in slices if needed.
   const packPerBatch = kBlocks;
@@ -465,6 +468,14 @@ export function kernelRuntime(parallel: boolean): { rt: GemmRuntime; parallel: b
   return { rt, parallel: par && rt.threads() > 1 };
 }
 
+/**
+ * Grows the kernels' memory to `end` bytes; false when that is past the 2 GiB limit (less a page
+ * kept spare) or memory cannot grow.
+ */
+export function reserveKernelMemory(rt: GemmRuntime, end: number): boolean {
+  return end <= MAX_PAGES * PAGE - PAGE && rt.reserve(end);
+}
+
 /** Bytes, rounded up to a 64-byte boundary. */
 export const alignBytes = align;
 
@@ -481,7 +492,7 @@ export function sgdStepF32(p: Float32Array, g: Float32Array, scale: number): boo
   if (!rt) return false;
   const pPtr = CONTROL_BYTES;
   const gPtr = align(pPtr + n * 4);
-  if (gPtr + n * 4 > MAX_PAGES * PAGE - PAGE || !rt.reserve(gPtr + n * 4)) return false;
+  if (!reserveKernelMemory(rt, gPtr + n * 4)) return false;
   const heap = rt.heap();
   heap.set(p, pPtr >> 2);
   heap.set(g, gPtr >> 2);

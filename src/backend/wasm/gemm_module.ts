@@ -84,6 +84,14 @@ export const CTL = {
   TASKS_BY_THREAD: 64,
 } as const;
 
+/** Writes control words by name, e.g. `setControls(rt.ctl, { M: m, N: n })`. */
+export function setControls(
+  ctl: Int32Array,
+  words: Partial<Record<keyof typeof CTL, number>>,
+): void {
+  for (const [name, value] of Object.entries(words)) ctl[CTL[name as keyof typeof CTL]] = value;
+}
+
 export const MAX_THREADS = 64;
 /** Bytes reserved for the control block. */
 export const CONTROL_BYTES = 1024;
@@ -228,6 +236,121 @@ function emitMicroKernel(m: ModuleBuilder, v: GemmVariant, rows = v.mr): Functio
   return f;
 }
 
+/**
+ * The locals of a panel packer: pack_a copies MR rows of A per k step, pack_b NR columns of B.
+ * Both walk the same loops, the panel's elements `across` bytes apart and k steps `along`.
+ */
+interface PanelPacker {
+  /** Elements per k step of a panel (MR or NR). */
+  readonly width: number;
+  /** Byte stride between a panel's elements within one k step (A's row / B's column stride). */
+  readonly across: Local;
+  /** Byte stride between k steps. */
+  readonly along: Local;
+  /** Number of k steps. */
+  readonly kcb: Local;
+  /** Where the next packed element goes (advanced as the panel is written). */
+  readonly dst: Local;
+  /** The panel's first element at the current k step. */
+  readonly rowp: Local;
+  /** The element being copied. */
+  readonly cp: Local;
+  readonly k: Local;
+  /** Index of the element within the step (padded copy). */
+  readonly lane: Local;
+  /** Elements of the panel inside the matrix (the rest is zero padding). */
+  readonly valid: Local;
+}
+
+/**
+ * For each panel start in [0, extent) by `width`: valid = min(width, extent − start) and
+ * rowp = src + start·across, then `body`.
+ */
+function emitPanels(
+  f: FunctionBuilder,
+  p: PanelPacker,
+  start: Local,
+  src: Local,
+  extent: () => void,
+  body: () => void,
+): void {
+  f.for_(
+    start,
+    () => f.i32_const(0),
+    extent,
+    p.width,
+    () => {
+      min(
+        f,
+        () => f.i32_const(p.width),
+        () => {
+          extent();
+          f.get(start).i32_sub();
+        },
+        p.valid,
+      );
+      f.get(src).get(start).get(p.across).i32_mul().i32_add().set(p.rowp);
+      body();
+    },
+  );
+}
+
+/** The k loop of a panel: `copyStep` packs one step from rowp, then rowp moves on by `along`. */
+function emitPanelSteps(f: FunctionBuilder, p: PanelPacker, copyStep: () => void): void {
+  f.for_(
+    p.k,
+    () => f.i32_const(0),
+    () => f.get(p.kcb),
+    1,
+    () => {
+      copyStep();
+      f.get(p.rowp).get(p.along).i32_add().set(p.rowp);
+    },
+  );
+}
+
+/** A full panel of any strides: `width` loads per k, unrolled, no per-element test. */
+function emitFullPanelCopy(f: FunctionBuilder, p: PanelPacker): void {
+  emitPanelSteps(f, p, () => {
+    f.get(p.rowp).set(p.cp);
+    for (let q = 0; q < p.width; q++) {
+      f.get(p.dst)
+        .get(p.cp)
+        .f32_load()
+        .f32_store(q * 4);
+      if (q < p.width - 1) f.get(p.cp).get(p.across).i32_add().set(p.cp);
+    }
+    f.get(p.dst)
+      .i32_const(p.width * 4)
+      .i32_add()
+      .set(p.dst);
+  });
+}
+
+/** An edge panel: the `valid` elements per k copied, the rest of the `width` zeroed. */
+function emitPaddedPanelCopy(f: FunctionBuilder, p: PanelPacker): void {
+  emitPanelSteps(f, p, () => {
+    f.get(p.rowp).set(p.cp);
+    f.for_(
+      p.lane,
+      () => f.i32_const(0),
+      () => f.i32_const(p.width),
+      1,
+      () => {
+        f.get(p.lane)
+          .get(p.valid)
+          .i32_lt_s()
+          .if_(
+            () => f.get(p.dst).get(p.cp).f32_load().f32_store(),
+            () => f.get(p.dst).f32_const(0).f32_store(),
+          );
+        f.get(p.cp).get(p.across).i32_add().set(p.cp);
+        f.get(p.dst).i32_const(4).i32_add().set(p.dst);
+      },
+    );
+  });
+}
+
 /** Packs rows [0, mcb) × cols [0, kcb) of a strided A block into MR-row panels (zero padded). */
 function emitPackA(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
   const f = m.func('pack_a', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], false);
@@ -238,77 +361,31 @@ function emitPackA(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
   const cp = f.local('i32');
   const k = f.local('i32');
   const r = f.local('i32');
-  const { mr } = v;
-  f.for_(
+  const panel: PanelPacker = {
+    width: v.mr,
+    across: sm4,
+    along: sk4,
+    kcb,
+    dst,
+    rowp,
+    cp,
+    k,
+    lane: r,
+    valid,
+  };
+  emitPanels(
+    f,
+    panel,
     i0,
-    () => f.i32_const(0),
+    src,
     () => f.get(mcb),
-    mr,
     () => {
-      min(
-        f,
-        () => f.i32_const(mr),
-        () => f.get(mcb).get(i0).i32_sub(),
-        valid,
-      );
-      f.get(src).get(i0).get(sm4).i32_mul().i32_add().set(rowp);
       f.get(valid)
-        .i32_const(mr)
+        .i32_const(v.mr)
         .i32_eq()
         .if_(
-          () => {
-            // Full panel: MR loads per k, unrolled.
-            f.for_(
-              k,
-              () => f.i32_const(0),
-              () => f.get(kcb),
-              1,
-              () => {
-                f.get(rowp).set(cp);
-                for (let q = 0; q < mr; q++) {
-                  f.get(dst)
-                    .get(cp)
-                    .f32_load()
-                    .f32_store(q * 4);
-                  if (q < mr - 1) f.get(cp).get(sm4).i32_add().set(cp);
-                }
-                f.get(dst)
-                  .i32_const(mr * 4)
-                  .i32_add()
-                  .set(dst);
-                f.get(rowp).get(sk4).i32_add().set(rowp);
-              },
-            );
-          },
-          () => {
-            f.for_(
-              k,
-              () => f.i32_const(0),
-              () => f.get(kcb),
-              1,
-              () => {
-                f.get(rowp).set(cp);
-                f.for_(
-                  r,
-                  () => f.i32_const(0),
-                  () => f.i32_const(mr),
-                  1,
-                  () => {
-                    f.get(r)
-                      .get(valid)
-                      .i32_lt_s()
-                      .if_(
-                        () => f.get(dst).get(cp).f32_load().f32_store(),
-                        () => f.get(dst).f32_const(0).f32_store(),
-                      );
-                    f.get(cp).get(sm4).i32_add().set(cp);
-                    f.get(dst).i32_const(4).i32_add().set(dst);
-                  },
-                );
-                f.get(rowp).get(sk4).i32_add().set(rowp);
-              },
-            );
-          },
+          () => emitFullPanelCopy(f, panel),
+          () => emitPaddedPanelCopy(f, panel),
         );
     },
   );
@@ -322,6 +399,18 @@ function emitPackB(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
   const [kBlocks, p, kb, n, kc, k0, kcb, src, dst, sk4, sn4, j0, valid, rowp, cp, k, jj, tmp] =
     Array.from({ length: 18 }, () => f.local('i32'));
   const { nr } = v;
+  const panel: PanelPacker = {
+    width: nr,
+    across: sn4,
+    along: sk4,
+    kcb,
+    dst,
+    rowp,
+    cp,
+    k,
+    lane: jj,
+    valid,
+  };
   loadCtl(f, CTL.K_BLOCKS, kBlocks);
   f.get(task).get(kBlocks).i32_div_s().set(p);
   f.get(task).get(kBlocks).i32_rem_s().set(kb);
@@ -348,71 +437,15 @@ function emitPackB(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
   f.get(p).i32_const(0).i32_load(at(CTL.BP_SB)).i32_mul().i32_add();
   f.get(k0).i32_const(0).i32_load(at(CTL.NPAD)).i32_mul().i32_const(4).i32_mul().i32_add().set(dst);
 
-  f.for_(
+  emitPanels(
+    f,
+    panel,
     j0,
-    () => f.i32_const(0),
+    src,
     () => f.get(n),
-    nr,
     () => {
-      min(
-        f,
-        () => f.i32_const(nr),
-        () => f.get(n).get(j0).i32_sub(),
-        valid,
-      );
-      f.get(src).get(j0).get(sn4).i32_mul().i32_add().set(rowp);
-      const generic = () =>
-        f.for_(
-          k,
-          () => f.i32_const(0),
-          () => f.get(kcb),
-          1,
-          () => {
-            f.get(rowp).set(cp);
-            f.for_(
-              jj,
-              () => f.i32_const(0),
-              () => f.i32_const(nr),
-              1,
-              () => {
-                f.get(jj)
-                  .get(valid)
-                  .i32_lt_s()
-                  .if_(
-                    () => f.get(dst).get(cp).f32_load().f32_store(),
-                    () => f.get(dst).f32_const(0).f32_store(),
-                  );
-                f.get(cp).get(sn4).i32_add().set(cp);
-                f.get(dst).i32_const(4).i32_add().set(dst);
-              },
-            );
-            f.get(rowp).get(sk4).i32_add().set(rowp);
-          },
-        );
-      // A full panel of any strides (e.g. a transposed B, a weight in a linear layer): NR
-      // loads per k, unrolled, no per-element test.
-      const strided = () =>
-        f.for_(
-          k,
-          () => f.i32_const(0),
-          () => f.get(kcb),
-          1,
-          () => {
-            f.get(rowp).set(cp);
-            for (let q = 0; q < nr; q++) {
-              f.get(dst)
-                .get(cp)
-                .f32_load()
-                .f32_store(q * 4);
-              if (q < nr - 1) f.get(cp).get(sn4).i32_add().set(cp);
-            }
-            f.get(dst)
-              .i32_const(nr * 4)
-              .i32_add()
-              .set(dst);
-            f.get(rowp).get(sk4).i32_add().set(rowp);
-          },
-        );
+      // A full panel of any strides (e.g. a transposed B, a weight in a linear layer).
+      const strided = () => emitFullPanelCopy(f, panel);
       const full = () => {
         if (v.level === 'scalar') {
           strided();
@@ -423,30 +456,61 @@ function emitPackB(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
           .i32_const(4)
           .i32_eq()
           .if_(() => {
-            f.for_(
-              k,
-              () => f.i32_const(0),
-              () => f.get(kcb),
-              1,
-              () => {
-                for (let q = 0; q < nr / 4; q++)
-                  f.get(dst)
-                    .get(rowp)
-                    .v128_load(q * 16)
-                    .v128_store(q * 16);
+            emitPanelSteps(f, panel, () => {
+              for (let q = 0; q < nr / 4; q++)
                 f.get(dst)
-                  .i32_const(nr * 4)
-                  .i32_add()
-                  .set(dst);
-                f.get(rowp).get(sk4).i32_add().set(rowp);
-              },
-            );
+                  .get(rowp)
+                  .v128_load(q * 16)
+                  .v128_store(q * 16);
+              f.get(dst)
+                .i32_const(nr * 4)
+                .i32_add()
+                .set(dst);
+            });
           }, strided);
       };
-      f.get(valid).i32_const(nr).i32_eq().if_(full, generic);
+      f.get(valid)
+        .i32_const(nr)
+        .i32_eq()
+        .if_(full, () => emitPaddedPanelCopy(f, panel));
     },
   );
   return f;
+}
+
+/**
+ * For each packed panel of a block (index over [0, extent) by `width`): the panel's address
+ * base + index·kcb·4 and its `valid` rows or columns min(width, extent − index), then `body`.
+ */
+function emitPackedPanels(
+  f: FunctionBuilder,
+  p: {
+    index: Local;
+    extent: Local;
+    width: number;
+    base: Local;
+    kcb: Local;
+    panel: Local;
+    valid: Local;
+  },
+  body: () => void,
+): void {
+  f.for_(
+    p.index,
+    () => f.i32_const(0),
+    () => f.get(p.extent),
+    p.width,
+    () => {
+      f.get(p.base).get(p.index).get(p.kcb).i32_mul().i32_const(4).i32_mul().i32_add().set(p.panel);
+      min(
+        f,
+        () => f.i32_const(p.width),
+        () => f.get(p.extent).get(p.index).i32_sub(),
+        p.valid,
+      );
+      body();
+    },
+  );
 }
 
 /** Compute task (b, ib, jc): C block rows ib·MC.., columns jc·NC.. over all of K. */
@@ -603,32 +667,14 @@ function emitCompute(
         .i32_mul()
         .i32_add();
       f.i32_const(4).i32_mul().i32_add().set(bpk);
-      f.for_(
-        jj,
-        () => f.i32_const(0),
-        () => f.get(ncb),
-        nr,
+      emitPackedPanels(
+        f,
+        { index: jj, extent: ncb, width: nr, base: bpk, kcb, panel: bpan, valid: nrv },
         () => {
-          f.get(bpk).get(jj).get(kcb).i32_mul().i32_const(4).i32_mul().i32_add().set(bpan);
-          min(
+          emitPackedPanels(
             f,
-            () => f.i32_const(nr),
-            () => f.get(ncb).get(jj).i32_sub(),
-            nrv,
-          );
-          f.for_(
-            ii,
-            () => f.i32_const(0),
-            () => f.get(mcb),
-            mr,
+            { index: ii, extent: mcb, width: mr, base: ap, kcb, panel: apan, valid: mrv },
             () => {
-              f.get(ap).get(ii).get(kcb).i32_mul().i32_const(4).i32_mul().i32_add().set(apan);
-              min(
-                f,
-                () => f.i32_const(mr),
-                () => f.get(mcb).get(ii).i32_sub(),
-                mrv,
-              );
               f.get(cBase)
                 .get(ii)
                 .get(N)
@@ -639,33 +685,68 @@ function emitCompute(
                 .i32_mul()
                 .i32_add()
                 .set(cptr);
+              // The micro-kernel `kernel` on the current panels, into C at c() with row stride ldcOf().
+              const callKernel = (kernel: FunctionBuilder, c: () => void, ldcOf: () => void) => {
+                f.get(apan).get(bpan).get(kcb);
+                c();
+                ldcOf();
+                f.get(accumulate).call(m.indexOf(kernel));
+              };
               // Full columns: the MR-row kernel, or the one for the rows left at the bottom edge.
               const direct = (r: number) => {
                 if (r === mr)
-                  f.get(apan)
-                    .get(bpan)
-                    .get(kcb)
-                    .get(cptr)
-                    .get(ldc)
-                    .get(accumulate)
-                    .call(m.indexOf(micro));
+                  callKernel(
+                    micro,
+                    () => f.get(cptr),
+                    () => f.get(ldc),
+                  );
                 else
                   f.get(mrv)
                     .i32_const(r)
                     .i32_eq()
                     .if_(
                       () =>
-                        f
-                          .get(apan)
-                          .get(bpan)
-                          .get(kcb)
-                          .get(cptr)
-                          .get(ldc)
-                          .get(accumulate)
-                          .call(m.indexOf(partial[r - 1])),
+                        callKernel(
+                          partial[r - 1],
+                          () => f.get(cptr),
+                          () => f.get(ldc),
+                        ),
                       () => direct(r + 1),
                     );
               };
+              // Addresses of element (r, q) of the scratch tile and of C.
+              const tileAt = () =>
+                f
+                  .get(tile)
+                  .get(r)
+                  .i32_const(nr)
+                  .i32_mul()
+                  .get(q)
+                  .i32_add()
+                  .i32_const(4)
+                  .i32_mul()
+                  .i32_add();
+              const cAt = () =>
+                f
+                  .get(cptr)
+                  .get(r)
+                  .get(ldc)
+                  .i32_mul()
+                  .i32_add()
+                  .get(q)
+                  .i32_const(4)
+                  .i32_mul()
+                  .i32_add();
+              const forEachTileElement = (rows: () => void, cols: () => void, body: () => void) =>
+                f.for_(
+                  r,
+                  () => f.i32_const(0),
+                  rows,
+                  1,
+                  () => {
+                    f.for_(q, () => f.i32_const(0), cols, 1, body);
+                  },
+                );
               f.get(nrv)
                 .i32_const(nr)
                 .i32_eq()
@@ -673,99 +754,40 @@ function emitCompute(
                   () => direct(1),
                   () => {
                     // Edge tile: through the scratch tile, C's valid part copied in and out.
-                    f.for_(
-                      r,
-                      () => f.i32_const(0),
+                    forEachTileElement(
                       () => f.i32_const(mr),
-                      1,
+                      () => f.i32_const(nr),
                       () => {
-                        f.for_(
-                          q,
-                          () => f.i32_const(0),
-                          () => f.i32_const(nr),
-                          1,
-                          () => {
-                            const tileAt = () =>
-                              f
-                                .get(tile)
-                                .get(r)
-                                .i32_const(nr)
-                                .i32_mul()
-                                .get(q)
-                                .i32_add()
-                                .i32_const(4)
-                                .i32_mul()
-                                .i32_add();
-                            f.get(accumulate)
-                              .get(r)
-                              .get(mrv)
-                              .i32_lt_s()
-                              .i32_and()
-                              .get(q)
-                              .get(nrv)
-                              .i32_lt_s()
-                              .i32_and()
-                              .if_(
-                                () =>
-                                  tileAt()
-                                    .get(cptr)
-                                    .get(r)
-                                    .get(ldc)
-                                    .i32_mul()
-                                    .i32_add()
-                                    .get(q)
-                                    .i32_const(4)
-                                    .i32_mul()
-                                    .i32_add()
-                                    .f32_load()
-                                    .f32_store(),
-                                () => tileAt().f32_const(0).f32_store(),
-                              );
-                          },
-                        );
+                        f.get(accumulate)
+                          .get(r)
+                          .get(mrv)
+                          .i32_lt_s()
+                          .i32_and()
+                          .get(q)
+                          .get(nrv)
+                          .i32_lt_s()
+                          .i32_and()
+                          .if_(
+                            () => {
+                              tileAt();
+                              cAt().f32_load().f32_store();
+                            },
+                            () => tileAt().f32_const(0).f32_store(),
+                          );
                       },
                     );
-                    f.get(apan)
-                      .get(bpan)
-                      .get(kcb)
-                      .get(tile)
-                      .i32_const(nr * 4)
-                      .get(accumulate)
-                      .call(m.indexOf(micro));
-                    f.for_(
-                      r,
-                      () => f.i32_const(0),
+                    callKernel(
+                      micro,
+                      () => f.get(tile),
+                      () => f.i32_const(nr * 4),
+                    );
+                    forEachTileElement(
                       () => f.get(mrv),
-                      1,
+                      () => f.get(nrv),
                       () => {
-                        f.for_(
-                          q,
-                          () => f.i32_const(0),
-                          () => f.get(nrv),
-                          1,
-                          () => {
-                            f.get(cptr)
-                              .get(r)
-                              .get(ldc)
-                              .i32_mul()
-                              .i32_add()
-                              .get(q)
-                              .i32_const(4)
-                              .i32_mul()
-                              .i32_add();
-                            f.get(tile)
-                              .get(r)
-                              .i32_const(nr)
-                              .i32_mul()
-                              .get(q)
-                              .i32_add()
-                              .i32_const(4)
-                              .i32_mul()
-                              .i32_add()
-                              .f32_load();
-                            f.f32_store();
-                          },
-                        );
+                        cAt();
+                        tileAt().f32_load();
+                        f.f32_store();
                       },
                     );
                   },
@@ -1034,6 +1056,19 @@ function emitMaxPool(m: ModuleBuilder, simd: boolean): FunctionBuilder {
   loadCtl(f, CTL.IC_COLS, vals);
   loadCtl(f, CTL.MP_INDICES, inds);
   loadCtl(f, CTL.MP_2X2, fast);
+  /**
+   * One window element into best/first (first: the index so far, -1 for none): its bits on the
+   * stack, `index` pushes its index; taken (`take` = first < 0 | v > best | v ≠ v) by selects.
+   */
+  const takeElement = (index: () => void, take: Local) => {
+    f.set(bits).get(bits).f32_reinterpret_i32().set(v);
+    f.get(first).i32_const(0).i32_lt_s();
+    f.get(v).get(best).f32_reinterpret_i32().f32_gt().i32_or();
+    f.get(v).get(v).f32_ne().i32_or().set(take);
+    f.get(bits).get(best).get(take).select().set(best);
+    index();
+    f.get(first).get(take).select().set(first);
+  };
   // planes [task·NB, min(task·NB + NB, P)); o = the first output of the chunk
   f.get(task).get(NB).i32_mul().set(pl);
   min(
@@ -1113,14 +1148,10 @@ function emitMaxPool(m: ModuleBuilder, simd: boolean): FunctionBuilder {
             () => f.get(OUTW),
             1,
             () => {
-              // One window element (byte offset `off` from rp, index idx0 + di) into best/first.
+              // One window element (byte offset `off` from rp, index idx + di) into best/first.
               const takeAt = (off: number, di: number) => {
-                f.get(rp).i32_load(off).set(bits).get(bits).f32_reinterpret_i32().set(v);
-                f.get(first).i32_const(0).i32_lt_s();
-                f.get(v).get(best).f32_reinterpret_i32().f32_gt().i32_or();
-                f.get(v).get(v).f32_ne().i32_or().set(takeIt);
-                f.get(bits).get(best).get(takeIt).select().set(best);
-                f.get(idx).i32_const(di).i32_add().get(first).get(takeIt).select().set(first);
+                f.get(rp).i32_load(off);
+                takeElement(() => f.get(idx).i32_const(di).i32_add(), takeIt);
               };
               f.get(fast).if_(
                 () => {
@@ -1183,13 +1214,7 @@ function emitMaxPool(m: ModuleBuilder, simd: boolean): FunctionBuilder {
                                 .if_(() => {
                                   f.get(yw).get(xx).i32_add().set(idx);
                                   f.get(plane).get(idx).i32_const(4).i32_mul().i32_add().i32_load();
-                                  f.set(bits).get(bits).f32_reinterpret_i32().set(v);
-                                  // take = first < 0 | v > best | v ≠ v (first: the index so far, -1 for none)
-                                  f.get(first).i32_const(0).i32_lt_s();
-                                  f.get(v).get(best).f32_reinterpret_i32().f32_gt().i32_or();
-                                  f.get(v).get(v).f32_ne().i32_or().set(take);
-                                  f.get(bits).get(best).get(take).select().set(best);
-                                  f.get(idx).get(first).get(take).select().set(first);
+                                  takeElement(() => f.get(idx), take);
                                 });
                             },
                           );
@@ -1273,51 +1298,32 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
   const maxpool = emitMaxPool(m, v.level !== 'scalar');
   emitSgd(m, v);
   const run = m.func('run_task', ['i32', 'i32'], []);
+  const thread = run.param(0);
+  const index = run.param(1);
   // TASKS_BY_THREAD[thread]++, then the task.
-  run.get(run.param(0)).i32_const(4).i32_mul();
-  run
-    .get(run.param(0))
-    .i32_const(4)
-    .i32_mul()
-    .i32_load(at(CTL.TASKS_BY_THREAD))
-    .i32_const(1)
-    .i32_add();
+  run.get(thread).i32_const(4).i32_mul();
+  run.get(thread).i32_const(4).i32_mul().i32_load(at(CTL.TASKS_BY_THREAD)).i32_const(1).i32_add();
   run.i32_store(at(CTL.TASKS_BY_THREAD));
-  run
-    .i32_const(0)
-    .i32_load(at(CTL.KIND))
-    .i32_const(KIND_PACK_B)
-    .i32_eq()
-    .if_(
-      () => run.get(run.param(1)).call(m.indexOf(packB)),
-      () =>
-        run
-          .i32_const(0)
-          .i32_load(at(CTL.KIND))
-          .i32_const(KIND_COMPUTE)
-          .i32_eq()
-          .if_(
-            () => run.get(run.param(0)).get(run.param(1)).call(m.indexOf(compute)),
-            () =>
-              run
-                .i32_const(0)
-                .i32_load(at(CTL.KIND))
-                .i32_const(KIND_IM2COL)
-                .i32_eq()
-                .if_(
-                  () => run.get(run.param(1)).call(m.indexOf(im2col)),
-                  () =>
-                    run
-                      .i32_const(0)
-                      .i32_load(at(CTL.KIND))
-                      .i32_const(KIND_COL2IM)
-                      .i32_eq()
-                      .if_(
-                        () => run.get(run.param(1)).call(m.indexOf(col2im)),
-                        () => run.get(run.param(1)).call(m.indexOf(maxpool)),
-                      ),
-                ),
-          ),
-    );
+  // CTL.KIND tested against each kind in turn; max pool is the one left.
+  const tasks: [kind: number, call: () => void][] = [
+    [KIND_PACK_B, () => run.get(index).call(m.indexOf(packB))],
+    [KIND_COMPUTE, () => run.get(thread).get(index).call(m.indexOf(compute))],
+    [KIND_IM2COL, () => run.get(index).call(m.indexOf(im2col))],
+    [KIND_COL2IM, () => run.get(index).call(m.indexOf(col2im))],
+  ];
+  const dispatch = (i: number): void => {
+    if (i === tasks.length) {
+      run.get(index).call(m.indexOf(maxpool));
+      return;
+    }
+    const [kind, call] = tasks[i];
+    run
+      .i32_const(0)
+      .i32_load(at(CTL.KIND))
+      .i32_const(kind)
+      .i32_eq()
+      .if_(call, () => dispatch(i + 1));
+  };
+  dispatch(0);
   return m.encode();
 }
