@@ -4,15 +4,14 @@
  * backends mix freely and every kernel not accelerated here is the reference one.
  *
  * Accelerated: float32 matmul (and so linear layers, bmm, einsum's products and conv2d, which is
- * unfold2d + matmul), and float32 add/sub/mul/div on contiguous, scalar or row-broadcast operands
- * (plain TypeScript loops, elementwise.ts); float32 max pooling (a WebAssembly task, conv.ts);
+ * unfold2d + matmul); float32 max pooling (a WebAssembly task, conv.ts);
  * unfold2d, fold2d, other max pooling and last-dim gather/scatter (TypeScript loops, ../cpu/conv_kernels.ts and indexing_kernels.ts); conv2d with
  * groups 1 as one matmul per layer over the batch (conv.ts); relu and its backward (activation.ts). float64
- * and integer matmuls, and everything else, run the reference code.
+ * and integer matmuls, and everything else, run the reference backend's code, whose elementwise and
+ * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts).
  */
 import type {
   Backend,
-  BinaryOp,
   Conv2dGeometry,
   Conv2dGradients,
   Conv2dResult,
@@ -27,7 +26,6 @@ import { cpuBackend } from '../cpu/cpu_backend.js';
 import type { DType } from '../../tensor/dtype.js';
 import { reluBackwardF32, reluF32 } from './activation.js';
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
-import { fastBinaryF32 } from './elementwise.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
 import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
 import { gemmF32, sgdStepF32, wasmGemmAvailable } from './gemm.js';
@@ -92,10 +90,6 @@ export const wasmBackend: Backend = {
       if (sgdStepF32(p, g, scale)) return;
     }
     cpuBackend.sgdUpdate(param, grad, momentumBuffer, options);
-  },
-
-  binary(op: BinaryOp, a: View, b: View, outDType: DType): Storage {
-    return fastBinaryF32(op, a, b, outDType) ?? cpuBackend.binary(op, a, b, outDType);
   },
 
   // Sliding windows and indexing: tight TypeScript loops (../cpu/conv_kernels.ts, indexing_kernels.ts).
