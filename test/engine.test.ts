@@ -17,16 +17,7 @@ import {
   type Tensor,
 } from '../src/index.js';
 
-function values(t: Tensor | null | undefined): number[] {
-  expect(t).toBeTruthy();
-  return Array.from(t!.dataSync());
-}
-
-function expectClose(t: Tensor | null | undefined, expected: number[], digits = 5): void {
-  const got = values(t);
-  expect(got.length).toBe(expected.length);
-  got.forEach((v, i) => expect(v).toBeCloseTo(expected[i], digits));
-}
+import { expectClose, values } from './helpers/values.js';
 
 describe('accumulation through the graph', () => {
   it('sums the gradients of a tensor used many times (fan-out)', () => {

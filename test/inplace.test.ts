@@ -16,16 +16,7 @@ import {
   type Tensor,
 } from '../src/index.js';
 
-function values(t: Tensor | null | undefined): number[] {
-  expect(t).toBeTruthy();
-  return Array.from(t!.dataSync());
-}
-
-function expectClose(t: Tensor | null | undefined, expected: number[], digits = 5): void {
-  const got = values(t);
-  expect(got.length).toBe(expected.length);
-  got.forEach((v, i) => expect(v).toBeCloseTo(expected[i], digits));
-}
+import { expectClose, values } from './helpers/values.js';
 
 describe('in-place values and versions', () => {
   const cases: [string, (t: Tensor) => Tensor, number[]][] = [

@@ -62,6 +62,18 @@ export type BinaryOp =
   | 'logicalAnd'
   | 'logicalOr';
 
+/** Binary ops whose result is a bool (0 or 1): comparisons and logical connectives. */
+export const BOOL_RESULT_BINARY_OPS: ReadonlySet<BinaryOp> = new Set([
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'logicalAnd',
+  'logicalOr',
+]);
+
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
 export type ArgReduceOp = 'argmax' | 'argmin';
 

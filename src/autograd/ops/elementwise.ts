@@ -2,7 +2,7 @@
  * Elementwise ops and their derivatives, declared side by side. Binary ops broadcast; their
  * backward sums each gradient back to its operand's shape (sumToShape).
  */
-import type { BinaryOp, UnaryOp } from '../../backend/backend.js';
+import { BOOL_RESULT_BINARY_OPS, type BinaryOp, type UnaryOp } from '../../backend/backend.js';
 import { isFloatingDType, type DType } from '../../tensor/dtype.js';
 import { broadcastShapes, shapesEqual } from '../../tensor/shape.js';
 import { Tensor, type TensorLike } from '../../tensor/tensor.js';
@@ -140,22 +140,11 @@ export const isinf = (x: Tensor) => unary('isinf', x);
 
 // ---- binary ----
 
-const COMPARISONS: ReadonlySet<BinaryOp> = new Set([
-  'eq',
-  'ne',
-  'lt',
-  'le',
-  'gt',
-  'ge',
-  'logicalAnd',
-  'logicalOr',
-]);
-
 /** Runs a binary primitive on broadcast operands; no autograd. */
 function binaryForward(op: BinaryOp, a: Tensor, b: Tensor, computeDType: DType): Tensor {
   // Equal shapes (the common case) need no broadcasting: skip broadcastShapes' allocations.
   const shape = shapesEqual(a.shape, b.shape) ? a.shape : broadcastShapes(op, a.shape, b.shape);
-  const outDType = COMPARISONS.has(op) ? 'bool' : computeDType;
+  const outDType = BOOL_RESULT_BINARY_OPS.has(op) ? 'bool' : computeDType;
   const left = broadcastView(castRaw(a, computeDType), shape);
   const right = broadcastView(castRaw(b, computeDType), shape);
   return fromStorage(a.backend.binary(op, left, right, outDType), shape, outDType, a);

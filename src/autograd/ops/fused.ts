@@ -60,16 +60,7 @@ export function fusedLayerNorm(
     [x, weight, bias],
     saved,
     (g, [sx, sMean, sRstd, sw], needs) => {
-      let xhat: Tensor;
-      let r: Tensor;
-      if (isGradEnabled()) {
-        // createGraph: the statistics as differentiable functions of x.
-        r = sx.var(axes, true, { correction: 0 }).add(eps).rsqrt();
-        xhat = sx.sub(sx.mean(axes, true)).mul(r);
-      } else {
-        r = sRstd;
-        xhat = sx.sub(sMean).mul(sRstd);
-      }
+      const { xhat, r } = normalizedInput(sx, axes, eps, sMean, sRstd);
       let gx: Tensor | null = null;
       if (needs[0]) {
         const gh = sw ? g.mul(sw) : g;
@@ -85,6 +76,23 @@ export function fusedLayerNorm(
       ];
     },
   );
+}
+
+/**
+ * x̂ = (x − mean)·rstd and rstd over `axes`, for the backward of layer and batch norm: from the
+ * saved statistics (broadcastable to x), or, when the backward itself is recorded (createGraph),
+ * recomputed from x with differentiable ops so that higher derivatives see their dependence on x.
+ */
+function normalizedInput(
+  x: Tensor,
+  axes: number[],
+  eps: number,
+  mean: Tensor,
+  rstd: Tensor,
+): { xhat: Tensor; r: Tensor } {
+  if (!isGradEnabled()) return { xhat: x.sub(mean).mul(rstd), r: rstd };
+  const r = x.var(axes, true, { correction: 0 }).add(eps).rsqrt();
+  return { xhat: x.sub(x.mean(axes, true)).mul(r), r };
 }
 
 export interface FusedBatchNormResult {
@@ -127,15 +135,7 @@ export function fusedBatchNormTraining(
     [x, weight, bias],
     saved,
     (g, [sx, sMean, sRstd, sw], needs) => {
-      let xhat: Tensor;
-      let r: Tensor;
-      if (isGradEnabled()) {
-        r = sx.var(axes, true, { correction: 0 }).add(eps).rsqrt();
-        xhat = sx.sub(sx.mean(axes, true)).mul(r);
-      } else {
-        r = sRstd.reshape(keep);
-        xhat = sx.sub(sMean.reshape(keep)).mul(r);
-      }
+      const { xhat, r } = normalizedInput(sx, axes, eps, sMean.reshape(keep), sRstd.reshape(keep));
       const gb = g.sum(axes, true);
       const gw = g.mul(xhat).sum(axes, true);
       let gx: Tensor | null = null;

@@ -17,7 +17,13 @@
  * (One shared loop calling `table[op](...)` would be megamorphic: an indirect call per element.)
  * No code is generated at run time, so this works under a strict Content-Security-Policy.
  */
-import type { BinaryOp, ReduceOp, UnaryOp, View } from '../backend.js';
+import {
+  BOOL_RESULT_BINARY_OPS,
+  type BinaryOp,
+  type ReduceOp,
+  type UnaryOp,
+  type View,
+} from '../backend.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { BINARY_KERNELS as B, INTEGER_BINARY_OVERRIDES, UNARY_KERNELS as U } from './kernels.js';
 
@@ -261,18 +267,6 @@ export function unaryFast(op: UnaryOp, x: View, out: TypedArray): boolean {
 
 // ---- binary ----
 
-/** Ops whose kernel returns 0 or 1, so a bool result needs no `!== 0` normalisation. */
-const ZERO_ONE_OPS: ReadonlySet<BinaryOp> = new Set([
-  'eq',
-  'ne',
-  'lt',
-  'le',
-  'gt',
-  'ge',
-  'logicalAnd',
-  'logicalOr',
-]);
-
 /** out[o..o+n) = f(x[i], y[j]) stepping i by si and j by sj; one loop per op (see the file comment). */
 function binaryRow(
   op: BinaryOp,
@@ -391,7 +385,8 @@ export function binaryFast(
   if (!fastPathsEnabled) return false;
   const integer = outDType === 'int32' && a.dtype !== 'bool';
   if (integer && op !== 'mul' && INTEGER_BINARY_OVERRIDES[op] !== undefined) return false;
-  if (outDType === 'bool' && !ZERO_ONE_OPS.has(op)) return false;
+  // Other ops' kernels may return values other than 0 and 1, which a bool result must normalise.
+  if (outDType === 'bool' && !BOOL_RESULT_BINARY_OPS.has(op)) return false;
   if (out.length === 0) return true;
   const integerMul = integer && op === 'mul';
   const da = a.storage as TypedArray;
