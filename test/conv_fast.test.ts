@@ -28,6 +28,7 @@ import {
 import { kernelRuntime } from '../src/backend/wasm/gemm.js';
 import type { DType, TypedArray } from '../src/tensor/dtype.js';
 import { autograd, F, gradcheck, gradgradcheck, tensor, type Tensor } from '../src/index.js';
+import { bytesOf } from './helpers/values.js';
 
 /** A small deterministic generator (xorshift), so failures reproduce. */
 function rng(seed: number) {
@@ -743,20 +744,21 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
           const [outH, outW] = outputSize(h, w, g);
           const size = c * g.kernel[0] * g.kernel[1] * n * outH * outW;
           const { rt } = kernelRuntime(false)!;
-          const at = { ptr: 1024, free: 1024 + size * 4 };
-          expect(rt.reserve(at.free)).toBe(true);
+          const ptr = rt.arena.allocate(size * 4);
+          expect(ptr).toBeGreaterThan(0);
           for (let layout = 0; layout < 4; layout++) {
             const x = randomView('float32', shape, layout, 31 + layout);
             const label = `${describeCase(shape, g, layout, 'float32')}, ${threads} threads`;
-            rt.heap().fill(Number.NaN, at.ptr >> 2, (at.ptr >> 2) + size); // stale values
-            expect(im2colInMemory(x, g, at), label).toBe(true);
-            const got = rt.heap().slice(at.ptr >> 2, (at.ptr >> 2) + size);
+            rt.heap().fill(Number.NaN, ptr >> 2, (ptr >> 2) + size); // stale values
+            expect(im2colInMemory(x, g, ptr), label).toBe(true);
+            const got = rt.heap().slice(ptr >> 2, (ptr >> 2) + size);
             expect(Array.from(got), label).toEqual(Array.from(im2colChannelMajor(x, g)));
             out.push(got);
           }
           const cols = randomArray('float32', size, 5) as Float32Array;
-          rt.heap().set(cols, at.ptr >> 2);
-          const image = col2imInMemory([n, c, h, w], g, at)!;
+          rt.heap().set(cols, ptr >> 2);
+          const image = col2imInMemory([n, c, h, w], g, ptr)!;
+          rt.arena.release(ptr);
           const label = `${describeCase(shape, g, 0, 'float32')}, col2im, ${threads} threads`;
           expect(Array.from(image), label).toEqual(
             Array.from(col2imChannelMajor(cols, [n, c, h, w], g)),
@@ -769,9 +771,7 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
       await setNumThreads(null);
     }
     results[1].forEach((r, i) =>
-      expect(Buffer.from(r.buffer).equals(Buffer.from(results[0][i].buffer)), `result ${i}`).toBe(
-        true,
-      ),
+      expect(bytesOf(r).equals(bytesOf(results[0][i])), `result ${i}`).toBe(true),
     );
   });
 

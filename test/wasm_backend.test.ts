@@ -30,6 +30,7 @@ import {
   wasmBackend,
 } from '../src/backend/wasm/wasm_backend.js';
 import { getBackend, matmul, randn, tensor, F } from '../src/index.js';
+import { bytesOf } from './helpers/values.js';
 
 const EPS32 = 2 ** -23;
 
@@ -193,12 +194,12 @@ describe.each(LEVELS)('wasm matmul, %s kernels', (level) => {
         const label = `[${batch}, ${m}, ${k}] x [.., ${n}] transposed ${ta} ${tb}`;
         const want = expectMatchesReference(av, bv);
         const got = gemmF32With(aw, bv, (c) => c.slice())!;
-        expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), label).toBe(true);
+        expect(bytesOf(got).equals(bytesOf(want)), label).toBe(true);
         const into = new Float32Array(want.length).fill(Number.NaN);
         expect(gemmF32Into(av, bw, into), label).toBe(true);
-        expect(Buffer.from(into.buffer).equals(Buffer.from(want.buffer)), label).toBe(true);
+        expect(bytesOf(into).equals(bytesOf(want)), label).toBe(true);
         const both = gemmF32With(aw, bw, (c) => c.slice())!;
-        expect(Buffer.from(both.buffer).equals(Buffer.from(want.buffer)), label).toBe(true);
+        expect(bytesOf(both).equals(bytesOf(want)), label).toBe(true);
         expect(writes).toEqual([ad.length, bd.length, ad.length, bd.length]);
         // materialize gives the view the writer describes.
         expect(
@@ -335,10 +336,9 @@ describe('wasm matmul on worker threads', () => {
     for (let round = 0; round < 20; round++) {
       cases.forEach(([a, b], i) => {
         const threaded = wasmBackend.matmul(a, b, 'float32') as Float32Array;
-        expect(
-          Buffer.from(threaded.buffer).equals(Buffer.from(single[i].buffer)),
-          `case ${i}, round ${round}`,
-        ).toBe(true);
+        expect(bytesOf(threaded).equals(bytesOf(single[i])), `case ${i}, round ${round}`).toBe(
+          true,
+        );
       });
       if (tasksByThread()[1] > before[1]) break;
     }
@@ -367,7 +367,7 @@ describe('wasm matmul on worker threads', () => {
     await setNumThreads(2);
     const threaded = run();
     threaded.forEach((t, i) =>
-      expect(Buffer.from(t.buffer).equals(Buffer.from(single[i].buffer)), `case ${i}`).toBe(true),
+      expect(bytesOf(t).equals(bytesOf(single[i])), `case ${i}`).toBe(true),
     );
   });
 
@@ -440,14 +440,14 @@ describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
       for (const o of [options, { ...options, maximize: true }, { ...options, lr: 0.1 }]) {
         const want = run(cpuBackend, p, g, o);
         const got = run(wasmBackend, p, g, o);
-        expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+        expect(bytesOf(got).equals(bytesOf(want))).toBe(true);
         expect(got.some((x, i) => x !== (p.storage as Float32Array)[i])).toBe(true);
         // The kernel itself runs (no silent fallback to the reference).
         const direct = (p.storage as Float32Array).slice();
         expect(
           sgdStepF32(direct, g.storage as Float32Array, (o.maximize ? 1 : -1) * Math.fround(o.lr)),
         ).toBe(true);
-        expect(Buffer.from(direct.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+        expect(bytesOf(direct).equals(bytesOf(want))).toBe(true);
       }
     },
   );
@@ -459,7 +459,7 @@ describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
     const g = flat(randomData(size + 5, 92), size, 5);
     const want = run(cpuBackend, p, g, options);
     const got = run(wasmBackend, p, g, options);
-    expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+    expect(bytesOf(got).equals(bytesOf(want))).toBe(true);
     expect(Array.from(got.subarray(0, 7))).toEqual(Array.from(storage.subarray(0, 7)));
     expect(Array.from(got.subarray(size + 7))).toEqual(Array.from(storage.subarray(size + 7)));
     for (const o of [
@@ -470,7 +470,7 @@ describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
       const bufWasm = flat(new Float32Array(size), size);
       const w = run(cpuBackend, p, g, o, bufRef);
       const x = run(wasmBackend, p, g, o, bufWasm);
-      expect(Buffer.from(x.buffer).equals(Buffer.from(w.buffer))).toBe(true);
+      expect(bytesOf(x).equals(bytesOf(w))).toBe(true);
       expect(Array.from(bufWasm.storage as Float32Array)).toEqual(
         Array.from(bufRef.storage as Float32Array),
       );
@@ -523,10 +523,9 @@ describe('float32 elementwise fast paths', () => {
           const got = wasmBackend.binary(op, a, b, 'float32') as Float32Array;
           const want = cpuBackend.binary(op, a, b, 'float32') as Float32Array;
           expect(got).toBeInstanceOf(Float32Array);
-          expect(
-            Buffer.from(got.buffer).equals(Buffer.from(want.buffer)),
-            `${op} [${a.strides}] [${b.strides}]`,
-          ).toBe(true);
+          expect(bytesOf(got).equals(bytesOf(want)), `${op} [${a.strides}] [${b.strides}]`).toBe(
+            true,
+          );
         }
       }
     }

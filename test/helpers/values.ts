@@ -14,3 +14,8 @@ export function expectClose(t: Tensor | null | undefined, expected: number[], di
   expect(got.length).toBe(expected.length);
   got.forEach((v, i) => expect(v).toBeCloseTo(expected[i], digits));
 }
+
+/** The bytes an array covers (not its whole buffer: arena storage shares one memory), for bit-exact comparisons. */
+export function bytesOf(a: ArrayBufferView): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}

@@ -11,7 +11,8 @@
  * each addition as the reference does. test/conv_fast.test.ts compares both.
  */
 import type { Conv2dGeometry, View } from '../backend.js';
-import { allocateTypedArray, type TypedArray } from '../../tensor/dtype.js';
+import type { TypedArray } from '../../tensor/dtype.js';
+import { allocateStorage } from './storage.js';
 
 /** Output height and width of a window of `g` sliding over an h×w image (floor mode). */
 export function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
@@ -54,7 +55,7 @@ export function unfold2dFast(x: View, g: Conv2dGeometry, padValue: number): Type
   const { n, c, h, w, kh, kw, sy, sx, py, px, dy, dx, outH, outW } = windowGeometry(x.shape, g);
   const src = x.storage as TypedArray;
   const [sn, sc, sh, sw] = x.strides;
-  const out = allocateTypedArray(x.dtype, n * c * kh * kw * outH * outW);
+  const out = allocateStorage(x.dtype, n * c * kh * kw * outH * outW);
   const L = outH * outW;
   let o = 0;
   for (let b = 0; b < n; b++) {
@@ -96,7 +97,7 @@ export function fold2dFast(
   const { n, c, h, w, kh, kw, sy, sx, py, px, dy, dx, outH, outW } = windowGeometry(outputShape, g);
   const cols = columns.storage as TypedArray;
   const [cn, cr, cl] = columns.strides;
-  const out = allocateTypedArray(columns.dtype, n * c * h * w);
+  const out = allocateStorage(columns.dtype, n * c * h * w);
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const plane = (b * c + ch) * h * w;
@@ -143,7 +144,7 @@ export function maxPool2dFast(
   const [outH, outW] = outSize;
   const src = x.storage as TypedArray;
   const [sn, sc, sh, sw] = x.strides;
-  const values = allocateTypedArray(x.dtype, n * c * outH * outW);
+  const values = allocateStorage(x.dtype, n * c * outH * outW);
   const indices = new Int32Array(n * c * outH * outW);
   // The common 2×2, stride-2, unpadded window over a contiguous image: unrolled.
   if (

@@ -17,6 +17,7 @@ import type {
   View,
 } from '../backend.js';
 import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { allocateStorage } from './storage.js';
 import { contiguousStrides, shapeSize } from '../../tensor/shape.js';
 import { BINARY_KERNELS, INTEGER_BINARY_OVERRIDES, UNARY_KERNELS } from './kernels.js';
 import { positionsOf } from './strided.js';
@@ -58,15 +59,27 @@ function rowStarts(x: View, axis: number) {
 
 const REDUCE_INIT: Record<ReduceOp, number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
 
+/** Writes view x, converted to `dtype`, into `out` in row-major order. */
+function copyView(x: View, dtype: DType, out: TypedArray): TypedArray {
+  if (copyFast(x, dtype, out)) return out;
+  const size = out.length;
+  const src = dataOf(x);
+  const at = positionsOf(x);
+  if (dtype === 'bool') for (let i = 0; i < size; i++) out[i] = src[at(i)] !== 0 ? 1 : 0;
+  else if (dtype === 'int32') for (let i = 0; i < size; i++) out[i] = Math.trunc(src[at(i)]);
+  else for (let i = 0; i < size; i++) out[i] = src[at(i)];
+  return out;
+}
+
 export const cpuBackend: Backend = {
   name: 'cpu',
 
   allocate(dtype: DType, size: number): Storage {
-    return allocateTypedArray(dtype, size);
+    return allocateStorage(dtype, size);
   },
 
   fromValues(dtype: DType, data: ArrayLike<number>): Storage {
-    const out = allocateTypedArray(dtype, data.length);
+    const out = allocateStorage(dtype, data.length, false);
     if (dtype === 'bool')
       for (let i = 0; i < data.length; i++) out[i] = Number(data[i]) !== 0 ? 1 : 0;
     else out.set(data as ArrayLike<number>);
@@ -78,25 +91,18 @@ export const cpuBackend: Backend = {
   },
 
   readSync(view: View): TypedArray {
-    return this.copy(view, view.dtype) as TypedArray;
+    // An array of the caller's own, never kernel storage (which may be a view of shared memory).
+    return copyView(view, view.dtype, allocateTypedArray(view.dtype, shapeSize(view.shape)));
   },
 
   copy(x: View, dtype: DType): Storage {
-    const size = shapeSize(x.shape);
-    const src = dataOf(x);
-    const out = allocateTypedArray(dtype, size);
-    if (copyFast(x, dtype, out)) return out;
-    const at = positionsOf(x);
-    if (dtype === 'bool') for (let i = 0; i < size; i++) out[i] = src[at(i)] !== 0 ? 1 : 0;
-    else if (dtype === 'int32') for (let i = 0; i < size; i++) out[i] = Math.trunc(src[at(i)]);
-    else for (let i = 0; i < size; i++) out[i] = src[at(i)];
-    return out;
+    return copyView(x, dtype, allocateStorage(dtype, shapeSize(x.shape), false));
   },
 
   unary(op: UnaryOp, x: View, outDType: DType): Storage {
     const size = shapeSize(x.shape);
     const src = dataOf(x);
-    const out = allocateTypedArray(outDType, size);
+    const out = allocateStorage(outDType, size, false);
     if (unaryFast(op, x, out)) return out;
     const f = UNARY_KERNELS[op];
     const at = positionsOf(x);
@@ -108,7 +114,7 @@ export const cpuBackend: Backend = {
     const size = shapeSize(a.shape);
     const da = dataOf(a);
     const db = dataOf(b);
-    const out = allocateTypedArray(outDType, size);
+    const out = allocateStorage(outDType, size, false);
     if (binaryFast(op, a, b, outDType, out)) return out;
     const integer = outDType === 'int32' && a.dtype !== 'bool';
     const f = (integer && INTEGER_BINARY_OVERRIDES[op]) || BINARY_KERNELS[op];
@@ -125,7 +131,7 @@ export const cpuBackend: Backend = {
     const dc = dataOf(condition);
     const da = dataOf(a);
     const db = dataOf(b);
-    const out = allocateTypedArray(outDType, size);
+    const out = allocateStorage(outDType, size, false);
     if (whereFast(condition, a, b, out)) return out;
     const atC = positionsOf(condition);
     const atA = positionsOf(a);
@@ -136,7 +142,7 @@ export const cpuBackend: Backend = {
 
   reduce(op: ReduceOp, x: View, axes: readonly number[], outDType: DType): Storage {
     const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-    const out = allocateTypedArray(outDType, shapeSize(outShape));
+    const out = allocateStorage(outDType, shapeSize(outShape));
     // Walk the input; each element lands in the output cell whose reduced coordinates are 0.
     const outStrides = contiguousStrides(outShape).map((s, i) => (axes.includes(i) ? 0 : s));
     const accumulator = new Float64Array(out.length).fill(REDUCE_INIT[op]);
@@ -199,7 +205,7 @@ export const cpuBackend: Backend = {
   cumsum(x: View, axis: number, outDType: DType): Storage {
     const { rows, starts, length, step } = rowStarts(x, axis);
     const src = dataOf(x);
-    const out = allocateTypedArray(outDType, shapeSize(x.shape));
+    const out = allocateStorage(outDType, shapeSize(x.shape));
     // Output is contiguous in x's shape; the rows of axis `axis` have stride outStep in it.
     const outStrides = contiguousStrides(x.shape);
     const outRows = rowStarts({ ...x, strides: outStrides, offset: 0 }, axis);
@@ -220,7 +226,7 @@ export const cpuBackend: Backend = {
     const n = b.shape[2];
     const da = dataOf(a);
     const db = dataOf(b);
-    const out = allocateTypedArray(outDType, batch * m * n);
+    const out = allocateStorage(outDType, batch * m * n);
     const [sab, sam, sak] = a.strides;
     const [sbb, sbk, sbn] = b.strides;
     const row = new Float64Array(n);
@@ -246,7 +252,7 @@ export const cpuBackend: Backend = {
     const size = shapeSize(index.shape);
     const src = dataOf(x);
     const idx = dataOf(index);
-    const out = allocateTypedArray(x.dtype, size);
+    const out = allocateStorage(x.dtype, size);
     const atIndex = positionsOf(index);
     // Position in x of the element with index's coordinates, before the gathered dim is applied.
     const base = positionsOf({
@@ -300,7 +306,7 @@ export const cpuBackend: Backend = {
     const { outH, outW } = convOutputSize(h, w, g);
     const src = dataOf(x);
     const [sn, sc, sh, sw] = x.strides;
-    const out = allocateTypedArray(x.dtype, n * c * kh * kw * outH * outW);
+    const out = allocateStorage(x.dtype, n * c * kh * kw * outH * outW);
     forEachWindowElement([n, c, h, w], g, (o, b, ch, y, xx) => {
       out[o] = y < 0 ? padValue : src[x.offset + b * sn + ch * sc + y * sh + xx * sw];
     });
@@ -314,7 +320,7 @@ export const cpuBackend: Backend = {
   ): Storage {
     const [n, c, h, w] = outputShape;
     const cols = this.copy(columns, columns.dtype) as TypedArray;
-    const out = allocateTypedArray(columns.dtype, n * c * h * w);
+    const out = allocateStorage(columns.dtype, n * c * h * w);
     forEachWindowElement(outputShape, g, (o, b, ch, y, xx) => {
       if (y >= 0) out[((b * c + ch) * h + y) * w + xx] += cols[o];
     });
@@ -325,7 +331,7 @@ export const cpuBackend: Backend = {
     const [n, c, h, w] = x.shape;
     const src = dataOf(x);
     const [sn, sc, sh, sw] = x.strides;
-    const values = allocateTypedArray(x.dtype, n * c * outH * outW);
+    const values = allocateStorage(x.dtype, n * c * outH * outW);
     const indices = new Int32Array(n * c * outH * outW);
     let o = 0;
     for (let b = 0; b < n; b++)
@@ -441,7 +447,7 @@ function matmulExact(a: View, b: View, outDType: DType): Storage {
   const n = b.shape[2];
   const da = dataOf(a);
   const db = dataOf(b);
-  const out = allocateTypedArray(outDType, batch * m * n);
+  const out = allocateStorage(outDType, batch * m * n);
   for (let p = 0; p < batch; p++)
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {

@@ -16,7 +16,8 @@ import type {
   Storage,
   View,
 } from '../backend.js';
-import { allocateTypedArray, type TypedArray } from '../../tensor/dtype.js';
+import type { TypedArray } from '../../tensor/dtype.js';
+import { allocateStorage } from './storage.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { elementOffsets, positionsOf } from './strided.js';
 
@@ -29,7 +30,7 @@ function contiguousData(x: View): { data: TypedArray; base: number } {
   const offsets = elementOffsets(x.shape, x.strides, x.offset);
   if (offsets === null) return { data: dataOf(x), base: x.offset };
   const src = dataOf(x);
-  const out = allocateTypedArray(x.dtype, offsets.length);
+  const out = allocateStorage(x.dtype, offsets.length);
   for (let i = 0; i < offsets.length; i++) out[i] = src[offsets[i]];
   return { data: out, base: 0 };
 }
@@ -59,7 +60,7 @@ export function softmaxKernel(x: View, axis: number, log: boolean): Storage {
   for (let d = 0; d < axis; d++) outer *= shape[d];
   let inner = 1;
   for (let d = axis + 1; d < shape.length; d++) inner *= shape[d];
-  const out = allocateTypedArray(x.dtype, outer * n * inner);
+  const out = allocateStorage(x.dtype, outer * n * inner);
   const { data: src, base } = contiguousData(x);
   const exps = new Float64Array(n);
   for (let o = 0; o < outer; o++) {
@@ -101,9 +102,9 @@ export function layerNormKernel(
   if (size <= 0) throw new RangeError(`layerNorm: normalizedSize must be positive, got ${size}`);
   const rows = total / size;
   const { data: src, base } = contiguousData(x);
-  const out = allocateTypedArray(x.dtype, total);
-  const means = allocateTypedArray(x.dtype, rows);
-  const rstds = allocateTypedArray(x.dtype, rows);
+  const out = allocateStorage(x.dtype, total);
+  const means = allocateStorage(x.dtype, rows);
+  const rstds = allocateStorage(x.dtype, rows);
   const w = readSmall(weight);
   const b = readSmall(bias);
   for (let r = 0; r < rows; r++) {
@@ -140,8 +141,8 @@ function channelGeometry(x: View): { batch: number; channels: number; inner: num
 export function batchNormStatsKernel(x: View): BatchNormStats {
   const { batch, channels, inner } = channelGeometry(x);
   const { data: src, base } = contiguousData(x);
-  const means = allocateTypedArray(x.dtype, channels);
-  const variances = allocateTypedArray(x.dtype, channels);
+  const means = allocateStorage(x.dtype, channels);
+  const variances = allocateStorage(x.dtype, channels);
   const count = batch * inner;
   for (let c = 0; c < channels; c++) {
     // Two passes per channel: the second reads what the first just brought into cache.
@@ -174,7 +175,7 @@ export function batchNormApplyKernel(
 ): Storage {
   const { batch, channels, inner } = channelGeometry(x);
   const { data: src, base } = contiguousData(x);
-  const out = allocateTypedArray(x.dtype, batch * channels * inner);
+  const out = allocateStorage(x.dtype, batch * channels * inner);
   const mu = readSmall(mean)!;
   const r = readSmall(rstd)!;
   const w = readSmall(weight);
@@ -204,8 +205,8 @@ export function nllLossKernel(
   const labels = dataOf(target);
   const atLabel = positionsOf(target);
   const w = readSmall(weight);
-  const loss = allocateTypedArray(logProbs.dtype, n);
-  const weights = allocateTypedArray(logProbs.dtype, n);
+  const loss = allocateStorage(logProbs.dtype, n);
+  const weights = allocateStorage(logProbs.dtype, n);
   for (let i = 0; i < n; i++) {
     const t = labels[atLabel(i)];
     if (t === ignoreIndex) continue;

@@ -8,6 +8,7 @@
  */
 import type { View } from '../backend.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
+import { allocateStorage } from '../cpu/storage.js';
 
 const MIN_SIZE = 256;
 
@@ -22,8 +23,8 @@ export function reluF32(x: View): Float32Array | null {
   const size = shapeSize(x.shape);
   if (size < MIN_SIZE) return null;
   const src = int32View(x, size);
-  const out = new Float32Array(size);
-  const bits = new Int32Array(out.buffer);
+  const out = allocateStorage('float32', size, false) as Float32Array;
+  const bits = new Int32Array(out.buffer, out.byteOffset, size);
   for (let i = 0; i < size; i++) {
     const b = src[i];
     // Keep b when its sign bit is clear, or when it is a NaN (|b| above the infinity pattern).
@@ -43,7 +44,7 @@ export function reluBackwardF32(g: View, y: View): Float32Array | null {
   const ys = y.storage as Float32Array;
   const go = g.offset;
   const yo = y.offset;
-  const out = new Float32Array(size);
+  const out = allocateStorage('float32', size, false) as Float32Array;
   for (let i = 0; i < size; i++) out[i] = gs[go + i] * +(ys[yo + i] > 0);
   return out;
 }

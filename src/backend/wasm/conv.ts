@@ -20,26 +20,19 @@
  */
 import type { Conv2dGeometry, View } from '../backend.js';
 import { cpuBackend } from '../cpu/cpu_backend.js';
+import { allocateStorage } from '../cpu/storage.js';
 import { outputSize, validRange, windowGeometry } from '../cpu/conv_kernels.js';
-import { isContiguous } from '../../tensor/shape.js';
+import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import {
-  alignBytes,
   gemmF32With,
   type GemmOperand,
+  type GemmRuntime,
   kernelRuntime,
   materialize,
-  type MemorySpan,
-  reserveKernelMemory,
+  resultArray,
   wasmGemmAvailable,
 } from './gemm.js';
-import {
-  CONTROL_BYTES,
-  CTL,
-  KIND_COL2IM,
-  KIND_IM2COL,
-  KIND_MAXPOOL,
-  setControls,
-} from './gemm_module.js';
+import { CTL, KIND_COL2IM, KIND_IM2COL, KIND_MAXPOOL, setControls } from './gemm_module.js';
 
 /** im2col / col2im with at least this many column elements use the worker threads. */
 const PARALLEL_COLUMNS = 1 << 16;
@@ -93,90 +86,128 @@ function copyImageIn(x: View, heap: Float32Array, base: number): void {
 }
 
 /**
- * Sets up an im2col or col2im job on the WebAssembly kernels: the image region and the valid
- * ranges table from `free` on, the control words; returns the image's byte address and the run,
- * or null when the kernels (or the memory) cannot take it.
+ * The byte address of image x [N, C, H, W] contiguous in the kernels' memory: where it is, for
+ * contiguous arena storage, else a copy in a temporary block pushed on `temps`; 0 when memory
+ * runs out.
  */
-function columnsJob(
+function imageInMemory(rt: GemmRuntime, x: View, temps: number[]): number {
+  const s = x.storage as Float32Array;
+  if (rt.arena.contains(s) && isContiguous(x.shape, x.strides)) return s.byteOffset + x.offset * 4;
+  const ptr = rt.arena.allocate(shapeSize(x.shape) * 4);
+  if (ptr === 0) return 0;
+  temps.push(ptr);
+  copyImageIn(x, rt.heap(), ptr >> 2);
+  return ptr;
+}
+
+/** Runs `body` with a list for temporary blocks, given back to the arena afterwards. */
+function withTemps<T>(rt: GemmRuntime, body: (temps: number[]) => T): T {
+  const temps: number[] = [];
+  try {
+    return body(temps);
+  } finally {
+    for (const ptr of temps) rt.arena.release(ptr);
+  }
+}
+
+/**
+ * Runs an im2col or col2im job (`kind`) on the WebAssembly kernels between the columns at
+ * `colsPtr` and the image at `imagePtr` (contiguous [N, C, H, W] of `shape`); false when memory
+ * for the valid-ranges table runs out.
+ */
+function runColumnsJob(
+  rt: GemmRuntime,
+  parallel: boolean,
+  kind: number,
   shape: readonly number[],
   g: Conv2dGeometry,
-  colsPtr: number,
-  free: number,
-): {
-  imagePtr: number;
-  run: (kind: number) => void;
-  rt: NonNullable<ReturnType<typeof kernelRuntime>>['rt'];
-} | null {
+  at: { cols: number; image: number },
+): boolean {
   const [n, c, h, w] = shape;
   const [kh, kw] = g.kernel;
   const [outH, outW] = outputSize(h, w, g);
-  const columnsSize = c * kh * kw * n * outH * outW;
-  const k = kernelRuntime(columnsSize >= PARALLEL_COLUMNS);
-  if (!k) return null;
-  const { rt, parallel } = k;
-  const imagePtr = alignBytes(free);
-  const rangesPtr = alignBytes(imagePtr + n * c * h * w * 4);
-  const end = rangesPtr + (kh + kw) * 8;
-  if (!reserveKernelMemory(rt, end)) return null;
-  const ranges = new Int32Array(rt.memory.buffer, rangesPtr, 2 * (kh + kw));
-  for (let ki = 0; ki < kh; ki++)
-    ranges.set(validRange(ki * g.dilation[0] - g.padding[0], g.stride[0], outH, h), 2 * ki);
-  for (let kj = 0; kj < kw; kj++)
-    ranges.set(validRange(kj * g.dilation[1] - g.padding[1], g.stride[1], outW, w), 2 * (kh + kj));
-  // Tasks: each channel, its images in chunks, enough for every thread to take several.
-  const threads = parallel ? rt.threads() : 1;
-  const chunks = threads > 1 ? Math.max(1, Math.min(n, Math.ceil((8 * threads) / c))) : 1;
-  const nb = Math.ceil(n / chunks);
-  setWindowControls(
-    rt.ctl,
-    { image: imagePtr, output: colsPtr },
-    { planes: n, h, w, outH, outW, nb },
-    g,
-  );
-  setControls(rt.ctl, {
-    IC_C: c,
-    IC_RANGES: rangesPtr,
-    IC_ZERO: g.padding[0] !== 0 || g.padding[1] !== 0 ? 1 : 0,
+  return withTemps(rt, (temps) => {
+    const rangesPtr = rt.arena.allocate((kh + kw) * 8);
+    if (rangesPtr === 0) return false;
+    temps.push(rangesPtr);
+    const ranges = new Int32Array(rt.memory.buffer, rangesPtr, 2 * (kh + kw));
+    for (let ki = 0; ki < kh; ki++)
+      ranges.set(validRange(ki * g.dilation[0] - g.padding[0], g.stride[0], outH, h), 2 * ki);
+    for (let kj = 0; kj < kw; kj++)
+      ranges.set(
+        validRange(kj * g.dilation[1] - g.padding[1], g.stride[1], outW, w),
+        2 * (kh + kj),
+      );
+    // Tasks: each channel, its images in chunks, enough for every thread to take several.
+    const threads = parallel ? rt.threads() : 1;
+    const chunks = threads > 1 ? Math.max(1, Math.min(n, Math.ceil((8 * threads) / c))) : 1;
+    const nb = Math.ceil(n / chunks);
+    setWindowControls(
+      rt.ctl,
+      { image: at.image, output: at.cols },
+      { planes: n, h, w, outH, outW, nb },
+      g,
+    );
+    setControls(rt.ctl, {
+      IC_C: c,
+      IC_RANGES: rangesPtr,
+      IC_ZERO: g.padding[0] !== 0 || g.padding[1] !== 0 ? 1 : 0,
+    });
+    rt.ctl[CTL.KIND] = kind;
+    rt.run(c * Math.ceil(n / nb), parallel);
+    return true;
   });
-  const tasks = c * Math.ceil(n / nb);
-  return {
-    imagePtr,
-    rt,
-    run: (kind) => {
-      rt.ctl[CTL.KIND] = kind;
-      rt.run(tasks, parallel);
-    },
-  };
+}
+
+/** The kernels' runtime for a columns job of `shape` (threaded when the columns are large). */
+function columnsRuntime(shape: readonly number[], g: Conv2dGeometry) {
+  const [n, c, h, w] = shape;
+  const [outH, outW] = outputSize(h, w, g);
+  return kernelRuntime(c * g.kernel[0] * g.kernel[1] * n * outH * outW >= PARALLEL_COLUMNS);
 }
 
 /**
- * im2colChannelMajor on the WebAssembly kernels (threaded): x copied into memory at `at.free`
- * (contiguous), the columns written at `at.ptr`. False when the kernels cannot take it.
+ * im2colChannelMajor on the WebAssembly kernels (threaded): the columns written at byte address
+ * `colsPtr` of the kernels' memory. False when the kernels cannot take it.
  */
-export function im2colInMemory(x: View, g: Conv2dGeometry, at: MemorySpan): boolean {
+export function im2colInMemory(x: View, g: Conv2dGeometry, colsPtr: number): boolean {
   if (x.shape.some((d) => d === 0)) return false;
-  const job = columnsJob(x.shape, g, at.ptr, at.free);
-  if (!job) return false;
-  copyImageIn(x, job.rt.heap(), job.imagePtr >> 2);
-  job.run(KIND_IM2COL);
-  return true;
+  const k = columnsRuntime(x.shape, g);
+  if (!k) return false;
+  const { rt, parallel } = k;
+  return withTemps(rt, (temps) => {
+    const image = imageInMemory(rt, x, temps);
+    return (
+      image !== 0 && runColumnsJob(rt, parallel, KIND_IM2COL, x.shape, g, { cols: colsPtr, image })
+    );
+  });
 }
 
 /**
- * col2imChannelMajor on the WebAssembly kernels (threaded) of the columns at `at.ptr`, the image
- * summed at `at.free` and copied out; null when the kernels cannot take it.
+ * col2imChannelMajor on the WebAssembly kernels (threaded) of the columns at byte address
+ * `colsPtr`, the image summed into a fresh array (arena storage where there is room); null when
+ * the kernels cannot take it.
  */
 export function col2imInMemory(
   shape: readonly [number, number, number, number],
   g: Conv2dGeometry,
-  at: MemorySpan,
+  colsPtr: number,
 ): Float32Array | null {
   if (shape.some((d) => d === 0)) return null;
-  const job = columnsJob(shape, g, at.ptr, at.free);
-  if (!job) return null;
-  job.run(KIND_COL2IM);
-  const base = job.imagePtr >> 2;
-  return job.rt.heap().slice(base, base + shape[0] * shape[1] * shape[2] * shape[3]);
+  const k = columnsRuntime(shape, g);
+  if (!k) return null;
+  const { rt, parallel } = k;
+  const size = shapeSize(shape);
+  // The kernel zeroes every plane before it sums into it.
+  const out = resultArray(rt, size, false);
+  return withTemps(rt, (temps) => {
+    const image = rt.arena.contains(out) ? out.byteOffset : rt.arena.allocate(size * 4);
+    if (image === 0) return null;
+    if (!rt.arena.contains(out)) temps.push(image);
+    if (!runColumnsJob(rt, parallel, KIND_COL2IM, shape, g, { cols: colsPtr, image })) return null;
+    if (!rt.arena.contains(out)) out.set(rt.heap().subarray(image >> 2, (image >> 2) + size));
+    return out;
+  });
 }
 
 /** Max pools whose input has at least this many elements run on the WebAssembly kernels. */
@@ -204,47 +235,50 @@ export function maxPool2dF32(
   const k = kernelRuntime(options.parallel ?? inSize >= PARALLEL_COLUMNS);
   if (!k) return null;
   const { rt, parallel } = k;
-  const inPtr = alignBytes(CONTROL_BYTES);
-  const valPtr = alignBytes(inPtr + inSize * 4);
-  const idxPtr = alignBytes(valPtr + outCount * 4);
-  const end = idxPtr + outCount * 4;
-  if (!reserveKernelMemory(rt, end)) return null;
-  copyImageIn(x, rt.heap(), inPtr >> 2);
-  // Chunks of planes, enough for every thread to take several.
-  const threads = parallel ? rt.threads() : 1;
-  const nb = threads > 1 ? Math.ceil(planes / (8 * threads)) : planes;
-  const ctl = rt.ctl;
-  setWindowControls(ctl, { image: inPtr, output: valPtr }, { planes, h, w, outH, outW, nb }, g);
-  ctl[CTL.MP_INDICES] = idxPtr;
-  const [kh, kw] = g.kernel;
-  ctl[CTL.MP_2X2] =
-    kh === 2 &&
-    kw === 2 &&
-    g.stride[0] === 2 &&
-    g.stride[1] === 2 &&
-    g.padding[0] === 0 &&
-    g.padding[1] === 0 &&
-    g.dilation[0] === 1 &&
-    g.dilation[1] === 1 &&
-    2 * outH <= h &&
-    2 * outW <= w
-      ? 1
-      : 0;
-  ctl[CTL.KIND] = KIND_MAXPOOL;
-  rt.run(Math.ceil(planes / nb), parallel);
-  const mem = rt.memory.buffer;
-  return {
-    values: new Float32Array(mem, valPtr, outCount).slice(),
-    indices: new Int32Array(mem, idxPtr, outCount).slice(),
-  };
+  const values = resultArray(rt, outCount, false);
+  return withTemps(rt, (temps) => {
+    const inPtr = imageInMemory(rt, x, temps);
+    const inArena = rt.arena.contains(values);
+    const valPtr = inArena ? values.byteOffset : rt.arena.allocate(outCount * 4);
+    if (inPtr === 0 || valPtr === 0) return null;
+    if (!inArena) temps.push(valPtr);
+    const idxPtr = rt.arena.allocate(outCount * 4);
+    if (idxPtr === 0) return null;
+    temps.push(idxPtr);
+    // Chunks of planes, enough for every thread to take several.
+    const threads = parallel ? rt.threads() : 1;
+    const nb = threads > 1 ? Math.ceil(planes / (8 * threads)) : planes;
+    const ctl = rt.ctl;
+    setWindowControls(ctl, { image: inPtr, output: valPtr }, { planes, h, w, outH, outW, nb }, g);
+    ctl[CTL.MP_INDICES] = idxPtr;
+    const [kh, kw] = g.kernel;
+    ctl[CTL.MP_2X2] =
+      kh === 2 &&
+      kw === 2 &&
+      g.stride[0] === 2 &&
+      g.stride[1] === 2 &&
+      g.padding[0] === 0 &&
+      g.padding[1] === 0 &&
+      g.dilation[0] === 1 &&
+      g.dilation[1] === 1 &&
+      2 * outH <= h &&
+      2 * outW <= w
+        ? 1
+        : 0;
+    ctl[CTL.KIND] = KIND_MAXPOOL;
+    rt.run(Math.ceil(planes / nb), parallel);
+    const mem = rt.memory.buffer;
+    if (!inArena) values.set(new Float32Array(mem, valPtr, outCount));
+    return { values, indices: new Int32Array(mem, idxPtr, outCount).slice() };
+  });
 }
 
 /** A writer of the columns [C·kh·kw, N·L] of x: im2col on the kernels, or in JavaScript into dst. */
 function columnsWriter(x: View, g: Conv2dGeometry, rows: number, NL: number): GemmOperand {
   return {
     shape: [1, rows, NL],
-    write: (dst, at) => {
-      if (!at || !im2colInMemory(x, g, at)) im2colChannelMajor(x, g, dst);
+    write: (dst, ptr) => {
+      if (ptr === undefined || !im2colInMemory(x, g, ptr)) im2colChannelMajor(x, g, dst);
     },
   };
 }
@@ -352,7 +386,7 @@ function scratch(slot: number, size: number): Float32Array {
 function matmulWith<T>(
   a: GemmOperand,
   b: GemmOperand,
-  consume: (c: Float32Array, at?: MemorySpan) => T,
+  consume: (c: Float32Array, ptr?: number) => T,
 ): T {
   const r = gemmF32With(a, b, consume);
   if (r !== null) return r;
@@ -414,7 +448,7 @@ export function conv2dForwardF32(
   const columns = keep ? im2colChannelMajor(x, g) : null;
   const wt = weightData(w);
   // y [O, N·L], read in the kernels' memory and reordered [O, N, L] → [N, O, L], adding the bias.
-  const output = new Float32Array(n * o * L);
+  const output = allocateStorage('float32', n * o * L, false) as Float32Array;
   const bs = bias ? (bias.storage as Float32Array) : null;
   matmulWith(
     matrix(wt.data, o, ckk, false, wt.offset),
@@ -509,7 +543,7 @@ export function conv2dBackwardF32(
     // cols [C·kh·kw, N·L] × gᵀ (the [O, N·L] array read transposed) → [C·kh·kw, O], then transposed.
     // Columns not kept from the forward are written straight into the kernels' memory.
     const cols: GemmOperand = columns ? matrix(columns, ckk, NL) : columnsWriter(x, g, ckk, NL);
-    const wg = new Float32Array(o * ckk);
+    const wg = allocateStorage('float32', o * ckk, false) as Float32Array;
     matmulWith(cols, matrix(gOL!, NL, o, true), (t) => {
       for (let r = 0; r < ckk; r++) for (let oc = 0; oc < o; oc++) wg[oc * ckk + r] = t[r * o + oc];
     });
@@ -522,8 +556,9 @@ export function conv2dBackwardF32(
     input = matmulWith(
       matrix(wt.data, ckk, o, true, wt.offset),
       matrix(gOL!, o, NL),
-      (dcols, at) =>
-        (at && col2imInMemory([n, c, h, wd], g, at)) || col2imChannelMajor(dcols, [n, c, h, wd], g),
+      (dcols, ptr) =>
+        (ptr !== undefined && col2imInMemory([n, c, h, wd], g, ptr)) ||
+        col2imChannelMajor(dcols, [n, c, h, wd], g),
     );
   }
   return { input, weight, bias: biasGrad };

@@ -1,7 +1,8 @@
 /**
- * float32 batched matmul on the generated WebAssembly kernels: copies the operands' spans into
- * WebAssembly memory (O(n²) against O(n³) work), packs B, computes C in tasks spread over the
- * thread pool, and copies C out into a fresh Float32Array.
+ * float32 batched matmul on the generated WebAssembly kernels: reads operands that live in the
+ * kernels' memory (arena.ts) where they are and copies the others' spans in (O(n²) against O(n³)
+ * work), packs B, computes C in tasks spread over the thread pool, straight into a result array
+ * in the same memory.
  */
 import type { View } from '../backend.js';
 import { elementOffsets } from '../cpu/strided.js';
@@ -25,6 +26,7 @@ import {
   type SimdLevel,
   simdLevelSupported,
 } from './platform.js';
+import { Arena, ARENA_MIN_ELEMENTS } from './arena.js';
 import { ThreadPool } from './thread_pool.js';
 
 const PAGE = 65536;
@@ -51,6 +53,8 @@ export class GemmRuntime {
   readonly module: WebAssembly.Module;
   readonly runTask: (thread: number, index: number) => void;
   readonly sgd: (p: number, g: number, n: number, scale: number) => void;
+  /** Blocks of the memory past the control block: tensor storage and kernel temporaries. */
+  readonly arena: Arena;
   private f32: Float32Array;
   private ctlWords: Int32Array;
   pool: ThreadPool | null = null;
@@ -73,6 +77,7 @@ export class GemmRuntime {
     const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
     this.runTask = instance.exports.run_task as (thread: number, index: number) => void;
     this.sgd = instance.exports.sgd_f32 as (p: number, g: number, n: number, scale: number) => void;
+    this.arena = new Arena(this.memory, CONTROL_BYTES, MAX_PAGES * PAGE - PAGE);
     this.f32 = new Float32Array(this.memory.buffer);
     this.ctlWords = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
   }
@@ -89,20 +94,6 @@ export class GemmRuntime {
     if (this.f32.length * 4 !== this.memory.buffer.byteLength)
       this.f32 = new Float32Array(this.memory.buffer);
     return this.f32;
-  }
-
-  /** Grows memory to at least `bytes`; false if that is beyond the maximum. */
-  reserve(bytes: number): boolean {
-    const have = this.memory.buffer.byteLength;
-    if (bytes <= have) return true;
-    const pages = Math.ceil((bytes - have) / PAGE);
-    if (have / PAGE + pages > MAX_PAGES) return false;
-    try {
-      this.memory.grow(pages);
-    } catch {
-      return false;
-    }
-    return true;
   }
 
   /** Total threads that take part in parallel jobs (1 + ready workers). */
@@ -217,26 +208,10 @@ export function configureGemm(update: Partial<GemmOptions>): GemmOptions {
   return previous;
 }
 
-const align = (x: number) => Math.ceil(x / 64) * 64;
-
-/** The part of a view's storage it reads, copied into memory at `ptr`; returns the element offset and strides to use there. */
-function placeOperand(
-  rt: GemmRuntime,
-  v: View,
-  ptr: number,
-  span: { lo: number; hi: number; gather: boolean },
-): { offset: number; strides: readonly number[] } {
-  const src = v.storage as Float32Array;
-  const heap = rt.heap();
-  if (span.gather) {
-    const offsets = elementOffsets(v.shape, v.strides, v.offset)!;
-    const base = ptr >> 2;
-    for (let i = 0; i < offsets.length; i++) heap[base + i] = src[offsets[i]];
-    const [, m, k] = v.shape;
-    return { offset: 0, strides: [m * k, k, 1] };
-  }
-  heap.set(src.subarray(span.lo, span.hi), ptr >> 2);
-  return { offset: v.offset - span.lo, strides: v.strides };
+/** A view's float32 storage when it lives in the arena (its byteOffset is then its address). */
+function arenaStorage(rt: GemmRuntime, v: View): Float32Array | null {
+  const s = v.storage;
+  return s instanceof Float32Array && rt.arena.contains(s) ? s : null;
 }
 
 /** Storage range [lo, hi) a view touches, and whether copying it would be wasteful. */
@@ -265,17 +240,11 @@ export interface GemmWriter {
   readonly shape: readonly [number, number, number];
   readonly transposed?: boolean;
   /**
-   * `at` (absent when the operand is materialized for the reference kernel) gives dst's byte
-   * address in the kernels' memory and the first byte past the gemm's regions, from which the
-   * writer may use memory (see kernelRuntime) for its own kernels.
+   * `ptr` (absent when the operand is materialized for the reference kernel) is dst's byte
+   * address in the kernels' memory, for writers that fill it with kernels of their own
+   * (kernelRuntime); they take any scratch memory they need from the runtime's arena.
    */
-  write(dst: Float32Array, at?: MemorySpan): void;
-}
-
-/** A byte address in the kernels' memory and the first free byte after what the gemm uses. */
-export interface MemorySpan {
-  readonly ptr: number;
-  readonly free: number;
+  write(dst: Float32Array, ptr?: number): void;
 }
 
 export type GemmOperand = View | GemmWriter;
@@ -306,6 +275,46 @@ export function materialize(x: GemmOperand): View {
   };
 }
 
+/** An operand in the kernels' memory: element (0, 0, 0) at byte `base + 4·offset`, read with `strides`. */
+interface PlacedOperand {
+  base: number;
+  offset: number;
+  strides: readonly number[];
+}
+
+/**
+ * Puts an operand where the kernels can read it: a view of arena storage as it is; any other view
+ * copied (its span, or gathered when the span is mostly gaps) into a temporary block; a writer
+ * run on a temporary block. Temporary blocks are pushed on `temps`. Null when memory runs out.
+ */
+function placeOperand(rt: GemmRuntime, x: GemmOperand, temps: number[]): PlacedOperand | null {
+  if (isWriter(x)) {
+    const elements = x.shape[0] * x.shape[1] * x.shape[2];
+    const ptr = rt.arena.allocate(elements * 4);
+    if (ptr === 0) return null;
+    temps.push(ptr);
+    x.write(rt.heap().subarray(ptr >> 2, (ptr >> 2) + elements), ptr);
+    return { base: ptr, offset: 0, strides: writerStrides(x) };
+  }
+  const inArena = arenaStorage(rt, x);
+  if (inArena) return { base: inArena.byteOffset, offset: x.offset, strides: x.strides };
+  const span = spanOf(x);
+  const ptr = rt.arena.allocate(span.elements * 4);
+  if (ptr === 0) return null;
+  temps.push(ptr);
+  const src = x.storage as Float32Array;
+  const heap = rt.heap();
+  if (span.gather) {
+    const offsets = elementOffsets(x.shape, x.strides, x.offset)!;
+    const at = ptr >> 2;
+    for (let i = 0; i < offsets.length; i++) heap[at + i] = src[offsets[i]];
+    const [, m, k] = x.shape;
+    return { base: ptr, offset: 0, strides: [m * k, k, 1] };
+  }
+  heap.set(src.subarray(span.lo, span.hi), ptr >> 2);
+  return { base: ptr, offset: x.offset - span.lo, strides: x.strides };
+}
+
 /** Rows of A per block: MC's block count, the blocks balanced (multiples of MR), more blocks when threads want tasks. */
 function blockRows(m: number, mr: number, mc: number, minBlocks: number): number {
   let blocks = Math.max(Math.ceil(m / mc), Math.min(minBlocks, Math.floor(m / (4 * mr))));
@@ -314,15 +323,22 @@ function blockRows(m: number, mr: number, mc: number, minBlocks: number): number
 }
 
 /**
- * C = A·B for float32 views a [B, M, K] and b [B, K, N]; null when the WebAssembly kernels
- * cannot take it (then the caller uses the reference kernel).
+ * C = A·B for float32 views a [B, M, K] and b [B, K, N], written straight into a fresh array of
+ * arena storage where there is room (else copied out); null when the WebAssembly kernels cannot
+ * take it (then the caller uses the reference kernel).
  */
 export function gemmF32(a: View, b: View): Float32Array | null {
+  const rt = getRuntime();
+  const total = a.shape[0] * a.shape[1] * b.shape[2];
+  const out = rt && total >= ARENA_MIN_ELEMENTS ? rt.arena.float32(total, false) : null;
+  if (out) return gemmF32With(a, b, () => out, out);
   return gemmF32With(a, b, (c) => c.slice());
 }
 
 /** C = A·B written into `out` (batch·M·N elements); false when the kernels decline (out untouched). */
 export function gemmF32Into(a: GemmOperand, b: GemmOperand, out: Float32Array): boolean {
+  const rt = getRuntime();
+  if (rt && rt.arena.contains(out)) return gemmF32With(a, b, () => true, out) ?? false;
   return (
     gemmF32With(a, b, (c) => {
       out.set(c);
@@ -334,23 +350,48 @@ export function gemmF32Into(a: GemmOperand, b: GemmOperand, out: Float32Array): 
 /**
  * C = A·B for operands a [B, M, K] and b [B, K, N] (views, or writers that fill the kernel's
  * memory directly), handing C (contiguous [B, M, N], a view of WebAssembly memory valid only
- * during the call) to `consume`, whose result it returns; null when the kernels cannot take the
- * product (then `consume` is not called and writers are not run).
+ * during the call, and its byte address) to `consume`, whose result it returns; null when the
+ * kernels cannot take the product (then `consume` is not called and writers are not run). C is
+ * computed in `into` when given (arena storage of batch·M·N elements), else in a temporary block.
  */
 export function gemmF32With<T>(
   a: GemmOperand,
   b: GemmOperand,
-  consume: (c: Float32Array, at?: MemorySpan) => T,
+  consume: (c: Float32Array, ptr?: number) => T,
+  into?: Float32Array,
 ): T | null {
   const [batch, m, k] = a.shape;
   const n = b.shape[2];
   const total = batch * m * n;
   if (total === 0) return consume(new Float32Array(0));
-  if (k === 0) return consume(new Float32Array(total));
+  if (k === 0) {
+    if (into) into.fill(0);
+    return consume(into ?? new Float32Array(total));
+  }
   const work = batch * m * n * k;
   if (work < options.minWork) return null;
   const rt = getRuntime();
   if (!rt) return null;
+  const temps: number[] = [];
+  try {
+    return gemmInMemory(rt, a, b, consume, into, temps);
+  } finally {
+    for (const ptr of temps) rt.arena.release(ptr);
+  }
+}
+
+function gemmInMemory<T>(
+  rt: GemmRuntime,
+  a: GemmOperand,
+  b: GemmOperand,
+  consume: (c: Float32Array, ptr?: number) => T,
+  into: Float32Array | undefined,
+  temps: number[],
+): T | null {
+  const [batch, m, k] = a.shape;
+  const n = b.shape[2];
+  const total = batch * m * n;
+  const work = batch * m * n * k;
   const { mr, nr } = rt.variant;
   const parallel = work >= options.parallelMinWork && numThreads() > 1;
   if (parallel) ensurePool(rt);
@@ -368,15 +409,8 @@ export function gemmF32With<T>(
     Math.ceil(want / batch),
   );
   const mBlocks = Math.ceil(m / mc);
-
-  const aw = isWriter(a);
-  const bw = isWriter(b);
-  const spanA = aw ? { lo: 0, hi: total, gather: false, elements: batch * m * k } : spanOf(a);
-  const spanB = bw ? { lo: 0, hi: total, gather: false, elements: b.shape[0] * k * n } : spanOf(b);
   const nPanels = Math.ceil(n / nr);
   const npad = nPanels * nr;
-  const bStrides = bw ? writerStrides(b) : b.strides;
-  const batchB = batch === 1 || bStrides[0] === 0 ? 1 : batch;
   // Enough tasks for every thread to get several: split N when batch·M-blocks is too few.
   let nChunks = 1;
   if (threads > 1)
@@ -384,27 +418,26 @@ export function gemmF32With<T>(
   const ncCols = Math.ceil(nPanels / nChunks) * nr;
   nChunks = Math.ceil(n / ncCols);
 
-  const aPtr = CONTROL_BYTES;
-  const bPtr = align(aPtr + spanA.elements * 4);
-  const bpPtr = align(bPtr + spanB.elements * 4);
+  const pa = placeOperand(rt, a, temps);
+  if (!pa) return null;
+  const pb = placeOperand(rt, b, temps);
+  if (!pb) return null;
+  const batchB = batch === 1 || pb.strides[0] === 0 ? 1 : batch;
   const bpBatchBytes = k * npad * 4;
-  const cPtr = align(bpPtr + batchB * bpBatchBytes);
-  const scratchPtr = align(cPtr + total * 4);
-  const scratchStride = align((mc * kc + mr * nr) * 4);
-  const end = scratchPtr + scratchStride * (1 + (rt.pool ? rt.pool.size : 0));
-  if (!reserveKernelMemory(rt, end)) return null;
+  const scratchStride = alignBytes((mc * kc + mr * nr) * 4);
+  const bpPtr = rt.arena.allocate(batchB * bpBatchBytes);
+  if (bpPtr === 0) return null;
+  temps.push(bpPtr);
+  const scratchPtr = rt.arena.allocate(scratchStride * (1 + (rt.pool ? rt.pool.size : 0)));
+  if (scratchPtr === 0) return null;
+  temps.push(scratchPtr);
+  let cPtr = into ? into.byteOffset : 0;
+  if (!into) {
+    cPtr = rt.arena.allocate(total * 4);
+    if (cPtr === 0) return null;
+    temps.push(cPtr);
+  }
 
-  const place = (
-    x: GemmOperand,
-    ptr: number,
-    span: { lo: number; hi: number; gather: boolean; elements: number },
-  ) => {
-    if (!isWriter(x)) return placeOperand(rt, x, ptr, span);
-    x.write(rt.heap().subarray(ptr >> 2, (ptr >> 2) + span.elements), { ptr, free: align(end) });
-    return { offset: 0, strides: writerStrides(x) };
-  };
-  const pa = place(a, aPtr, spanA);
-  const pb = place(b, bPtr, spanB);
   const ctl = rt.ctl;
   setControls(ctl, {
     M: m,
@@ -435,8 +468,8 @@ export function gemmF32With<T>(
   for (let b0 = 0; b0 < batch; b0 += slice) {
     const count = Math.min(slice, batch - b0);
     ctl[CTL.BATCH] = count;
-    ctl[CTL.A_PTR] = aPtr + (pa.offset + b0 * pa.strides[0]) * 4;
-    ctl[CTL.B_PTR] = bPtr + (pb.offset + (batchB === 1 ? 0 : b0 * pb.strides[0])) * 4;
+    ctl[CTL.A_PTR] = pa.base + (pa.offset + b0 * pa.strides[0]) * 4;
+    ctl[CTL.B_PTR] = pb.base + (pb.offset + (batchB === 1 ? 0 : b0 * pb.strides[0])) * 4;
     ctl[CTL.BP_PTR] = bpPtr + (batchB === 1 ? 0 : b0 * bpBatchBytes);
     ctl[CTL.C_PTR] = cPtr + b0 * m * n * 4;
     if (batchB === 1 && b0 === 0) {
@@ -449,10 +482,7 @@ export function gemmF32With<T>(
     ctl[CTL.KIND] = KIND_COMPUTE;
     rt.run(count * computePerBatch, parallel);
   }
-  return consume(rt.heap().subarray(cPtr >> 2, (cPtr >> 2) + total), {
-    ptr: cPtr,
-    free: align(end),
-  });
+  return consume(into ?? rt.heap().subarray(cPtr >> 2, (cPtr >> 2) + total), cPtr);
 }
 
 /**
@@ -469,15 +499,28 @@ export function kernelRuntime(parallel: boolean): { rt: GemmRuntime; parallel: b
 }
 
 /**
- * Grows the kernels' memory to `end` bytes; false when that is past the 2 GiB limit (less a page
- * kept spare) or memory cannot grow.
+ * A float32 array of `size` elements for a kernel's result: arena storage (zero-filled when
+ * `zero`) where the runtime has room, else an ordinary one.
  */
-export function reserveKernelMemory(rt: GemmRuntime, end: number): boolean {
-  return end <= MAX_PAGES * PAGE - PAGE && rt.reserve(end);
+export function resultArray(rt: GemmRuntime | null, size: number, zero = true): Float32Array {
+  return (
+    (rt && size >= ARENA_MIN_ELEMENTS ? rt.arena.float32(size, zero) : null) ??
+    new Float32Array(size)
+  );
+}
+
+/**
+ * Float32 storage for every CPU kernel's results (installed by the WebAssembly backend, see
+ * ../cpu/storage.ts): arena storage for arrays large enough to be worth it.
+ */
+export function arenaFloat32(size: number, zero: boolean): Float32Array | null {
+  if (size < ARENA_MIN_ELEMENTS) return null;
+  const rt = getRuntime();
+  return rt ? rt.arena.float32(size, zero) : null;
 }
 
 /** Bytes, rounded up to a 64-byte boundary. */
-export const alignBytes = align;
+export const alignBytes = (x: number) => Math.ceil(x / 64) * 64;
 
 /**
  * A plain float32 SGD step in place, p[i] = p[i] + g[i]·scale (scale = -lr, or lr when
@@ -490,13 +533,23 @@ export function sgdStepF32(p: Float32Array, g: Float32Array, scale: number): boo
   if (g.length !== n) return false;
   const rt = getRuntime();
   if (!rt) return false;
-  const pPtr = CONTROL_BYTES;
-  const gPtr = align(pPtr + n * 4);
-  if (!reserveKernelMemory(rt, gPtr + n * 4)) return false;
-  const heap = rt.heap();
-  heap.set(p, pPtr >> 2);
-  heap.set(g, gPtr >> 2);
-  rt.sgd(pPtr, gPtr, n, scale);
-  p.set(heap.subarray(pPtr >> 2, (pPtr >> 2) + n));
-  return true;
+  const arena = rt.arena;
+  if (arena.contains(p) && arena.contains(g)) {
+    rt.sgd(p.byteOffset, g.byteOffset, n, scale);
+    return true;
+  }
+  const pPtr = arena.allocate(n * 4);
+  const gPtr = pPtr === 0 ? 0 : arena.allocate(n * 4);
+  try {
+    if (gPtr === 0) return false;
+    const heap = rt.heap();
+    heap.set(p, pPtr >> 2);
+    heap.set(g, gPtr >> 2);
+    rt.sgd(pPtr, gPtr, n, scale);
+    p.set(heap.subarray(pPtr >> 2, (pPtr >> 2) + n));
+    return true;
+  } finally {
+    if (pPtr !== 0) arena.release(pPtr);
+    if (gPtr !== 0) arena.release(gPtr);
+  }
 }

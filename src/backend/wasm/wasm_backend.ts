@@ -28,7 +28,8 @@ import { reluBackwardF32, reluF32 } from './activation.js';
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
 import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
-import { gemmF32, sgdStepF32, wasmGemmAvailable } from './gemm.js';
+import { arenaFloat32, gemmF32, sgdStepF32, wasmGemmAvailable } from './gemm.js';
+import { setFloat32Allocator } from '../cpu/storage.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 
 export {
@@ -155,10 +156,13 @@ export function useCpuKernels(kind: CpuKernels): void {
   if (kind === 'wasm' && !wasmGemmAvailable())
     throw new Error('useCpuKernels: WebAssembly is not available in this engine');
   registerBackend(kind === 'wasm' ? wasmBackend : cpuBackend);
+  // Large float32 results live in the kernels' memory (arena.ts) while its kernels are in use.
+  setFloat32Allocator(kind === 'wasm' ? arenaFloat32 : null);
 }
 
 /** Registers 'cpu' (WebAssembly kernels where available, else the reference) and 'cpu-reference'. */
 export function registerCpuBackends(): void {
   registerBackend(cpuReferenceBackend);
-  registerBackend(wasmGemmAvailable() ? wasmBackend : cpuBackend);
+  if (wasmGemmAvailable()) useCpuKernels('wasm');
+  else registerBackend(cpuBackend);
 }

@@ -1,0 +1,222 @@
+/**
+ * Float32 tensor storage inside the kernels' shared WebAssembly memory, so that matmul, conv and
+ * the optimizer kernels read their operands and write their results in place on every thread,
+ * with no copy into or out of WebAssembly memory, and so that a training loop reuses the same
+ * blocks step after step instead of faulting in fresh pages for every large array.
+ *
+ * Blocks come in size classes (eighths of a power of two: at most 12.5% waste) kept on free
+ * lists, PyTorch caching-allocator style: no splitting, no merging; a loop that allocates the
+ * same shapes every step finds them on the lists. Kernel temporaries (packed panels, copies of
+ * operands that live elsewhere) are taken and given back explicitly. Tensor storage is given back
+ * when its Float32Array is garbage-collected (a FinalizationRegistry). V8 knows nothing of the
+ * memory these small views stand for, so after every RECLAIM_EVERY bytes handed out the arena
+ * asks for a full collection where Node allows it, and collects the finalized blocks at once
+ * (`cleanupSome`) instead of waiting for the event loop, which a synchronous training loop never
+ * returns to. Where neither is available, finalized blocks come back at the next event-loop turn.
+ *
+ * Only shared memory holds tensor storage: growing it never moves or detaches it, so every view
+ * stays valid. Requests the arena cannot meet (memory limit) return null or 0 and the callers
+ * fall back to ordinary typed arrays.
+ */
+import { nodeBuiltin } from './platform.js';
+
+const PAGE = 65536;
+const ALIGN = 64;
+/** float32 arrays of fewer elements stay ordinary typed arrays (the JS heap handles them well). */
+export const ARENA_MIN_ELEMENTS = 2048;
+/** Bytes handed out between forced collections. */
+const RECLAIM_EVERY = 256 * 1024 * 1024;
+/** Tensor storage stops coming from the arena past this many live bytes (kernel temporaries may use the rest). */
+const STORAGE_LIMIT = 1024 * 1024 * 1024;
+
+/** The size class of a request: rounded up to an eighth of its power of two, 64-byte aligned. */
+export function sizeClass(bytes: number): number {
+  const b = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  const step = Math.max(ALIGN, 2 ** Math.floor(Math.log2(b)) / 8);
+  return Math.ceil(b / step) * step;
+}
+
+interface Reclaimer {
+  /** A registry whose callback gives a block back. */
+  registry: FinalizationRegistry<number>;
+  /** Runs the callbacks of what the collector already found dead (V8's `cleanupSome`), if it can. */
+  cleanup: (() => void) | null;
+  /** A full garbage collection, if this engine lets a program ask for one. */
+  collect: (() => void) | null;
+}
+
+type CleanupSomeRegistry = FinalizationRegistry<number> & { cleanupSome?: () => void };
+
+/**
+ * In Node: V8 flags set at run time (like the relaxed-SIMD one in platform.ts) expose `gc` and
+ * FinalizationRegistry's `cleanupSome` in a fresh context, from which the registry is made.
+ * Elsewhere: a plain registry, emptied by the engine between tasks.
+ */
+function makeReclaimer(giveBack: (ptr: number) => void): Reclaimer {
+  const v8 = nodeBuiltin<{ setFlagsFromString(flags: string): void }>('node:v8');
+  const vm = nodeBuiltin<{ runInNewContext(code: string): unknown }>('node:vm');
+  let Registry: typeof FinalizationRegistry = FinalizationRegistry;
+  let collect: (() => void) | null = null;
+  if (v8 && vm) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      v8.setFlagsFromString('--harmony-weak-refs-with-cleanup-some');
+      const [gc, ContextRegistry] = vm.runInNewContext('[globalThis.gc, FinalizationRegistry]') as [
+        unknown,
+        typeof FinalizationRegistry,
+      ];
+      if (typeof gc === 'function') collect = gc as () => void;
+      if (typeof ContextRegistry === 'function') Registry = ContextRegistry;
+    } catch {
+      // Flags refused: the plain registry below still frees blocks between tasks.
+    }
+  }
+  const registry = new Registry<number>(giveBack) as CleanupSomeRegistry;
+  const cleanup = typeof registry.cleanupSome === 'function' ? () => registry.cleanupSome!() : null;
+  return { registry, cleanup, collect };
+}
+
+export class Arena {
+  /** First byte never handed out. */
+  private top: number;
+  private readonly freeLists = new Map<number, number[]>();
+  /** Size class of every block handed out and not yet given back, by address. */
+  private readonly blockClass = new Map<number, number>();
+  /** Every SharedArrayBuffer object this memory has shown (a new one after each growth). */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  private reclaimer: Reclaimer | null = null;
+  private sinceReclaim = 0;
+  private storageBytes = 0;
+  /** Forced collections so far (for tests and profiles). */
+  collections = 0;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    base: number,
+    readonly maxBytes: number,
+  ) {
+    this.top = Math.ceil(base / ALIGN) * ALIGN;
+    this.buffers.add(memory.buffer);
+  }
+
+  /** Whether tensor storage may live here (shared memory: views survive growth). */
+  get holdsStorage(): boolean {
+    return (
+      typeof SharedArrayBuffer === 'function' && this.memory.buffer instanceof SharedArrayBuffer
+    );
+  }
+
+  /** The memory's current buffer (after growth a shared memory shows a new, longer object). */
+  buffer(): ArrayBufferLike {
+    const b = this.memory.buffer;
+    this.buffers.add(b);
+    return b;
+  }
+
+  /** Whether `a` is a view of this arena's memory; then its byteOffset is its address. */
+  contains(a: ArrayBufferView): boolean {
+    return this.buffers.has(a.buffer);
+  }
+
+  /** Bytes of tensor storage handed out and not yet collected. */
+  get liveStorageBytes(): number {
+    return this.storageBytes;
+  }
+
+  /**
+   * A 64-byte-aligned block of at least `bytes` for a kernel's temporaries, to be given back with
+   * `release`; 0 when memory cannot grow that far.
+   */
+  allocate(bytes: number): number {
+    const size = sizeClass(bytes);
+    let ptr = this.take(size);
+    if (ptr === 0) {
+      this.reclaim();
+      ptr = this.take(size);
+    }
+    if (ptr !== 0) this.blockClass.set(ptr, size);
+    return ptr;
+  }
+
+  /** Gives back a block from `allocate`. */
+  release(ptr: number): void {
+    const size = this.blockClass.get(ptr);
+    if (size === undefined) throw new Error(`Arena.release: ${ptr} is not an allocated block`);
+    this.blockClass.delete(ptr);
+    this.pushFree(ptr, size);
+  }
+
+  /**
+   * A Float32Array of `size` elements in this memory (zero-filled when `zero`), given back when it
+   * is garbage-collected; null when storage cannot live here (not shared, or over the limit).
+   */
+  float32(size: number, zero: boolean): Float32Array | null {
+    if (!this.holdsStorage) return null;
+    const bytes = sizeClass(size * 4);
+    if (this.storageBytes + bytes > STORAGE_LIMIT) {
+      this.reclaim();
+      if (this.storageBytes + bytes > STORAGE_LIMIT) return null;
+    }
+    if (this.sinceReclaim >= RECLAIM_EVERY) this.reclaim();
+    let ptr = this.take(bytes);
+    if (ptr === 0) {
+      this.reclaim();
+      ptr = this.take(bytes);
+      if (ptr === 0) return null;
+    }
+    this.sinceReclaim += bytes;
+    this.storageBytes += bytes;
+    this.blockClass.set(ptr, bytes);
+    const array = new Float32Array(this.buffer(), ptr, size);
+    if (zero) array.fill(0);
+    this.reclaimerOf().registry.register(array, ptr);
+    return array;
+  }
+
+  /** A block of `size` bytes from its free list or from the top (growing memory); 0 if neither. */
+  private take(size: number): number {
+    const list = this.freeLists.get(size);
+    if (list && list.length > 0) return list.pop()!;
+    const ptr = this.top;
+    const end = ptr + size;
+    if (end > this.maxBytes) return 0;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      try {
+        this.memory.grow(Math.ceil((end - have) / PAGE));
+      } catch {
+        return 0;
+      }
+    }
+    this.top = end;
+    return ptr;
+  }
+
+  private pushFree(ptr: number, size: number): void {
+    let list = this.freeLists.get(size);
+    if (!list) this.freeLists.set(size, (list = []));
+    list.push(ptr);
+  }
+
+  private reclaimerOf(): Reclaimer {
+    this.reclaimer ??= makeReclaimer((ptr) => {
+      const size = this.blockClass.get(ptr)!;
+      this.blockClass.delete(ptr);
+      this.storageBytes -= size;
+      this.pushFree(ptr, size);
+    });
+    return this.reclaimer;
+  }
+
+  /** Collects what is dead now (a full GC where allowed) and takes its blocks back. */
+  reclaim(): void {
+    this.sinceReclaim = 0;
+    if (!this.reclaimer) return;
+    const { collect, cleanup } = this.reclaimer;
+    if (collect) {
+      collect();
+      this.collections++;
+    }
+    cleanup?.();
+  }
+}

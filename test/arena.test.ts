@@ -1,0 +1,88 @@
+/**
+ * The arena (src/backend/wasm/arena.ts): float32 tensor storage inside the kernels' shared
+ * memory. Blocks are reused in a synchronous training loop (no event-loop turn for finalizers),
+ * kernel temporaries come back explicitly, and arrays handed to users are their own.
+ */
+import { describe, expect, it } from 'vitest';
+import { Arena, ARENA_MIN_ELEMENTS, sizeClass } from '../src/backend/wasm/arena.js';
+import { kernelRuntime } from '../src/backend/wasm/gemm.js';
+import { F, manualSeed, nn, ones, optim, randint, randn, tensor } from '../src/index.js';
+
+function arena(): Arena {
+  const k = kernelRuntime(false);
+  expect(k).not.toBeNull();
+  return k!.rt.arena;
+}
+
+describe('arena', () => {
+  it('rounds requests up to eighths of a power of two, 64-byte aligned', () => {
+    for (const bytes of [1, 64, 65, 1000, 4096, 4097, 123_457, 3_000_000]) {
+      const size = sizeClass(bytes);
+      expect(size).toBeGreaterThanOrEqual(bytes);
+      expect(size % 64).toBe(0);
+      expect(size).toBeLessThanOrEqual(Math.max(64, bytes * 1.125 + 64));
+    }
+    expect(sizeClass(4096)).toBe(4096);
+    expect(sizeClass(4097)).toBe(4608);
+  });
+
+  it('puts large float32 results in the kernels memory, and small ones in ordinary arrays', () => {
+    const a = arena();
+    const big = randn([ARENA_MIN_ELEMENTS]).mul(2);
+    const small = randn([8]).mul(2);
+    expect(a.contains(big.storage as Float32Array)).toBe(true);
+    expect(a.contains(small.storage as Float32Array)).toBe(false);
+    // What users read is theirs: a plain array of exactly the elements, not a view of the memory.
+    const data = big.dataSync();
+    expect(data.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(data.buffer.byteLength).toBe(ARENA_MIN_ELEMENTS * 4);
+  });
+
+  it('gives temporary blocks back for reuse', () => {
+    const a = arena();
+    const p = a.allocate(100_000);
+    expect(p % 64).toBe(0);
+    a.release(p);
+    expect(a.allocate(100_000)).toBe(p);
+    a.release(p);
+    expect(() => a.release(p)).toThrow(/not an allocated block/);
+  });
+
+  it('reuses storage in a synchronous training loop: memory stops growing', () => {
+    manualSeed(1);
+    const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
+    const optimizer = new optim.SGD(model.parameters(), { lr: 0.01 });
+    const x = randn([256, 784]);
+    const y = randint(0, 10, [256]);
+    const step = () => {
+      optimizer.zeroGrad();
+      const loss = F.crossEntropy(model.forward(x), y);
+      loss.backward();
+      optimizer.step();
+      return loss.itemSync() as number;
+    };
+    const a = arena();
+    const first = step();
+    for (let i = 0; i < 200; i++) step();
+    const grown = a.memory.buffer.byteLength;
+    const collections = a.collections;
+    // Each step hands out ~4 MB of storage: 600 steps are ~2.4 GB, past the 2 GiB memory limit,
+    // so this only finishes with flat memory if dead tensors' blocks come back while it runs.
+    let last = first;
+    for (let i = 0; i < 600; i++) last = step();
+    expect(a.collections).toBeGreaterThan(collections);
+    expect(a.memory.buffer.byteLength).toBeLessThanOrEqual(grown + 64 * 1024 * 1024);
+    expect(last).toBeLessThan(first);
+    // Storage is still in the memory (the loop did not fall back to ordinary arrays).
+    expect(a.contains(model.parameters()[0].grad!.storage as Float32Array)).toBe(true);
+  });
+
+  it('keeps every live tensor intact while blocks are recycled around it', () => {
+    const keep = Array.from({ length: 20 }, (_, i) => tensor(new Float32Array(4096).fill(i)));
+    const a = arena();
+    for (let i = 0; i < 300; i++) ones([512, 512]).add(1); // ~1 MB of garbage each
+    a.reclaim();
+    for (let i = 0; i < 300; i++) ones([512, 512]).mul(3);
+    keep.forEach((t, i) => expect(new Set(t.dataSync())).toEqual(new Set([i])));
+  });
+});
