@@ -9,7 +9,7 @@ import type { TypedArray } from '../../tensor/dtype.js';
 import { isContiguous } from '../../tensor/shape.js';
 
 /** Rows and row lengths when x, index (and src) are contiguous, dim is last and the leading dims agree. */
-function lastDimRows(
+export function lastDimRows(
   x: View,
   dim: number,
   index: View,

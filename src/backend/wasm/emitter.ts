@@ -260,8 +260,28 @@ export class FunctionBuilder {
   f32_add(): this {
     return this.op(0x92);
   }
+  f32_sub(): this {
+    return this.op(0x93);
+  }
   f32_mul(): this {
     return this.op(0x94);
+  }
+  f32_div(): this {
+    return this.op(0x95);
+  }
+
+  // f64 arithmetic and conversions (float32 sums accumulate in float64, as the reference does).
+  f64_load(offset = 0): this {
+    return this.op(0x2b).memarg(3, offset);
+  }
+  f64_add(): this {
+    return this.op(0xa0);
+  }
+  f64_promote_f32(): this {
+    return this.op(0xbb);
+  }
+  f32_demote_f64(): this {
+    return this.op(0xb6);
   }
 
   // f32x4 (SIMD) arithmetic.
@@ -294,6 +314,9 @@ export class FunctionBuilder {
   f32x4_gt(): this {
     return this.simd(0x44);
   }
+  v128_and(): this {
+    return this.simd(0x4e);
+  }
   v128_or(): this {
     return this.simd(0x50);
   }
@@ -312,8 +335,25 @@ export class FunctionBuilder {
   f32x4_add(): this {
     return this.simd(0xe4);
   }
+  f32x4_sub(): this {
+    return this.simd(0xe5);
+  }
   f32x4_mul(): this {
     return this.simd(0xe6);
+  }
+  f32x4_div(): this {
+    return this.simd(0xe7);
+  }
+  /** The low two f32 lanes widened to f64x2. */
+  f64x2_promote_low_f32x4(): this {
+    return this.simd(0x5f);
+  }
+  /** f64x2 narrowed to the low two f32 lanes, the high two zero. */
+  f32x4_demote_f64x2_zero(): this {
+    return this.simd(0x5e);
+  }
+  f64x2_add(): this {
+    return this.simd(0xf0);
   }
   /** Relaxed SIMD: a·b + c, fused where the hardware has FMA. Operands pushed a, b, c. */
   f32x4_relaxed_madd(): this {

@@ -15,6 +15,7 @@ import {
   KIND_COMPUTE,
   KIND_PACK_B,
   MAX_THREADS,
+  type MemoryLimits,
   setControls,
 } from './gemm_module.js';
 import {
@@ -55,6 +56,8 @@ export class GemmRuntime {
   readonly sgd: (p: number, g: number, n: number, scale: number) => void;
   /** Blocks of the memory past the control block: tensor storage and kernel temporaries. */
   readonly arena: Arena;
+  /** The memory's limits, for other modules that import it. */
+  readonly limits: MemoryLimits;
   private f32: Float32Array;
   private ctlWords: Int32Array;
   pool: ThreadPool | null = null;
@@ -68,11 +71,8 @@ export class GemmRuntime {
       maximum: MAX_PAGES,
       shared,
     } as WebAssembly.MemoryDescriptor);
-    const bytes = buildGemmModule(variant, {
-      initialPages: INITIAL_PAGES,
-      maximumPages: MAX_PAGES,
-      shared,
-    });
+    this.limits = { initialPages: INITIAL_PAGES, maximumPages: MAX_PAGES, shared };
+    const bytes = buildGemmModule(variant, this.limits);
     this.module = new WebAssembly.Module(bytes);
     const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
     this.runTask = instance.exports.run_task as (thread: number, index: number) => void;
@@ -132,7 +132,8 @@ export function numThreads(): number {
   return Math.max(1, Math.min(MAX_THREADS, requestedThreads ?? hardwareThreads()));
 }
 
-function getRuntime(): GemmRuntime | null {
+/** The kernels' runtime (memory, arena, module, threads), made on first use; null without WebAssembly. */
+export function getRuntime(): GemmRuntime | null {
   if (runtime) return runtime;
   if (!hasWebAssembly) return null;
   const level = requestedLevel ?? bestSimdLevel;

@@ -12,6 +12,8 @@
  */
 import type {
   Backend,
+  BinaryOp,
+  ReduceOp,
   Conv2dGeometry,
   Conv2dGradients,
   Conv2dResult,
@@ -25,6 +27,13 @@ import { registerBackend } from '../backend.js';
 import { cpuBackend } from '../cpu/cpu_backend.js';
 import type { DType } from '../../tensor/dtype.js';
 import { reluBackwardF32, reluF32 } from './activation.js';
+import {
+  binaryWasm,
+  reluBackwardWasm,
+  reluWasm,
+  scatterAddWasm,
+  sumLeadingWasm,
+} from './elementwise.js';
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
 import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
@@ -61,13 +70,21 @@ export const wasmBackend: Backend = {
 
   unary(op: UnaryOp, x: View, outDType: DType): Storage {
     return (
-      (op === 'relu' && outDType === 'float32' ? reluF32(x) : null) ??
+      (op === 'relu' && outDType === 'float32' ? (reluWasm(x) ?? reluF32(x)) : null) ??
       cpuBackend.unary(op, x, outDType)
     );
   },
 
   reluBackward(grad: View, output: View): Storage | null {
-    return reluBackwardF32(grad, output);
+    return reluBackwardWasm(grad, output) ?? reluBackwardF32(grad, output);
+  },
+
+  binary(op: BinaryOp, a: View, b: View, outDType: DType): Storage {
+    return binaryWasm(op, a, b, outDType) ?? cpuBackend.binary(op, a, b, outDType);
+  },
+
+  reduce(op: ReduceOp, x: View, axes: readonly number[], outDType: DType): Storage {
+    return sumLeadingWasm(op, x, axes, outDType) ?? cpuBackend.reduce(op, x, axes, outDType);
   },
 
   sgdUpdate(param: View, grad: View, momentumBuffer: View | null, options: SgdUpdateOptions): void {
@@ -139,6 +156,7 @@ export const wasmBackend: Backend = {
 
   scatter(base: View, dim: number, index: View, src: View, mode: 'add' | 'assign'): Storage {
     return (
+      (mode === 'add' ? scatterAddWasm(base, dim, index, src) : null) ??
       scatterLastDimFast(base, dim, index, src, mode) ??
       cpuBackend.scatter(base, dim, index, src, mode)
     );

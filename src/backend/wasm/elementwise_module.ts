@@ -1,0 +1,296 @@
+/**
+ * Generated WebAssembly SIMD kernels for the float32 elementwise work of a training step, run in
+ * place on arena storage (arena.ts) on the calling thread: relu and its backward, the four
+ * arithmetic ops on equal shapes or with a broadcast row (the bias), the sum over leading dims
+ * (the bias gradient) and the scatter-add of max-pool backward. Every kernel gives the
+ * reference kernels' bits: the same float32 operations (never fused), sums accumulated in
+ * float64 in the same order. Addresses and sizes are bytes and elements as the signatures say.
+ */
+import { type FunctionBuilder, type Local, ModuleBuilder } from './emitter.js';
+import type { MemoryLimits } from './gemm_module.js';
+
+export const ELEMENTWISE_OPS = ['add', 'sub', 'mul', 'div'] as const;
+export type ElementwiseOp = (typeof ELEMENTWISE_OPS)[number];
+
+/** The exports of the module: byte addresses, element counts. */
+export interface ElementwiseExports {
+  /** out[i] = x[i] > 0 or NaN ? x[i] : +0, for n elements. */
+  relu(x: number, out: number, n: number): void;
+  /** out[i] = g[i] · (y[i] > 0 ? 1 : 0). */
+  relu_backward(g: number, y: number, out: number, n: number): void;
+  /** sum_rows(x, out, rows, cols): out[c] = Σ_r x[r, c], in float64, rounded once. */
+  sum_rows(x: number, out: number, rows: number, cols: number): void;
+  /**
+   * For each of `rows` rows of `size` elements at out: out[row + idx[k]] += src[k] for the row's
+   * `count` indices; -1, or the position k of the first index outside [0, size).
+   */
+  scatter_add_rows(
+    out: number,
+    idx: number,
+    src: number,
+    rows: number,
+    size: number,
+    count: number,
+  ): number;
+  /** out[r, c] = a[r, c] op b[r·bRowStride + c] over rows × cols (bRowStride 0: one row of b for all). */
+  [name: `binary_${string}`]: (
+    a: number,
+    b: number,
+    out: number,
+    rows: number,
+    cols: number,
+    bRowStride: number,
+  ) => void;
+}
+
+/** `count` elements rounded down to a multiple of 4, as bytes: the end of the SIMD part of a loop. */
+function simdEnd(f: FunctionBuilder, count: Local, into: Local): void {
+  f.get(count).i32_const(2).i32_shl().i32_const(-16).i32_and().set(into);
+}
+
+/** A loop over bytes [0, n·4) of v128 steps then f32 steps: `vector(i)` and `scalar(i)` bodies. */
+function elementLoop(
+  f: FunctionBuilder,
+  n: Local,
+  vector: (i: Local) => void,
+  scalar: (i: Local) => void,
+): void {
+  const i = f.local('i32');
+  const end = f.local('i32');
+  const bytes = f.local('i32');
+  simdEnd(f, n, end);
+  f.for_(
+    i,
+    () => f.i32_const(0),
+    () => f.get(end),
+    16,
+    () => vector(i),
+  );
+  f.get(n).i32_const(2).i32_shl().set(bytes);
+  f.for_(
+    i,
+    () => f.get(end),
+    () => f.get(bytes),
+    4,
+    () => scalar(i),
+  );
+}
+
+function emitRelu(m: ModuleBuilder): void {
+  const f = m.func('relu', ['i32', 'i32', 'i32'], []);
+  const [x, out, n] = [0, 1, 2].map((i) => f.param(i));
+  const v = f.local('v128');
+  const s = f.local('f32');
+  elementLoop(
+    f,
+    n,
+    (i) => {
+      f.get(out).get(i).i32_add();
+      f.get(x).get(i).i32_add().v128_load().tee(v);
+      // Keep x where x > 0 or x is NaN; the cleared bits elsewhere are +0.
+      f.get(v).v128_const_zero().f32x4_gt().get(v).get(v).f32x4_ne().v128_or();
+      f.v128_and().v128_store();
+    },
+    (i) => {
+      f.get(out).get(i).i32_add();
+      f.get(x).get(i).i32_add().f32_load().tee(s).f32_const(0);
+      f.get(s).f32_const(0).f32_gt().get(s).get(s).f32_ne().i32_or();
+      f.select().f32_store();
+    },
+  );
+}
+
+function emitReluBackward(m: ModuleBuilder): void {
+  const f = m.func('relu_backward', ['i32', 'i32', 'i32', 'i32'], []);
+  const [g, y, out, n] = [0, 1, 2, 3].map((i) => f.param(i));
+  const one = f.local('v128');
+  f.f32_const(1).f32x4_splat().set(one);
+  elementLoop(
+    f,
+    n,
+    (i) => {
+      f.get(out).get(i).i32_add();
+      f.get(g).get(i).i32_add().v128_load();
+      // (y > 0) as 1.0 or 0.0: the comparison's all-ones mask and-ed with 1.0's bits.
+      f.get(y).get(i).i32_add().v128_load().v128_const_zero().f32x4_gt().get(one).v128_and();
+      f.f32x4_mul().v128_store();
+    },
+    (i) => {
+      f.get(out).get(i).i32_add();
+      f.get(g).get(i).i32_add().f32_load();
+      f.f32_const(1).f32_const(0);
+      f.get(y).get(i).i32_add().f32_load().f32_const(0).f32_gt();
+      f.select().f32_mul().f32_store();
+    },
+  );
+}
+
+const VECTOR_OPS: Record<ElementwiseOp, (f: FunctionBuilder) => FunctionBuilder> = {
+  add: (f) => f.f32x4_add(),
+  sub: (f) => f.f32x4_sub(),
+  mul: (f) => f.f32x4_mul(),
+  div: (f) => f.f32x4_div(),
+};
+const SCALAR_OPS: Record<ElementwiseOp, (f: FunctionBuilder) => FunctionBuilder> = {
+  add: (f) => f.f32_add(),
+  sub: (f) => f.f32_sub(),
+  mul: (f) => f.f32_mul(),
+  div: (f) => f.f32_div(),
+};
+
+function emitBinary(m: ModuleBuilder, op: ElementwiseOp): void {
+  const f = m.func(`binary_${op}`, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
+  const [a, b, out, rows, cols, bRowStride] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
+  const r = f.local('i32');
+  const rowBytes = f.local('i32');
+  const bStep = f.local('i32');
+  f.get(cols).i32_const(2).i32_shl().set(rowBytes);
+  f.get(bRowStride).i32_const(2).i32_shl().set(bStep);
+  f.for_(
+    r,
+    () => f.i32_const(0),
+    () => f.get(rows),
+    1,
+    () => {
+      elementLoop(
+        f,
+        cols,
+        (i) => {
+          f.get(out).get(i).i32_add();
+          f.get(a).get(i).i32_add().v128_load();
+          f.get(b).get(i).i32_add().v128_load();
+          VECTOR_OPS[op](f).v128_store();
+        },
+        (i) => {
+          f.get(out).get(i).i32_add();
+          f.get(a).get(i).i32_add().f32_load();
+          f.get(b).get(i).i32_add().f32_load();
+          SCALAR_OPS[op](f).f32_store();
+        },
+      );
+      f.get(a).get(rowBytes).i32_add().set(a);
+      f.get(out).get(rowBytes).i32_add().set(out);
+      f.get(b).get(bStep).i32_add().set(b);
+    },
+  );
+}
+
+/** High two f32 lanes moved to the low two (the rest don't care). */
+const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+/** Low 8 bytes of the first vector, then low 8 bytes of the second. */
+const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+
+function emitSumRows(m: ModuleBuilder): void {
+  const f = m.func('sum_rows', ['i32', 'i32', 'i32', 'i32'], []);
+  const [x, out, rows, cols] = [0, 1, 2, 3].map((i) => f.param(i));
+  const c = f.local('i32');
+  const r = f.local('i32');
+  const p = f.local('i32');
+  const end = f.local('i32');
+  const bytes = f.local('i32');
+  const rowBytes = f.local('i32');
+  const v = f.local('v128');
+  const low = f.local('v128');
+  const high = f.local('v128');
+  const acc = f.local('f64');
+  f.get(cols).i32_const(2).i32_shl().tee(bytes).set(rowBytes);
+  simdEnd(f, cols, end);
+  // Four columns at a time: two f64x2 running sums, rows in order.
+  f.for_(
+    c,
+    () => f.i32_const(0),
+    () => f.get(end),
+    16,
+    () => {
+      f.v128_const_zero().set(low);
+      f.v128_const_zero().set(high);
+      f.get(x).get(c).i32_add().set(p);
+      f.for_(
+        r,
+        () => f.i32_const(0),
+        () => f.get(rows),
+        1,
+        () => {
+          f.get(p).v128_load().set(v);
+          f.get(low).get(v).f64x2_promote_low_f32x4().f64x2_add().set(low);
+          f.get(high).get(v).get(v).i8x16_shuffle(HIGH_TO_LOW).f64x2_promote_low_f32x4();
+          f.f64x2_add().set(high);
+          f.get(p).get(rowBytes).i32_add().set(p);
+        },
+      );
+      f.get(out).get(c).i32_add();
+      f.get(low).f32x4_demote_f64x2_zero().get(high).f32x4_demote_f64x2_zero();
+      f.i8x16_shuffle(LOW_HALVES).v128_store();
+    },
+  );
+  f.for_(
+    c,
+    () => f.get(end),
+    () => f.get(bytes),
+    4,
+    () => {
+      f.f32_const(0).f64_promote_f32().set(acc);
+      f.get(x).get(c).i32_add().set(p);
+      f.for_(
+        r,
+        () => f.i32_const(0),
+        () => f.get(rows),
+        1,
+        () => {
+          f.get(acc).get(p).f32_load().f64_promote_f32().f64_add().set(acc);
+          f.get(p).get(rowBytes).i32_add().set(p);
+        },
+      );
+      f.get(out).get(c).i32_add().get(acc).f32_demote_f64().f32_store();
+    },
+  );
+}
+
+function emitScatterAddRows(m: ModuleBuilder): void {
+  const f = m.func('scatter_add_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], ['i32']);
+  const [out, idx, src, rows, size, count] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
+  const r = f.local('i32');
+  const k = f.local('i32');
+  const j = f.local('i32');
+  const at = f.local('i32');
+  const position = f.local('i32');
+  f.i32_const(0).set(position);
+  f.for_(
+    r,
+    () => f.i32_const(0),
+    () => f.get(rows),
+    1,
+    () => {
+      f.for_(
+        k,
+        () => f.i32_const(0),
+        () => f.get(count),
+        1,
+        () => {
+          f.get(idx).i32_load().set(j);
+          // Unsigned compare: a negative index is a huge one.
+          f.get(j).get(size).i32_lt_u().i32_eqz();
+          f.if_(() => f.get(position).return_());
+          f.get(out).get(j).i32_const(2).i32_shl().i32_add().set(at);
+          f.get(at).get(at).f32_load().get(src).f32_load().f32_add().f32_store();
+          f.get(idx).i32_const(4).i32_add().set(idx);
+          f.get(src).i32_const(4).i32_add().set(src);
+          f.get(position).i32_const(1).i32_add().set(position);
+        },
+      );
+      f.get(out).get(size).i32_const(2).i32_shl().i32_add().set(out);
+    },
+  );
+  f.i32_const(-1);
+}
+
+/** The module's bytes, for a SIMD engine, importing `memory` (the gemm module's). */
+export function buildElementwiseModule(memory: MemoryLimits): Uint8Array<ArrayBuffer> {
+  const m = new ModuleBuilder({ module: 'env', name: 'memory', ...memory });
+  emitRelu(m);
+  emitReluBackward(m);
+  for (const op of ELEMENTWISE_OPS) emitBinary(m, op);
+  emitSumRows(m);
+  emitScatterAddRows(m);
+  return m.encode();
+}

@@ -1,0 +1,179 @@
+/**
+ * The elementwise WebAssembly kernels (src/backend/wasm/elementwise.ts) bit for bit against the
+ * reference backend: relu and its backward, add/sub/mul/div on equal shapes and with a broadcast
+ * row, the sum over leading dims, and max pooling's scatter-add, on data with NaN, ±Infinity,
+ * ±0 and denormals, at sizes with and without a SIMD tail. Each case also checks that the
+ * kernel really ran (it returns null when it declines).
+ */
+import { describe, expect, it } from 'vitest';
+import type { View } from '../src/backend/backend.js';
+import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
+import { ARENA_MIN_ELEMENTS } from '../src/backend/wasm/arena.js';
+import {
+  binaryWasm,
+  reluBackwardWasm,
+  reluWasm,
+  scatterAddWasm,
+  sumLeadingWasm,
+} from '../src/backend/wasm/elementwise.js';
+import { kernelRuntime } from '../src/backend/wasm/gemm.js';
+
+const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 3.4e38, -3.4e38];
+
+/** Arena storage (of any size) holding `size` deterministic floats, specials sprinkled in. */
+function arenaData(size: number, seed: number, specials = true): Float32Array {
+  const out = kernelRuntime(false)?.rt.arena.float32(size, false) ?? null;
+  expect(out, 'arena storage').not.toBeNull();
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out![i] = ((s >>> 0) / 2 ** 32) * 8 - 4;
+    if (specials && i % 37 === 5) out![i] = SPECIAL[((i / 37) % SPECIAL.length) | 0];
+  }
+  return out!;
+}
+
+function contiguous(storage: Float32Array, shape: number[], offset = 0): View {
+  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  return { storage, dtype: 'float32', shape, strides, offset };
+}
+
+/**
+ * The same bits element by element, except that any NaN matches any NaN: NaN payloads and signs
+ * are not part of the contract (WebAssembly on x86 makes negative NaNs where V8's JavaScript
+ * makes positive ones) and JavaScript cannot tell them apart.
+ */
+function expectSameBits(got: Float32Array | null, want: ArrayBufferView, label: string): void {
+  expect(got, `${label}: the kernel ran`).not.toBeNull();
+  const w = new Float32Array(want.buffer, want.byteOffset, got!.length);
+  const gotBits = new Uint32Array(got!.buffer, got!.byteOffset, got!.length);
+  const wantBits = new Uint32Array(w.buffer, w.byteOffset, w.length);
+  expect(want.byteLength, `${label}: length`).toBe(got!.byteLength);
+  for (let i = 0; i < got!.length; i++) {
+    if (Number.isNaN(w[i]) && Number.isNaN(got![i])) continue;
+    if (gotBits[i] !== wantBits[i]) expect(got![i], `${label}[${i}]`).toBe(w[i]);
+  }
+}
+
+// Above the arena threshold, with and without a tail of 1–3 elements past the SIMD blocks.
+const SIZES = [ARENA_MIN_ELEMENTS, ARENA_MIN_ELEMENTS + 3, 5 * 1021];
+
+describe('elementwise WebAssembly kernels', () => {
+  it('relu and its backward match the reference', () => {
+    for (const size of SIZES) {
+      const x = contiguous(arenaData(size, 1), [size]);
+      expectSameBits(reluWasm(x), cpuBackend.unary('relu', x, 'float32'), `relu ${size}`);
+      const g = contiguous(arenaData(size, 2), [size]);
+      const y = contiguous(arenaData(size, 3), [size]);
+      // The reference backward is the composed rule g·(y > 0).
+      const zero: View = { ...contiguous(new Float32Array(1), [1]), shape: [size], strides: [0] };
+      const mask = cpuBackend.binary('gt', y, zero, 'bool');
+      const want = cpuBackend.binary(
+        'mul',
+        g,
+        { storage: mask, dtype: 'bool', shape: [size], strides: [1], offset: 0 },
+        'float32',
+      );
+      expectSameBits(reluBackwardWasm(g, y), want, `relu backward ${size}`);
+    }
+  });
+
+  it('add, sub, mul and div match the reference, equal shapes and a broadcast row', () => {
+    for (const op of ['add', 'sub', 'mul', 'div'] as const) {
+      for (const [rows, cols] of [
+        [64, 33],
+        [3, 1031],
+        [128, 256],
+      ]) {
+        const a = contiguous(arenaData(rows * cols, 4), [rows, cols]);
+        const b = contiguous(arenaData(rows * cols, 5), [rows, cols]);
+        const label = `${op} [${rows}, ${cols}]`;
+        expectSameBits(
+          binaryWasm(op, a, b, 'float32'),
+          cpuBackend.binary(op, a, b, 'float32'),
+          label,
+        );
+        // A bias row, expanded over the rows: in the arena and (small) outside it.
+        for (const row of [arenaData(cols + 7, 6), Float32Array.from(arenaData(cols + 7, 6))]) {
+          const bias: View = {
+            storage: row,
+            dtype: 'float32',
+            shape: [rows, cols],
+            strides: [0, 1],
+            offset: 7,
+          };
+          expectSameBits(
+            binaryWasm(op, a, bias, 'float32'),
+            cpuBackend.binary(op, a, bias, 'float32'),
+            `${label}, broadcast row`,
+          );
+        }
+      }
+    }
+  });
+
+  it('declines layouts it does not take', () => {
+    const a = contiguous(arenaData(4096, 7), [64, 64]);
+    const transposed: View = { ...a, strides: [1, 64] };
+    expect(binaryWasm('add', transposed, a, 'float32')).toBeNull();
+    expect(binaryWasm('add', a, transposed, 'float32')).toBeNull();
+    expect(binaryWasm('pow', a, a, 'float32')).toBeNull();
+    expect(binaryWasm('add', a, a, 'float64')).toBeNull();
+    expect(reluWasm(contiguous(new Float32Array(4096), [4096]))).toBeNull(); // not arena storage
+    expect(sumLeadingWasm('sum', a, [1], 'float32')).toBeNull(); // not leading dims
+    expect(sumLeadingWasm('max', a, [0], 'float32')).toBeNull();
+  });
+
+  it('the sum over leading dims matches the reference (float64 accumulation, same order)', () => {
+    for (const shape of [
+      [128, 256],
+      [3, 5, 1031],
+      [2048, 3],
+      [64, 10, 7],
+    ]) {
+      const x = contiguous(
+        arenaData(
+          shape.reduce((p, q) => p * q, 1),
+          8,
+        ),
+        shape,
+      );
+      for (let k = 1; k < shape.length; k++) {
+        const axes = Array.from({ length: k }, (_, i) => i);
+        expectSameBits(
+          sumLeadingWasm('sum', x, axes, 'float32'),
+          cpuBackend.reduce('sum', x, axes, 'float32'),
+          `sum [${shape}] over ${k} dims`,
+        );
+      }
+    }
+  });
+
+  it("max pooling's scatter-add matches the reference and names a bad index", () => {
+    const [rows, size, count] = [96, 676, 169];
+    const base = contiguous(arenaData(rows * size, 9, false), [rows, size]);
+    const src = contiguous(arenaData(rows * count, 10), [rows, count]);
+    const indices = new Int32Array(rows * count);
+    for (let i = 0; i < indices.length; i++) indices[i] = (i * 7919) % size; // with repeats
+    const index: View = {
+      storage: indices,
+      dtype: 'int32',
+      shape: [rows, count],
+      strides: [count, 1],
+      offset: 0,
+    };
+    expectSameBits(
+      scatterAddWasm(base, 1, index, src),
+      cpuBackend.scatter(base, 1, index, src, 'add'),
+      'scatter-add',
+    );
+    indices[5 * count + 3] = size;
+    expect(() => scatterAddWasm(base, 1, index, src)).toThrow(
+      `scatterAdd: index ${size} is out of bounds for dimension 1 with size ${size}`,
+    );
+    indices[5 * count + 3] = -1;
+    expect(() => scatterAddWasm(base, 1, index, src)).toThrow(/index -1 is out of bounds/);
+  });
+});
