@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
+import { scatterLastDimFast } from '../src/backend/cpu/indexing_kernels.js';
 import { ARENA_MIN_ELEMENTS } from '../src/backend/wasm/arena.js';
 import {
   binaryWasm,
@@ -45,8 +46,9 @@ function contiguous(storage: Float32Array, shape: number[], offset = 0): View {
  * are not part of the contract (WebAssembly on x86 makes negative NaNs where V8's JavaScript
  * makes positive ones) and JavaScript cannot tell them apart.
  */
-function expectSameBits(got: Float32Array | null, want: ArrayBufferView, label: string): void {
+function expectSameBits(got: Float32Array | null, storage: unknown, label: string): void {
   expect(got, `${label}: the kernel ran`).not.toBeNull();
+  const want = storage as Float32Array;
   const w = new Float32Array(want.buffer, want.byteOffset, got!.length);
   const gotBits = new Uint32Array(got!.buffer, got!.byteOffset, got!.length);
   const wantBits = new Uint32Array(w.buffer, w.byteOffset, w.length);
@@ -169,6 +171,23 @@ describe('elementwise WebAssembly kernels', () => {
       cpuBackend.scatter(base, 1, index, src, 'add'),
       'scatter-add',
     );
+    // A base that is one value expanded (max pooling's zero) is filled, not copied.
+    for (const value of [0, 2.5]) {
+      const broadcast: View = {
+        storage: Float32Array.of(9, value),
+        dtype: 'float32',
+        shape: [rows, size],
+        strides: [0, 0],
+        offset: 1,
+      };
+      expectSameBits(
+        scatterAddWasm(broadcast, 1, index, src),
+        cpuBackend.scatter(broadcast, 1, index, src, 'add'),
+        `scatter-add into ${value} expanded`,
+      );
+      const js = scatterLastDimFast(broadcast, 1, index, src, 'add') as Float32Array;
+      expectSameBits(js, cpuBackend.scatter(broadcast, 1, index, src, 'add'), 'TypeScript path');
+    }
     indices[5 * count + 3] = size;
     expect(() => scatterAddWasm(base, 1, index, src)).toThrow(
       `scatterAdd: index ${size} is out of bounds for dimension 1 with size ${size}`,

@@ -74,12 +74,13 @@ export function maxPool2dWithIndices(
   const index = Tensor.fromStorage(indices, shape, 'int32', x.backend);
   const out = fromStorage(values, shape, x.dtype, x);
   record('MaxPool2dBackward', out, [x], [index], (g, [idx]) => {
-    const zeros = fromStorage(
-      g.backend.allocate(g.dtype, n * c * h * w),
-      [n, c, h * w],
-      g.dtype,
-      g,
-    );
+    // A zero expanded to the input's shape: the scatter writes its result in one pass, with no
+    // zero-filled input to allocate and copy.
+    const zeros = fromStorage(g.backend.fromValues(g.dtype, [0]), [], g.dtype, g).expand([
+      n,
+      c,
+      h * w,
+    ]);
     return [
       scatterAdd(
         zeros,

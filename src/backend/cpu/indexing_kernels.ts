@@ -7,8 +7,17 @@
 import type { View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
 import { isContiguous } from '../../tensor/shape.js';
+import { allocateStorage } from './storage.js';
 
-/** Rows and row lengths when x, index (and src) are contiguous, dim is last and the leading dims agree. */
+/** Whether a view is one value repeated (every stride 0), as a zero base expanded to a shape. */
+export function isBroadcastValue(v: View): boolean {
+  return v.strides.every((s) => s === 0);
+}
+
+/**
+ * Rows and row lengths when x, index (and src) are contiguous, dim is last and the leading dims
+ * agree; with `src` (a scatter), x may also be one value broadcast (isBroadcastValue).
+ */
 export function lastDimRows(
   x: View,
   dim: number,
@@ -17,7 +26,8 @@ export function lastDimRows(
 ): { rows: number; size: number; count: number } | null {
   const rank = x.shape.length;
   if (rank === 0 || dim !== rank - 1 || index.shape.length !== rank) return null;
-  if (!isContiguous(x.shape, x.strides) || !isContiguous(index.shape, index.strides)) return null;
+  const xLayout = isContiguous(x.shape, x.strides) || (src !== undefined && isBroadcastValue(x));
+  if (!xLayout || !isContiguous(index.shape, index.strides)) return null;
   if (src && (!isContiguous(src.shape, src.strides) || src.shape.length !== rank)) return null;
   let rows = 1;
   for (let d = 0; d < rank - 1; d++) {
@@ -26,6 +36,16 @@ export function lastDimRows(
   }
   if (src && src.shape.some((s, d) => s !== index.shape[d])) return null;
   return { rows, size: x.shape[rank - 1], count: index.shape[rank - 1] };
+}
+
+/** A scatter's starting values: a copy of base (contiguous, or one value broadcast) in fresh storage. */
+export function scatterBase(base: View, size: number, into?: TypedArray): TypedArray {
+  const data = base.storage as TypedArray;
+  const broadcast = isBroadcastValue(base);
+  const out = into ?? allocateStorage(base.dtype, size, false);
+  if (broadcast) out.fill(data[base.offset]);
+  else out.set(data.subarray(base.offset, base.offset + size));
+  return out;
 }
 
 /** out[r, i] = x[r, index[r, i]]; null when the layout is not the fast one. */
@@ -64,8 +84,7 @@ export function scatterLastDimFast(
   const layout = lastDimRows(base, dim, index, src);
   if (!layout) return null;
   const { rows, size, count } = layout;
-  const data = base.storage as TypedArray;
-  const out = data.slice(base.offset, base.offset + rows * size);
+  const out = scatterBase(base, rows * size);
   const idx = index.storage as Int32Array;
   const values = src.storage as TypedArray;
   let at = index.offset;

@@ -24,8 +24,12 @@ const PAGE = 65536;
 const ALIGN = 64;
 /** float32 arrays of fewer elements stay ordinary typed arrays (the JS heap handles them well). */
 export const ARENA_MIN_ELEMENTS = 2048;
-/** Bytes handed out between forced collections. */
-const RECLAIM_EVERY = 256 * 1024 * 1024;
+/**
+ * Bytes handed out between forced collections: adapted within these bounds so that the
+ * collections take about 1–2% of the time (a full collection costs milliseconds).
+ */
+const RECLAIM_MIN = 64 * 1024 * 1024;
+const RECLAIM_MAX = 768 * 1024 * 1024;
 /** Tensor storage stops coming from the arena past this many live bytes (kernel temporaries may use the rest). */
 const STORAGE_LIMIT = 1024 * 1024 * 1024;
 
@@ -86,6 +90,8 @@ export class Arena {
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   private reclaimer: Reclaimer | null = null;
   private sinceReclaim = 0;
+  private reclaimEvery = 256 * 1024 * 1024;
+  private lastReclaim = 0;
   private storageBytes = 0;
   /** Forced collections so far (for tests and profiles). */
   collections = 0;
@@ -157,7 +163,7 @@ export class Arena {
       this.reclaim();
       if (this.storageBytes + bytes > STORAGE_LIMIT) return null;
     }
-    if (this.sinceReclaim >= RECLAIM_EVERY) this.reclaim();
+    if (this.sinceReclaim >= this.reclaimEvery) this.reclaim();
     let ptr = this.take(bytes);
     if (ptr === 0) {
       this.reclaim();
@@ -214,8 +220,16 @@ export class Arena {
     if (!this.reclaimer) return;
     const { collect, cleanup } = this.reclaimer;
     if (collect) {
+      const start = performance.now();
       collect();
+      const end = performance.now();
       this.collections++;
+      // Collect less often when collecting takes over 2% of the time since the last one, more
+      // often (less memory) under 0.5%.
+      const share = (end - start) / Math.max(1e-3, end - this.lastReclaim);
+      if (share > 0.02) this.reclaimEvery = Math.min(RECLAIM_MAX, this.reclaimEvery * 2);
+      else if (share < 0.005) this.reclaimEvery = Math.max(RECLAIM_MIN, this.reclaimEvery / 2);
+      this.lastReclaim = end;
     }
     cleanup?.();
   }

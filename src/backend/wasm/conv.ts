@@ -13,9 +13,9 @@
  *
  * The matmuls go through gemmF32With (threaded, SIMD), and the passes after them (reorder, weight
  * transpose, col2im) read the product where the kernels wrote it, with no copy out; columns not
- * kept from the forward are written by im2col straight into the kernels' memory. The layout passes
- * are plain loops. Results
- * match the composed unfold2d + matmul path up to float32 rounding (the sums run in another
+ * kept from the forward are written by im2col straight into the kernels' memory. The reorders and
+ * the bias sums run on the elementwise WebAssembly kernels for arena storage (plain loops
+ * otherwise). Results match the composed unfold2d + matmul path up to float32 rounding (the sums run in another
  * order); test/conv_fast.test.ts compares them on random geometries.
  */
 import type { Conv2dGeometry, View } from '../backend.js';
@@ -32,6 +32,7 @@ import {
   resultArray,
   wasmGemmAvailable,
 } from './gemm.js';
+import { layoutKernels } from './elementwise.js';
 import { CTL, KIND_COL2IM, KIND_IM2COL, KIND_MAXPOOL, setControls } from './gemm_module.js';
 
 /** im2col / col2im with at least this many column elements use the worker threads. */
@@ -453,9 +454,43 @@ export function conv2dForwardF32(
   matmulWith(
     matrix(wt.data, o, ckk, false, wt.offset),
     columns ? matrix(columns, ckk, NL) : columnsWriter(x, g, ckk, NL),
-    (y) => reorderOut(y, output, bs, bias, o, n, L),
+    (y, ptr) => {
+      if (ptr === undefined || !reorderOutInMemory(ptr, output, bias, o, n, L))
+        reorderOut(y, output, bs, bias, o, n, L);
+    },
   );
   return { output, columns };
+}
+
+/**
+ * reorderOut on the WebAssembly kernels: y [O, N, L] at byte address `yPtr` into arena storage
+ * `output` [N, O, L], plus the bias. False when they cannot take it.
+ */
+function reorderOutInMemory(
+  yPtr: number,
+  output: Float32Array,
+  bias: View | null,
+  o: number,
+  n: number,
+  L: number,
+): boolean {
+  const kr = layoutKernels();
+  if (!kr || !kr.rt.arena.contains(output)) return false;
+  const { rt, k } = kr;
+  return withTemps(rt, (temps) => {
+    let biasPtr = 0;
+    if (bias) {
+      biasPtr = rt.arena.allocate(o * 4);
+      if (biasPtr === 0) return false;
+      temps.push(biasPtr);
+      const heap = rt.heap();
+      const bs = bias.storage as Float32Array;
+      for (let oc = 0; oc < o; oc++)
+        heap[(biasPtr >> 2) + oc] = bs[bias.offset + oc * bias.strides[0]];
+    }
+    k.swap_outer(yPtr, output.byteOffset, biasPtr, o, n, L);
+    return true;
+  });
 }
 
 /** y [O, N, L] → output [N, O, L] plus the bias. */
@@ -504,17 +539,80 @@ export function conv2dBackwardF32(
   columns: Float32Array | null,
   needs: readonly [boolean, boolean, boolean],
 ): Conv2dBackwardResult {
-  const [n, , h, wd] = x.shape;
-  const [o, c, kh, kw] = w.shape;
+  const [n] = x.shape;
+  const [o] = w.shape;
   const [, , outH, outW] = grad.shape;
   const L = outH * outW;
+  // g as [O, N·L], the layout both gradient products read; the bias gradient on the way.
+  const wantRows = needs[0] || needs[1];
+  const inMemory = gradRowsInMemory(grad, wantRows, needs[2], o, n, L);
+  if (inMemory) {
+    try {
+      return gradientProducts(x, w, g, inMemory.gOL, inMemory.bias, columns, needs);
+    } finally {
+      inMemory.release();
+    }
+  }
+  const gOL = wantRows ? scratch(0, o * n * L) : null;
+  const bias = gradRows(grad, gOL, needs[2], o, n, L);
+  return gradientProducts(x, w, g, gOL, bias, columns, needs);
+}
+
+/**
+ * The reorder of a contiguous g [N, O, L] into [O, N·L] (a temporary block, given back by
+ * `release`) and the bias gradient, on the WebAssembly kernels; null when they cannot take it.
+ */
+function gradRowsInMemory(
+  grad: View,
+  wantRows: boolean,
+  wantBias: boolean,
+  o: number,
+  n: number,
+  L: number,
+): { gOL: Float32Array | null; bias: Float32Array | null; release: () => void } | null {
+  const kr = layoutKernels();
+  const src = grad.storage as Float32Array;
+  if (!kr || !kr.rt.arena.contains(src) || !isContiguous(grad.shape, grad.strides)) return null;
+  const { rt, k } = kr;
+  const size = o * n * L;
+  const ptr = rt.arena.allocate(size * 4);
+  if (ptr === 0) return null;
+  k.swap_outer(src.byteOffset + grad.offset * 4, ptr, 0, n, o, L);
+  let bias: Float32Array | null = null;
+  if (wantBias) {
+    const sums = rt.arena.allocate(o * 4);
+    if (sums !== 0) {
+      k.sum_each_row(ptr, sums, o, n * L);
+      bias = new Float32Array(rt.memory.buffer, sums, o).slice();
+      rt.arena.release(sums);
+    } else {
+      bias = gradRows(grad, null, true, o, n, L);
+    }
+  }
+  return {
+    gOL: wantRows ? new Float32Array(rt.arena.buffer(), ptr, size) : null,
+    bias,
+    release: () => rt.arena.release(ptr),
+  };
+}
+
+/**
+ * g [N, O, L] (any strides) reordered into gOL [O, N·L] (when given) in TypeScript, and the bias
+ * gradient (its sums over N and L) when `wantBias`.
+ */
+function gradRows(
+  grad: View,
+  gOL: Float32Array | null,
+  wantBias: boolean,
+  o: number,
+  n: number,
+  L: number,
+): Float32Array | null {
+  const [, , outH, outW] = grad.shape;
   const NL = n * L;
-  const ckk = c * kh * kw;
   const src = grad.storage as Float32Array;
   const [gn, go, gh, gw] = grad.strides;
-  // g as [O, N·L], the layout both gradient products read; the bias gradient on the way.
-  const gOL = needs[0] || needs[1] ? scratch(0, o * NL) : null;
-  const biasGrad = needs[2] ? new Float32Array(o) : null;
+  const biasGrad = wantBias ? new Float32Array(o) : null;
   const sums = new Float64Array(o);
   const rows = go === L && gh === outW && gw === 1;
   for (let b = 0; b < n; b++) {
@@ -538,6 +636,24 @@ export function conv2dBackwardF32(
     }
   }
   if (biasGrad) biasGrad.set(sums);
+  return biasGrad;
+}
+
+/** The weight and input gradients from g as [O, N·L] (gOL), with the bias gradient passed through. */
+function gradientProducts(
+  x: View,
+  w: View,
+  g: Conv2dGeometry,
+  gOL: Float32Array | null,
+  bias: Float32Array | null,
+  columns: Float32Array | null,
+  needs: readonly [boolean, boolean, boolean],
+): Conv2dBackwardResult {
+  const [n, , h, wd] = x.shape;
+  const [o, c, kh, kw] = w.shape;
+  const [outH, outW] = outputSize(h, wd, g);
+  const NL = n * outH * outW;
+  const ckk = c * kh * kw;
   let weight: Float32Array | null = null;
   if (needs[1]) {
     // cols [C·kh·kw, N·L] × gᵀ (the [O, N·L] array read transposed) → [C·kh·kw, O], then transposed.
@@ -561,5 +677,5 @@ export function conv2dBackwardF32(
         col2imChannelMajor(dcols, [n, c, h, wd], g),
     );
   }
-  return { input, weight, bias: biasGrad };
+  return { input, weight, bias };
 }

@@ -5,7 +5,7 @@
  * bit-identical to those kernels; test/elementwise_wasm.test.ts compares them.
  */
 import type { ReduceOp, View } from '../backend.js';
-import { lastDimRows } from '../cpu/indexing_kernels.js';
+import { lastDimRows, scatterBase } from '../cpu/indexing_kernels.js';
 import type { DType } from '../../tensor/dtype.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
@@ -150,8 +150,8 @@ export function sumLeadingWasm(
 }
 
 /**
- * A copy of base with src added at index along the last dim (max pooling's gradient), for
- * contiguous float32 base and src in arena storage; errors as the reference's.
+ * A copy of base with src added at index along the last dim (max pooling's gradient), for a
+ * contiguous (or broadcast-value) float32 base and src in arena storage; errors as the reference's.
  */
 export function scatterAddWasm(
   base: View,
@@ -164,17 +164,15 @@ export function scatterAddWasm(
   const { rows, size, count } = layout;
   const kr = rows * size >= ARENA_MIN_ELEMENTS ? kernels() : null;
   if (!kr) return null;
-  const basePtr = addressOf(kr.rt, base);
-  const srcPtr = addressOf(kr.rt, src);
   const { arena } = kr.rt;
-  const out = basePtr < 0 || srcPtr < 0 ? null : arena.float32(rows * size, false);
+  const srcPtr = addressOf(kr.rt, src);
+  const out = srcPtr < 0 ? null : arena.float32(rows * size, false);
   if (!out) return null;
+  scatterBase(base, rows * size, out);
   const indices = index.storage as Int32Array;
   const idxPtr = arena.allocate(rows * count * 4);
   if (idxPtr === 0) return null;
   try {
-    const heap = kr.rt.heap();
-    heap.copyWithin(out.byteOffset >> 2, basePtr >> 2, (basePtr >> 2) + rows * size);
     new Int32Array(arena.memory.buffer, idxPtr, rows * count).set(
       indices.subarray(index.offset, index.offset + rows * count),
     );
@@ -187,4 +185,9 @@ export function scatterAddWasm(
   } finally {
     arena.release(idxPtr);
   }
+}
+
+/** The elementwise kernels where they can run (SIMD engine, shared memory), for conv.ts's layout passes. */
+export function layoutKernels(): { rt: GemmRuntime; k: ElementwiseExports } | null {
+  return kernels();
 }

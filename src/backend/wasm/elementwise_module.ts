@@ -32,6 +32,13 @@ export interface ElementwiseExports {
     size: number,
     count: number,
   ): number;
+  /**
+   * Swaps the two outer dims of [outer, inner, l] into dst [inner, outer, l], adding bias[a] to
+   * every element of src's row group a when `bias` is not 0 (conv2d's output reorder).
+   */
+  swap_outer(src: number, dst: number, bias: number, outer: number, inner: number, l: number): void;
+  /** out[r] = Σ_c x[r, c], in float64, rounded once (conv2d's bias gradient). */
+  sum_each_row(x: number, out: number, rows: number, cols: number): void;
   /** out[r, c] = a[r, c] op b[r·bRowStride + c] over rows × cols (bRowStride 0: one row of b for all). */
   [name: `binary_${string}`]: (
     a: number,
@@ -284,6 +291,86 @@ function emitScatterAddRows(m: ModuleBuilder): void {
   f.i32_const(-1);
 }
 
+function emitSwapOuter(m: ModuleBuilder): void {
+  const f = m.func('swap_outer', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
+  const [src, dst, bias, outer, inner, l] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
+  const a = f.local('i32');
+  const b = f.local('i32');
+  const from = f.local('i32');
+  const to = f.local('i32');
+  const rowBytes = f.local('i32');
+  const add = f.local('f32');
+  const addv = f.local('v128');
+  f.get(l).i32_const(2).i32_shl().set(rowBytes);
+  // Without a bias, add −0: x + (−0) is x for every x, −0 and NaN included.
+  f.f32_const(-0).set(add);
+  f.for_(
+    a,
+    () => f.i32_const(0),
+    () => f.get(outer),
+    1,
+    () => {
+      f.get(bias).if_(() =>
+        f.get(bias).get(a).i32_const(2).i32_shl().i32_add().f32_load().set(add),
+      );
+      f.get(add).f32x4_splat().set(addv);
+      f.for_(
+        b,
+        () => f.i32_const(0),
+        () => f.get(inner),
+        1,
+        () => {
+          // from = src + ((a·inner + b)·l)·4, to = dst + ((b·outer + a)·l)·4
+          f.get(src).get(a).get(inner).i32_mul().get(b).i32_add().get(rowBytes).i32_mul();
+          f.i32_add().set(from);
+          f.get(dst).get(b).get(outer).i32_mul().get(a).i32_add().get(rowBytes).i32_mul();
+          f.i32_add().set(to);
+          elementLoop(
+            f,
+            l,
+            (i) => {
+              f.get(to).get(i).i32_add();
+              f.get(from).get(i).i32_add().v128_load().get(addv).f32x4_add().v128_store();
+            },
+            (i) => {
+              f.get(to).get(i).i32_add();
+              f.get(from).get(i).i32_add().f32_load().get(add).f32_add().f32_store();
+            },
+          );
+        },
+      );
+    },
+  );
+}
+
+function emitSumEachRow(m: ModuleBuilder): void {
+  const f = m.func('sum_each_row', ['i32', 'i32', 'i32', 'i32'], []);
+  const [x, out, rows, cols] = [0, 1, 2, 3].map((i) => f.param(i));
+  const r = f.local('i32');
+  const c = f.local('i32');
+  const bytes = f.local('i32');
+  const acc = f.local('f64');
+  f.get(cols).i32_const(2).i32_shl().set(bytes);
+  f.for_(
+    r,
+    () => f.i32_const(0),
+    () => f.get(rows),
+    1,
+    () => {
+      f.f32_const(0).f64_promote_f32().set(acc);
+      f.for_(
+        c,
+        () => f.i32_const(0),
+        () => f.get(bytes),
+        4,
+        () => f.get(acc).get(x).get(c).i32_add().f32_load().f64_promote_f32().f64_add().set(acc),
+      );
+      f.get(out).get(r).i32_const(2).i32_shl().i32_add().get(acc).f32_demote_f64().f32_store();
+      f.get(x).get(bytes).i32_add().set(x);
+    },
+  );
+}
+
 /** The module's bytes, for a SIMD engine, importing `memory` (the gemm module's). */
 export function buildElementwiseModule(memory: MemoryLimits): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder({ module: 'env', name: 'memory', ...memory });
@@ -292,5 +379,7 @@ export function buildElementwiseModule(memory: MemoryLimits): Uint8Array<ArrayBu
   for (const op of ELEMENTWISE_OPS) emitBinary(m, op);
   emitSumRows(m);
   emitScatterAddRows(m);
+  emitSwapOuter(m);
+  emitSumEachRow(m);
   return m.encode();
 }

@@ -808,7 +808,7 @@ function emitCompute(
  * the columns back in the same (ki, kj, oy, ox) order as the JavaScript loop, so each element
  * gets the same float32 sums. Tasks own disjoint rows (im2col) or planes (col2im).
  */
-function emitIm2col(m: ModuleBuilder, col2im: boolean): FunctionBuilder {
+function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionBuilder {
   const f = m.func(col2im ? 'col2im' : 'im2col', ['i32'], [], false);
   const task = f.param(0);
   const L = () => f.local('i32');
@@ -989,6 +989,27 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean): FunctionBuilder {
                     .i32_add()
                     .set(p);
                   f.get(p).get(x1).get(x0).i32_sub().i32_const(4).i32_mul().i32_add().set(end);
+                  if (simd) {
+                    // Stride 1: four neighbouring windows read (or add to) four neighbouring
+                    // pixels, one v128 at a time; the scalar loop below takes the rest. The
+                    // additions per pixel keep their (ki, kj) order, so the sums are the same.
+                    f.get(sx4)
+                      .i32_const(4)
+                      .i32_eq()
+                      .if_(() =>
+                        f.block(() =>
+                          f.loop(() => {
+                            f.get(p).i32_const(16).i32_add().get(end).i32_gt_s().br_if(1);
+                            if (col2im) f.get(q).get(q).v128_load().get(p).v128_load().f32x4_add();
+                            else f.get(p).get(q).v128_load();
+                            f.v128_store();
+                            f.get(p).i32_const(16).i32_add().set(p);
+                            f.get(q).i32_const(16).i32_add().set(q);
+                            f.br(0);
+                          }),
+                        ),
+                      );
+                  }
                   f.block(() =>
                     f.loop(() => {
                       f.get(p).get(end).i32_ge_s().br_if(1);
@@ -1293,8 +1314,8 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
   const packA = emitPackA(m, v);
   const packB = emitPackB(m, v);
   const compute = emitCompute(m, v, micro, packA, partial);
-  const im2col = emitIm2col(m, false);
-  const col2im = emitIm2col(m, true);
+  const im2col = emitIm2col(m, false, v.level !== 'scalar');
+  const col2im = emitIm2col(m, true, v.level !== 'scalar');
   const maxpool = emitMaxPool(m, v.level !== 'scalar');
   emitSgd(m, v);
   const run = m.func('run_task', ['i32', 'i32'], []);
