@@ -79,6 +79,54 @@ describe('accumulation through the graph', () => {
     expectClose(b.grad, [1, 1, 1]);
   });
 
+  it('hands a fresh gradient to one leaf only, and never one a hook, retainGrad or a custom Function saw', () => {
+    // The engine may make a leaf's first gradient its .grad without a copy (as PyTorch's
+    // AccumulateGrad steals it): only when nothing else can reach that storage.
+    const w = tensor([2, 3, 4]);
+    const a = tensor([1, 2, 3], { requiresGrad: true });
+    const b = tensor([4, 5, 6], { requiresGrad: true });
+    a.add(b).mul(w).sum().backward(); // add passes one fresh contiguous gradient to both
+    noGrad(() => a.grad!.add_(100));
+    expectClose(a.grad, [102, 103, 104]);
+    expectClose(b.grad, [2, 3, 4]);
+
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    const y = x.add(1);
+    y.retainGrad();
+    y.mul(w).sum().backward();
+    noGrad(() => x.grad!.zero_());
+    expectClose(y.grad, [2, 3, 4]);
+
+    let seen: Tensor | null = null;
+    const u = tensor([1, 2, 3], { requiresGrad: true });
+    const v = u.mul(w);
+    v.registerHook((g) => {
+      seen = g.mul(1);
+      return seen;
+    });
+    v.sum().backward();
+    noGrad(() => u.grad!.zero_());
+    expectClose(seen, [1, 1, 1]);
+
+    let kept: Tensor | null = null;
+    class Keep extends autograd.Function {
+      static forward(_ctx: unknown, t: Tensor): Tensor {
+        return t.mul(2);
+      }
+      static backward(_ctx: unknown, g: Tensor): Tensor {
+        kept = g.mul(2);
+        return kept;
+      }
+    }
+    const k = tensor([1, 2], { requiresGrad: true });
+    Keep.apply(k)
+      .mul(tensor([1, 1]))
+      .sum()
+      .backward();
+    noGrad(() => k.grad!.zero_());
+    expectClose(kept, [2, 2]);
+  });
+
   it('does not alias a user-given gradient into .grad', () => {
     const x = tensor([1, 2], { requiresGrad: true });
     const g = tensor([5, 6]);

@@ -10,8 +10,22 @@ export interface Repeats extends MeasureOptions {
 /** --quick: fewer repeats and a shorter budget; `slow` cases (seconds per call) get fewer. */
 export function repeats(options: RunOptions, slow = false): Repeats {
   if (options.quick)
-    return { warmup: 1, minRepeats: slow ? 2 : 3, maxRepeats: 5, budgetMs: 1000, guardSteps: 2 };
-  return { warmup: 2, minRepeats: slow ? 3 : 5, maxRepeats: 30, budgetMs: 4000, guardSteps: 3 };
+    return {
+      warmup: 1,
+      warmupMs: 200,
+      minRepeats: slow ? 2 : 3,
+      maxRepeats: 5,
+      budgetMs: 1000,
+      guardSteps: 2,
+    };
+  return {
+    warmup: 2,
+    warmupMs: 1500,
+    minRepeats: slow ? 3 : 5,
+    maxRepeats: 100,
+    budgetMs: 4000,
+    guardSteps: 3,
+  };
 }
 
 /** Times `fn`; `convert` turns milliseconds per call into the reported unit. */

@@ -31,6 +31,11 @@ export function summarize(samples: number[]): Summary {
 export interface MeasureOptions {
   /** Untimed calls first (JIT tier-up, kernel compilation, caches). */
   warmup: number;
+  /**
+   * And untimed calls until this much time has passed, so that fast calls reach the optimizing
+   * JIT tier before they are timed (a few calls do not), as in any program that runs for a while.
+   */
+  warmupMs?: number;
   /** Timed calls at least, and at most. */
   minRepeats: number;
   maxRepeats: number;
@@ -38,9 +43,20 @@ export interface MeasureOptions {
   budgetMs: number;
 }
 
+/** The untimed calls: at least `warmup`, and until `warmupMs` have passed (at most 10,000 calls). */
+async function warmUp(fn: () => unknown, options: MeasureOptions): Promise<void> {
+  const begin = performance.now();
+  for (
+    let i = 0;
+    i < options.warmup || (performance.now() - begin < (options.warmupMs ?? 0) && i < 10_000);
+    i++
+  )
+    await fn();
+}
+
 /** Milliseconds per call of `fn`, one sample per call. */
 export async function measure(fn: () => unknown, options: MeasureOptions): Promise<number[]> {
-  for (let i = 0; i < options.warmup; i++) await fn();
+  await warmUp(fn, options);
   const samples: number[] = [];
   const begin = performance.now();
   while (
@@ -59,7 +75,7 @@ export async function measureSelfTimed(
   fn: () => number | Promise<number>,
   options: MeasureOptions,
 ): Promise<number[]> {
-  for (let i = 0; i < options.warmup; i++) await fn();
+  await warmUp(fn, options);
   const samples: number[] = [];
   const begin = performance.now();
   while (

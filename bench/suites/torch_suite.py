@@ -30,18 +30,23 @@ ADD, CHAIN = "add, 1 element", "100-op chain, 1,000 elements, + backward"
 
 
 def repeats(quick, slow=False):
+    # The same protocol as bench/lib/cases.ts: warm-up by count and by time, then timed repeats.
     if quick:
-        return dict(warmup=1, min_repeats=2 if slow else 3, max_repeats=5, budget_ms=1000, guard_steps=2)
-    return dict(warmup=2, min_repeats=3 if slow else 5, max_repeats=30, budget_ms=4000, guard_steps=3)
+        return dict(warmup=1, warmup_ms=200, min_repeats=2 if slow else 3, max_repeats=5,
+                    budget_ms=1000, guard_steps=2)
+    return dict(warmup=2, warmup_ms=1500, min_repeats=3 if slow else 5, max_repeats=100,
+                budget_ms=4000, guard_steps=3)
 
 
 def now_ms():
     return time.perf_counter() * 1000
 
 
-def measure(fn, warmup, min_repeats, max_repeats, budget_ms, self_timed=False, **_):
-    for _ in range(warmup):
+def measure(fn, warmup, min_repeats, max_repeats, budget_ms, warmup_ms=0, self_timed=False, **_):
+    begin, calls = now_ms(), 0
+    while calls < warmup or (now_ms() - begin < warmup_ms and calls < 10000):
         fn()
+        calls += 1
     samples, begin = [], now_ms()
     while len(samples) < max_repeats and (len(samples) < min_repeats or now_ms() - begin < budget_ms):
         start = now_ms()

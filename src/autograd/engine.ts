@@ -3,7 +3,7 @@
  * node from its consumers, and accumulates into leaves' `.grad` (or returns the gradients of
  * chosen inputs, for autograd.grad). Iterative throughout, so deep graphs cannot overflow the stack.
  */
-import type { Tensor } from '../tensor/tensor.js';
+import { type Tensor, TensorBuffer } from '../tensor/tensor.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { isFloatingDType } from '../tensor/dtype.js';
 import { isAnomalyEnabled } from './anomaly.js';
@@ -77,13 +77,36 @@ function addGradients(a: Tensor | undefined, b: Tensor): Tensor {
 function applyHooks(node: Node, grad: Tensor): Tensor {
   // Most nodes have no hooks: skip copying the (empty) hook lists.
   if (!node.hasHooks) return grad;
+  // User code sees (and may keep) these gradients: never hand them to a leaf without a copy.
+  grad.buffer.epoch = -1;
   let current = grad;
   for (const hook of [...node.preHooks]) {
     const replaced = hook(current);
     if (replaced !== undefined) current = replaced;
   }
   for (const hook of [...node.retainGradHooks]) hook(current);
+  current.buffer.epoch = -1;
   return current;
+}
+
+/**
+ * Whether a leaf's first gradient of this pass can become its .grad as it is, the way PyTorch's
+ * AccumulateGrad steals a gradient nobody else holds: made by this pass's kernels (not the
+ * user's, not seen by a hook), contiguous over the whole of its own storage, not given to another
+ * leaf already, and not waiting to be read by another node. Anything else is copied, since
+ * optimizers and clipping change .grad in place.
+ */
+function canTake(
+  grad: Tensor,
+  epoch: number,
+  taken: Set<TensorBuffer>,
+  pending: Map<Node, Tensor>,
+): boolean {
+  const storage = grad.storage as { length?: number };
+  if (grad.buffer.epoch !== epoch || taken.has(grad.buffer)) return false;
+  if (grad.offset !== 0 || !grad.isContiguous() || storage.length !== grad.numel()) return false;
+  for (const other of pending.values()) if (other.buffer === grad.buffer) return false;
+  return true;
 }
 
 function checkAnomaly(node: Node, index: number, grad: Tensor): void {
@@ -119,6 +142,9 @@ export function runBackward(
   const freed = order.filter((node) => node.released && (needed === null || needed.has(node)));
   if (freed.length > 0) throw (freed.find((node) => node.hadSaved) ?? freed[0]).releasedError();
 
+  // Buffers made from here on belong to this pass (see canTake).
+  const epoch = ++TensorBuffer.epoch;
+  const taken = new Set<TensorBuffer>();
   const pending = new Map<Node, Tensor>();
   roots.forEach((root, i) => pending.set(root, addGradients(pending.get(root), rootGrads[i])));
 
@@ -132,6 +158,7 @@ export function runBackward(
       if (grad === undefined || (needed !== null && !needed.has(node))) continue;
       grad = applyHooks(node, grad);
       if (captureSet?.has(node)) {
+        grad.buffer.epoch = -1;
         captured.set(node, grad);
         if (node instanceof AccumulateGrad) continue;
       }
@@ -139,11 +166,12 @@ export function runBackward(
         const variable = node.variable;
         // A new .grad gets its own contiguous storage: the incoming gradient may be a stride-0
         // expand or shared with other leaves, and optimizers / clipping modify .grad in place.
-        const value = options.createGraph
-          ? grad
-          : variable.grad
-            ? grad.detach()
-            : grad.detach().clone();
+        let value = grad;
+        if (!options.createGraph) {
+          const take = !variable.grad && canTake(grad, epoch, taken, pending);
+          if (take) taken.add(grad.buffer);
+          value = take || variable.grad ? grad.detach() : grad.detach().clone();
+        }
         variable.grad = variable.grad ? variable.grad.add(value) : value;
         continue;
       }

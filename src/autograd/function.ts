@@ -63,6 +63,8 @@ export abstract class Function {
       ctx.setSaved(saved);
       const result = backward(ctx, g);
       const grads = Array.isArray(result) ? result : [result];
+      // Made (and perhaps kept) by user code: the engine copies them before they become a .grad.
+      for (const t of grads) if (t instanceof Tensor) t.buffer.epoch = -1;
       // Gradients follow the order of forward's tensor arguments; non-tensor arguments are skipped.
       return tensorArgs.map((_, i) => grads[i] ?? null);
     });

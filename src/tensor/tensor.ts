@@ -43,6 +43,14 @@ export function flattenShapeArgs(args: ShapeArgs): number[] {
 
 /** Storage shared by a tensor and its views, with the version counter autograd checks. */
 export class TensorBuffer {
+  /**
+   * Advanced by the autograd engine at the start of each backward pass: a buffer made during a
+   * pass carries that pass's number, so the engine knows which gradients it made itself (and may
+   * hand to a leaf's .grad without a copy, see engine.ts). −1: seen by user code (a hook, a custom
+   * Function's backward), never taken.
+   */
+  static epoch = 0;
+  epoch = TensorBuffer.epoch;
   version = 0;
   constructor(
     readonly storage: Storage,
