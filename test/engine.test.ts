@@ -110,10 +110,10 @@ describe('accumulation through the graph', () => {
 
     let kept: Tensor | null = null;
     class Keep extends autograd.Function {
-      static forward(_ctx: unknown, t: Tensor): Tensor {
+      static override forward(_ctx: unknown, t: Tensor): Tensor {
         return t.mul(2);
       }
-      static backward(_ctx: unknown, g: Tensor): Tensor {
+      static override backward(_ctx: unknown, g: Tensor): Tensor {
         kept = g.mul(2);
         return kept;
       }

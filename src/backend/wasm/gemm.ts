@@ -324,6 +324,39 @@ function blockRows(m: number, mr: number, mc: number, minBlocks: number): number
 }
 
 /**
+ * The busiest thread's rows when blocks of `mc` rows (the last one short) are claimed in order
+ * by the least busy of `threads` threads, as the pool's dynamic claiming does.
+ */
+function makespan(m: number, mc: number, threads: number): number {
+  const load = new Array<number>(threads).fill(0);
+  for (let start = 0; start < m; start += mc) {
+    let least = 0;
+    for (let t = 1; t < threads; t++) if (load[t] < load[least]) least = t;
+    load[least] += Math.min(mc, m - start);
+  }
+  return Math.max(...load);
+}
+
+/**
+ * Rows per block for one matmul on several threads: of the multiples of MR up to `mc` (at least
+ * four tiles, so packing stays amortized), the one whose blocks share out best among the
+ * threads (256 rows in blocks of 36 leave one thread 144 rows and the other 112; in blocks of
+ * 42, 130 and 126), the larger on a tie (fewer blocks to pack).
+ */
+function balancedBlockRows(m: number, mr: number, mc: number, threads: number): number {
+  let best = blockRows(m, mr, mc, threads * 4);
+  let bestSpan = makespan(m, best, threads);
+  for (let rows = 4 * mr; rows <= mc; rows += mr) {
+    const span = makespan(m, rows, threads);
+    if (span < bestSpan || (span === bestSpan && rows > best)) {
+      best = rows;
+      bestSpan = span;
+    }
+  }
+  return best;
+}
+
+/**
  * C = A·B for float32 views a [B, M, K] and b [B, K, N], written straight into a fresh array of
  * arena storage where there is room (else copied out); null when the WebAssembly kernels cannot
  * take it (then the caller uses the reference kernel).
@@ -403,12 +436,11 @@ function gemmInMemory<T>(
   // enough of them to share out before splitting N (which would pack A blocks twice).
   const kBlocks = Math.ceil(k / Math.max(1, options.kc));
   const kc = Math.ceil(k / kBlocks);
-  const mc = blockRows(
-    m,
-    mr,
-    Math.max(mr, Math.floor(options.mc / mr) * mr),
-    Math.ceil(want / batch),
-  );
+  const mcMax = Math.max(mr, Math.floor(options.mc / mr) * mr);
+  const mc =
+    batch === 1 && threads > 1
+      ? balancedBlockRows(m, mr, mcMax, threads)
+      : blockRows(m, mr, mcMax, Math.ceil(want / batch));
   const mBlocks = Math.ceil(m / mc);
   const nPanels = Math.ceil(n / nr);
   const npad = nPanels * nr;

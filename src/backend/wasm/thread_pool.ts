@@ -19,8 +19,13 @@ import { isNode, nodeBuiltin } from './platform.js';
 /** A claim word no thread can claim from: tag 0xffff with index 0xffff (≥ every task count). */
 export const CLAIMS_CLOSED = -1;
 
-/** Iterations a thread spins on a control word before it sleeps in Atomics.wait. */
-const SPIN = 20_000;
+/**
+ * Iterations a thread spins on a control word before it sleeps in Atomics.wait (a few
+ * milliseconds): a training step runs a matmul every millisecond or so with JavaScript work
+ * between, and a worker woken from sleep starts late (as OpenMP's and OpenBLAS's pools, the
+ * workers spin a while rather than sleep at once).
+ */
+const SPIN = 2_000_000;
 
 /**
  * The loop every worker runs, as source text (not a function's toString(), which bundlers,
