@@ -48,6 +48,19 @@ describe('arena', () => {
     expect(() => a.release(p)).toThrow(/not an allocated block/);
   });
 
+  it('without shared memory, lends kernel temporaries but holds no tensor storage', () => {
+    // Growing a private memory detaches its buffer, which would empty every view of it.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 64 });
+    const own = new Arena(memory, 1024, 64 * 65536);
+    expect(own.holdsStorage).toBe(false);
+    expect(own.float32(ARENA_MIN_ELEMENTS, true)).toBeNull();
+    const p = own.allocate(200_000); // grows the memory
+    expect(p).toBeGreaterThanOrEqual(1024);
+    expect(memory.buffer.byteLength).toBeGreaterThanOrEqual(p + 200_000);
+    expect(own.allocate(10 * 65536 * 64)).toBe(0); // past the maximum: 0, not a throw
+    own.release(p);
+  });
+
   it('reuses storage in a synchronous training loop: memory stops growing', () => {
     manualSeed(1);
     const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));

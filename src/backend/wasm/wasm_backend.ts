@@ -1,15 +1,16 @@
 /**
  * The fast CPU backend: the reference CPU backend with its hot kernels replaced by generated
- * WebAssembly (SIMD, worker threads). Storage is the same TypedArrays, so tensors of the two
- * backends mix freely and every kernel not accelerated here is the reference one.
+ * WebAssembly (SIMD, worker threads). Storage is the same TypedArrays (large float32 ones live in
+ * the kernels' shared memory, arena.ts), so tensors of the two backends mix freely and every
+ * kernel not accelerated here is the reference one.
  *
- * Accelerated: float32 matmul (and so linear layers, bmm, einsum's products and conv2d, which is
- * unfold2d + matmul); float32 max pooling (a WebAssembly task, conv.ts);
- * unfold2d, fold2d, other max pooling and last-dim gather/scatter (TypeScript loops, ../cpu/conv_kernels.ts and indexing_kernels.ts); conv2d with
- * groups 1 as one matmul per layer over the batch (conv.ts); relu and its backward (activation.ts). float64
- * and integer matmuls, and everything else, run the reference backend's code, whose elementwise and
- * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts).
- */
+ * Accelerated: float32 matmul (and so linear layers, bmm, einsum's products); conv2d with groups
+ * 1 as one matmul per layer over the batch, and max pooling (conv.ts); relu and its backward,
+ * add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
+ * scatter-add (elementwise.ts, on arena storage); plain SGD steps; unfold2d, fold2d and last-dim
+ * gather/scatter as TypeScript loops (../cpu/conv_kernels.ts, indexing_kernels.ts). float64 and
+ * integer work, and everything else, run the reference backend's code, whose elementwise and
+ * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
 import type {
   Backend,
   BinaryOp,
