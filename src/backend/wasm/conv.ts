@@ -30,7 +30,6 @@ import {
   kernelRuntime,
   materialize,
   resultArray,
-  wasmGemmAvailable,
 } from './gemm.js';
 import { layoutKernels } from './elementwise.js';
 import { CTL, KIND_COL2IM, KIND_IM2COL, KIND_MAXPOOL, setControls } from './gemm_module.js';
@@ -425,7 +424,7 @@ export interface Conv2dForwardResult {
   output: Float32Array;
   /**
    * The columns [C·kh·kw, N·L] (the weight gradient reads them again), or null where the
-   * WebAssembly kernels write them into their memory (the weight gradient writes them again).
+   * WebAssembly kernels cannot keep them in arena storage (the weight gradient writes them again).
    */
   columns: Float32Array | null;
 }
@@ -443,10 +442,11 @@ export function conv2dForwardF32(
   const L = outH * outW;
   const NL = n * L;
   const ckk = c * kh * kw;
-  // With the WebAssembly kernels, the columns are written by im2col straight into their memory
-  // and not kept (the weight gradient writes them again: cheaper than copying them out and in).
-  const keep = !wasmGemmAvailable();
-  const columns = keep ? im2colChannelMajor(x, g) : null;
+  // The columns are kept for the weight gradient. In arena storage im2col writes them on the
+  // kernels' threads and the gemms read them in place; elsewhere they are written by im2col
+  // straight into the kernels' memory and not kept (the weight gradient writes them again:
+  // cheaper than copying them out and in).
+  const columns = keptColumns(x, g, ckk * NL);
   const wt = weightData(w);
   // y [O, N·L], read in the kernels' memory and reordered [O, N, L] → [N, O, L], adding the bias.
   const output = allocateStorage('float32', n * o * L, false) as Float32Array;
@@ -460,6 +460,14 @@ export function conv2dForwardF32(
     },
   );
   return { output, columns };
+}
+
+/** im2col of x into arena storage, or into an ordinary array without WebAssembly; null otherwise. */
+function keptColumns(x: View, g: Conv2dGeometry, size: number): Float32Array | null {
+  const k = kernelRuntime(false);
+  if (!k) return im2colChannelMajor(x, g);
+  const out = allocateStorage('float32', size, false) as Float32Array;
+  return k.rt.arena.contains(out) && im2colInMemory(x, g, out.byteOffset) ? out : null;
 }
 
 /**

@@ -20,12 +20,11 @@ import { isNode, nodeBuiltin } from './platform.js';
 export const CLAIMS_CLOSED = -1;
 
 /**
- * Iterations a thread spins on a control word before it sleeps in Atomics.wait (a few
- * milliseconds): a training step runs a matmul every millisecond or so with JavaScript work
- * between, and a worker woken from sleep starts late (as OpenMP's and OpenBLAS's pools, the
- * workers spin a while rather than sleep at once).
+ * Iterations a thread spins on a control word before it sleeps in Atomics.wait (about 2 ms):
+ * a training step starts a matmul every millisecond or so with JavaScript work between, and a
+ * worker woken from sleep starts late. (OpenMP's pools spin a while too before they sleep.)
  */
-const SPIN = 2_000_000;
+const SPIN = 300_000;
 
 /**
  * The loop every worker runs, as source text (not a function's toString(), which bundlers,
