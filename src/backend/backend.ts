@@ -153,6 +153,12 @@ export interface Backend {
    */
   reluBackward?(grad: View, output: View): Storage | null;
   /**
+   * Optional fused linear layer: x [M, K] · weightᵀ (weight [N, K]) + bias [N] as one product
+   * whose output starts from the bias (PyTorch's addmm), or null where the backend does not take
+   * these operands (the caller composes matmul and add).
+   */
+  linear?(x: View, weight: View, bias: View): Storage | null;
+  /**
    * Optional whole-layer conv2d (groups = 1) of x [N, C, H, W] with weight [O, C, kh, kw] and an
    * optional bias [O]: the output [N, O, outH, outW] and backend-private `columns` that
    * conv2dBackward may reuse. Null (or absent) when the backend does not take these operands;

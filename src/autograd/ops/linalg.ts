@@ -35,6 +35,25 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   ]);
 }
 
+/**
+ * x·Wᵀ + b for x [M, K], weight [N, K] and bias [N] (checked by the caller, F.linear): one fused
+ * kernel where the backend has one, else matmul and add. The gradients are the composition's.
+ */
+export function linearLayer(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
+  const backend = x.backend;
+  const fused =
+    backend.linear && weight.backend === backend && bias.backend === backend
+      ? backend.linear(x, weight, bias)
+      : null;
+  if (!fused) return x.matmul(weight.t()).add(bias);
+  const out = fromStorage(fused, [x.shape[0], weight.shape[0]], x.dtype, x);
+  return record('AddmmBackward', out, [x, weight, bias], [x, weight], (g, [sx, sw], needs) => [
+    needs[0] ? g.matmul(sw) : null,
+    needs[1] ? g.t().matmul(sx) : null,
+    needs[2] ? g.sum(0) : null,
+  ]);
+}
+
 /** Whether a [B, R, C] view stores its last two dims column-major (a transpose of contiguous rows). */
 function isTransposedLayout(t: Tensor): boolean {
   const [, rows, cols] = t.shape;

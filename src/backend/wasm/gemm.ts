@@ -369,6 +369,25 @@ export function gemmF32(a: View, b: View): Float32Array | null {
   return gemmF32With(a, b, (c) => c.slice());
 }
 
+/**
+ * C = A·B + bias for float32 views a [B, M, K], b [B, K, N] and bias [N]: C starts from the bias
+ * rows and the product is accumulated onto them (one pass over C fewer than adding afterwards).
+ * Null when the kernels decline.
+ */
+export function gemmF32Bias(a: View, b: View, bias: View): Float32Array | null {
+  const total = a.shape[0] * a.shape[1] * b.shape[2];
+  const n = b.shape[2];
+  const biasValues = bias.storage as Float32Array;
+  const fill = (c: Float32Array) => {
+    for (let j = 0; j < n; j++) c[j] = biasValues[bias.offset + j * bias.strides[0]];
+    for (let filled = n; filled < total; filled *= 2)
+      c.copyWithin(filled, 0, Math.min(filled, total - filled));
+  };
+  const out = arenaFloat32(total, false);
+  if (out) return gemmF32With(a, b, () => out, out, fill);
+  return gemmF32With(a, b, (c) => c.slice(), undefined, fill);
+}
+
 /** C = A·B written into `out` (batch·M·N elements); false when the kernels decline (out untouched). */
 export function gemmF32Into(a: GemmOperand, b: GemmOperand, out: Float32Array): boolean {
   const rt = getRuntime();
@@ -386,21 +405,25 @@ export function gemmF32Into(a: GemmOperand, b: GemmOperand, out: Float32Array): 
  * memory directly), handing C (contiguous [B, M, N], a view of WebAssembly memory valid only
  * during the call, and its byte address) to `consume`, whose result it returns; null when the
  * kernels cannot take the product (then `consume` is not called and writers are not run). C is
- * computed in `into` when given (arena storage of batch·M·N elements), else in a temporary block.
+ * computed in `into` when given (arena storage of batch·M·N elements), else in a temporary block;
+ * `init`, when given, fills C first and the product is added to what it wrote (a bias).
  */
 export function gemmF32With<T>(
   a: GemmOperand,
   b: GemmOperand,
   consume: (c: Float32Array, ptr?: number) => T,
   into?: Float32Array,
+  init?: (c: Float32Array) => void,
 ): T | null {
   const [batch, m, k] = a.shape;
   const n = b.shape[2];
   const total = batch * m * n;
   if (total === 0) return consume(new Float32Array(0));
   if (k === 0) {
-    if (into) into.fill(0);
-    return consume(into ?? new Float32Array(total));
+    const c = into ?? new Float32Array(total);
+    if (init) init(c);
+    else c.fill(0);
+    return consume(c);
   }
   const work = batch * m * n * k;
   if (work < options.minWork) return null;
@@ -408,7 +431,7 @@ export function gemmF32With<T>(
   if (!rt) return null;
   const temps: number[] = [];
   try {
-    return gemmInMemory(rt, a, b, consume, into, temps);
+    return gemmInMemory(rt, a, b, consume, into, init, temps);
   } finally {
     for (const ptr of temps) rt.arena.release(ptr);
   }
@@ -420,6 +443,7 @@ function gemmInMemory<T>(
   b: GemmOperand,
   consume: (c: Float32Array, ptr?: number) => T,
   into: Float32Array | undefined,
+  init: ((c: Float32Array) => void) | undefined,
   temps: number[],
 ): T | null {
   const [batch, m, k] = a.shape;
@@ -471,8 +495,11 @@ function gemmInMemory<T>(
     temps.push(cPtr);
   }
 
+  const cView = () => into ?? rt.heap().subarray(cPtr >> 2, (cPtr >> 2) + total);
+  if (init) init(cView());
   const ctl = rt.ctl;
   setControls(ctl, {
+    C_INIT: init ? 1 : 0,
     M: m,
     N: n,
     K: k,
@@ -515,7 +542,7 @@ function gemmInMemory<T>(
     ctl[CTL.KIND] = KIND_COMPUTE;
     rt.run(count * computePerBatch, parallel);
   }
-  return consume(into ?? rt.heap().subarray(cPtr >> 2, (cPtr >> 2) + total), cPtr);
+  return consume(cView(), cPtr);
 }
 
 /**

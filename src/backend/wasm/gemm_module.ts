@@ -80,6 +80,8 @@ export const CTL = {
   MP_INDICES: 51,
   /** maxpool: nonzero for 2×2 windows, stride 2, no padding or dilation, inside the image. */
   MP_2X2: 52,
+  /** compute: nonzero when C already holds initial values (a bias) to add the product to. */
+  C_INIT: 53,
   /** Tasks run by each thread (thread 0 is the caller), for tests and diagnostics. */
   TASKS_BY_THREAD: 64,
 } as const;
@@ -643,7 +645,8 @@ function emitCompute(
         () => f.get(K).get(k0).i32_sub(),
         kcb,
       );
-      f.get(kb).i32_const(0).i32_gt_s().set(accumulate);
+      f.get(kb).i32_const(0).i32_gt_s().i32_const(0).i32_load(at(CTL.C_INIT)).i32_or();
+      f.set(accumulate);
       // pack_a(aBase + k0·A_SK·4, A_SM·4, A_SK·4, mcb, kcb, ap)
       f.get(aBase)
         .get(k0)

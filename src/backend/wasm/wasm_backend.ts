@@ -38,7 +38,7 @@ import {
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
 import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
-import { arenaFloat32, gemmF32, sgdStepF32, wasmGemmAvailable } from './gemm.js';
+import { arenaFloat32, gemmF32, gemmF32Bias, sgdStepF32, wasmGemmAvailable } from './gemm.js';
 import { setFloat32Allocator } from '../cpu/storage.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 
@@ -73,6 +73,26 @@ export const wasmBackend: Backend = {
     return (
       (op === 'relu' && outDType === 'float32' ? (reluWasm(x) ?? reluF32(x)) : null) ??
       cpuBackend.unary(op, x, outDType)
+    );
+  },
+
+  linear(x: View, weight: View, bias: View): Storage | null {
+    if (x.dtype !== 'float32' || weight.dtype !== 'float32' || bias.dtype !== 'float32')
+      return null;
+    const [m, k] = x.shape;
+    const n = weight.shape[0];
+    // Views as the gemm takes them (tensors' view fields are getters: no object spread).
+    const as3d = (v: View, shape: number[], strides: number[]): View => ({
+      storage: v.storage,
+      dtype: v.dtype,
+      shape,
+      strides,
+      offset: v.offset,
+    });
+    return gemmF32Bias(
+      as3d(x, [1, m, k], [0, x.strides[0], x.strides[1]]),
+      as3d(weight, [1, k, n], [0, weight.strides[1], weight.strides[0]]),
+      bias,
     );
   },
 

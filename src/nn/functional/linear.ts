@@ -1,6 +1,7 @@
 /** Linear and bilinear maps over the last dim. */
 import { formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { linearLayer } from '../../autograd/ops/linalg.js';
 import { expectRank, floatInput, optionalParam, sameDType } from './checks.js';
 
 /**
@@ -20,8 +21,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     );
   }
   const b = optionalParam('linear', bias, 'bias', [w.shape[0]], input);
-  const out = input.matmul(w.t());
-  return b ? out.add(b) : out;
+  if (!b) return input.matmul(w.t());
+  if (input.ndim === 1 || b.dtype !== input.dtype) return input.matmul(w.t()).add(b);
+  // Rows of features through one fused product with the bias, leading dims restored after.
+  const rows = input.ndim === 2 ? input : input.reshape([-1, inFeatures]);
+  const out = linearLayer(rows, w, b);
+  return input.ndim === 2 ? out : out.reshape([...input.shape.slice(0, -1), w.shape[0]]);
 }
 
 /**
