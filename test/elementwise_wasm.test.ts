@@ -16,6 +16,7 @@ import {
   reluWasm,
   scatterAddWasm,
   sumLeadingWasm,
+  layoutKernels,
 } from '../src/backend/wasm/elementwise.js';
 import { kernelRuntime } from '../src/backend/wasm/gemm.js';
 
@@ -148,6 +149,53 @@ describe('elementwise WebAssembly kernels', () => {
           sumLeadingWasm('sum', x, axes, 'float32'),
           cpuBackend.reduce('sum', x, axes, 'float32'),
           `sum [${shape}] over ${k} dims`,
+        );
+      }
+    }
+  });
+
+  it("conv2d's layout kernels: swapping the outer dims (plus a bias) and summing each row", () => {
+    const { k } = layoutKernels()!;
+    for (const [outer, inner, l] of [
+      [32, 64, 676],
+      [3, 5, 7],
+      [64, 64, 121],
+    ]) {
+      const size = outer * inner * l;
+      const src = arenaData(size, 11);
+      const dst = arenaData(size, 12);
+      const bias = arenaData(outer, 13);
+      for (const withBias of [false, true]) {
+        k.swap_outer(
+          src.byteOffset,
+          dst.byteOffset,
+          withBias ? bias.byteOffset : 0,
+          outer,
+          inner,
+          l,
+        );
+        const want = new Float32Array(size);
+        for (let a = 0; a < outer; a++)
+          for (let b = 0; b < inner; b++)
+            for (let j = 0; j < l; j++) {
+              const v = src[(a * inner + b) * l + j];
+              want[(b * outer + a) * l + j] = withBias ? v + bias[a] : v;
+            }
+        expectSameBits(dst, want, `swap_outer [${outer}, ${inner}, ${l}] bias ${withBias}`);
+      }
+      const finite = arenaData(size, 14, false);
+      const sums = arenaData(outer, 15);
+      k.sum_each_row(finite.byteOffset, sums.byteOffset, outer, inner * l);
+      for (let a = 0; a < outer; a++) {
+        let exact = 0;
+        let magnitude = 0;
+        for (let j = 0; j < inner * l; j++) {
+          exact += finite[a * inner * l + j];
+          magnitude += Math.abs(finite[a * inner * l + j]);
+        }
+        // float64 partial sums: only the final rounding to float32 is visible.
+        expect(Math.abs(sums[a] - exact), `row ${a}`).toBeLessThanOrEqual(
+          Math.abs(exact) * 2 ** -23 + magnitude * 2 ** -45,
         );
       }
     }

@@ -37,7 +37,7 @@ export interface ElementwiseExports {
    * every element of src's row group a when `bias` is not 0 (conv2d's output reorder).
    */
   swap_outer(src: number, dst: number, bias: number, outer: number, inner: number, l: number): void;
-  /** out[r] = Σ_c x[r, c], in float64, rounded once (conv2d's bias gradient). */
+  /** out[r] = Σ_c x[r, c] in float64 (four interleaved partial sums), rounded once (conv2d's bias gradient). */
   sum_each_row(x: number, out: number, rows: number, cols: number): void;
   /** out[r, c] = a[r, c] op b[r·bRowStride + c] over rows × cols (bRowStride 0: one row of b for all). */
   [name: `binary_${string}`]: (
@@ -55,12 +55,16 @@ function simdEnd(f: FunctionBuilder, count: Local, into: Local): void {
   f.get(count).i32_const(2).i32_shl().i32_const(-16).i32_and().set(into);
 }
 
-/** A loop over bytes [0, n·4) of v128 steps then f32 steps: `vector(i)` and `scalar(i)` bodies. */
+/**
+ * A loop over bytes [0, n·4) of v128 steps then f32 steps: `vector(i)` and `scalar(i)` bodies,
+ * and `between()` after the vector steps.
+ */
 function elementLoop(
   f: FunctionBuilder,
   n: Local,
   vector: (i: Local) => void,
   scalar: (i: Local) => void,
+  between?: () => void,
 ): void {
   const i = f.local('i32');
   const end = f.local('i32');
@@ -73,6 +77,7 @@ function elementLoop(
     16,
     () => vector(i),
   );
+  between?.();
   f.get(n).i32_const(2).i32_shl().set(bytes);
   f.for_(
     i,
@@ -347,26 +352,40 @@ function emitSumEachRow(m: ModuleBuilder): void {
   const f = m.func('sum_each_row', ['i32', 'i32', 'i32', 'i32'], []);
   const [x, out, rows, cols] = [0, 1, 2, 3].map((i) => f.param(i));
   const r = f.local('i32');
-  const c = f.local('i32');
-  const bytes = f.local('i32');
+  const v = f.local('v128');
+  const low = f.local('v128');
+  const high = f.local('v128');
   const acc = f.local('f64');
-  f.get(cols).i32_const(2).i32_shl().set(bytes);
   f.for_(
     r,
     () => f.i32_const(0),
     () => f.get(rows),
     1,
     () => {
-      f.f32_const(0).f64_promote_f32().set(acc);
-      f.for_(
-        c,
-        () => f.i32_const(0),
-        () => f.get(bytes),
-        4,
-        () => f.get(acc).get(x).get(c).i32_add().f32_load().f64_promote_f32().f64_add().set(acc),
+      // Four running float64 sums (lanes 0–3 of each group of four), added up after the vector
+      // steps, then the row's last cols % 4 elements.
+      f.v128_const_zero().set(low);
+      f.v128_const_zero().set(high);
+      elementLoop(
+        f,
+        cols,
+        (i) => {
+          f.get(x).get(i).i32_add().v128_load().set(v);
+          f.get(low).get(v).f64x2_promote_low_f32x4().f64x2_add().set(low);
+          f.get(high).get(v).get(v).i8x16_shuffle(HIGH_TO_LOW).f64x2_promote_low_f32x4();
+          f.f64x2_add().set(high);
+        },
+        (i) => {
+          f.get(acc).get(x).get(i).i32_add().f32_load().f64_promote_f32().f64_add().set(acc);
+        },
+        () => {
+          f.get(low).f64x2_extract_lane(0).get(low).f64x2_extract_lane(1).f64_add();
+          f.get(high).f64x2_extract_lane(0).f64_add().get(high).f64x2_extract_lane(1).f64_add();
+          f.set(acc);
+        },
       );
       f.get(out).get(r).i32_const(2).i32_shl().i32_add().get(acc).f32_demote_f64().f32_store();
-      f.get(x).get(bytes).i32_add().set(x);
+      f.get(x).get(cols).i32_const(2).i32_shl().i32_add().set(x);
     },
   );
 }

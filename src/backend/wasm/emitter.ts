@@ -355,6 +355,11 @@ export class FunctionBuilder {
   f64x2_add(): this {
     return this.simd(0xf0);
   }
+  f64x2_extract_lane(lane: number): this {
+    this.simd(0x21);
+    this.code.push(lane);
+    return this;
+  }
   /** Relaxed SIMD: a·b + c, fused where the hardware has FMA. Operands pushed a, b, c. */
   f32x4_relaxed_madd(): this {
     return this.simd(0x105);
