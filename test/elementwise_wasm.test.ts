@@ -16,7 +16,8 @@ import {
   reluWasm,
   scatterAddWasm,
   sumLeadingWasm,
-  layoutKernels,
+  sumEachRowWasm,
+  swapOuterWasm,
 } from '../src/backend/wasm/elementwise.js';
 import { kernelRuntime } from '../src/backend/wasm/gemm.js';
 
@@ -61,7 +62,8 @@ function expectSameBits(got: Float32Array | null, storage: unknown, label: strin
 }
 
 // Above the arena threshold, with and without a tail of 1–3 elements past the SIMD blocks.
-const SIZES = [ARENA_MIN_ELEMENTS, ARENA_MIN_ELEMENTS + 3, 5 * 1021];
+// The largest is split over the threads.
+const SIZES = [ARENA_MIN_ELEMENTS, ARENA_MIN_ELEMENTS + 3, 5 * 1021, 100_003];
 
 describe('elementwise WebAssembly kernels', () => {
   it('relu and its backward match the reference', () => {
@@ -89,6 +91,7 @@ describe('elementwise WebAssembly kernels', () => {
         [64, 33],
         [3, 1031],
         [128, 256],
+        [1000, 257],
       ]) {
         const a = contiguous(arenaData(rows * cols, 4), [rows, cols]);
         const b = contiguous(arenaData(rows * cols, 5), [rows, cols]);
@@ -132,6 +135,7 @@ describe('elementwise WebAssembly kernels', () => {
   it('the sum over leading dims matches the reference (float64 accumulation, same order)', () => {
     for (const shape of [
       [128, 256],
+      [1000, 257],
       [3, 5, 1031],
       [2048, 3],
       [64, 10, 7],
@@ -155,7 +159,6 @@ describe('elementwise WebAssembly kernels', () => {
   });
 
   it("conv2d's layout kernels: swapping the outer dims (plus a bias) and summing each row", () => {
-    const { k } = layoutKernels()!;
     for (const [outer, inner, l] of [
       [32, 64, 676],
       [3, 5, 7],
@@ -166,7 +169,7 @@ describe('elementwise WebAssembly kernels', () => {
       const dst = arenaData(size, 12);
       const bias = arenaData(outer, 13);
       for (const withBias of [false, true]) {
-        k.swap_outer(
+        swapOuterWasm(
           src.byteOffset,
           dst.byteOffset,
           withBias ? bias.byteOffset : 0,
@@ -185,7 +188,7 @@ describe('elementwise WebAssembly kernels', () => {
       }
       const finite = arenaData(size, 14, false);
       const sums = arenaData(outer, 15);
-      k.sum_each_row(finite.byteOffset, sums.byteOffset, outer, inner * l);
+      sumEachRowWasm(finite.byteOffset, sums.byteOffset, outer, inner * l);
       for (let a = 0; a < outer; a++) {
         let exact = 0;
         let magnitude = 0;

@@ -157,6 +157,19 @@ export class Arena {
    * is garbage-collected; null when storage cannot live here (not shared, or over the limit).
    */
   float32(size: number, zero: boolean): Float32Array | null {
+    return this.storage(Float32Array, size, zero);
+  }
+
+  /** As float32, for int32 storage (max pooling's indices). */
+  int32(size: number, zero: boolean): Int32Array | null {
+    return this.storage(Int32Array, size, zero);
+  }
+
+  private storage<T extends Float32Array | Int32Array>(
+    Kind: new (buffer: ArrayBufferLike, byteOffset: number, length: number) => T,
+    size: number,
+    zero: boolean,
+  ): T | null {
     if (!this.holdsStorage) return null;
     const bytes = sizeClass(size * 4);
     if (this.storageBytes + bytes > STORAGE_LIMIT) {
@@ -173,7 +186,7 @@ export class Arena {
     this.sinceReclaim += bytes;
     this.storageBytes += bytes;
     this.blockClass.set(ptr, bytes);
-    const array = new Float32Array(this.buffer(), ptr, size);
+    const array = new Kind(this.buffer(), ptr, size);
     if (zero) array.fill(0);
     this.reclaimerOf().registry.register(array, ptr);
     return array;

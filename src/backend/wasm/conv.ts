@@ -31,7 +31,8 @@ import {
   materialize,
   resultArray,
 } from './gemm.js';
-import { layoutKernels } from './elementwise.js';
+import { ARENA_MIN_ELEMENTS } from './arena.js';
+import { elementwiseRuntime, sumEachRowWasm, swapOuterWasm } from './elementwise.js';
 import { CTL, KIND_COL2IM, KIND_IM2COL, KIND_MAXPOOL, setControls } from './gemm_module.js';
 
 /** im2col / col2im with at least this many column elements use the worker threads. */
@@ -242,9 +243,11 @@ export function maxPool2dF32(
     const valPtr = inArena ? values.byteOffset : rt.arena.allocate(outCount * 4);
     if (inPtr === 0 || valPtr === 0) return null;
     if (!inArena) temps.push(valPtr);
-    const idxPtr = rt.arena.allocate(outCount * 4);
+    // The indices are int32 storage in the arena too (the backward's scatter reads them there).
+    const kept = outCount >= ARENA_MIN_ELEMENTS ? rt.arena.int32(outCount, false) : null;
+    const idxPtr = kept ? kept.byteOffset : rt.arena.allocate(outCount * 4);
     if (idxPtr === 0) return null;
-    temps.push(idxPtr);
+    if (!kept) temps.push(idxPtr);
     // Chunks of planes, enough for every thread to take several.
     const threads = parallel ? rt.threads() : 1;
     const nb = threads > 1 ? Math.ceil(planes / (8 * threads)) : planes;
@@ -269,7 +272,7 @@ export function maxPool2dF32(
     rt.run(Math.ceil(planes / nb), parallel);
     const mem = rt.memory.buffer;
     if (!inArena) values.set(new Float32Array(mem, valPtr, outCount));
-    return { values, indices: new Int32Array(mem, idxPtr, outCount).slice() };
+    return { values, indices: kept ?? new Int32Array(mem, idxPtr, outCount).slice() };
   });
 }
 
@@ -482,9 +485,8 @@ function reorderOutInMemory(
   n: number,
   L: number,
 ): boolean {
-  const kr = layoutKernels();
-  if (!kr || !kr.rt.arena.contains(output)) return false;
-  const { rt, k } = kr;
+  const rt = elementwiseRuntime();
+  if (!rt || !rt.arena.contains(output)) return false;
   return withTemps(rt, (temps) => {
     let biasPtr = 0;
     if (bias) {
@@ -496,8 +498,7 @@ function reorderOutInMemory(
       for (let oc = 0; oc < o; oc++)
         heap[(biasPtr >> 2) + oc] = bs[bias.offset + oc * bias.strides[0]];
     }
-    k.swap_outer(yPtr, output.byteOffset, biasPtr, o, n, L);
-    return true;
+    return swapOuterWasm(yPtr, output.byteOffset, biasPtr, o, n, L);
   });
 }
 
@@ -578,19 +579,18 @@ function gradRowsInMemory(
   n: number,
   L: number,
 ): { gOL: Float32Array | null; bias: Float32Array | null; release: () => void } | null {
-  const kr = layoutKernels();
+  const rt = elementwiseRuntime();
   const src = grad.storage as Float32Array;
-  if (!kr || !kr.rt.arena.contains(src) || !isContiguous(grad.shape, grad.strides)) return null;
-  const { rt, k } = kr;
+  if (!rt || !rt.arena.contains(src) || !isContiguous(grad.shape, grad.strides)) return null;
   const size = o * n * L;
   const ptr = rt.arena.allocate(size * 4);
   if (ptr === 0) return null;
-  k.swap_outer(src.byteOffset + grad.offset * 4, ptr, 0, n, o, L);
+  swapOuterWasm(src.byteOffset + grad.offset * 4, ptr, 0, n, o, L);
   let bias: Float32Array | null = null;
   if (wantBias) {
     const sums = rt.arena.allocate(o * 4);
     if (sums !== 0) {
-      k.sum_each_row(ptr, sums, o, n * L);
+      sumEachRowWasm(ptr, sums, o, n * L);
       bias = new Float32Array(rt.memory.buffer, sums, o).slice();
       rt.arena.release(sums);
     } else {

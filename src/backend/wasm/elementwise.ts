@@ -1,40 +1,44 @@
 /**
- * The elementwise WebAssembly kernels (elementwise_module.ts) on arena storage: each function
- * takes the backend's views and returns the result, or null when the layout, dtype or storage is
- * not one the kernels take (then the caller runs the reference or TypeScript kernel). Results are
- * bit-identical to those kernels; test/elementwise_wasm.test.ts compares them.
+ * The elementwise WebAssembly kernels (elementwise_module.ts) on arena storage, run as tasks of
+ * the kernel module: large tensors are split in chunks over all threads. Each function takes the
+ * backend's views and returns the result, or null when the layout, dtype or storage is not one
+ * the kernels take (then the caller runs the reference or TypeScript kernel). Results are
+ * bit-identical to those kernels, whatever the split; test/elementwise_wasm.test.ts compares them.
  */
 import type { ReduceOp, View } from '../backend.js';
-import { lastDimRows, scatterBase } from '../cpu/indexing_kernels.js';
+import { isBroadcastValue, lastDimRows, scatterBase } from '../cpu/indexing_kernels.js';
 import type { DType } from '../../tensor/dtype.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
-import {
-  buildElementwiseModule,
-  ELEMENTWISE_OPS,
-  type ElementwiseExports,
-  type ElementwiseOp,
-} from './elementwise_module.js';
-import { getRuntime, type GemmRuntime } from './gemm.js';
+import { ELEMENTWISE_OPS, EW } from './elementwise_module.js';
+import { getRuntime, type GemmRuntime, kernelRuntime } from './gemm.js';
+import { CTL, KIND_ELEMENTWISE, setControls } from './gemm_module.js';
 
-const instances = new WeakMap<GemmRuntime, ElementwiseExports | null>();
+/** Jobs touching at least this many bytes are split over the threads. */
+const PARALLEL_BYTES = 1 << 18;
 
-/** The runtime and the module's exports where both exist (SIMD engine, shared memory). */
-function kernels(): { rt: GemmRuntime; k: ElementwiseExports } | null {
+/** The runtime where the elementwise kernels exist (a SIMD module over shared memory). */
+function runtime(): GemmRuntime | null {
   const rt = getRuntime();
-  if (!rt || rt.variant.level === 'scalar' || !rt.arena.holdsStorage) return null;
-  let k = instances.get(rt);
-  if (k === undefined) {
-    try {
-      const module = new WebAssembly.Module(buildElementwiseModule(rt.limits));
-      const instance = new WebAssembly.Instance(module, { env: { memory: rt.memory } });
-      k = instance.exports as unknown as ElementwiseExports;
-    } catch {
-      k = null;
-    }
-    instances.set(rt, k);
-  }
-  return k ? { rt, k } : null;
+  return rt && rt.variant.level !== 'scalar' && rt.arena.holdsStorage ? rt : null;
+}
+
+/**
+ * Runs kernel `fn` over `units` (elements, rows or columns, as the dispatcher in gemm_module.ts
+ * reads them) with parameters p; split over the threads when it touches `bytes` or more.
+ * Returns the EW_BAD word (a scatter's bad index).
+ */
+function runKernel(fn: number, units: number, params: readonly number[], bytes: number): number {
+  const k = kernelRuntime(bytes >= PARALLEL_BYTES)!;
+  const { rt, parallel } = k;
+  const tasks = parallel ? Math.min(units, 4 * rt.threads()) : 1;
+  const chunk = Math.ceil(units / tasks);
+  const ctl = rt.ctl;
+  setControls(ctl, { EW_FN: fn, EW_UNITS: units, EW_CHUNK: chunk, EW_BAD: 0 });
+  params.forEach((value, i) => (ctl[CTL.EW_P0 + i] = value));
+  ctl[CTL.KIND] = KIND_ELEMENTWISE;
+  rt.run(Math.ceil(units / chunk), parallel);
+  return ctl[CTL.EW_BAD];
 }
 
 /** Byte address of a contiguous float32 view's first element in arena storage, or -1. */
@@ -48,25 +52,25 @@ function addressOf(rt: GemmRuntime, v: View): number {
 /** relu of a contiguous float32 view in arena storage. */
 export function reluWasm(x: View): Float32Array | null {
   const size = shapeSize(x.shape);
-  const kr = size >= ARENA_MIN_ELEMENTS ? kernels() : null;
-  if (!kr) return null;
-  const xp = addressOf(kr.rt, x);
-  const out = xp < 0 ? null : kr.rt.arena.float32(size, false);
+  const rt = size >= ARENA_MIN_ELEMENTS ? runtime() : null;
+  if (!rt) return null;
+  const xp = addressOf(rt, x);
+  const out = xp < 0 ? null : rt.arena.float32(size, false);
   if (!out) return null;
-  kr.k.relu(xp, out.byteOffset, size);
+  runKernel(EW.RELU, size, [xp, out.byteOffset], size * 8);
   return out;
 }
 
 /** g·(y > 0) for contiguous float32 views of one shape in arena storage. */
 export function reluBackwardWasm(g: View, y: View): Float32Array | null {
   const size = shapeSize(g.shape);
-  const kr = size >= ARENA_MIN_ELEMENTS && size === shapeSize(y.shape) ? kernels() : null;
-  if (!kr) return null;
-  const gp = addressOf(kr.rt, g);
-  const yp = addressOf(kr.rt, y);
-  const out = gp < 0 || yp < 0 ? null : kr.rt.arena.float32(size, false);
+  const rt = size >= ARENA_MIN_ELEMENTS && size === shapeSize(y.shape) ? runtime() : null;
+  if (!rt) return null;
+  const gp = addressOf(rt, g);
+  const yp = addressOf(rt, y);
+  const out = gp < 0 || yp < 0 ? null : rt.arena.float32(size, false);
   if (!out) return null;
-  kr.k.relu_backward(gp, yp, out.byteOffset, size);
+  runKernel(EW.RELU_BACKWARD, size, [gp, yp, out.byteOffset], size * 12);
   return out;
 }
 
@@ -88,17 +92,19 @@ function rowBroadcast(shape: readonly number[], b: View): { rows: number; cols: 
   return { rows, cols: expected };
 }
 
+const BINARY_IDS: Record<string, number> = { add: EW.ADD, sub: EW.SUB, mul: EW.MUL, div: EW.DIV };
+
 /** a op b (add, sub, mul, div) in float32: a contiguous, b equal-shaped or a broadcast row. */
 export function binaryWasm(op: string, a: View, b: View, outDType: DType): Float32Array | null {
   if (outDType !== 'float32' || !(ELEMENTWISE_OPS as readonly string[]).includes(op)) return null;
   const size = shapeSize(a.shape);
-  const kr = size >= ARENA_MIN_ELEMENTS ? kernels() : null;
-  if (!kr || b.dtype !== 'float32' || !(b.storage instanceof Float32Array)) return null;
-  const ap = addressOf(kr.rt, a);
+  const rt = size >= ARENA_MIN_ELEMENTS ? runtime() : null;
+  if (!rt || b.dtype !== 'float32' || !(b.storage instanceof Float32Array)) return null;
+  const ap = addressOf(rt, a);
   const layout = rowBroadcast(a.shape, b);
   if (ap < 0 || !layout) return null;
   const { rows, cols } = layout;
-  const { arena } = kr.rt;
+  const { arena } = rt;
   // A b outside the arena (a small bias, say) is copied into a temporary block.
   const inArena = arena.contains(b.storage);
   if (!inArena && cols > ARENA_MIN_ELEMENTS) return null;
@@ -107,8 +113,15 @@ export function binaryWasm(op: string, a: View, b: View, outDType: DType): Float
   const bp = inArena ? b.storage.byteOffset + b.offset * 4 : arena.allocate(cols * 4);
   if (bp === 0) return null;
   try {
-    if (!inArena) kr.rt.heap().set(b.storage.subarray(b.offset, b.offset + cols), bp >> 2);
-    kr.k[`binary_${op as ElementwiseOp}`](ap, bp, out.byteOffset, rows, cols, 0);
+    if (!inArena) rt.heap().set(b.storage.subarray(b.offset, b.offset + cols), bp >> 2);
+    // Rows of a broadcast b, or elements of equal shapes (b advancing with a).
+    const byRows = rows > 1;
+    runKernel(
+      BINARY_IDS[op],
+      byRows ? rows : cols,
+      [ap, bp, out.byteOffset, cols, byRows ? 1 : 0],
+      size * 12,
+    );
   } finally {
     if (!inArena) arena.release(bp);
   }
@@ -127,22 +140,23 @@ export function sumLeadingWasm(
   if (op !== 'sum' || outDType !== 'float32' || k === 0 || k >= rank) return null;
   for (let i = 0; i < k; i++) if (axes[i] !== i) return null;
   const size = shapeSize(x.shape);
-  const kr = size >= ARENA_MIN_ELEMENTS ? kernels() : null;
-  if (!kr) return null;
-  const xp = addressOf(kr.rt, x);
+  const rt = size >= ARENA_MIN_ELEMENTS ? runtime() : null;
+  if (!rt) return null;
+  const xp = addressOf(rt, x);
   if (xp < 0) return null;
   const rows = shapeSize(x.shape.slice(0, k));
   const cols = size / rows;
-  const { arena } = kr.rt;
+  const { arena } = rt;
+  // Columns are independent sums: split over threads, each keeps the reference's order.
   const out = arena.float32(cols, false);
   if (out) {
-    kr.k.sum_rows(xp, out.byteOffset, rows, cols);
+    runKernel(EW.SUM_ROWS, cols, [xp, out.byteOffset, rows], size * 4);
     return out;
   }
   const temp = arena.allocate(cols * 4);
   if (temp === 0) return null;
   try {
-    kr.k.sum_rows(xp, temp, rows, cols);
+    runKernel(EW.SUM_ROWS, cols, [xp, temp, rows], size * 4);
     return new Float32Array(arena.memory.buffer, temp, cols).slice();
   } finally {
     arena.release(temp);
@@ -162,32 +176,71 @@ export function scatterAddWasm(
   const layout = src.dtype === 'float32' ? lastDimRows(base, dim, index, src) : null;
   if (!layout) return null;
   const { rows, size, count } = layout;
-  const kr = rows * size >= ARENA_MIN_ELEMENTS ? kernels() : null;
-  if (!kr) return null;
-  const { arena } = kr.rt;
-  const srcPtr = addressOf(kr.rt, src);
+  const rt = rows * size >= ARENA_MIN_ELEMENTS ? runtime() : null;
+  if (!rt) return null;
+  const { arena } = rt;
+  const srcPtr = addressOf(rt, src);
   const out = srcPtr < 0 ? null : arena.float32(rows * size, false);
   if (!out) return null;
-  scatterBase(base, rows * size, out);
+  // A zero base (max pooling's gradient) is zeroed row by row inside the kernel: one pass.
+  const zeroBase =
+    isBroadcastValue(base) && Object.is((base.storage as Float32Array)[base.offset], 0);
+  if (!zeroBase) scatterBase(base, rows * size, out);
   const indices = index.storage as Int32Array;
-  const idxPtr = arena.allocate(rows * count * 4);
+  // Indices in the arena (max pooling's) are read where they are; others copied in.
+  const inPlace = arena.contains(indices);
+  const idxPtr = inPlace ? indices.byteOffset + index.offset * 4 : arena.allocate(rows * count * 4);
   if (idxPtr === 0) return null;
   try {
-    new Int32Array(arena.memory.buffer, idxPtr, rows * count).set(
-      indices.subarray(index.offset, index.offset + rows * count),
-    );
-    const bad = kr.k.scatter_add_rows(out.byteOffset, idxPtr, srcPtr, rows, size, count);
-    if (bad >= 0)
-      throw new RangeError(
-        `scatterAdd: index ${indices[index.offset + bad]} is out of bounds for dimension ${dim} with size ${size}`,
+    if (!inPlace)
+      new Int32Array(arena.memory.buffer, idxPtr, rows * count).set(
+        indices.subarray(index.offset, index.offset + rows * count),
       );
+    const bad = runKernel(
+      EW.SCATTER_ADD_ROWS,
+      rows,
+      [out.byteOffset, idxPtr, srcPtr, size, count, zeroBase ? 1 : 0],
+      rows * (size + 2 * count) * 4,
+    );
+    if (bad) {
+      // Named as the reference names it: the first bad index in order.
+      const all = indices.subarray(index.offset, index.offset + rows * count);
+      const first = all.find((j) => j < 0 || j >= size)!;
+      throw new RangeError(
+        `scatterAdd: index ${first} is out of bounds for dimension ${dim} with size ${size}`,
+      );
+    }
     return out;
   } finally {
-    arena.release(idxPtr);
+    if (!inPlace) arena.release(idxPtr);
   }
 }
 
-/** The elementwise kernels where they can run (SIMD engine, shared memory), for conv.ts's layout passes. */
-export function layoutKernels(): { rt: GemmRuntime; k: ElementwiseExports } | null {
-  return kernels();
+/**
+ * conv2d's reorder: [outer, inner, l] at byte address `src` into [inner, outer, l] at `dst`,
+ * plus bias[a] on group a when `bias` (an address) is not 0. False without the kernels.
+ */
+export function swapOuterWasm(
+  src: number,
+  dst: number,
+  bias: number,
+  outer: number,
+  inner: number,
+  l: number,
+): boolean {
+  if (!runtime()) return false;
+  runKernel(EW.SWAP_OUTER, outer, [src, dst, bias, inner, l], outer * inner * l * 8);
+  return true;
+}
+
+/** conv2d's bias gradient: out[r] = Σ_c x[r, c] (addresses), float64 sums. False without the kernels. */
+export function sumEachRowWasm(x: number, out: number, rows: number, cols: number): boolean {
+  if (!runtime()) return false;
+  runKernel(EW.SUM_EACH_ROW, rows, [x, out, cols], rows * cols * 4);
+  return true;
+}
+
+/** The runtime when the elementwise kernels can run on its arena storage (conv.ts's layout passes). */
+export function elementwiseRuntime(): GemmRuntime | null {
+  return runtime();
 }

@@ -1,13 +1,13 @@
 /**
  * Generated WebAssembly SIMD kernels for the float32 elementwise work of a training step, run in
- * place on arena storage (arena.ts) on the calling thread: relu and its backward, the four
+ * place on arena storage (arena.ts) as tasks of the kernel module (gemm_module.ts), on all
+ * threads for large tensors: relu and its backward, the four
  * arithmetic ops on equal shapes or with a broadcast row (the bias), the sum over leading dims
  * (the bias gradient) and the scatter-add of max-pool backward. Every kernel gives the
  * reference kernels' bits: the same float32 operations (never fused), sums accumulated in
  * float64 in the same order. Addresses and sizes are bytes and elements as the signatures say.
  */
 import { type FunctionBuilder, type Local, ModuleBuilder } from './emitter.js';
-import type { MemoryLimits } from './gemm_module.js';
 
 export const ELEMENTWISE_OPS = ['add', 'sub', 'mul', 'div'] as const;
 export type ElementwiseOp = (typeof ELEMENTWISE_OPS)[number];
@@ -18,11 +18,12 @@ export interface ElementwiseExports {
   relu(x: number, out: number, n: number): void;
   /** out[i] = g[i] · (y[i] > 0 ? 1 : 0). */
   relu_backward(g: number, y: number, out: number, n: number): void;
-  /** sum_rows(x, out, rows, cols): out[c] = Σ_r x[r, c], in float64, rounded once. */
-  sum_rows(x: number, out: number, rows: number, cols: number): void;
+  /** out[c] = Σ_r x[r·stride + c] for c < cols, in float64, rounded once. */
+  sum_rows(x: number, out: number, rows: number, cols: number, stride: number): void;
   /**
-   * For each of `rows` rows of `size` elements at out: out[row + idx[k]] += src[k] for the row's
-   * `count` indices; -1, or the position k of the first index outside [0, size).
+   * For each of `rows` rows of `size` elements at out (zeroed first when `zero` is 1):
+   * out[row + idx[k]] += src[k] for the row's `count` indices; -1, or the position k of the
+   * first index outside [0, size).
    */
   scatter_add_rows(
     out: number,
@@ -31,12 +32,23 @@ export interface ElementwiseExports {
     rows: number,
     size: number,
     count: number,
+    zero: number,
   ): number;
   /**
-   * Swaps the two outer dims of [outer, inner, l] into dst [inner, outer, l], adding bias[a] to
-   * every element of src's row group a when `bias` is not 0 (conv2d's output reorder).
+   * Swaps the two outer dims of [outer, inner, l] into dst [inner, outer, l] for a in [a0, a1),
+   * adding bias[a] to every element of src's row group a when `bias` is not 0 (conv2d's output
+   * reorder).
    */
-  swap_outer(src: number, dst: number, bias: number, outer: number, inner: number, l: number): void;
+  swap_outer(
+    src: number,
+    dst: number,
+    bias: number,
+    a0: number,
+    a1: number,
+    outer: number,
+    inner: number,
+    l: number,
+  ): void;
   /** out[r] = Σ_c x[r, c] in float64 (four interleaved partial sums), rounded once (conv2d's bias gradient). */
   sum_each_row(x: number, out: number, rows: number, cols: number): void;
   /** out[r, c] = a[r, c] op b[r·bRowStride + c] over rows × cols (bRowStride 0: one row of b for all). */
@@ -88,7 +100,7 @@ function elementLoop(
   );
 }
 
-function emitRelu(m: ModuleBuilder): void {
+function emitRelu(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('relu', ['i32', 'i32', 'i32'], []);
   const [x, out, n] = [0, 1, 2].map((i) => f.param(i));
   const v = f.local('v128');
@@ -110,9 +122,10 @@ function emitRelu(m: ModuleBuilder): void {
       f.select().f32_store();
     },
   );
+  return f;
 }
 
-function emitReluBackward(m: ModuleBuilder): void {
+function emitReluBackward(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('relu_backward', ['i32', 'i32', 'i32', 'i32'], []);
   const [g, y, out, n] = [0, 1, 2, 3].map((i) => f.param(i));
   const one = f.local('v128');
@@ -135,6 +148,7 @@ function emitReluBackward(m: ModuleBuilder): void {
       f.select().f32_mul().f32_store();
     },
   );
+  return f;
 }
 
 const VECTOR_OPS: Record<ElementwiseOp, (f: FunctionBuilder) => FunctionBuilder> = {
@@ -150,7 +164,7 @@ const SCALAR_OPS: Record<ElementwiseOp, (f: FunctionBuilder) => FunctionBuilder>
   div: (f) => f.f32_div(),
 };
 
-function emitBinary(m: ModuleBuilder, op: ElementwiseOp): void {
+function emitBinary(m: ModuleBuilder, op: ElementwiseOp): FunctionBuilder {
   const f = m.func(`binary_${op}`, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
   const [a, b, out, rows, cols, bRowStride] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
   const r = f.local('i32');
@@ -185,6 +199,7 @@ function emitBinary(m: ModuleBuilder, op: ElementwiseOp): void {
       f.get(b).get(bStep).i32_add().set(b);
     },
   );
+  return f;
 }
 
 /** High two f32 lanes moved to the low two (the rest don't care). */
@@ -192,9 +207,9 @@ const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
 /** Low 8 bytes of the first vector, then low 8 bytes of the second. */
 const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
-function emitSumRows(m: ModuleBuilder): void {
-  const f = m.func('sum_rows', ['i32', 'i32', 'i32', 'i32'], []);
-  const [x, out, rows, cols] = [0, 1, 2, 3].map((i) => f.param(i));
+function emitSumRows(m: ModuleBuilder): FunctionBuilder {
+  const f = m.func('sum_rows', ['i32', 'i32', 'i32', 'i32', 'i32'], []);
+  const [x, out, rows, cols, stride] = [0, 1, 2, 3, 4].map((i) => f.param(i));
   const c = f.local('i32');
   const r = f.local('i32');
   const p = f.local('i32');
@@ -205,7 +220,8 @@ function emitSumRows(m: ModuleBuilder): void {
   const low = f.local('v128');
   const high = f.local('v128');
   const acc = f.local('f64');
-  f.get(cols).i32_const(2).i32_shl().tee(bytes).set(rowBytes);
+  f.get(cols).i32_const(2).i32_shl().set(bytes);
+  f.get(stride).i32_const(2).i32_shl().set(rowBytes);
   simdEnd(f, cols, end);
   // Four columns at a time: two f64x2 running sums, rows in order.
   f.for_(
@@ -256,16 +272,18 @@ function emitSumRows(m: ModuleBuilder): void {
       f.get(out).get(c).i32_add().get(acc).f32_demote_f64().f32_store();
     },
   );
+  return f;
 }
 
-function emitScatterAddRows(m: ModuleBuilder): void {
-  const f = m.func('scatter_add_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], ['i32']);
-  const [out, idx, src, rows, size, count] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
+function emitScatterAddRows(m: ModuleBuilder): FunctionBuilder {
+  const f = m.func('scatter_add_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], ['i32']);
+  const [out, idx, src, rows, size, count, zero] = [0, 1, 2, 3, 4, 5, 6].map((i) => f.param(i));
   const r = f.local('i32');
   const k = f.local('i32');
   const j = f.local('i32');
   const at = f.local('i32');
   const position = f.local('i32');
+  const rowEnd = f.local('i32');
   f.i32_const(0).set(position);
   f.for_(
     r,
@@ -273,6 +291,27 @@ function emitScatterAddRows(m: ModuleBuilder): void {
     () => f.get(rows),
     1,
     () => {
+      // Zeroing the row here, just before its scatter, keeps it in cache for the adds.
+      f.get(zero).if_(() => {
+        f.get(out).get(size).i32_const(2).i32_shl().i32_add().set(rowEnd);
+        f.get(out).set(at);
+        f.block(() =>
+          f.loop(() => {
+            f.get(at).i32_const(16).i32_add().get(rowEnd).i32_gt_s().br_if(1);
+            f.get(at).v128_const_zero().v128_store();
+            f.get(at).i32_const(16).i32_add().set(at);
+            f.br(0);
+          }),
+        );
+        f.block(() =>
+          f.loop(() => {
+            f.get(at).get(rowEnd).i32_ge_s().br_if(1);
+            f.get(at).f32_const(0).f32_store();
+            f.get(at).i32_const(4).i32_add().set(at);
+            f.br(0);
+          }),
+        );
+      });
       f.for_(
         k,
         () => f.i32_const(0),
@@ -294,11 +333,12 @@ function emitScatterAddRows(m: ModuleBuilder): void {
     },
   );
   f.i32_const(-1);
+  return f;
 }
 
-function emitSwapOuter(m: ModuleBuilder): void {
-  const f = m.func('swap_outer', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
-  const [src, dst, bias, outer, inner, l] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
+function emitSwapOuter(m: ModuleBuilder): FunctionBuilder {
+  const f = m.func('swap_outer', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
+  const [src, dst, bias, a0, a1, outer, inner, l] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => f.param(i));
   const a = f.local('i32');
   const b = f.local('i32');
   const from = f.local('i32');
@@ -311,8 +351,8 @@ function emitSwapOuter(m: ModuleBuilder): void {
   f.f32_const(-0).set(add);
   f.for_(
     a,
-    () => f.i32_const(0),
-    () => f.get(outer),
+    () => f.get(a0),
+    () => f.get(a1),
     1,
     () => {
       f.get(bias).if_(() =>
@@ -346,9 +386,10 @@ function emitSwapOuter(m: ModuleBuilder): void {
       );
     },
   );
+  return f;
 }
 
-function emitSumEachRow(m: ModuleBuilder): void {
+function emitSumEachRow(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('sum_each_row', ['i32', 'i32', 'i32', 'i32'], []);
   const [x, out, rows, cols] = [0, 1, 2, 3].map((i) => f.param(i));
   const r = f.local('i32');
@@ -388,17 +429,35 @@ function emitSumEachRow(m: ModuleBuilder): void {
       f.get(x).get(cols).i32_const(2).i32_shl().i32_add().set(x);
     },
   );
+  return f;
 }
 
-/** The module's bytes, for a SIMD engine, importing `memory` (the gemm module's). */
-export function buildElementwiseModule(memory: MemoryLimits): Uint8Array<ArrayBuffer> {
-  const m = new ModuleBuilder({ module: 'env', name: 'memory', ...memory });
-  emitRelu(m);
-  emitReluBackward(m);
-  for (const op of ELEMENTWISE_OPS) emitBinary(m, op);
-  emitSumRows(m);
-  emitScatterAddRows(m);
-  emitSwapOuter(m);
-  emitSumEachRow(m);
-  return m.encode();
+/** The elementwise kernels, by the ids the task dispatcher (gemm_module.ts) knows them by. */
+export const EW = {
+  RELU: 0,
+  RELU_BACKWARD: 1,
+  ADD: 2,
+  SUB: 3,
+  MUL: 4,
+  DIV: 5,
+  SUM_ROWS: 6,
+  SUM_EACH_ROW: 7,
+  SCATTER_ADD_ROWS: 8,
+  SWAP_OUTER: 9,
+} as const;
+
+/** Emits every elementwise kernel into `m` (a SIMD module), by id. */
+export function emitElementwiseKernels(m: ModuleBuilder): Map<number, FunctionBuilder> {
+  return new Map<number, FunctionBuilder>([
+    [EW.RELU, emitRelu(m)],
+    [EW.RELU_BACKWARD, emitReluBackward(m)],
+    [EW.ADD, emitBinary(m, 'add')],
+    [EW.SUB, emitBinary(m, 'sub')],
+    [EW.MUL, emitBinary(m, 'mul')],
+    [EW.DIV, emitBinary(m, 'div')],
+    [EW.SUM_ROWS, emitSumRows(m)],
+    [EW.SUM_EACH_ROW, emitSumEachRow(m)],
+    [EW.SCATTER_ADD_ROWS, emitScatterAddRows(m)],
+    [EW.SWAP_OUTER, emitSwapOuter(m)],
+  ]);
 }

@@ -20,6 +20,7 @@ import { type FunctionBuilder, type Local, ModuleBuilder } from './emitter.js';
 
 type V128 = Local;
 import type { SimdLevel } from './platform.js';
+import { emitElementwiseKernels, EW } from './elementwise_module.js';
 
 /** Word indices (Int32) of the control block at byte address 0. */
 export const CTL = {
@@ -82,6 +83,18 @@ export const CTL = {
   MP_2X2: 52,
   /** compute: nonzero when C already holds initial values (a bias) to add the product to. */
   C_INIT: 53,
+  // Elementwise tasks (elementwise_module.ts): kernel id, units (elements, rows or columns) split
+  // in chunks of EW_CHUNK, one per task; EW_BAD set by a scatter that met a bad index.
+  EW_FN: 54,
+  EW_UNITS: 55,
+  EW_CHUNK: 56,
+  EW_BAD: 57,
+  EW_P0: 58,
+  EW_P1: 59,
+  EW_P2: 60,
+  EW_P3: 61,
+  EW_P4: 62,
+  EW_P5: 63,
   /** Tasks run by each thread (thread 0 is the caller), for tests and diagnostics. */
   TASKS_BY_THREAD: 64,
 } as const;
@@ -100,6 +113,7 @@ export const CONTROL_BYTES = 1024;
 
 export const KIND_PACK_B = 0;
 export const KIND_COMPUTE = 1;
+export const KIND_ELEMENTWISE = 5;
 export const KIND_IM2COL = 2;
 export const KIND_COL2IM = 3;
 export const KIND_MAXPOOL = 4;
@@ -1305,6 +1319,135 @@ function emitSgd(m: ModuleBuilder, v: GemmVariant): void {
 }
 
 /**
+ * The elementwise task: units [task·CHUNK, min(UNITS, (task+1)·CHUNK)) of kernel EW_FN, the
+ * parameters in EW_P0… (see elementwise.ts for what each kernel's units and parameters are).
+ */
+function emitElementwiseTask(
+  m: ModuleBuilder,
+  kernels: Map<number, FunctionBuilder>,
+): FunctionBuilder {
+  const f = m.func('elementwise_task', ['i32'], [], false);
+  const task = f.param(0);
+  const [start, end, count, units] = [0, 1, 2, 3].map(() => f.local('i32'));
+  const p = (i: number) => f.i32_const(0).i32_load(at(CTL.EW_P0 + i));
+  loadCtl(f, CTL.EW_UNITS, units);
+  f.get(task).i32_const(0).i32_load(at(CTL.EW_CHUNK)).i32_mul().set(start);
+  min(
+    f,
+    () => f.get(start).i32_const(0).i32_load(at(CTL.EW_CHUNK)).i32_add(),
+    () => f.get(units),
+    end,
+  );
+  f.get(end).get(start).i32_sub().set(count);
+  // Parameter i advanced by `start` units of `unitBytes()` bytes.
+  const offset = (i: number, unitBytes: () => void) => {
+    p(i).get(start);
+    unitBytes();
+    f.i32_mul().i32_add();
+  };
+  const four = () => f.i32_const(4);
+  const rowsOf = (i: number) => () => p(i).i32_const(4).i32_mul();
+  const calls: [id: number, args: () => void][] = [
+    [
+      EW.RELU,
+      () => {
+        offset(0, four);
+        offset(1, four);
+        f.get(count);
+      },
+    ],
+    [
+      EW.RELU_BACKWARD,
+      () => {
+        offset(0, four);
+        offset(1, four);
+        offset(2, four);
+        f.get(count);
+      },
+    ],
+    // SUM_ROWS: units are columns (and the row stride); P2 = rows.
+    [
+      EW.SUM_ROWS,
+      () => {
+        offset(0, four);
+        offset(1, four);
+        p(2);
+        f.get(count).get(units);
+      },
+    ],
+    // SUM_EACH_ROW: units are rows of P2 columns.
+    [
+      EW.SUM_EACH_ROW,
+      () => {
+        offset(0, rowsOf(2));
+        offset(1, four);
+        f.get(count);
+        p(2);
+      },
+    ],
+    // SWAP_OUTER: units are the outer dim; P3 = inner, P4 = l.
+    [
+      EW.SWAP_OUTER,
+      () => {
+        p(0);
+        p(1);
+        p(2);
+        f.get(start).get(end).get(units);
+        p(3);
+        p(4);
+      },
+    ],
+  ];
+  const when = (id: number, body: () => void) =>
+    f.i32_const(0).i32_load(at(CTL.EW_FN)).i32_const(id).i32_eq().if_(body);
+  for (const [id, args] of calls)
+    when(id, () => {
+      args();
+      f.call(m.indexOf(kernels.get(id)!));
+    });
+  // Binary ops: P3 = columns per row; P4 = 1 when the units are rows and b is one row for all,
+  // 0 when the units are elements of equal shapes (b advances with a).
+  for (const id of [EW.ADD, EW.SUB, EW.MUL, EW.DIV]) {
+    when(id, () => {
+      p(4).if_(
+        () => {
+          offset(0, rowsOf(3));
+          p(1);
+          offset(2, rowsOf(3));
+          f.get(count);
+          p(3);
+          f.i32_const(0).call(m.indexOf(kernels.get(id)!));
+        },
+        () => {
+          offset(0, four);
+          offset(1, four);
+          offset(2, four);
+          f.i32_const(1)
+            .get(count)
+            .i32_const(0)
+            .call(m.indexOf(kernels.get(id)!));
+        },
+      );
+    });
+  }
+  // SCATTER_ADD_ROWS: units are rows; P3 = row size, P4 = indices per row, P5 = zero first.
+  when(EW.SCATTER_ADD_ROWS, () => {
+    offset(0, rowsOf(3));
+    offset(1, rowsOf(4));
+    offset(2, rowsOf(4));
+    f.get(count);
+    p(3);
+    p(4);
+    p(5);
+    f.call(m.indexOf(kernels.get(EW.SCATTER_ADD_ROWS)!));
+    f.i32_const(0)
+      .i32_ge_s()
+      .if_(() => f.i32_const(0).i32_const(1).i32_store(at(CTL.EW_BAD)));
+  });
+  return f;
+}
+
+/**
  * The module's bytes for one variant and memory type. Exports `run_task(thread, index)` (the
  * task kind in CTL.KIND: pack B, compute, im2col, col2im, max pool) and `sgd_f32`.
  */
@@ -1321,6 +1464,8 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
   const col2im = emitIm2col(m, true, v.level !== 'scalar');
   const maxpool = emitMaxPool(m, v.level !== 'scalar');
   emitSgd(m, v);
+  const elementwise =
+    v.level === 'scalar' ? null : emitElementwiseTask(m, emitElementwiseKernels(m));
   const run = m.func('run_task', ['i32', 'i32'], []);
   const thread = run.param(0);
   const index = run.param(1);
@@ -1335,6 +1480,8 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
     [KIND_IM2COL, () => run.get(index).call(m.indexOf(im2col))],
     [KIND_COL2IM, () => run.get(index).call(m.indexOf(col2im))],
   ];
+  if (elementwise)
+    tasks.push([KIND_ELEMENTWISE, () => run.get(index).call(m.indexOf(elementwise))]);
   const dispatch = (i: number): void => {
     if (i === tasks.length) {
       run.get(index).call(m.indexOf(maxpool));
