@@ -327,6 +327,11 @@ describe('wasm matmul on worker threads', () => {
         view(randomData(64 * 1201, 30), [1, 1201, 64], [0, 1, 1201]),
       ],
       [view(randomData(5 * 33, 31), [1, 5, 33]), view(randomData(33 * 2051, 32), [1, 33, 2051])],
+      // A small output over a long K (conv1's weight gradient): run as two half-K products.
+      [
+        view(randomData(9 * 16384, 33), [1, 9, 16384]),
+        view(randomData(32 * 16384, 34), [1, 16384, 32], [0, 1, 16384]),
+      ],
     ];
     await setNumThreads(1);
     const single = cases.map(([a, b]) => expectMatchesReference(a, b));
@@ -539,6 +544,7 @@ describe('fused linear layer (bias written first, the product added)', () => {
         { x: [128, 784], w: [256, 784] },
         { x: [37, 19], w: [13, 19], transposedX: true, strided: true },
         { x: [4, 6, 33], w: [10, 33] },
+        { x: [9, 16384], w: [32, 16384] }, // split K, onto the bias
         { x: [0, 8], w: [5, 8] },
         { x: [7, 0], w: [5, 0] },
       ];

@@ -437,6 +437,14 @@ export function gemmF32With<T>(
   }
 }
 
+/**
+ * Products with a small output and a long K (conv1's weight gradient: 9 × 32 outputs over K =
+ * 43,264) would be one task on one thread: they run as two half-K products, one per task, added
+ * after. Decided by shape alone, so results are the same on any number of threads.
+ */
+const SPLIT_K_MAX_OUTPUT = 64 * 64;
+const SPLIT_K_MIN_DEPTH = 8192;
+
 function gemmInMemory<T>(
   rt: GemmRuntime,
   a: GemmOperand,
@@ -446,9 +454,21 @@ function gemmInMemory<T>(
   init: ((c: Float32Array) => void) | undefined,
   temps: number[],
 ): T | null {
-  const [batch, m, k] = a.shape;
+  const [batchIn, m, kIn] = a.shape;
   const n = b.shape[2];
-  const total = batch * m * n;
+  const total = batchIn * m * n;
+  const pa = placeOperand(rt, a, temps);
+  if (!pa) return null;
+  const pb = placeOperand(rt, b, temps);
+  if (!pb) return null;
+  const split =
+    batchIn === 1 && m * n <= SPLIT_K_MAX_OUTPUT && kIn >= SPLIT_K_MIN_DEPTH && kIn % 2 === 0;
+  // With a split, the two halves of K are a batch of 2 (A and B advance by half of K).
+  const batch = split ? 2 : batchIn;
+  const k = split ? kIn / 2 : kIn;
+  const aBatchStride = split ? k * pa.strides[2] : pa.strides[0];
+  const bBatchStride = split ? k * pb.strides[1] : pb.strides[0];
+
   const work = batch * m * n * k;
   const { mr, nr } = rt.variant;
   const parallel = work >= options.parallelMinWork && numThreads() > 1;
@@ -475,11 +495,7 @@ function gemmInMemory<T>(
   const ncCols = Math.ceil(nPanels / nChunks) * nr;
   nChunks = Math.ceil(n / ncCols);
 
-  const pa = placeOperand(rt, a, temps);
-  if (!pa) return null;
-  const pb = placeOperand(rt, b, temps);
-  if (!pb) return null;
-  const batchB = batch === 1 || pb.strides[0] === 0 ? 1 : batch;
+  const batchB = batch === 1 || bBatchStride === 0 ? 1 : batch;
   const bpBatchBytes = k * npad * 4;
   const scratchStride = alignBytes((mc * kc + mr * nr) * 4);
   const bpPtr = rt.arena.allocate(batchB * bpBatchBytes);
@@ -494,19 +510,23 @@ function gemmInMemory<T>(
     if (cPtr === 0) return null;
     temps.push(cPtr);
   }
+  // The halves' products go to a block of their own, added into C after.
+  const partPtr = split ? rt.arena.allocate(2 * total * 4) : cPtr;
+  if (partPtr === 0) return null;
+  if (split) temps.push(partPtr);
 
   const cView = () => into ?? rt.heap().subarray(cPtr >> 2, (cPtr >> 2) + total);
   if (init) init(cView());
   const ctl = rt.ctl;
   setControls(ctl, {
-    C_INIT: init ? 1 : 0,
+    C_INIT: init && !split ? 1 : 0,
     M: m,
     N: n,
     K: k,
-    A_SB: pa.strides[0],
+    A_SB: aBatchStride,
     A_SM: pa.strides[1],
     A_SK: pa.strides[2],
-    B_SB: batchB === 1 ? 0 : pb.strides[0],
+    B_SB: batchB === 1 ? 0 : bBatchStride,
     B_SK: pb.strides[1],
     B_SN: pb.strides[2],
     BP_SB: batchB === 1 ? 0 : bpBatchBytes,
@@ -528,10 +548,10 @@ function gemmInMemory<T>(
   for (let b0 = 0; b0 < batch; b0 += slice) {
     const count = Math.min(slice, batch - b0);
     ctl[CTL.BATCH] = count;
-    ctl[CTL.A_PTR] = pa.base + (pa.offset + b0 * pa.strides[0]) * 4;
-    ctl[CTL.B_PTR] = pb.base + (pb.offset + (batchB === 1 ? 0 : b0 * pb.strides[0])) * 4;
+    ctl[CTL.A_PTR] = pa.base + (pa.offset + b0 * aBatchStride) * 4;
+    ctl[CTL.B_PTR] = pb.base + (pb.offset + (batchB === 1 ? 0 : b0 * bBatchStride)) * 4;
     ctl[CTL.BP_PTR] = bpPtr + (batchB === 1 ? 0 : b0 * bpBatchBytes);
-    ctl[CTL.C_PTR] = cPtr + b0 * m * n * 4;
+    ctl[CTL.C_PTR] = partPtr + b0 * m * n * 4;
     if (batchB === 1 && b0 === 0) {
       ctl[CTL.KIND] = KIND_PACK_B;
       rt.run(kBlocks, parallel && k * npad >= 1 << 16);
@@ -541,6 +561,17 @@ function gemmInMemory<T>(
     }
     ctl[CTL.KIND] = KIND_COMPUTE;
     rt.run(count * computePerBatch, parallel);
+  }
+  if (split) {
+    // C = (first half + second half), plus C's initial values (a bias) when there are any.
+    const heap = rt.heap();
+    const c = cView();
+    const first = partPtr >> 2;
+    const second = first + total;
+    for (let i = 0; i < total; i++) {
+      const sum = Math.fround(heap[first + i] + heap[second + i]);
+      c[i] = init ? c[i] + sum : sum;
+    }
   }
   return consume(cView(), cPtr);
 }
