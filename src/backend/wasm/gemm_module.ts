@@ -343,6 +343,74 @@ function emitFullPanelCopy(f: FunctionBuilder, p: PanelPacker): void {
   });
 }
 
+/** Float lanes `lanes` of two vectors (0–3 the first, 4–7 the second) as an i8x16 shuffle. */
+const lanes = (l: readonly number[]) => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
+const INTERLEAVE_LOW = lanes([0, 4, 1, 5]);
+const INTERLEAVE_HIGH = lanes([2, 6, 3, 7]);
+const LOW_PAIRS = lanes([0, 1, 4, 5]);
+const HIGH_PAIRS = lanes([2, 3, 6, 7]);
+
+/**
+ * A full 8-wide panel whose elements are contiguous along k (B's k stride 4 bytes, its columns
+ * `across` apart): per four k steps, one v128 load from each of the 8 columns, two 4×4
+ * transposes in registers, eight v128 stores; the last kcb % 4 steps one element at a time.
+ */
+function emitTransposedPanelCopy(f: FunctionBuilder, p: PanelPacker): void {
+  const cols = Array.from({ length: 8 }, () => f.local('v128'));
+  const [a, b, c, d] = Array.from({ length: 4 }, () => f.local('v128'));
+  f.i32_const(0).set(p.k);
+  f.block(() =>
+    f.loop(() => {
+      f.get(p.k).i32_const(4).i32_add().get(p.kcb).i32_gt_s().br_if(1);
+      f.get(p.rowp).set(p.cp);
+      for (let q = 0; q < 8; q++) {
+        f.get(p.cp).v128_load().set(cols[q]);
+        if (q < 7) f.get(p.cp).get(p.across).i32_add().set(p.cp);
+      }
+      for (let half = 0; half < 2; half++) {
+        const [r0, r1, r2, r3] = cols.slice(4 * half, 4 * half + 4);
+        f.get(r0).get(r1).i8x16_shuffle(INTERLEAVE_LOW).set(a);
+        f.get(r0).get(r1).i8x16_shuffle(INTERLEAVE_HIGH).set(b);
+        f.get(r2).get(r3).i8x16_shuffle(INTERLEAVE_LOW).set(c);
+        f.get(r2).get(r3).i8x16_shuffle(INTERLEAVE_HIGH).set(d);
+        // k step t's 8 elements: columns 0–3 at dst + 32t, columns 4–7 at dst + 32t + 16.
+        const store = (t: number, x: Local, y: Local, pairs: number[]) =>
+          f
+            .get(p.dst)
+            .get(x)
+            .get(y)
+            .i8x16_shuffle(pairs)
+            .v128_store(32 * t + 16 * half);
+        store(0, a, c, LOW_PAIRS);
+        store(1, a, c, HIGH_PAIRS);
+        store(2, b, d, LOW_PAIRS);
+        store(3, b, d, HIGH_PAIRS);
+      }
+      f.get(p.dst).i32_const(128).i32_add().set(p.dst);
+      f.get(p.rowp).i32_const(16).i32_add().set(p.rowp);
+      f.get(p.k).i32_const(4).i32_add().set(p.k);
+      f.br(0);
+    }),
+  );
+  f.block(() =>
+    f.loop(() => {
+      f.get(p.k).get(p.kcb).i32_ge_s().br_if(1);
+      f.get(p.rowp).set(p.cp);
+      for (let q = 0; q < 8; q++) {
+        f.get(p.dst)
+          .get(p.cp)
+          .f32_load()
+          .f32_store(q * 4);
+        if (q < 7) f.get(p.cp).get(p.across).i32_add().set(p.cp);
+      }
+      f.get(p.dst).i32_const(32).i32_add().set(p.dst);
+      f.get(p.rowp).i32_const(4).i32_add().set(p.rowp);
+      f.get(p.k).i32_const(1).i32_add().set(p.k);
+      f.br(0);
+    }),
+  );
+}
+
 /** An edge panel: the `valid` elements per k copied, the rest of the `width` zeroed. */
 function emitPaddedPanelCopy(f: FunctionBuilder, p: PanelPacker): void {
   emitPanelSteps(f, p, () => {
@@ -460,8 +528,18 @@ function emitPackB(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
     src,
     () => f.get(n),
     () => {
-      // A full panel of any strides (e.g. a transposed B, a weight in a linear layer).
-      const strided = () => emitFullPanelCopy(f, panel);
+      // A full panel of any strides; a transposed B (a linear layer's weight, k contiguous) four
+      // k steps at a time through 4×4 register transposes.
+      const anyStrides = () => emitFullPanelCopy(f, panel);
+      const strided =
+        nr === 8 && v.level !== 'scalar'
+          ? () =>
+              f
+                .get(sk4)
+                .i32_const(4)
+                .i32_eq()
+                .if_(() => emitTransposedPanelCopy(f, panel), anyStrides)
+          : anyStrides;
       const full = () => {
         if (v.level === 'scalar') {
           strided();
