@@ -11,6 +11,7 @@ import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import { scatterLastDimFast } from '../src/backend/cpu/indexing_kernels.js';
 import { ARENA_MIN_ELEMENTS } from '../src/backend/wasm/arena.js';
 import {
+  adamWasm,
   binaryWasm,
   reluBackwardWasm,
   reluWasm,
@@ -201,6 +202,41 @@ describe('elementwise WebAssembly kernels', () => {
           Math.abs(exact) * 2 ** -23 + magnitude * 2 ** -45,
         );
       }
+    }
+  });
+
+  it('Adam and AdamW steps match the reference loop bit for bit', () => {
+    const size = 100_003; // split over the threads, with a SIMD tail
+    for (const [weightDecay, decoupledWeightDecay, maximize] of [
+      [0, false, false],
+      [0.01, false, true],
+      [0.05, true, false],
+    ] as const) {
+      const options = {
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weightDecay,
+        amsgrad: false,
+        maximize,
+        decoupledWeightDecay,
+        step: 7,
+      };
+      const views = [20, 21, 22, 23].map((seed) =>
+        contiguous(arenaData(size, seed, false), [size]),
+      );
+      // Second moments are non-negative.
+      const v = views[3].storage as Float32Array;
+      for (let i = 0; i < size; i++) v[i] = Math.abs(v[i]);
+      const copies = views.map((x) =>
+        contiguous(Float32Array.from(x.storage as Float32Array), [size]),
+      );
+      expect(adamWasm(views[0], views[1], views[2], views[3], options)).toBe(true);
+      cpuBackend.adamUpdate(copies[0], copies[1], copies[2], copies[3], null, options);
+      const label = `Adam weightDecay ${weightDecay} decoupled ${decoupledWeightDecay} maximize ${maximize}`;
+      for (const k of [0, 2, 3])
+        expectSameBits(views[k].storage as Float32Array, copies[k].storage, `${label} [${k}]`);
     }
   });
 

@@ -16,7 +16,7 @@ import type {
   Storage,
   View,
 } from '../backend.js';
-import type { TypedArray } from '../../tensor/dtype.js';
+import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { allocateStorage } from './storage.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { elementOffsets, positionsOf } from './strided.js';
@@ -348,24 +348,8 @@ export function adamUpdateKernel(
   maxExpAvgSq: View | null,
   o: AdamUpdateOptions,
 ): void {
-  const R = rounding(param.dtype);
   const amsgrad = o.amsgrad && maxExpAvgSq !== null;
-  const c: AdamConstants = {
-    f32: param.dtype === 'float32',
-    sign: o.maximize ? -1 : 1,
-    coupled: !o.decoupledWeightDecay && o.weightDecay !== 0,
-    decoupled: o.decoupledWeightDecay,
-    weightDecay: R(o.weightDecay),
-    decay: R(1 - o.lr * o.weightDecay),
-    beta1: R(o.beta1),
-    beta2: R(o.beta2),
-    oneMinusBeta1: R(1 - o.beta1),
-    oneMinusBeta2: R(1 - o.beta2),
-    biasCorrection2Sqrt: R(Math.sqrt(1 - o.beta2 ** o.step)),
-    negStepSize: R(-(o.lr / (1 - o.beta1 ** o.step))),
-    eps: R(o.eps),
-    amsgrad,
-  };
+  const c = adamConstants(o, param.dtype, amsgrad);
   inPlaceContiguous(
     [param, grad, expAvg, expAvgSq, amsgrad ? maxExpAvgSq : null],
     (arrays, bases, size) => {
@@ -388,7 +372,28 @@ export function adamUpdateKernel(
   );
 }
 
-interface AdamConstants {
+/** An Adam step's constants, rounded to the parameter's dtype as the update loop uses them. */
+export function adamConstants(o: AdamUpdateOptions, dtype: DType, amsgrad: boolean): AdamConstants {
+  const R = rounding(dtype);
+  return {
+    f32: dtype === 'float32',
+    sign: o.maximize ? -1 : 1,
+    coupled: !o.decoupledWeightDecay && o.weightDecay !== 0,
+    decoupled: o.decoupledWeightDecay,
+    weightDecay: R(o.weightDecay),
+    decay: R(1 - o.lr * o.weightDecay),
+    beta1: R(o.beta1),
+    beta2: R(o.beta2),
+    oneMinusBeta1: R(1 - o.beta1),
+    oneMinusBeta2: R(1 - o.beta2),
+    biasCorrection2Sqrt: R(Math.sqrt(1 - o.beta2 ** o.step)),
+    negStepSize: R(-(o.lr / (1 - o.beta1 ** o.step))),
+    eps: R(o.eps),
+    amsgrad,
+  };
+}
+
+export interface AdamConstants {
   f32: boolean;
   sign: number;
   coupled: boolean;

@@ -5,12 +5,13 @@
  * the kernels take (then the caller runs the reference or TypeScript kernel). Results are
  * bit-identical to those kernels, whatever the split; test/elementwise_wasm.test.ts compares them.
  */
-import type { ReduceOp, View } from '../backend.js';
+import type { AdamUpdateOptions, ReduceOp, View } from '../backend.js';
+import { adamConstants } from '../cpu/fused_kernels.js';
 import { isBroadcastValue, lastDimRows, scatterBase } from '../cpu/indexing_kernels.js';
 import type { DType } from '../../tensor/dtype.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
-import { ELEMENTWISE_OPS, EW } from './elementwise_module.js';
+import { ADAM_CONSTANTS, ELEMENTWISE_OPS, EW } from './elementwise_module.js';
 import { getRuntime, type GemmRuntime, kernelRuntime } from './gemm.js';
 import { CTL, KIND_ELEMENTWISE, setControls } from './gemm_module.js';
 
@@ -243,4 +244,38 @@ export function sumEachRowWasm(x: number, out: number, rows: number, cols: numbe
 /** The runtime when the elementwise kernels can run on its arena storage (conv.ts's layout passes). */
 export function elementwiseRuntime(): GemmRuntime | null {
   return runtime();
+}
+
+/**
+ * One Adam/AdamW step in place (no amsgrad) for contiguous float32 param, grad and moments in
+ * arena storage: the reference float32 loop's arithmetic (fused_kernels.ts), split over the
+ * threads for large tensors. False when the kernels do not take these operands.
+ */
+export function adamWasm(
+  param: View,
+  grad: View,
+  expAvg: View,
+  expAvgSq: View,
+  o: AdamUpdateOptions,
+): boolean {
+  const size = shapeSize(param.shape);
+  const rt = !o.amsgrad && size >= ARENA_MIN_ELEMENTS ? runtime() : null;
+  if (!rt) return false;
+  const pointers = [param, grad, expAvg, expAvgSq].map((v) => addressOf(rt, v));
+  if (pointers.some((ptr) => ptr < 0)) return false;
+  if ([grad, expAvg, expAvgSq].some((v) => shapeSize(v.shape) !== size)) return false;
+  const constants = adamConstants(o, 'float32', false);
+  const mode = constants.decoupled ? 2 : constants.coupled ? 1 : 0;
+  const { arena } = rt;
+  const consts = arena.allocate(ADAM_CONSTANTS.length * 4);
+  if (consts === 0) return false;
+  try {
+    new Float32Array(arena.memory.buffer, consts, ADAM_CONSTANTS.length).set(
+      ADAM_CONSTANTS.map((name) => constants[name]),
+    );
+    runKernel(EW.ADAM, size, [...pointers, consts, mode], size * 24);
+  } finally {
+    arena.release(consts);
+  }
+  return true;
 }

@@ -269,6 +269,9 @@ export class FunctionBuilder {
   f32_div(): this {
     return this.op(0x95);
   }
+  f32_sqrt(): this {
+    return this.op(0x91);
+  }
 
   // f64 arithmetic and conversions (float32 sums accumulate in float64, as the reference does).
   f64_load(offset = 0): this {
@@ -343,6 +346,9 @@ export class FunctionBuilder {
   }
   f32x4_div(): this {
     return this.simd(0xe7);
+  }
+  f32x4_sqrt(): this {
+    return this.simd(0xe3);
   }
   /** The low two f32 lanes widened to f64x2. */
   f64x2_promote_low_f32x4(): this {

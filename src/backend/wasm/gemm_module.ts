@@ -1463,6 +1463,19 @@ function emitElementwiseTask(
         p(2);
       },
     ],
+    // ADAM: units are elements of p, g, m, v (P0–P3); P4 = the constants, P5 = the mode.
+    [
+      EW.ADAM,
+      () => {
+        offset(0, four);
+        offset(1, four);
+        offset(2, four);
+        offset(3, four);
+        p(4);
+        p(5);
+        f.get(count);
+      },
+    ],
     // SWAP_OUTER: units are the outer dim; P3 = inner, P4 = l.
     [
       EW.SWAP_OUTER,

@@ -12,6 +12,7 @@
  * integer work, and everything else, run the reference backend's code, whose elementwise and
  * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
 import type {
+  AdamUpdateOptions,
   Backend,
   BinaryOp,
   ReduceOp,
@@ -29,6 +30,7 @@ import { cpuBackend } from '../cpu/cpu_backend.js';
 import type { DType } from '../../tensor/dtype.js';
 import { reluBackwardF32, reluF32 } from './activation.js';
 import {
+  adamWasm,
   binaryWasm,
   reluBackwardWasm,
   reluWasm,
@@ -129,6 +131,20 @@ export const wasmBackend: Backend = {
       if (sgdStepF32(p, g, scale)) return;
     }
     cpuBackend.sgdUpdate(param, grad, momentumBuffer, options);
+  },
+
+  adamUpdate(
+    param: View,
+    grad: View,
+    expAvg: View,
+    expAvgSq: View,
+    maxExpAvgSq: View | null,
+    options: AdamUpdateOptions,
+  ): void {
+    // float32 without amsgrad on arena storage: the WebAssembly kernel, the reference's bits.
+    if (!(options.amsgrad && maxExpAvgSq) && adamWasm(param, grad, expAvg, expAvgSq, options))
+      return;
+    cpuBackend.adamUpdate(param, grad, expAvg, expAvgSq, maxExpAvgSq, options);
   },
 
   // Sliding windows and indexing: tight TypeScript loops (../cpu/conv_kernels.ts, indexing_kernels.ts).
