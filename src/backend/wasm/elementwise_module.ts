@@ -1,66 +1,16 @@
 /**
  * Generated WebAssembly SIMD kernels for the float32 elementwise work of a training step, run in
- * place on arena storage (arena.ts) as tasks of the kernel module (gemm_module.ts), on all
- * threads for large tensors: relu and its backward, the four
- * arithmetic ops on equal shapes or with a broadcast row (the bias), the sum over leading dims
- * (the bias gradient) and the scatter-add of max-pool backward. Every kernel gives the
- * reference kernels' bits: the same float32 operations (never fused), sums accumulated in
- * float64 in the same order. Addresses and sizes are bytes and elements as the signatures say.
+ * place on arena storage (arena.ts) as tasks of the kernel module (gemm_module.ts dispatches
+ * them by id, in chunks over the threads): relu and its backward, the four arithmetic ops on
+ * equal shapes or with a broadcast row (the bias), column and row sums (bias gradients), max
+ * pooling's scatter-add, conv2d's reorder, and the Adam step. Every kernel gives the reference
+ * kernels' bits: the same float32 operations (never fused), sums accumulated in float64 (the
+ * row sums in four interleaved partial sums). Addresses are bytes, sizes elements.
  */
 import { type FunctionBuilder, type Local, ModuleBuilder } from './emitter.js';
 
 export const ELEMENTWISE_OPS = ['add', 'sub', 'mul', 'div'] as const;
 export type ElementwiseOp = (typeof ELEMENTWISE_OPS)[number];
-
-/** The exports of the module: byte addresses, element counts. */
-export interface ElementwiseExports {
-  /** out[i] = x[i] > 0 or NaN ? x[i] : +0, for n elements. */
-  relu(x: number, out: number, n: number): void;
-  /** out[i] = g[i] · (y[i] > 0 ? 1 : 0). */
-  relu_backward(g: number, y: number, out: number, n: number): void;
-  /** out[c] = Σ_r x[r·stride + c] for c < cols, in float64, rounded once. */
-  sum_rows(x: number, out: number, rows: number, cols: number, stride: number): void;
-  /**
-   * For each of `rows` rows of `size` elements at out (zeroed first when `zero` is 1):
-   * out[row + idx[k]] += src[k] for the row's `count` indices; -1, or the position k of the
-   * first index outside [0, size).
-   */
-  scatter_add_rows(
-    out: number,
-    idx: number,
-    src: number,
-    rows: number,
-    size: number,
-    count: number,
-    zero: number,
-  ): number;
-  /**
-   * Swaps the two outer dims of [outer, inner, l] into dst [inner, outer, l] for a in [a0, a1),
-   * adding bias[a] to every element of src's row group a when `bias` is not 0 (conv2d's output
-   * reorder).
-   */
-  swap_outer(
-    src: number,
-    dst: number,
-    bias: number,
-    a0: number,
-    a1: number,
-    outer: number,
-    inner: number,
-    l: number,
-  ): void;
-  /** out[r] = Σ_c x[r, c] in float64 (four interleaved partial sums), rounded once (conv2d's bias gradient). */
-  sum_each_row(x: number, out: number, rows: number, cols: number): void;
-  /** out[r, c] = a[r, c] op b[r·bRowStride + c] over rows × cols (bRowStride 0: one row of b for all). */
-  [name: `binary_${string}`]: (
-    a: number,
-    b: number,
-    out: number,
-    rows: number,
-    cols: number,
-    bRowStride: number,
-  ) => void;
-}
 
 /** `count` elements rounded down to a multiple of 4, as bytes: the end of the SIMD part of a loop. */
 function simdEnd(f: FunctionBuilder, count: Local, into: Local): void {
@@ -100,6 +50,7 @@ function elementLoop(
   );
 }
 
+/** relu(x, out, n): out[i] = x[i] > 0 or NaN ? x[i] : +0 (the cleared bits are +0). */
 function emitRelu(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('relu', ['i32', 'i32', 'i32'], []);
   const [x, out, n] = [0, 1, 2].map((i) => f.param(i));
@@ -125,6 +76,7 @@ function emitRelu(m: ModuleBuilder): FunctionBuilder {
   return f;
 }
 
+/** relu_backward(g, y, out, n): out[i] = g[i] · (y[i] > 0 ? 1 : 0). */
 function emitReluBackward(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('relu_backward', ['i32', 'i32', 'i32', 'i32'], []);
   const [g, y, out, n] = [0, 1, 2, 3].map((i) => f.param(i));
@@ -164,6 +116,10 @@ const SCALAR_OPS: Record<ElementwiseOp, (f: FunctionBuilder) => FunctionBuilder>
   div: (f) => f.f32_div(),
 };
 
+/**
+ * binary_<op>(a, b, out, rows, cols, bRowStride): out[r, c] = a[r, c] op b[r·bRowStride + c]
+ * (bRowStride 0: one row of b for every row).
+ */
 function emitBinary(m: ModuleBuilder, op: ElementwiseOp): FunctionBuilder {
   const f = m.func(`binary_${op}`, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
   const [a, b, out, rows, cols, bRowStride] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
@@ -207,6 +163,7 @@ const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
 /** Low 8 bytes of the first vector, then low 8 bytes of the second. */
 const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
+/** sum_rows(x, out, rows, cols, stride): out[c] = Σ_r x[r·stride + c] for c < cols, in float64, rounded once. */
 function emitSumRows(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('sum_rows', ['i32', 'i32', 'i32', 'i32', 'i32'], []);
   const [x, out, rows, cols, stride] = [0, 1, 2, 3, 4].map((i) => f.param(i));
@@ -275,6 +232,11 @@ function emitSumRows(m: ModuleBuilder): FunctionBuilder {
   return f;
 }
 
+/**
+ * scatter_add_rows(out, idx, src, rows, size, count, zero): for each of `rows` rows of `size`
+ * elements at out (zeroed first when `zero` is 1), out[row + idx[k]] += src[k] over the row's
+ * `count` indices; returns -1, or the position k of the first index outside [0, size).
+ */
 function emitScatterAddRows(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('scatter_add_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], ['i32']);
   const [out, idx, src, rows, size, count, zero] = [0, 1, 2, 3, 4, 5, 6].map((i) => f.param(i));
@@ -336,6 +298,10 @@ function emitScatterAddRows(m: ModuleBuilder): FunctionBuilder {
   return f;
 }
 
+/**
+ * swap_outer(src, dst, bias, a0, a1, outer, inner, l): [outer, inner, l] into dst [inner, outer,
+ * l] for a in [a0, a1), adding bias[a] to src's row group a when `bias` is not 0 (conv2d).
+ */
 function emitSwapOuter(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('swap_outer', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
   const [src, dst, bias, a0, a1, outer, inner, l] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => f.param(i));
@@ -389,6 +355,7 @@ function emitSwapOuter(m: ModuleBuilder): FunctionBuilder {
   return f;
 }
 
+/** sum_each_row(x, out, rows, cols): out[r] = Σ_c x[r, c], four interleaved float64 sums, rounded once. */
 function emitSumEachRow(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('sum_each_row', ['i32', 'i32', 'i32', 'i32'], []);
   const [x, out, rows, cols] = [0, 1, 2, 3].map((i) => f.param(i));
