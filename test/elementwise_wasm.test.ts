@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
+import { plainSgdOptions } from './helpers/values.js';
 import { scatterLastDimFast } from '../src/backend/cpu/indexing_kernels.js';
 import { ARENA_MIN_ELEMENTS } from '../src/backend/wasm/arena.js';
 import {
@@ -16,6 +17,7 @@ import {
   reluBackwardWasm,
   reluWasm,
   scatterAddWasm,
+  sgdWasm,
   sumLeadingWasm,
   sumEachRowWasm,
   swapOuterWasm,
@@ -237,6 +239,20 @@ describe('elementwise WebAssembly kernels', () => {
       const label = `Adam weightDecay ${weightDecay} decoupled ${decoupledWeightDecay} maximize ${maximize}`;
       for (const k of [0, 2, 3])
         expectSameBits(views[k].storage as Float32Array, copies[k].storage, `${label} [${k}]`);
+    }
+  });
+
+  it('plain SGD steps match the reference loop bit for bit', () => {
+    const size = 100_003;
+    for (const maximize of [false, true]) {
+      const p = contiguous(arenaData(size, 30), [size]);
+      const g = contiguous(arenaData(size, 31), [size]);
+      const copy = contiguous(Float32Array.from(p.storage as Float32Array), [size]);
+      const options = plainSgdOptions(0.05, maximize);
+      const scale = (maximize ? -1 : 1) * Math.fround(-options.lr);
+      expect(sgdWasm(p, g, scale)).toBe(true);
+      cpuBackend.sgdUpdate(copy, g, null, options);
+      expectSameBits(p.storage as Float32Array, copy.storage, `SGD maximize ${maximize}`);
     }
   });
 

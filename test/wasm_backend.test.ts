@@ -30,7 +30,7 @@ import {
   wasmBackend,
 } from '../src/backend/wasm/wasm_backend.js';
 import { getBackend, matmul, randn, tensor, F } from '../src/index.js';
-import { bytesOf } from './helpers/values.js';
+import { bytesOf, plainSgdOptions } from './helpers/values.js';
 
 const EPS32 = 2 ** -23;
 
@@ -406,15 +406,7 @@ describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
   beforeAll(() => setSimdLevel(level));
   afterAll(() => setSimdLevel(null));
 
-  const options = {
-    lr: 0.05,
-    momentum: 0,
-    dampening: 0,
-    weightDecay: 0,
-    nesterov: false,
-    maximize: false,
-    firstStep: true,
-  };
+  const options = plainSgdOptions(0.05);
   const run = (
     backend: typeof cpuBackend,
     p: View,

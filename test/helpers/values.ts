@@ -19,3 +19,16 @@ export function expectClose(t: Tensor | null | undefined, expected: number[], di
 export function bytesOf(a: ArrayBufferView): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
+
+/** The options of a plain SGD step (no momentum, no weight decay), as Backend.sgdUpdate takes them. */
+export function plainSgdOptions(lr: number, maximize = false) {
+  return {
+    lr,
+    momentum: 0,
+    dampening: 0,
+    weightDecay: 0,
+    nesterov: false,
+    maximize,
+    firstStep: true,
+  };
+}

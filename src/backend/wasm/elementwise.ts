@@ -279,3 +279,20 @@ export function adamWasm(
   }
   return true;
 }
+
+/**
+ * A plain float32 SGD step in place, p += g·scale, for contiguous p and g in arena storage, on
+ * the kernel module's sgd_f32 split over the threads (the reference loop's float32 rounding).
+ * False when the kernels do not take these operands.
+ */
+export function sgdWasm(param: View, grad: View, scale: number): boolean {
+  const size = shapeSize(param.shape);
+  const rt = size >= ARENA_MIN_ELEMENTS && size === shapeSize(grad.shape) ? runtime() : null;
+  if (!rt) return false;
+  const pp = addressOf(rt, param);
+  const gp = addressOf(rt, grad);
+  if (pp < 0 || gp < 0) return false;
+  const scaleBits = new Int32Array(Float32Array.of(scale).buffer)[0];
+  runKernel(EW.SGD, size, [pp, gp, scaleBits], size * 12);
+  return true;
+}

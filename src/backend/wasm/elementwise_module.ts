@@ -539,6 +539,8 @@ export const EW = {
   SCATTER_ADD_ROWS: 8,
   SWAP_OUTER: 9,
   ADAM: 10,
+  /** gemm_module.ts's sgd_f32(p, g, n, scale). */
+  SGD: 11,
 } as const;
 
 /** Emits every elementwise kernel into `m` (a SIMD module), by id. */

@@ -1356,7 +1356,7 @@ function emitMaxPool(m: ModuleBuilder, simd: boolean): FunctionBuilder {
  * or lr when maximizing), f32x4.mul then f32x4.add (never fused, so each step rounds as the
  * reference's float32 arithmetic does), scalar for the tail.
  */
-function emitSgd(m: ModuleBuilder, v: GemmVariant): void {
+function emitSgd(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
   const f = m.func('sgd_f32', ['i32', 'i32', 'i32', 'f32'], []);
   const [p, g, n, scale] = [0, 1, 2, 3].map((i) => f.param(i));
   const i = f.local('i32');
@@ -1394,6 +1394,7 @@ function emitSgd(m: ModuleBuilder, v: GemmVariant): void {
       f.f32_add().f32_store();
     },
   );
+  return f;
 }
 
 /**
@@ -1476,6 +1477,16 @@ function emitElementwiseTask(
         f.get(count);
       },
     ],
+    // SGD: units are elements of p and g (P0, P1); P2 = the float32 scale's bits.
+    [
+      EW.SGD,
+      () => {
+        offset(0, four);
+        offset(1, four);
+        f.get(count);
+        p(2).f32_reinterpret_i32();
+      },
+    ],
     // SWAP_OUTER: units are the outer dim; P3 = inner, P4 = l.
     [
       EW.SWAP_OUTER,
@@ -1554,9 +1565,11 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
   const im2col = emitIm2col(m, false, v.level !== 'scalar');
   const col2im = emitIm2col(m, true, v.level !== 'scalar');
   const maxpool = emitMaxPool(m, v.level !== 'scalar');
-  emitSgd(m, v);
+  const sgd = emitSgd(m, v);
   const elementwise =
-    v.level === 'scalar' ? null : emitElementwiseTask(m, emitElementwiseKernels(m));
+    v.level === 'scalar'
+      ? null
+      : emitElementwiseTask(m, emitElementwiseKernels(m).set(EW.SGD, sgd));
   const run = m.func('run_task', ['i32', 'i32'], []);
   const thread = run.param(0);
   const index = run.param(1);

@@ -35,6 +35,7 @@ import {
   reluBackwardWasm,
   reluWasm,
   scatterAddWasm,
+  sgdWasm,
   sumLeadingWasm,
 } from './elementwise.js';
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
@@ -126,6 +127,7 @@ export const wasmBackend: Backend = {
       isContiguous(grad.shape, grad.strides)
     ) {
       const scale = (options.maximize ? -1 : 1) * Math.fround(-options.lr);
+      if (sgdWasm(param, grad, scale)) return;
       const p = param.storage.subarray(param.offset, param.offset + size);
       const g = grad.storage.subarray(grad.offset, grad.offset + size);
       if (sgdStepF32(p, g, scale)) return;
