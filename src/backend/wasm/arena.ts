@@ -144,6 +144,23 @@ export class Arena {
     return ptr;
   }
 
+  /**
+   * Runs `body` with `take(bytes)`, which allocates a temporary block (0 when memory runs out);
+   * every block taken is given back when `body` returns or throws.
+   */
+  withTemporaries<T>(body: (take: (bytes: number) => number) => T): T {
+    const taken: number[] = [];
+    try {
+      return body((bytes) => {
+        const ptr = this.allocate(bytes);
+        if (ptr !== 0) taken.push(ptr);
+        return ptr;
+      });
+    } finally {
+      for (const ptr of taken) this.release(ptr);
+    }
+  }
+
   /** Gives back a block from `allocate`. */
   release(ptr: number): void {
     const size = this.blockClass.get(ptr);

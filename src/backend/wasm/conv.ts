@@ -29,7 +29,6 @@ import {
   type GemmRuntime,
   kernelRuntime,
   materialize,
-  resultArray,
 } from './gemm.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { elementwiseRuntime, sumEachRowWasm, swapOuterWasm } from './elementwise.js';
@@ -88,27 +87,16 @@ function copyImageIn(x: View, heap: Float32Array, base: number): void {
 
 /**
  * The byte address of image x [N, C, H, W] contiguous in the kernels' memory: where it is, for
- * contiguous arena storage, else a copy in a temporary block pushed on `temps`; 0 when memory
+ * contiguous arena storage, else a copy in a temporary block from `take`; 0 when memory
  * runs out.
  */
-function imageInMemory(rt: GemmRuntime, x: View, temps: number[]): number {
+function imageInMemory(rt: GemmRuntime, x: View, take: (bytes: number) => number): number {
   const s = x.storage as Float32Array;
   if (rt.arena.contains(s) && isContiguous(x.shape, x.strides)) return s.byteOffset + x.offset * 4;
-  const ptr = rt.arena.allocate(shapeSize(x.shape) * 4);
+  const ptr = take(shapeSize(x.shape) * 4);
   if (ptr === 0) return 0;
-  temps.push(ptr);
   copyImageIn(x, rt.heap(), ptr >> 2);
   return ptr;
-}
-
-/** Runs `body` with a list for temporary blocks, given back to the arena afterwards. */
-function withTemps<T>(rt: GemmRuntime, body: (temps: number[]) => T): T {
-  const temps: number[] = [];
-  try {
-    return body(temps);
-  } finally {
-    for (const ptr of temps) rt.arena.release(ptr);
-  }
 }
 
 /**
@@ -127,10 +115,9 @@ function runColumnsJob(
   const [n, c, h, w] = shape;
   const [kh, kw] = g.kernel;
   const [outH, outW] = outputSize(h, w, g);
-  return withTemps(rt, (temps) => {
-    const rangesPtr = rt.arena.allocate((kh + kw) * 8);
+  return rt.arena.withTemporaries((take) => {
+    const rangesPtr = take((kh + kw) * 8);
     if (rangesPtr === 0) return false;
-    temps.push(rangesPtr);
     const ranges = new Int32Array(rt.memory.buffer, rangesPtr, 2 * (kh + kw));
     for (let ki = 0; ki < kh; ki++)
       ranges.set(validRange(ki * g.dilation[0] - g.padding[0], g.stride[0], outH, h), 2 * ki);
@@ -176,8 +163,8 @@ export function im2colInMemory(x: View, g: Conv2dGeometry, colsPtr: number): boo
   const k = columnsRuntime(x.shape, g);
   if (!k) return false;
   const { rt, parallel } = k;
-  return withTemps(rt, (temps) => {
-    const image = imageInMemory(rt, x, temps);
+  return rt.arena.withTemporaries((take) => {
+    const image = imageInMemory(rt, x, take);
     return (
       image !== 0 && runColumnsJob(rt, parallel, KIND_IM2COL, x.shape, g, { cols: colsPtr, image })
     );
@@ -200,11 +187,10 @@ export function col2imInMemory(
   const { rt, parallel } = k;
   const size = shapeSize(shape);
   // The kernel zeroes every plane before it sums into it.
-  const out = resultArray(rt, size, false);
-  return withTemps(rt, (temps) => {
-    const image = rt.arena.contains(out) ? out.byteOffset : rt.arena.allocate(size * 4);
+  const out = allocateStorage('float32', size, false) as Float32Array;
+  return rt.arena.withTemporaries((take) => {
+    const image = rt.arena.contains(out) ? out.byteOffset : take(size * 4);
     if (image === 0) return null;
-    if (!rt.arena.contains(out)) temps.push(image);
     if (!runColumnsJob(rt, parallel, KIND_COL2IM, shape, g, { cols: colsPtr, image })) return null;
     if (!rt.arena.contains(out)) out.set(rt.heap().subarray(image >> 2, (image >> 2) + size));
     return out;
@@ -236,18 +222,16 @@ export function maxPool2dF32(
   const k = kernelRuntime(options.parallel ?? inSize >= PARALLEL_COLUMNS);
   if (!k) return null;
   const { rt, parallel } = k;
-  const values = resultArray(rt, outCount, false);
-  return withTemps(rt, (temps) => {
-    const inPtr = imageInMemory(rt, x, temps);
+  const values = allocateStorage('float32', outCount, false) as Float32Array;
+  return rt.arena.withTemporaries((take) => {
+    const inPtr = imageInMemory(rt, x, take);
     const inArena = rt.arena.contains(values);
-    const valPtr = inArena ? values.byteOffset : rt.arena.allocate(outCount * 4);
+    const valPtr = inArena ? values.byteOffset : take(outCount * 4);
     if (inPtr === 0 || valPtr === 0) return null;
-    if (!inArena) temps.push(valPtr);
     // The indices are int32 storage in the arena too (the backward's scatter reads them there).
     const kept = outCount >= ARENA_MIN_ELEMENTS ? rt.arena.int32(outCount, false) : null;
-    const idxPtr = kept ? kept.byteOffset : rt.arena.allocate(outCount * 4);
+    const idxPtr = kept ? kept.byteOffset : take(outCount * 4);
     if (idxPtr === 0) return null;
-    if (!kept) temps.push(idxPtr);
     // Chunks of planes, enough for every thread to take several.
     const threads = parallel ? rt.threads() : 1;
     const nb = threads > 1 ? Math.ceil(planes / (8 * threads)) : planes;
@@ -487,12 +471,11 @@ function reorderOutInMemory(
 ): boolean {
   const rt = elementwiseRuntime();
   if (!rt || !rt.arena.contains(output)) return false;
-  return withTemps(rt, (temps) => {
+  return rt.arena.withTemporaries((take) => {
     let biasPtr = 0;
     if (bias) {
-      biasPtr = rt.arena.allocate(o * 4);
+      biasPtr = take(o * 4);
       if (biasPtr === 0) return false;
-      temps.push(biasPtr);
       const heap = rt.heap();
       const bs = bias.storage as Float32Array;
       for (let oc = 0; oc < o; oc++)
@@ -554,13 +537,13 @@ export function conv2dBackwardF32(
   const L = outH * outW;
   // g as [O, N·L], the layout both gradient products read; the bias gradient on the way.
   const wantRows = needs[0] || needs[1];
-  const inMemory = gradRowsInMemory(grad, wantRows, needs[2], o, n, L);
-  if (inMemory) {
-    try {
-      return gradientProducts(x, w, g, inMemory.gOL, inMemory.bias, columns, needs);
-    } finally {
-      inMemory.release();
-    }
+  const rt = elementwiseRuntime();
+  if (rt) {
+    const done = rt.arena.withTemporaries((take) => {
+      const inMemory = gradRowsInMemory(rt, take, grad, wantRows, needs[2], o, n, L);
+      return inMemory && gradientProducts(x, w, g, inMemory.gOL, inMemory.bias, columns, needs);
+    });
+    if (done) return done;
   }
   const gOL = wantRows ? scratch(0, o * n * L) : null;
   const bias = gradRows(grad, gOL, needs[2], o, n, L);
@@ -568,40 +551,36 @@ export function conv2dBackwardF32(
 }
 
 /**
- * The reorder of a contiguous g [N, O, L] into [O, N·L] (a temporary block, given back by
- * `release`) and the bias gradient, on the WebAssembly kernels; null when they cannot take it.
+ * The reorder of a contiguous g [N, O, L] in arena storage into [O, N·L] (a temporary block from
+ * `take`) and the bias gradient, on the WebAssembly kernels; null when they cannot take it.
  */
 function gradRowsInMemory(
+  rt: GemmRuntime,
+  take: (bytes: number) => number,
   grad: View,
   wantRows: boolean,
   wantBias: boolean,
   o: number,
   n: number,
   L: number,
-): { gOL: Float32Array | null; bias: Float32Array | null; release: () => void } | null {
-  const rt = elementwiseRuntime();
+): { gOL: Float32Array | null; bias: Float32Array | null } | null {
   const src = grad.storage as Float32Array;
-  if (!rt || !rt.arena.contains(src) || !isContiguous(grad.shape, grad.strides)) return null;
+  if (!rt.arena.contains(src) || !isContiguous(grad.shape, grad.strides)) return null;
   const size = o * n * L;
-  const ptr = rt.arena.allocate(size * 4);
+  const ptr = take(size * 4);
   if (ptr === 0) return null;
   swapOuterWasm(src.byteOffset + grad.offset * 4, ptr, 0, n, o, L);
   let bias: Float32Array | null = null;
   if (wantBias) {
-    const sums = rt.arena.allocate(o * 4);
+    const sums = take(o * 4);
     if (sums !== 0) {
       sumEachRowWasm(ptr, sums, o, n * L);
       bias = new Float32Array(rt.memory.buffer, sums, o).slice();
-      rt.arena.release(sums);
     } else {
       bias = gradRows(grad, null, true, o, n, L);
     }
   }
-  return {
-    gOL: wantRows ? new Float32Array(rt.arena.buffer(), ptr, size) : null,
-    bias,
-    release: () => rt.arena.release(ptr),
-  };
+  return { gOL: wantRows ? new Float32Array(rt.arena.buffer(), ptr, size) : null, bias };
 }
 
 /**

@@ -11,7 +11,7 @@ import { isBroadcastValue, lastDimRows, scatterBase } from '../cpu/indexing_kern
 import type { DType } from '../../tensor/dtype.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
-import { ADAM_CONSTANTS, ELEMENTWISE_OPS, EW } from './elementwise_module.js';
+import { ADAM_CONSTANTS, EW } from './elementwise_module.js';
 import { getRuntime, type GemmRuntime, kernelRuntime } from './gemm.js';
 import { CTL, KIND_ELEMENTWISE, setControls } from './gemm_module.js';
 
@@ -97,7 +97,8 @@ const BINARY_IDS: Record<string, number> = { add: EW.ADD, sub: EW.SUB, mul: EW.M
 
 /** a op b (add, sub, mul, div) in float32: a contiguous, b equal-shaped or a broadcast row. */
 export function binaryWasm(op: string, a: View, b: View, outDType: DType): Float32Array | null {
-  if (outDType !== 'float32' || !(ELEMENTWISE_OPS as readonly string[]).includes(op)) return null;
+  const kernel = BINARY_IDS[op];
+  if (outDType !== 'float32' || kernel === undefined) return null;
   const size = shapeSize(a.shape);
   const rt = size >= ARENA_MIN_ELEMENTS ? runtime() : null;
   if (!rt || b.dtype !== 'float32' || !(b.storage instanceof Float32Array)) return null;
@@ -111,22 +112,21 @@ export function binaryWasm(op: string, a: View, b: View, outDType: DType): Float
   if (!inArena && cols > ARENA_MIN_ELEMENTS) return null;
   const out = arena.float32(size, false);
   if (!out) return null;
-  const bp = inArena ? b.storage.byteOffset + b.offset * 4 : arena.allocate(cols * 4);
-  if (bp === 0) return null;
-  try {
-    if (!inArena) rt.heap().set(b.storage.subarray(b.offset, b.offset + cols), bp >> 2);
+  const bStorage = b.storage;
+  return arena.withTemporaries((take) => {
+    const bp = inArena ? bStorage.byteOffset + b.offset * 4 : take(cols * 4);
+    if (bp === 0) return null;
+    if (!inArena) rt.heap().set(bStorage.subarray(b.offset, b.offset + cols), bp >> 2);
     // Rows of a broadcast b, or elements of equal shapes (b advancing with a).
     const byRows = rows > 1;
     runKernel(
-      BINARY_IDS[op],
+      kernel,
       byRows ? rows : cols,
       [ap, bp, out.byteOffset, cols, byRows ? 1 : 0],
       size * 12,
     );
-  } finally {
-    if (!inArena) arena.release(bp);
-  }
-  return out;
+    return out;
+  });
 }
 
 /** The float32 sum over leading dims [0, k) of a contiguous float32 view in arena storage. */
@@ -154,14 +154,12 @@ export function sumLeadingWasm(
     runKernel(EW.SUM_ROWS, cols, [xp, out.byteOffset, rows], size * 4);
     return out;
   }
-  const temp = arena.allocate(cols * 4);
-  if (temp === 0) return null;
-  try {
+  return arena.withTemporaries((take) => {
+    const temp = take(cols * 4);
+    if (temp === 0) return null;
     runKernel(EW.SUM_ROWS, cols, [xp, temp, rows], size * 4);
     return new Float32Array(arena.memory.buffer, temp, cols).slice();
-  } finally {
-    arena.release(temp);
-  }
+  });
 }
 
 /**
@@ -190,9 +188,9 @@ export function scatterAddWasm(
   const indices = index.storage as Int32Array;
   // Indices in the arena (max pooling's) are read where they are; others copied in.
   const inPlace = arena.contains(indices);
-  const idxPtr = inPlace ? indices.byteOffset + index.offset * 4 : arena.allocate(rows * count * 4);
-  if (idxPtr === 0) return null;
-  try {
+  return arena.withTemporaries((take) => {
+    const idxPtr = inPlace ? indices.byteOffset + index.offset * 4 : take(rows * count * 4);
+    if (idxPtr === 0) return null;
     if (!inPlace)
       new Int32Array(arena.memory.buffer, idxPtr, rows * count).set(
         indices.subarray(index.offset, index.offset + rows * count),
@@ -212,9 +210,7 @@ export function scatterAddWasm(
       );
     }
     return out;
-  } finally {
-    if (!inPlace) arena.release(idxPtr);
-  }
+  });
 }
 
 /**
@@ -267,17 +263,15 @@ export function adamWasm(
   const constants = adamConstants(o, 'float32', false);
   const mode = constants.decoupled ? 2 : constants.coupled ? 1 : 0;
   const { arena } = rt;
-  const consts = arena.allocate(ADAM_CONSTANTS.length * 4);
-  if (consts === 0) return false;
-  try {
+  return arena.withTemporaries((take) => {
+    const consts = take(ADAM_CONSTANTS.length * 4);
+    if (consts === 0) return false;
     new Float32Array(arena.memory.buffer, consts, ADAM_CONSTANTS.length).set(
       ADAM_CONSTANTS.map((name) => constants[name]),
     );
     runKernel(EW.ADAM, size, [...pointers, consts, mode], size * 24);
-  } finally {
-    arena.release(consts);
-  }
-  return true;
+    return true;
+  });
 }
 
 /**

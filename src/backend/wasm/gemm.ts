@@ -286,23 +286,25 @@ interface PlacedOperand {
 /**
  * Puts an operand where the kernels can read it: a view of arena storage as it is; any other view
  * copied (its span, or gathered when the span is mostly gaps) into a temporary block; a writer
- * run on a temporary block. Temporary blocks are pushed on `temps`. Null when memory runs out.
+ * run on a temporary block from `take`. Null when memory runs out.
  */
-function placeOperand(rt: GemmRuntime, x: GemmOperand, temps: number[]): PlacedOperand | null {
+function placeOperand(
+  rt: GemmRuntime,
+  x: GemmOperand,
+  take: (bytes: number) => number,
+): PlacedOperand | null {
   if (isWriter(x)) {
     const elements = x.shape[0] * x.shape[1] * x.shape[2];
-    const ptr = rt.arena.allocate(elements * 4);
+    const ptr = take(elements * 4);
     if (ptr === 0) return null;
-    temps.push(ptr);
     x.write(rt.heap().subarray(ptr >> 2, (ptr >> 2) + elements), ptr);
     return { base: ptr, offset: 0, strides: writerStrides(x) };
   }
   const inArena = arenaStorage(rt, x);
   if (inArena) return { base: inArena.byteOffset, offset: x.offset, strides: x.strides };
   const span = spanOf(x);
-  const ptr = rt.arena.allocate(span.elements * 4);
+  const ptr = take(span.elements * 4);
   if (ptr === 0) return null;
-  temps.push(ptr);
   const src = x.storage as Float32Array;
   const heap = rt.heap();
   if (span.gather) {
@@ -358,15 +360,14 @@ function balancedBlockRows(m: number, mr: number, mc: number, threads: number): 
 
 /**
  * C = A·B for float32 views a [B, M, K] and b [B, K, N], written straight into a fresh array of
- * arena storage where there is room (else copied out); null when the WebAssembly kernels cannot
- * take it (then the caller uses the reference kernel).
+ * arena storage where there is room (else copied out), starting from what `init` writes into C
+ * when given; null when the WebAssembly kernels cannot take it (then the caller uses the
+ * reference kernel).
  */
-export function gemmF32(a: View, b: View): Float32Array | null {
-  const rt = getRuntime();
-  const total = a.shape[0] * a.shape[1] * b.shape[2];
-  const out = rt && total >= ARENA_MIN_ELEMENTS ? rt.arena.float32(total, false) : null;
-  if (out) return gemmF32With(a, b, () => out, out);
-  return gemmF32With(a, b, (c) => c.slice());
+export function gemmF32(a: View, b: View, init?: (c: Float32Array) => void): Float32Array | null {
+  const out = arenaFloat32(a.shape[0] * a.shape[1] * b.shape[2], false);
+  if (out) return gemmF32With(a, b, () => out, out, init);
+  return gemmF32With(a, b, (c) => c.slice(), undefined, init);
 }
 
 /**
@@ -378,14 +379,11 @@ export function gemmF32Bias(a: View, b: View, bias: View): Float32Array | null {
   const total = a.shape[0] * a.shape[1] * b.shape[2];
   const n = b.shape[2];
   const biasValues = bias.storage as Float32Array;
-  const fill = (c: Float32Array) => {
+  return gemmF32(a, b, (c) => {
     for (let j = 0; j < n; j++) c[j] = biasValues[bias.offset + j * bias.strides[0]];
     for (let filled = n; filled < total; filled *= 2)
       c.copyWithin(filled, 0, Math.min(filled, total - filled));
-  };
-  const out = arenaFloat32(total, false);
-  if (out) return gemmF32With(a, b, () => out, out, fill);
-  return gemmF32With(a, b, (c) => c.slice(), undefined, fill);
+  });
 }
 
 /** C = A·B written into `out` (batch·M·N elements); false when the kernels decline (out untouched). */
@@ -429,12 +427,7 @@ export function gemmF32With<T>(
   if (work < options.minWork) return null;
   const rt = getRuntime();
   if (!rt) return null;
-  const temps: number[] = [];
-  try {
-    return gemmInMemory(rt, a, b, consume, into, init, temps);
-  } finally {
-    for (const ptr of temps) rt.arena.release(ptr);
-  }
+  return rt.arena.withTemporaries((take) => gemmInMemory(rt, a, b, consume, into, init, take));
 }
 
 /**
@@ -452,14 +445,14 @@ function gemmInMemory<T>(
   consume: (c: Float32Array, ptr?: number) => T,
   into: Float32Array | undefined,
   init: ((c: Float32Array) => void) | undefined,
-  temps: number[],
+  take: (bytes: number) => number,
 ): T | null {
   const [batchIn, m, kIn] = a.shape;
   const n = b.shape[2];
   const total = batchIn * m * n;
-  const pa = placeOperand(rt, a, temps);
+  const pa = placeOperand(rt, a, take);
   if (!pa) return null;
-  const pb = placeOperand(rt, b, temps);
+  const pb = placeOperand(rt, b, take);
   if (!pb) return null;
   const split =
     batchIn === 1 && m * n <= SPLIT_K_MAX_OUTPUT && kIn >= SPLIT_K_MIN_DEPTH && kIn % 2 === 0;
@@ -498,22 +491,18 @@ function gemmInMemory<T>(
   const batchB = batch === 1 || bBatchStride === 0 ? 1 : batch;
   const bpBatchBytes = k * npad * 4;
   const scratchStride = alignBytes((mc * kc + mr * nr) * 4);
-  const bpPtr = rt.arena.allocate(batchB * bpBatchBytes);
+  const bpPtr = take(batchB * bpBatchBytes);
   if (bpPtr === 0) return null;
-  temps.push(bpPtr);
-  const scratchPtr = rt.arena.allocate(scratchStride * (1 + (rt.pool ? rt.pool.size : 0)));
+  const scratchPtr = take(scratchStride * (1 + (rt.pool ? rt.pool.size : 0)));
   if (scratchPtr === 0) return null;
-  temps.push(scratchPtr);
   let cPtr = into ? into.byteOffset : 0;
   if (!into) {
-    cPtr = rt.arena.allocate(total * 4);
+    cPtr = take(total * 4);
     if (cPtr === 0) return null;
-    temps.push(cPtr);
   }
   // The halves' products go to a block of their own, added into C after.
-  const partPtr = split ? rt.arena.allocate(2 * total * 4) : cPtr;
+  const partPtr = split ? take(2 * total * 4) : cPtr;
   if (partPtr === 0) return null;
-  if (split) temps.push(partPtr);
 
   const cView = () => into ?? rt.heap().subarray(cPtr >> 2, (cPtr >> 2) + total);
   if (init) init(cView());
@@ -590,17 +579,6 @@ export function kernelRuntime(parallel: boolean): { rt: GemmRuntime; parallel: b
 }
 
 /**
- * A float32 array of `size` elements for a kernel's result: arena storage (zero-filled when
- * `zero`) where the runtime has room, else an ordinary one.
- */
-export function resultArray(rt: GemmRuntime | null, size: number, zero = true): Float32Array {
-  return (
-    (rt && size >= ARENA_MIN_ELEMENTS ? rt.arena.float32(size, zero) : null) ??
-    new Float32Array(size)
-  );
-}
-
-/**
  * Float32 storage for every CPU kernel's results (installed by the WebAssembly backend, see
  * ../cpu/storage.ts): arena storage for arrays large enough to be worth it.
  */
@@ -629,9 +607,9 @@ export function sgdStepF32(p: Float32Array, g: Float32Array, scale: number): boo
     rt.sgd(p.byteOffset, g.byteOffset, n, scale);
     return true;
   }
-  const pPtr = arena.allocate(n * 4);
-  const gPtr = pPtr === 0 ? 0 : arena.allocate(n * 4);
-  try {
+  return arena.withTemporaries((take) => {
+    const pPtr = take(n * 4);
+    const gPtr = pPtr === 0 ? 0 : take(n * 4);
     if (gPtr === 0) return false;
     const heap = rt.heap();
     heap.set(p, pPtr >> 2);
@@ -639,8 +617,5 @@ export function sgdStepF32(p: Float32Array, g: Float32Array, scale: number): boo
     rt.sgd(pPtr, gPtr, n, scale);
     p.set(heap.subarray(pPtr >> 2, (pPtr >> 2) + n));
     return true;
-  } finally {
-    if (pPtr !== 0) arena.release(pPtr);
-    if (gPtr !== 0) arena.release(gPtr);
-  }
+  });
 }
