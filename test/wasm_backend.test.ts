@@ -276,6 +276,15 @@ describe.each(LEVELS)('wasm matmul, %s kernels', (level) => {
     );
   });
 
+  it('runs batches of more tasks than one job numbers (16 bits) in slices', () => {
+    // 25,000 products of three tasks each (pack B, pack A, compute): two jobs.
+    const batch = 25_000;
+    const a = view(randomData(batch * 2 * 3, 16), [batch, 2, 3]);
+    expectMatchesReference(a, view(randomData(batch * 3 * 2, 17), [batch, 3, 2]));
+    // B shared by the batch is packed once, in the first slice.
+    expectMatchesReference(a, view(randomData(3 * 2, 18), [batch, 3, 2], [0, 2, 1]));
+  });
+
   it('propagates NaN and Inf as IEEE arithmetic does', () => {
     const a = view(randomData(6 * 8, 14), [1, 6, 8]);
     const b = view(randomData(8 * 10, 15), [1, 8, 10]);

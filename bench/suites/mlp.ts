@@ -29,32 +29,37 @@ async function perBatch(
   return cases;
 }
 
+type Chainrule = typeof import('../../src/index.js');
+
+/** chainrule's training step on `setup` (also profiled by bench/mlp_profile.ts). */
+export function chainruleStep(cr: Chainrule, setup: Setup): () => number {
+  const { F } = cr;
+  const x = cr.tensor(setup.x.data, { shape: setup.x.shape });
+  const y = cr.tensor(setup.y.data, { shape: setup.y.shape });
+  const p = (name: string) =>
+    cr.tensor(setup[name].data.slice(), { shape: setup[name].shape, requiresGrad: true });
+  const layers = LAYERS.map((l) => ({ weight: p(`${l}.weight`), bias: p(`${l}.bias`) }));
+  const optimizer = new cr.optim.SGD(
+    layers.flatMap((l) => [l.weight, l.bias]),
+    { lr: LEARNING_RATE },
+  );
+  return () => {
+    optimizer.zeroGrad();
+    let h = x;
+    layers.forEach((l, i) => {
+      h = F.linear(h, l.weight, l.bias);
+      if (i < layers.length - 1) h = F.relu(h);
+    });
+    const loss = F.crossEntropy(h, y);
+    loss.backward();
+    optimizer.step();
+    return loss.itemSync() as number;
+  };
+}
+
 export async function chainrule(options: RunOptions): Promise<FrameworkResult> {
   const { cr, label } = await loadChainrule();
-  const { F } = cr;
-  const cases = await perBatch(options, (setup) => {
-    const x = cr.tensor(setup.x.data, { shape: setup.x.shape });
-    const y = cr.tensor(setup.y.data, { shape: setup.y.shape });
-    const p = (name: string) =>
-      cr.tensor(setup[name].data.slice(), { shape: setup[name].shape, requiresGrad: true });
-    const layers = LAYERS.map((l) => ({ weight: p(`${l}.weight`), bias: p(`${l}.bias`) }));
-    const optimizer = new cr.optim.SGD(
-      layers.flatMap((l) => [l.weight, l.bias]),
-      { lr: LEARNING_RATE },
-    );
-    return () => {
-      optimizer.zeroGrad();
-      let h = x;
-      layers.forEach((l, i) => {
-        h = F.linear(h, l.weight, l.bias);
-        if (i < layers.length - 1) h = F.relu(h);
-      });
-      const loss = F.crossEntropy(h, y);
-      loss.backward();
-      optimizer.step();
-      return loss.itemSync() as number;
-    };
-  });
+  const cases = await perBatch(options, (setup) => chainruleStep(cr, setup));
   return { suite: 'mlp', framework: 'chainrule', label, cases };
 }
 

@@ -187,6 +187,12 @@ export class FunctionBuilder {
   f32_store(offset = 0): this {
     return this.op(0x38).memarg(2, offset);
   }
+  i64_load(offset = 0): this {
+    return this.op(0x29).memarg(3, offset);
+  }
+  i64_store(offset = 0): this {
+    return this.op(0x37).memarg(3, offset);
+  }
   v128_load(offset = 0): this {
     return this.simd(0x00).memarg(4, offset);
   }

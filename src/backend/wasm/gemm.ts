@@ -8,12 +8,12 @@ import type { View } from '../backend.js';
 import { elementOffsets } from '../cpu/strided.js';
 import {
   buildGemmModule,
+  C_FROM_BIAS,
   CONTROL_BYTES,
   CTL,
   DEFAULT_VARIANTS,
   type GemmVariant,
-  KIND_COMPUTE,
-  KIND_PACK_B,
+  KIND_GEMM,
   MAX_THREADS,
   type MemoryLimits,
   setControls,
@@ -101,12 +101,17 @@ export class GemmRuntime {
     return 1 + (this.pool ? this.pool.ready : 0);
   }
 
-  run(n: number, parallel: boolean): void {
+  /**
+   * Runs tasks 0..n-1 of the job in the control block, on the pool's threads when `parallel`;
+   * tasks from `barrier` on (when nonzero) start only after all tasks before it are done.
+   */
+  run(n: number, parallel: boolean, barrier = 0): void {
+    const ctl = this.ctl;
+    ctl[CTL.BARRIER] = barrier;
     if (parallel && this.pool && this.pool.ready > 0 && n > 1) {
       this.pool.run(n, this.runTask);
       return;
     }
-    const ctl = this.ctl;
     ctl[CTL.NTASKS] = n;
     for (let t = 0; t < n; t++) this.runTask(0, t);
   }
@@ -359,31 +364,25 @@ function balancedBlockRows(m: number, mr: number, mc: number, threads: number): 
 }
 
 /**
- * C = A·B for float32 views a [B, M, K] and b [B, K, N], written straight into a fresh array of
- * arena storage where there is room (else copied out), starting from what `init` writes into C
- * when given; null when the WebAssembly kernels cannot take it (then the caller uses the
- * reference kernel).
+ * C = A·B (+ bias) for float32 views a [B, M, K], b [B, K, N] and optionally bias [N], written
+ * straight into a fresh array of arena storage where there is room (else copied out); null when
+ * the WebAssembly kernels cannot take it (then the caller uses the reference kernel). With a
+ * bias, C starts from the bias rows and the product is accumulated onto them (PyTorch's addmm:
+ * one pass over C fewer than adding afterwards).
  */
-export function gemmF32(a: View, b: View, init?: (c: Float32Array) => void): Float32Array | null {
+export function gemmF32(a: View, b: View, bias?: View): Float32Array | null {
   const out = arenaFloat32(a.shape[0] * a.shape[1] * b.shape[2], false);
-  if (out) return gemmF32With(a, b, () => out, out, init);
-  return gemmF32With(a, b, (c) => c.slice(), undefined, init);
+  if (out) return gemmF32With(a, b, () => out, out, bias);
+  return gemmF32With(a, b, (c) => c.slice(), undefined, bias);
 }
 
-/**
- * C = A·B + bias for float32 views a [B, M, K], b [B, K, N] and bias [N]: C starts from the bias
- * rows and the product is accumulated onto them (one pass over C fewer than adding afterwards).
- * Null when the kernels decline.
- */
-export function gemmF32Bias(a: View, b: View, bias: View): Float32Array | null {
-  const total = a.shape[0] * a.shape[1] * b.shape[2];
-  const n = b.shape[2];
-  const biasValues = bias.storage as Float32Array;
-  return gemmF32(a, b, (c) => {
-    for (let j = 0; j < n; j++) c[j] = biasValues[bias.offset + j * bias.strides[0]];
-    for (let filled = n; filled < total; filled *= 2)
-      c.copyWithin(filled, 0, Math.min(filled, total - filled));
-  });
+/** Fills C [.., N] with the bias row in every row. */
+function fillBiasRows(c: Float32Array, bias: View): void {
+  const n = bias.shape[0];
+  const values = bias.storage as Float32Array;
+  for (let j = 0; j < n; j++) c[j] = values[bias.offset + j * bias.strides[0]];
+  for (let filled = n; filled < c.length; filled *= 2)
+    c.copyWithin(filled, 0, Math.min(filled, c.length - filled));
 }
 
 /** C = A·B written into `out` (batch·M·N elements); false when the kernels decline (out untouched). */
@@ -404,14 +403,14 @@ export function gemmF32Into(a: GemmOperand, b: GemmOperand, out: Float32Array): 
  * during the call, and its byte address) to `consume`, whose result it returns; null when the
  * kernels cannot take the product (then `consume` is not called and writers are not run). C is
  * computed in `into` when given (arena storage of batch·M·N elements), else in a temporary block;
- * `init`, when given, fills C first and the product is added to what it wrote (a bias).
+ * with a `bias` [N], C starts from the bias rows.
  */
 export function gemmF32With<T>(
   a: GemmOperand,
   b: GemmOperand,
   consume: (c: Float32Array, ptr?: number) => T,
   into?: Float32Array,
-  init?: (c: Float32Array) => void,
+  bias?: View,
 ): T | null {
   const [batch, m, k] = a.shape;
   const n = b.shape[2];
@@ -419,7 +418,7 @@ export function gemmF32With<T>(
   if (total === 0) return consume(new Float32Array(0));
   if (k === 0) {
     const c = into ?? new Float32Array(total);
-    if (init) init(c);
+    if (bias) fillBiasRows(c, bias);
     else c.fill(0);
     return consume(c);
   }
@@ -427,7 +426,7 @@ export function gemmF32With<T>(
   if (work < options.minWork) return null;
   const rt = getRuntime();
   if (!rt) return null;
-  return rt.arena.withTemporaries((take) => gemmInMemory(rt, a, b, consume, into, init, take));
+  return rt.arena.withTemporaries((take) => gemmInMemory(rt, a, b, consume, into, bias, take));
 }
 
 /**
@@ -444,7 +443,7 @@ function gemmInMemory<T>(
   b: GemmOperand,
   consume: (c: Float32Array, ptr?: number) => T,
   into: Float32Array | undefined,
-  init: ((c: Float32Array) => void) | undefined,
+  bias: View | undefined,
   take: (bytes: number) => number,
 ): T | null {
   const [batchIn, m, kIn] = a.shape;
@@ -490,9 +489,24 @@ function gemmInMemory<T>(
 
   const batchB = batch === 1 || bBatchStride === 0 ? 1 : batch;
   const bpBatchBytes = k * npad * 4;
-  const scratchStride = alignBytes((mc * kc + mr * nr) * 4);
+  // Packing is shared out too: B's K blocks in column ranges of at least four panels, enough
+  // ranges for a couple of tasks per thread.
+  let bChunks = 1;
+  if (threads > 1)
+    bChunks = Math.max(1, Math.min(Math.ceil(nPanels / 4), Math.ceil((2 * threads) / kBlocks)));
+  const bChunkCols = Math.ceil(nPanels / bChunks) * nr;
+  bChunks = Math.ceil(n / bChunkCols);
+  // Tasks are numbered in 16 bits: run the batch in slices if needed.
+  const packBPerBatch = kBlocks * bChunks;
+  const packAPerBatch = mBlocks * kBlocks;
+  const computePerBatch = mBlocks * nChunks;
+  const slice = Math.max(1, Math.floor(0xffff / (packBPerBatch + packAPerBatch + computePerBatch)));
+  const apBlock = alignBytes(Math.ceil(mc / mr) * mr * kc * 4);
   const bpPtr = take(batchB * bpBatchBytes);
   if (bpPtr === 0) return null;
+  const apPtr = take(Math.min(slice, batch) * packAPerBatch * apBlock);
+  if (apPtr === 0) return null;
+  const scratchStride = alignBytes(mr * nr * 4);
   const scratchPtr = take(scratchStride * (1 + (rt.pool ? rt.pool.size : 0)));
   if (scratchPtr === 0) return null;
   let cPtr = into ? into.byteOffset : 0;
@@ -505,10 +519,23 @@ function gemmInMemory<T>(
   if (partPtr === 0) return null;
 
   const cView = () => into ?? rt.heap().subarray(cPtr >> 2, (cPtr >> 2) + total);
-  if (init) init(cView());
+  // The bias row for the kernels to start C from; a split product adds its halves to C filled
+  // with the bias rows here.
+  let biasPtr = 0;
+  if (bias && split) fillBiasRows(cView(), bias);
+  else if (bias) {
+    biasPtr = take(n * 4);
+    if (biasPtr === 0) return null;
+    const values = bias.storage as Float32Array;
+    const heap = rt.heap();
+    for (let j = 0; j < n; j++)
+      heap[(biasPtr >> 2) + j] = values[bias.offset + j * bias.strides[0]];
+  }
   const ctl = rt.ctl;
   setControls(ctl, {
-    C_INIT: init && !split ? 1 : 0,
+    KIND: KIND_GEMM,
+    C_INIT: biasPtr !== 0 ? C_FROM_BIAS : 0,
+    BIAS_PTR: biasPtr,
     M: m,
     N: n,
     K: k,
@@ -519,6 +546,10 @@ function gemmInMemory<T>(
     B_SK: pb.strides[1],
     B_SN: pb.strides[2],
     BP_SB: batchB === 1 ? 0 : bpBatchBytes,
+    B_CHUNKS: bChunks,
+    B_CHUNK_COLS: bChunkCols,
+    AP_PTR: apPtr,
+    AP_BLOCK: apBlock,
     MC: mc,
     KC: kc,
     NC: ncCols,
@@ -530,26 +561,18 @@ function gemmInMemory<T>(
     SCRATCH_STRIDE: scratchStride,
   });
 
-  // Tasks are numbered in 16 bits: run the batch in slices if needed.
-  const packPerBatch = kBlocks;
-  const computePerBatch = mBlocks * nChunks;
-  const slice = Math.max(1, Math.floor(0xffff / Math.max(packPerBatch, computePerBatch)));
   for (let b0 = 0; b0 < batch; b0 += slice) {
     const count = Math.min(slice, batch - b0);
+    // A B shared by the whole batch is packed once, with the first slice.
+    const packB = batchB === 1 ? (b0 === 0 ? packBPerBatch : 0) : count * packBPerBatch;
+    const packing = packB + count * packAPerBatch;
     ctl[CTL.BATCH] = count;
     ctl[CTL.A_PTR] = pa.base + (pa.offset + b0 * aBatchStride) * 4;
     ctl[CTL.B_PTR] = pb.base + (pb.offset + (batchB === 1 ? 0 : b0 * bBatchStride)) * 4;
     ctl[CTL.BP_PTR] = bpPtr + (batchB === 1 ? 0 : b0 * bpBatchBytes);
     ctl[CTL.C_PTR] = partPtr + b0 * m * n * 4;
-    if (batchB === 1 && b0 === 0) {
-      ctl[CTL.KIND] = KIND_PACK_B;
-      rt.run(kBlocks, parallel && k * npad >= 1 << 16);
-    } else if (batchB !== 1) {
-      ctl[CTL.KIND] = KIND_PACK_B;
-      rt.run(count * kBlocks, parallel && count * k * npad >= 1 << 16);
-    }
-    ctl[CTL.KIND] = KIND_COMPUTE;
-    rt.run(count * computePerBatch, parallel);
+    ctl[CTL.PACK_B_TASKS] = packB;
+    rt.run(packing + count * computePerBatch, parallel, packing);
   }
   if (split) {
     // C = (first half + second half), plus C's initial values (a bias) when there are any.
@@ -559,7 +582,7 @@ function gemmInMemory<T>(
     const second = first + total;
     for (let i = 0; i < total; i++) {
       const sum = Math.fround(heap[first + i] + heap[second + i]);
-      c[i] = init ? c[i] + sum : sum;
+      c[i] = bias ? c[i] + sum : sum;
     }
   }
   return consume(cView(), cPtr);

@@ -4,8 +4,14 @@
  *
  *   caller: write the job's parameters, DONE = 0, CLAIM = (gen << 16 | 0), GEN = gen, notify
  *   anyone: claim task i by compare-exchange on CLAIM (the high half must still be this gen),
- *           run_task(thread, i), DONE += 1 (the last one notifies)
+ *           if i ≥ BARRIER > 0, spin until DONE ≥ BARRIER; run_task(thread, i), DONE += 1 (the
+ *           last one notifies)
  *   caller: claims tasks too, then blocks in Atomics.wait until DONE = NTASKS
+ *
+ * Tasks are claimed in index order, so when a task past the barrier is claimed every task before
+ * it has been claimed by a thread that runs it without waiting, and the first BARRIER tasks to
+ * finish are those: one job can hold two phases (a matmul's packing, then its products) with
+ * no hand-over between them.
  *
  * Claiming is dynamic, so a busy core (other processes on the machine) or a worker still
  * starting up only means the others take more tasks; results do not depend on who ran what.
@@ -31,7 +37,7 @@ const SPIN = 300_000;
  * transpilers and coverage tools may rewrite): instantiate, then claim and run tasks.
  */
 const WORKER_MAIN = `function workerMain(module, memory, id, ctlWords, spin) {
-  const { GEN, CLAIM, DONE, NTASKS, READY } = ctlWords;
+  const { GEN, CLAIM, DONE, NTASKS, READY, BARRIER } = ctlWords;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const runTask = instance.exports.run_task;
   const ctl = new Int32Array(memory.buffer, 0, 256);
@@ -54,6 +60,8 @@ const WORKER_MAIN = `function workerMain(module, memory, id, ctlWords, spin) {
       const index = claim & 0xffff;
       if (index >= n) break;
       if (Atomics.compareExchange(ctl, CLAIM, claim, claim + 1) !== claim) continue;
+      const barrier = ctl[BARRIER];
+      if (index >= barrier) while (Atomics.load(ctl, DONE) < barrier);
       runTask(id, index);
       if (Atomics.add(ctl, DONE, 1) + 1 === n) Atomics.notify(ctl, DONE);
     }
@@ -107,6 +115,7 @@ export class ThreadPool {
       DONE: CTL.DONE,
       NTASKS: CTL.NTASKS,
       READY: CTL.READY,
+      BARRIER: CTL.BARRIER,
     };
     const source = WORKER_MAIN;
     try {
@@ -158,6 +167,8 @@ export class ThreadPool {
       const index = claim & 0xffff;
       if (index >= n) break;
       if (Atomics.compareExchange(ctl, CTL.CLAIM, claim, claim + 1) !== claim) continue;
+      const barrier = ctl[CTL.BARRIER];
+      if (index >= barrier) while (Atomics.load(ctl, CTL.DONE) < barrier);
       runTask(0, index);
       Atomics.add(ctl, CTL.DONE, 1);
     }
