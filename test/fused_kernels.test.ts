@@ -21,6 +21,7 @@ import {
   type Tensor,
 } from '../src/index.js';
 import { adamStep } from '../src/optim/adam.js';
+import { bytesOf } from './helpers/values.js';
 
 const generator = new Generator(1234);
 const normal = (shape: number[], dtype: DType = 'float64', scale = 1) =>
@@ -528,6 +529,65 @@ function composedAdam(
     adamStep(p, grad, state, o);
   });
 }
+
+describe('softmax and NLL backward kernels (no createGraph)', () => {
+  /** x's gradient by the backward kernels (no graph built) and by the differentiable rule. */
+  function bothGradients(f: (x: Tensor) => Tensor, x: Tensor, cotangent?: Tensor) {
+    const y = f(x);
+    const gradOutputs = cotangent ? [cotangent] : undefined;
+    const [byKernel] = autograd.grad(y, [x], { gradOutputs, retainGraph: true }) as Tensor[];
+    const [byRule] = autograd.grad(y, [x], { gradOutputs, createGraph: true }) as Tensor[];
+    return { byKernel, byRule };
+  }
+  const expectSameBits = ({ byKernel, byRule }: { byKernel: Tensor; byRule: Tensor }) => {
+    expect([...byKernel.shape]).toEqual([...byRule.shape]);
+    expect(bytesOf(byKernel.contiguous().dataSync())).toEqual(
+      bytesOf(byRule.contiguous().dataSync()),
+    );
+  };
+
+  for (const dtype of ['float32', 'float64'] as const) {
+    it(`softmax and log-softmax: the rule's bits along every dim, strided, with −Infinity (${dtype})`, () => {
+      const base = normal([4, 5, 6], dtype, 4);
+      const masked = where(normal([4, 5, 6], dtype).gt(1.2), -Infinity, base);
+      for (const x of [leaf(base), leaf(masked), leaf(base.transpose(0, 2))]) {
+        for (const dim of [0, 1, 2]) {
+          const v = normal([...x.shape], dtype);
+          expectSameBits(bothGradients((t) => F.logSoftmax(t, dim), x, v));
+          expectSameBits(bothGradients((t) => F.softmax(t, dim), x, v));
+        }
+      }
+      const scalar = leaf(normal([], dtype));
+      expectSameBits(bothGradients((t) => F.logSoftmax(t, 0), scalar, normal([], dtype)));
+      expectSameBits(bothGradients((t) => F.softmax(t, 0), scalar, normal([], dtype)));
+    });
+
+    it(`NLL: the rule's bits for every reduction, weights, ignored rows and Inf/NaN gradients (${dtype})`, () => {
+      const x = leaf(normal([7, 5], dtype, 3));
+      const target = tensor([0, 4, -100, 1, 4, 2, 3], { dtype: 'int32' });
+      const weight = normal([5], dtype).abs().add(0.1);
+      const ignoringFour = tensor([0, 4, 2, 1, 4, 2, 3], { dtype: 'int32' });
+      const cases = [
+        { labels: target, options: {} },
+        { labels: target, options: { weight } },
+        { labels: ignoringFour, options: { weight, ignoreIndex: 4 } },
+      ];
+      for (const reduction of ['mean', 'sum', 'none'] as const) {
+        for (const { labels, options } of cases) {
+          const loss = (t: Tensor) => F.nllLoss(t, labels, { ...options, reduction });
+          const shape = reduction === 'none' ? [7] : [];
+          expectSameBits(bothGradients(loss, x, normal(shape, dtype)));
+          const special = full(shape, reduction === 'none' ? NaN : -Infinity, { dtype });
+          expectSameBits(bothGradients(loss, x, special));
+        }
+      }
+      // Every target ignored: a zero total weight for 'mean'.
+      const ignored = tensor([-100, -100], { dtype: 'int32' });
+      const y = leaf(normal([2, 3], dtype));
+      expectSameBits(bothGradients((t) => F.nllLoss(t, ignored), y, normal([], dtype)));
+    });
+  }
+});
 
 describe('fused optimizer updates', () => {
   const sgdConfigs: Config[] = [

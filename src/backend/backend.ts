@@ -190,6 +190,13 @@ export interface Backend {
    */
   softmax(x: View, axis: number, log: boolean): Storage;
   /**
+   * The gradient of softmax (or, with `log`, log-softmax) along `axis` from the op's output y
+   * and the incoming gradient g (same shape and dtype): g − exp(y)·Σg for log-softmax,
+   * y·(g − Σ g·y) for softmax, sums along the axis; contiguous, every step rounded to the dtype
+   * as the same backward composed of primitives rounds (float64 sums in axis order).
+   */
+  softmaxBackward(grad: View, output: View, axis: number, log: boolean): Storage;
+  /**
    * Layer-norm forward: x is read as rows of its last `normalizedSize` elements (row-major), each
    * normalized with its mean and biased variance, then scaled by `weight` and shifted by `bias`
    * (views of `normalizedSize` elements, or null). Returns the contiguous output (x's shape and
@@ -215,6 +222,21 @@ export interface Backend {
    * where t = ignoreIndex. Throws a RangeError on another index outside [0, C).
    */
   nllLoss(logProbs: View, target: View, weight: View | null, ignoreIndex: number): NllLossResult;
+  /**
+   * nllLoss's gradient with respect to logProbs [N, `classes`], from the target [N], the
+   * per-sample weights [N] that nllLoss returned and the incoming gradient (a scalar for 'sum'
+   * and 'mean', [N] for 'none'): zero but at (i, target[i]) (class 0 where ignored), which holds
+   * −weights[i], divided by Σ weights for 'mean' (0 when that sum is 0), times the gradient.
+   * Rounded as the composed backward rounds (contiguous, the weights' dtype).
+   */
+  nllLossBackward(
+    grad: View,
+    target: View,
+    weights: View,
+    classes: number,
+    ignoreIndex: number,
+    reduction: 'none' | 'sum' | 'mean',
+  ): Storage;
   /**
    * One SGD step in place on `param` (and `momentumBuffer` when momentum ≠ 0), all of one
    * floating dtype and shape, rounding as the same update composed of elementwise primitives does.

@@ -2,7 +2,8 @@
  * Fused composite ops: softmax / log-softmax, layer norm, batch norm and the NLL of class
  * indices, each computed forward by one backend kernel instead of a chain of primitives. Their
  * backward rules are written with differentiable tensor ops, so the backward of a backward
- * (createGraph) works as for the composed ops. Where a rule reads statistics the kernel computed
+ * (createGraph) works as for the composed ops; softmax and NLL also have a backward kernel,
+ * which gives the same bits and is used when no graph is being built. Where a rule reads statistics the kernel computed
  * (mean, rstd), it recomputes them from x with differentiable ops when grad mode is on during
  * backward, so that higher derivatives see how they depend on x.
  */
@@ -22,13 +23,21 @@ export function fusedSoftmax(x: Tensor, dim: number, log: boolean): Tensor {
   const view = scalar
     ? { storage: x.storage, dtype: x.dtype, shape: [1], strides: [1], offset: x.offset }
     : x;
-  const y = fromStorage(x.backend.softmax(view, scalar ? 0 : dim, log), x.shape, x.dtype, x);
+  const axis = scalar ? 0 : dim;
+  const y = fromStorage(x.backend.softmax(view, axis, log), x.shape, x.dtype, x);
   const sumAlong = (t: Tensor) => (scalar ? t : t.sum(dim, true));
+  const asView = (t: Tensor) =>
+    scalar ? { storage: t.storage, dtype: t.dtype, shape: [1], strides: [1], offset: t.offset } : t;
+  // Without a graph to build, one kernel; the same rule in differentiable ops otherwise.
+  const backwardKernel = (g: Tensor, sy: Tensor) =>
+    fromStorage(x.backend.softmaxBackward(asView(g), asView(sy), axis, log), x.shape, x.dtype, x);
   if (log)
     return record('LogSoftmaxBackward', y, [x], [y], (g, [sy]) => [
-      g.sub(sy.exp().mul(sumAlong(g))),
+      isGradEnabled() ? g.sub(sy.exp().mul(sumAlong(g))) : backwardKernel(g, sy),
     ]);
-  return record('SoftmaxBackward', y, [x], [y], (g, [sy]) => [sy.mul(g.sub(sumAlong(g.mul(sy))))]);
+  return record('SoftmaxBackward', y, [x], [y], (g, [sy]) => [
+    isGradEnabled() ? sy.mul(g.sub(sumAlong(g.mul(sy)))) : backwardKernel(g, sy),
+  ]);
 }
 
 /**
@@ -219,6 +228,11 @@ export function fusedNllLoss(
     return where(empty, NaN, loss.sum().div(where(empty, 1, total)));
   });
   return record('NllLossBackward', out, [logProbs], [target, weights], (g, [sTarget, sWeights]) => {
+    if (!isGradEnabled()) {
+      const backend = logProbs.backend;
+      const grad = backend.nllLossBackward(g, sTarget, sWeights, classes, ignoreIndex, reduction);
+      return [fromStorage(grad, [n, classes], logProbs.dtype, logProbs)];
+    }
     const scale = noGrad(() => {
       if (reduction !== 'mean') return sWeights.neg();
       const total = sWeights.sum();

@@ -35,8 +35,10 @@ import {
   batchNormApplyKernel,
   batchNormStatsKernel,
   layerNormKernel,
+  nllLossBackwardKernel,
   nllLossKernel,
   sgdUpdateKernel,
+  softmaxBackwardKernel,
   softmaxKernel,
 } from './fused_kernels.js';
 
@@ -384,10 +386,12 @@ export const cpuBackend: Backend = {
 
   // Fused kernels (softmax, layer/batch norm, NLL, optimizer updates) live in fused_kernels.ts.
   softmax: softmaxKernel,
+  softmaxBackward: softmaxBackwardKernel,
   layerNorm: layerNormKernel,
   batchNormStats: batchNormStatsKernel,
   batchNormApply: batchNormApplyKernel,
   nllLoss: nllLossKernel,
+  nllLossBackward: nllLossBackwardKernel,
   sgdUpdate: sgdUpdateKernel,
   adamUpdate: adamUpdateKernel,
 };

@@ -16,7 +16,7 @@ import type {
   Storage,
   View,
 } from '../backend.js';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { allocateStorage } from './storage.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { elementOffsets, positionsOf } from './strided.js';
@@ -54,12 +54,7 @@ function rounding(dtype: string): (v: number) => number {
 }
 
 export function softmaxKernel(x: View, axis: number, log: boolean): Storage {
-  const shape = x.shape;
-  const n = shape[axis];
-  let outer = 1;
-  for (let d = 0; d < axis; d++) outer *= shape[d];
-  let inner = 1;
-  for (let d = axis + 1; d < shape.length; d++) inner *= shape[d];
+  const { outer, n, inner } = aroundAxis(x.shape, axis);
   const out = allocateStorage(x.dtype, outer * n * inner);
   const { data: src, base } = contiguousData(x);
   const exps = new Float64Array(n);
@@ -87,6 +82,92 @@ export function softmaxKernel(x: View, axis: number, log: boolean): Storage {
         for (let k = 0, q = start; k < n; k++, q += inner) out[q] = exps[k] / total;
       }
     }
+  }
+  return out;
+}
+
+/** The outer × n × inner layout of a shape around `axis` (softmax's rows are n elements `inner` apart). */
+function aroundAxis(shape: readonly number[], axis: number) {
+  let outer = 1;
+  for (let d = 0; d < axis; d++) outer *= shape[d];
+  let inner = 1;
+  for (let d = axis + 1; d < shape.length; d++) inner *= shape[d];
+  return { outer, n: shape[axis], inner };
+}
+
+export function softmaxBackwardKernel(
+  grad: View,
+  output: View,
+  axis: number,
+  log: boolean,
+): Storage {
+  const { outer, n, inner } = aroundAxis(output.shape, axis);
+  const round = rounding(output.dtype);
+  const out = allocateStorage(output.dtype, outer * n * inner);
+  const { data: g, base: gBase } = contiguousData(grad);
+  const { data: y, base: yBase } = contiguousData(output);
+  // Intermediates stored in the dtype round as the composed ops' results do.
+  const scratch = allocateTypedArray(output.dtype, n * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const start = o * n * inner + i;
+      const end = start + n * inner;
+      // Σg (log-softmax) or Σ round(g·y) (softmax), in float64 along the axis, then rounded.
+      let total = 0;
+      if (log) {
+        for (let q = start; q < end; q += inner) total += g[gBase + q];
+        const sum = round(total);
+        // exp(y)·Σg rounded once as the composed exp and mul round: a Float32Array does it on store.
+        for (let q = start; q < end; q += inner) scratch[q - start] = Math.exp(y[yBase + q]);
+        for (let q = start; q < end; q += inner) {
+          scratch[q - start] *= sum;
+          out[q] = g[gBase + q] - scratch[q - start];
+        }
+      } else {
+        for (let q = start; q < end; q += inner) {
+          scratch[q - start] = g[gBase + q] * y[yBase + q];
+          total += scratch[q - start];
+        }
+        const sum = round(total);
+        for (let q = start; q < end; q += inner) {
+          scratch[q - start] = g[gBase + q] - sum;
+          out[q] = y[yBase + q] * scratch[q - start];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+export function nllLossBackwardKernel(
+  grad: View,
+  target: View,
+  weights: View,
+  classes: number,
+  ignoreIndex: number,
+  reduction: 'none' | 'sum' | 'mean',
+): Storage {
+  const n = target.shape[0];
+  const round = rounding(weights.dtype);
+  const labels = dataOf(target);
+  const atLabel = positionsOf(target);
+  const w = readSmall(weights)!;
+  const g = readSmall(grad)!;
+  let total = 0;
+  if (reduction === 'mean') {
+    for (let i = 0; i < n; i++) total += w[i];
+    total = round(total);
+  }
+  const out = allocateStorage(weights.dtype, n * classes);
+  for (let i = 0; i < n; i++) {
+    const gi = g[reduction === 'none' ? i : 0];
+    const scale =
+      reduction !== 'mean' ? -w[i] : total === 0 ? 0 : round(-w[i] / total);
+    const t = labels[atLabel(i)];
+    const at = t === ignoreIndex ? 0 : t;
+    // Zeros times the gradient (NaN for an infinite or NaN gradient, as the composed product).
+    const zero = round(0 * gi);
+    for (let c = 0; c < classes; c++) out[i * classes + c] = c === at ? round(scale * gi) : zero;
   }
   return out;
 }
