@@ -127,6 +127,86 @@ describe('accumulation through the graph', () => {
     expectClose(kept, [2, 2]);
   });
 
+  it('gives the memory of spent gradients back at once, and never of one anything else can reach', () => {
+    // Gradients large enough to live in the WebAssembly kernels' memory (tensor storage there is
+    // reused as soon as the engine releases it).
+    const n = 4096;
+    const w = randn([n]);
+    const x = randn([n], { requiresGrad: true });
+    const backend = x.backend;
+    const released: unknown[] = [];
+    const original = backend.release;
+    if (!original) return; // this backend frees memory only through the collector
+    backend.release = (storage) => {
+      released.push(storage);
+      original.call(backend, storage);
+    };
+    try {
+      // A chain: the gradients between the nodes are spent as soon as the next node has run.
+      x.mul(w).relu().mul(w).exp().sum().backward();
+      expect(released.length).toBeGreaterThan(0);
+      expect(released).not.toContain(x.grad!.storage);
+
+      // Reachable gradients: a retained one, one a hook kept, one a custom Function kept, and
+      // one fanned out to two inputs; each must keep its values while new results reuse memory.
+      const y = x.add(1);
+      y.retainGrad();
+      let hooked: Tensor | null = null;
+      const v = x.mul(2);
+      v.registerHook((g) => void (hooked = g));
+      let kept: Tensor | null = null;
+      class Keep extends autograd.Function {
+        static override forward(_ctx: unknown, t: Tensor): Tensor {
+          return t.mul(1);
+        }
+        static override backward(_ctx: unknown, g: Tensor): Tensor {
+          kept = g;
+          return g.mul(1);
+        }
+      }
+      const a = randn([n], { requiresGrad: true });
+      const b = randn([n], { requiresGrad: true });
+      released.length = 0;
+      y.mul(w).add(v.mul(w)).add(Keep.apply(x).mul(w)).add(a.add(b).mul(w)).sum().backward();
+      const expected = values(w);
+      for (let i = 0; i < 20; i++) randn([n]).mul(3).relu(); // results that reuse released memory
+      for (const t of [y.grad, hooked, kept, a.grad, b.grad]) {
+        expect(released).not.toContain(t!.storage);
+        expectClose(t, expected);
+      }
+
+      // One gradient fanned out to two nodes: the first to run must not give it back while the
+      // second (a flip, which reads it in another order than it writes) still waits for it.
+      const c = randn([n], { requiresGrad: true });
+      const d = randn([n], { requiresGrad: true });
+      c.flip(0).add(d.flip(0)).mul(w).sum().backward();
+      expectClose(c.grad, values(w.flip(0)));
+      expectClose(d.grad, values(w.flip(0)));
+    } finally {
+      backend.release = original;
+    }
+  });
+
+  it('releases nothing while building a graph of the gradients (createGraph)', () => {
+    const x = randn([4096], { requiresGrad: true });
+    const backend = x.backend;
+    const original = backend.release;
+    if (!original) return;
+    let count = 0;
+    backend.release = (storage) => {
+      count++;
+      original.call(backend, storage);
+    };
+    try {
+      const [g] = autograd.grad(x.mul(x).exp().sum(), [x], { createGraph: true }) as Tensor[];
+      expect(count).toBe(0);
+      g.sum().backward();
+      expect(count).toBeGreaterThan(0);
+    } finally {
+      backend.release = original;
+    }
+  });
+
   it('does not alias a user-given gradient into .grad', () => {
     const x = tensor([1, 2], { requiresGrad: true });
     const g = tensor([5, 6]);

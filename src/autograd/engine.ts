@@ -3,6 +3,7 @@
  * node from its consumers, and accumulates into leaves' `.grad` (or returns the gradients of
  * chosen inputs, for autograd.grad). Iterative throughout, so deep graphs cannot overflow the stack.
  */
+import type { Storage } from '../backend/backend.js';
 import { type Tensor, TensorBuffer } from '../tensor/tensor.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { isFloatingDType } from '../tensor/dtype.js';
@@ -99,14 +100,46 @@ function applyHooks(node: Node, grad: Tensor): Tensor {
 function canTake(
   grad: Tensor,
   epoch: number,
-  taken: Set<TensorBuffer>,
+  taken: Set<Storage>,
   pending: Map<Node, Tensor>,
 ): boolean {
   const storage = grad.storage as { length?: number };
-  if (grad.buffer.epoch !== epoch || taken.has(grad.buffer)) return false;
-  if (grad.offset !== 0 || !grad.isContiguous() || storage.length !== grad.numel()) return false;
-  for (const other of pending.values()) if (other.buffer === grad.buffer) return false;
+  if (!ownedByPass(grad, epoch, taken, pending)) return false;
+  return grad.offset === 0 && grad.isContiguous() && storage.length === grad.numel();
+}
+
+/**
+ * Whether only this pass can reach `grad`'s storage: made by this pass's kernels (never seen by
+ * a hook or user code), not a leaf's .grad, and not waiting in `pending` for another node.
+ */
+function ownedByPass(
+  grad: Tensor,
+  epoch: number,
+  taken: Set<Storage>,
+  pending: Map<Node, Tensor>,
+): boolean {
+  if (grad.buffer.epoch !== epoch || taken.has(grad.storage)) return false;
+  for (const other of pending.values()) if (other.storage === grad.storage) return false;
   return true;
+}
+
+/**
+ * Gives the memory of gradients the pass has consumed back to their backend at once (PyTorch
+ * frees them when their last reference goes): the next kernel's result of that size reuses it
+ * while it is still in cache. `kept` are tensors that live on (a node's results).
+ */
+function releaseSpent(
+  spent: readonly (Tensor | undefined)[],
+  kept: readonly (Tensor | null | undefined)[],
+  epoch: number,
+  taken: Set<Storage>,
+  pending: Map<Node, Tensor>,
+): void {
+  for (const grad of spent) {
+    if (!grad?.backend.release || !ownedByPass(grad, epoch, taken, pending)) continue;
+    if (kept.some((t) => t?.storage === grad.storage)) continue;
+    grad.backend.release(grad.storage);
+  }
 }
 
 function checkAnomaly(node: Node, index: number, grad: Tensor): void {
@@ -144,7 +177,9 @@ export function runBackward(
 
   // Buffers made from here on belong to this pass (see canTake).
   const epoch = ++TensorBuffer.epoch;
-  const taken = new Set<TensorBuffer>();
+  const taken = new Set<Storage>();
+  // Consumed gradients go back to the backend at once, unless a graph of them is being built.
+  const release = !options.createGraph;
   const pending = new Map<Node, Tensor>();
   roots.forEach((root, i) => pending.set(root, addGradients(pending.get(root), rootGrads[i])));
 
@@ -169,10 +204,11 @@ export function runBackward(
         let value = grad;
         if (!options.createGraph) {
           const take = !variable.grad && canTake(grad, epoch, taken, pending);
-          if (take) taken.add(grad.buffer);
+          if (take) taken.add(grad.storage);
           value = take || variable.grad ? grad.detach() : grad.detach().clone();
         }
         variable.grad = variable.grad ? variable.grad.add(value) : value;
+        if (release) releaseSpent([grad], [variable.grad], epoch, taken, pending);
         continue;
       }
       const inputGrads = node.apply(grad);
@@ -193,8 +229,15 @@ export function runBackward(
           dtype && dtype !== inputGrad.dtype && isFloatingDType(dtype)
             ? inputGrad.to(dtype)
             : inputGrad;
-        pending.set(input, addGradients(pending.get(input), cast));
+        const previous = pending.get(input);
+        pending.set(input, addGradients(previous, cast));
+        // The two summed are spent, unless one is also the gradient of an input still to come.
+        if (release && previous) {
+          const later = inputGrads.slice(i + 1);
+          releaseSpent([previous, cast], later, epoch, taken, pending);
+        }
       }
+      if (release) releaseSpent([grad], inputGrads, epoch, taken, pending);
       if (!options.retainGraph) node.release();
     }
   } finally {

@@ -60,6 +60,8 @@ export abstract class Function {
     const backward = this.backward.bind(this);
     const name = `${this.name}Backward`;
     return record(name, output, tensorArgs, ctx.savedTensors, (g, saved) => {
+      // User code sees (and may keep) the incoming gradient: the engine never reuses its memory.
+      g.buffer.epoch = -1;
       ctx.setSaved(saved);
       const result = backward(ctx, g);
       const grads = Array.isArray(result) ? result : [result];

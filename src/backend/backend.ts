@@ -159,6 +159,12 @@ export interface Backend {
    */
   linear?(x: View, weight: View, bias: View): Storage | null;
   /**
+   * Optional: `storage`, which this backend's kernels made, will never be read or written again
+   * (no tensor refers to it); the backend may reuse its memory at once instead of when the
+   * garbage collector finds it. The autograd engine calls it for gradients it has consumed.
+   */
+  release?(storage: Storage): void;
+  /**
    * Optional whole-layer conv2d (groups = 1) of x [N, C, H, W] with weight [O, C, kh, kw] and an
    * optional bias [O]: the output [N, O, outH, outW] and backend-private `columns` that
    * conv2dBackward may reuse. Null (or absent) when the backend does not take these operands;

@@ -161,8 +161,7 @@ export function nllLossBackwardKernel(
   const out = allocateStorage(weights.dtype, n * classes);
   for (let i = 0; i < n; i++) {
     const gi = g[reduction === 'none' ? i : 0];
-    const scale =
-      reduction !== 'mean' ? -w[i] : total === 0 ? 0 : round(-w[i] / total);
+    const scale = reduction !== 'mean' ? -w[i] : total === 0 ? 0 : round(-w[i] / total);
     const t = labels[atLabel(i)];
     const at = t === ignoreIndex ? 0 : t;
     // Zeros times the gradient (NaN for an infinite or NaN gradient, as the composed product).

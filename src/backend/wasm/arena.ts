@@ -84,6 +84,13 @@ export class Arena {
   /** First byte never handed out. */
   private top: number;
   private readonly freeLists = new Map<number, number[]>();
+  /**
+   * Free temporaries, by size class, apart from storage's: a kernel's scratch comes back at once
+   * and is taken again by the next kernel while still in cache (and its pages mapped); on the
+   * shared lists a long-lived result of the same size (a weight's gradient) would take it and
+   * leave the next kernel a cold block or freshly grown, page-faulting memory.
+   */
+  private readonly freeTemporaries = new Map<number, number[]>();
   /** Size class of every block handed out and not yet given back, by address. */
   private readonly blockClass = new Map<number, number>();
   /** Every SharedArrayBuffer object this memory has shown (a new one after each growth). */
@@ -135,7 +142,8 @@ export class Arena {
    */
   allocate(bytes: number): number {
     const size = sizeClass(bytes);
-    let ptr = this.take(size);
+    const reused = this.freeTemporaries.get(size)?.pop();
+    let ptr = reused ?? this.take(size);
     if (ptr === 0) {
       this.reclaim();
       ptr = this.take(size);
@@ -166,7 +174,7 @@ export class Arena {
     const size = this.blockClass.get(ptr);
     if (size === undefined) throw new Error(`Arena.release: ${ptr} is not an allocated block`);
     this.blockClass.delete(ptr);
-    this.pushFree(ptr, size);
+    this.pushFree(this.freeTemporaries, ptr, size);
   }
 
   /**
@@ -205,8 +213,25 @@ export class Arena {
     this.blockClass.set(ptr, bytes);
     const array = new Kind(this.buffer(), ptr, size);
     if (zero) array.fill(0);
-    this.reclaimerOf().registry.register(array, ptr);
+    // The array is its own unregister token (held weakly), for releaseStorage.
+    this.reclaimerOf().registry.register(array, ptr, array);
     return array;
+  }
+
+  /**
+   * Takes back the block of `array`, storage from `float32`/`int32` that its owner knows nothing
+   * will read or write again (the autograd engine's spent gradients), without waiting for the
+   * collector; the next result of its size reuses it while it is still in cache. False when the
+   * array is not live storage of this arena (then nothing changes).
+   */
+  releaseStorage(array: Float32Array | Int32Array): boolean {
+    if (!this.contains(array) || !this.reclaimer?.registry.unregister(array)) return false;
+    const ptr = array.byteOffset;
+    const size = this.blockClass.get(ptr)!;
+    this.blockClass.delete(ptr);
+    this.storageBytes -= size;
+    this.pushFree(this.freeLists, ptr, size);
+    return true;
   }
 
   /** A block of `size` bytes from its free list or from the top (growing memory); 0 if neither. */
@@ -228,9 +253,9 @@ export class Arena {
     return ptr;
   }
 
-  private pushFree(ptr: number, size: number): void {
-    let list = this.freeLists.get(size);
-    if (!list) this.freeLists.set(size, (list = []));
+  private pushFree(lists: Map<number, number[]>, ptr: number, size: number): void {
+    let list = lists.get(size);
+    if (!list) lists.set(size, (list = []));
     list.push(ptr);
   }
 
@@ -239,7 +264,7 @@ export class Arena {
       const size = this.blockClass.get(ptr)!;
       this.blockClass.delete(ptr);
       this.storageBytes -= size;
-      this.pushFree(ptr, size);
+      this.pushFree(this.freeLists, ptr, size);
     });
     return this.reclaimer;
   }

@@ -41,7 +41,7 @@ import {
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
 import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
-import { arenaFloat32, gemmF32, sgdStepF32, wasmGemmAvailable } from './gemm.js';
+import { arenaFloat32, gemmF32, getRuntime, sgdStepF32, wasmGemmAvailable } from './gemm.js';
 import { setFloat32Allocator } from '../cpu/storage.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 
@@ -97,6 +97,11 @@ export const wasmBackend: Backend = {
       as3d(weight, [1, k, n], [0, weight.strides[1], weight.strides[0]]),
       bias,
     );
+  },
+
+  release(storage: Storage): void {
+    if (storage instanceof Float32Array || storage instanceof Int32Array)
+      getRuntime()?.arena.releaseStorage(storage);
   },
 
   reluBackward(grad: View, output: View): Storage | null {
