@@ -504,9 +504,11 @@ function gemmInMemory<T>(
   const apBlock = alignBytes(Math.ceil(mc / mr) * mr * kc * 4);
   const bpPtr = take(batchB * bpBatchBytes);
   if (bpPtr === 0) return null;
-  const apPtr = take(Math.min(slice, batch) * packAPerBatch * apBlock);
-  if (apPtr === 0) return null;
-  const scratchStride = alignBytes(mr * nr * 4);
+  // A packed by tasks of its own when column chunks share its row blocks, else by each task.
+  const prepackA = nChunks > 1;
+  const apPtr = prepackA ? take(Math.min(slice, batch) * packAPerBatch * apBlock) : 0;
+  if (prepackA && apPtr === 0) return null;
+  const scratchStride = alignBytes(mr * nr * 4) + (prepackA ? 0 : apBlock);
   const scratchPtr = take(scratchStride * (1 + (rt.pool ? rt.pool.size : 0)));
   if (scratchPtr === 0) return null;
   let cPtr = into ? into.byteOffset : 0;
@@ -565,7 +567,7 @@ function gemmInMemory<T>(
     const count = Math.min(slice, batch - b0);
     // A B shared by the whole batch is packed once, with the first slice.
     const packB = batchB === 1 ? (b0 === 0 ? packBPerBatch : 0) : count * packBPerBatch;
-    const packing = packB + count * packAPerBatch;
+    const packing = packB + (prepackA ? count * packAPerBatch : 0);
     ctl[CTL.BATCH] = count;
     ctl[CTL.A_PTR] = pa.base + (pa.offset + b0 * aBatchStride) * 4;
     ctl[CTL.B_PTR] = pb.base + (pb.offset + (batchB === 1 ? 0 : b0 * bBatchStride)) * 4;

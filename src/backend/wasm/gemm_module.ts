@@ -3,12 +3,14 @@
  *
  *   pack-B task (b, kb, chunk): B[b][kb·KC.., a range of N] → panels of NR columns, KC×NR each
  *   pack-A task (b, ib, kb):    A[b][ib·MC.., kb·KC..] → panels of MR rows, MC×KC each
- *   compute task (b, ib, jc):   for each K block, for each NR panel of the column chunk, for
- *                               each MR panel: the register-tiled micro-kernel
+ *   compute task (b, ib, jc):   for each K block (its A block packed here into thread scratch
+ *                               when no pack-A task did), for each NR panel of the column
+ *                               chunk, for each MR panel: the register-tiled micro-kernel
  *
  * One matmul is one job of the thread pool: all packing tasks, then (past a barrier) all
- * compute tasks. A is packed once, not once per column chunk, and packing is shared out
- * over the threads like the products.
+ * compute tasks. When several column chunks share a row block (a small M split for the
+ * threads), pack-A tasks pack it once for all of them; otherwise each compute task packs its
+ * own A block just before using it, while it is in cache (BLIS's order).
  *
  * The micro-kernel keeps an MR×NR tile of C in registers (f32x4 vectors, or f32 scalars for the
  * scalar variant) and, per step of k, loads NR/4 vectors of B, splats MR values of A and does
@@ -810,6 +812,7 @@ function emitCompute(
   m: ModuleBuilder,
   v: GemmVariant,
   micro: FunctionBuilder,
+  packA: FunctionBuilder,
   partial: FunctionBuilder[],
 ): FunctionBuilder {
   const f = m.func('compute', ['i32', 'i32'], [], false);
@@ -842,6 +845,7 @@ function emitCompute(
     { length: 17 },
     L,
   );
+  const [scratch, prepacked] = [L(), L()];
   const { mr, nr } = v;
   loadCtl(f, CTL.M, M);
   loadCtl(f, CTL.N, N);
@@ -874,13 +878,33 @@ function emitCompute(
     () => f.get(N).get(n0).i32_sub(),
     ncb,
   );
-  // Scratch: this thread's edge tile.
+  // Scratch: this thread's A block (when A is packed here), then its edge tile at the end.
   f.i32_const(0).i32_load(at(CTL.SCRATCH));
-  f.get(thread).i32_const(0).i32_load(at(CTL.SCRATCH_STRIDE)).i32_mul().i32_add().set(tile);
-  // aBase: this block's packed A (block (p, mb, 0); K blocks follow).
-  f.i32_const(0).i32_load(at(CTL.AP_PTR));
-  f.get(p).i32_const(0).i32_load(at(CTL.M_BLOCKS)).i32_mul().get(mb).i32_add();
-  f.get(kBlocks).i32_mul().i32_const(0).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add().set(aBase);
+  f.get(thread).i32_const(0).i32_load(at(CTL.SCRATCH_STRIDE)).i32_mul().i32_add().set(scratch);
+  f.get(scratch)
+    .i32_const(0)
+    .i32_load(at(CTL.SCRATCH_STRIDE))
+    .i32_add()
+    .i32_const(mr * nr * 4)
+    .i32_sub()
+    .set(tile);
+  // Where A comes from: packed by the pack-A tasks (block (p, mb, 0), K blocks following), or,
+  // with AP_PTR 0, packed here from A_PTR + (p·A_SB + m0·A_SM)·4, one K block at a time.
+  f.i32_const(0).i32_load(at(CTL.AP_PTR)).set(prepacked);
+  f.get(prepacked).if_(
+    () => {
+      f.get(prepacked);
+      f.get(p).i32_const(0).i32_load(at(CTL.M_BLOCKS)).i32_mul().get(mb).i32_add();
+      f.get(kBlocks).i32_mul().i32_const(0).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add();
+      f.set(aBase);
+    },
+    () => {
+      f.i32_const(0).i32_load(at(CTL.A_PTR));
+      f.get(p).i32_const(0).i32_load(at(CTL.A_SB)).i32_mul();
+      f.get(m0).i32_const(0).i32_load(at(CTL.A_SM)).i32_mul().i32_add();
+      f.i32_const(4).i32_mul().i32_add().set(aBase);
+    },
+  );
   f.i32_const(0)
     .i32_load(at(CTL.BP_PTR))
     .get(p)
@@ -922,7 +946,19 @@ function emitCompute(
       // The first K block starts C as CTL.C_INIT says, the others add to it.
       f.i32_const(C_FROM_C).i32_const(0).i32_load(at(CTL.C_INIT)).get(kb).i32_const(0).i32_gt_s();
       f.select().set(start);
-      f.get(aBase).get(kb).i32_const(0).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add().set(ap);
+      f.get(prepacked).if_(
+        () =>
+          f.get(aBase).get(kb).i32_const(0).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add().set(ap),
+        () => {
+          // pack_a(aBase + k0·A_SK·4, A_SM·4, A_SK·4, mcb, kcb, scratch)
+          f.get(aBase).get(k0).i32_const(0).i32_load(at(CTL.A_SK)).i32_mul();
+          f.i32_const(4).i32_mul().i32_add();
+          f.i32_const(0).i32_load(at(CTL.A_SM)).i32_const(4).i32_mul();
+          f.i32_const(0).i32_load(at(CTL.A_SK)).i32_const(4).i32_mul();
+          f.get(mcb).get(kcb).get(scratch).call(m.indexOf(packA));
+          f.get(scratch).set(ap);
+        },
+      );
       // bpk = bBase + (k0·NPAD + n0·kcb)·4
       f.get(bBase)
         .get(k0)
@@ -1754,7 +1790,7 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
   const partial = Array.from({ length: v.mr - 1 }, (_, r) => emitMicroKernel(m, v, r + 1));
   const packA = emitPackA(m, v);
   const packB = emitPackB(m, v);
-  const compute = emitCompute(m, v, micro, partial);
+  const compute = emitCompute(m, v, micro, packA, partial);
   const gemmTask = emitGemmTask(m, packB, emitPackATask(m, packA), compute);
   const im2col = emitIm2col(m, false, v.level !== 'scalar');
   const col2im = emitIm2col(m, true, v.level !== 'scalar');
