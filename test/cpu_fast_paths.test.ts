@@ -8,7 +8,13 @@
  * of the same data must give the same bits as on the contiguous originals.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BinaryOp, ReduceOp, UnaryOp, View } from '../src/backend/backend.js';
+import {
+  BOOL_RESULT_BINARY_OPS,
+  type BinaryOp,
+  type ReduceOp,
+  type UnaryOp,
+  type View,
+} from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import {
   binaryFast,
@@ -181,17 +187,6 @@ const BINARY_OPS: readonly BinaryOp[] = [
   'logicalAnd',
   'logicalOr',
 ];
-const COMPARISONS: ReadonlySet<BinaryOp> = new Set([
-  'eq',
-  'ne',
-  'lt',
-  'le',
-  'gt',
-  'ge',
-  'logicalAnd',
-  'logicalOr',
-]);
-
 /** [output shape, a's shape, b's shape]: equal shapes, scalars, bias rows, columns, 3-D and 4-D broadcasts, empty. */
 const BROADCASTS: readonly [string, number[], number[], number[]][] = [
   ['same shape', [5, 7], [5, 7], [5, 7]],
@@ -219,7 +214,7 @@ describe('cpu fast paths: binary', () => {
             shape,
           );
           for (const op of BINARY_OPS) {
-            const outDType = COMPARISONS.has(op) ? 'bool' : dtype;
+            const outDType = BOOL_RESULT_BINARY_OPS.has(op) ? 'bool' : dtype;
             const { general, fast } = bothPaths(
               () => cpuBackend.binary(op, a, b, outDType) as TypedArray,
             );

@@ -11,6 +11,7 @@ import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import { plainSgdOptions } from './helpers/values.js';
 import { scatterLastDimFast } from '../src/backend/cpu/indexing_kernels.js';
 import { ARENA_MIN_ELEMENTS } from '../src/backend/wasm/arena.js';
+import { contiguousStrides } from '../src/tensor/shape.js';
 import {
   adamWasm,
   binaryWasm,
@@ -41,9 +42,9 @@ function arenaData(size: number, seed: number, specials = true): Float32Array {
   return out!;
 }
 
-function contiguous(storage: Float32Array, shape: number[], offset = 0): View {
-  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
-  return { storage, dtype: 'float32', shape, strides, offset };
+function contiguous(storage: Float32Array | Int32Array, shape: number[], offset = 0): View {
+  const dtype = storage instanceof Int32Array ? 'int32' : 'float32';
+  return { storage, dtype, shape, strides: contiguousStrides(shape), offset };
 }
 
 /**
@@ -262,13 +263,7 @@ describe('elementwise WebAssembly kernels', () => {
     const src = contiguous(arenaData(rows * count, 10), [rows, count]);
     const indices = new Int32Array(rows * count);
     for (let i = 0; i < indices.length; i++) indices[i] = (i * 7919) % size; // with repeats
-    const index: View = {
-      storage: indices,
-      dtype: 'int32',
-      shape: [rows, count],
-      strides: [count, 1],
-      offset: 0,
-    };
+    const index = contiguous(indices, [rows, count]);
     expectSameBits(
       scatterAddWasm(base, 1, index, src),
       cpuBackend.scatter(base, 1, index, src, 'add'),
