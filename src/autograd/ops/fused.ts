@@ -3,9 +3,9 @@
  * indices, each computed forward by one backend kernel instead of a chain of primitives. Their
  * backward rules are written with differentiable tensor ops, so the backward of a backward
  * (createGraph) works as for the composed ops; softmax and NLL also have a backward kernel,
- * which gives the same bits and is used when no graph is being built. Where a rule reads statistics the kernel computed
- * (mean, rstd), it recomputes them from x with differentiable ops when grad mode is on during
- * backward, so that higher derivatives see how they depend on x.
+ * which gives the same bits and is used when no graph is being built. Where a rule reads
+ * statistics the kernel computed (mean, rstd), it recomputes them from x with differentiable ops
+ * when grad mode is on during backward, so that higher derivatives see how they depend on x.
  */
 import { zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -20,14 +20,12 @@ import { sumToShape } from './reduction.js';
  */
 export function fusedSoftmax(x: Tensor, dim: number, log: boolean): Tensor {
   const scalar = x.ndim === 0;
-  const view = scalar
-    ? { storage: x.storage, dtype: x.dtype, shape: [1], strides: [1], offset: x.offset }
-    : x;
-  const axis = scalar ? 0 : dim;
-  const y = fromStorage(x.backend.softmax(view, axis, log), x.shape, x.dtype, x);
-  const sumAlong = (t: Tensor) => (scalar ? t : t.sum(dim, true));
+  // A 0-d tensor is read by the kernels as one element along axis 0.
   const asView = (t: Tensor) =>
     scalar ? { storage: t.storage, dtype: t.dtype, shape: [1], strides: [1], offset: t.offset } : t;
+  const axis = scalar ? 0 : dim;
+  const y = fromStorage(x.backend.softmax(asView(x), axis, log), x.shape, x.dtype, x);
+  const sumAlong = (t: Tensor) => (scalar ? t : t.sum(dim, true));
   // Without a graph to build, one kernel; the same rule in differentiable ops otherwise.
   const backwardKernel = (g: Tensor, sy: Tensor) =>
     fromStorage(x.backend.softmaxBackward(asView(g), asView(sy), axis, log), x.shape, x.dtype, x);

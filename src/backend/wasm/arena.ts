@@ -232,12 +232,16 @@ export class Arena {
    */
   releaseStorage(array: Float32Array | Int32Array): boolean {
     if (!this.contains(array) || !this.reclaimer?.registry.unregister(array)) return false;
-    const ptr = array.byteOffset;
+    this.freeStorage(array.byteOffset);
+    return true;
+  }
+
+  /** Puts a storage block back on its free list. */
+  private freeStorage(ptr: number): void {
     const size = this.blockClass.get(ptr)!;
     this.blockClass.delete(ptr);
     this.storageBytes -= size;
     this.pushFree(this.freeLists, ptr, size);
-    return true;
   }
 
   /** A block of `size` bytes from its free list or from the top (growing memory); 0 if neither. */
@@ -266,12 +270,7 @@ export class Arena {
   }
 
   private reclaimerOf(): Reclaimer {
-    this.reclaimer ??= makeReclaimer((ptr) => {
-      const size = this.blockClass.get(ptr)!;
-      this.blockClass.delete(ptr);
-      this.storageBytes -= size;
-      this.pushFree(this.freeLists, ptr, size);
-    });
+    this.reclaimer ??= makeReclaimer((ptr) => this.freeStorage(ptr));
     return this.reclaimer;
   }
 

@@ -376,7 +376,7 @@ export function gemmF32(a: View, b: View, bias?: View): Float32Array | null {
   return gemmF32With(a, b, (c) => c.slice(), undefined, bias);
 }
 
-/** Fills C [.., N] with the bias row in every row. */
+/** Fills C [.., N] with the bias row in every row (one row when C holds N elements). */
 function fillBiasRows(c: Float32Array, bias: View): void {
   const n = bias.shape[0];
   const values = bias.storage as Float32Array;
@@ -528,10 +528,7 @@ function gemmInMemory<T>(
   else if (bias) {
     biasPtr = take(n * 4);
     if (biasPtr === 0) return null;
-    const values = bias.storage as Float32Array;
-    const heap = rt.heap();
-    for (let j = 0; j < n; j++)
-      heap[(biasPtr >> 2) + j] = values[bias.offset + j * bias.strides[0]];
+    fillBiasRows(rt.heap().subarray(biasPtr >> 2, (biasPtr >> 2) + n), bias);
   }
   const ctl = rt.ctl;
   setControls(ctl, {

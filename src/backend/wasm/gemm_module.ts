@@ -729,10 +729,30 @@ function emitPackedPanels(
 }
 
 /**
+ * pack_a_block(p, m0, k0, mcb, kcb, dst): rows [m0, m0 + mcb) × cols [k0, k0 + kcb) of batch p
+ * of A (its address and strides from the control block) into MR-row panels at dst; for the
+ * pack-A tasks and for compute tasks that pack their own block.
+ */
+function emitPackABlock(m: ModuleBuilder, packA: FunctionBuilder): FunctionBuilder {
+  const f = m.func('pack_a_block', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], false);
+  const [p, m0, k0, mcb, kcb, dst] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
+  // pack_a(A_PTR + (p·A_SB + m0·A_SM + k0·A_SK)·4, A_SM·4, A_SK·4, mcb, kcb, dst)
+  f.i32_const(0).i32_load(at(CTL.A_PTR));
+  f.get(p).i32_const(0).i32_load(at(CTL.A_SB)).i32_mul();
+  f.get(m0).i32_const(0).i32_load(at(CTL.A_SM)).i32_mul().i32_add();
+  f.get(k0).i32_const(0).i32_load(at(CTL.A_SK)).i32_mul().i32_add();
+  f.i32_const(4).i32_mul().i32_add();
+  f.i32_const(0).i32_load(at(CTL.A_SM)).i32_const(4).i32_mul();
+  f.i32_const(0).i32_load(at(CTL.A_SK)).i32_const(4).i32_mul();
+  f.get(mcb).get(kcb).get(dst).call(m.indexOf(packA));
+  return f;
+}
+
+/**
  * Pack-A task t = (p·M_BLOCKS + mb)·K_BLOCKS + kb: block (mb, kb) of batch p of A into MR-row
  * panels at AP_PTR + t·AP_BLOCK, where the compute tasks read it.
  */
-function emitPackATask(m: ModuleBuilder, packA: FunctionBuilder): FunctionBuilder {
+function emitPackATask(m: ModuleBuilder, packABlock: FunctionBuilder): FunctionBuilder {
   const f = m.func('pack_a_task', ['i32'], [], false);
   const task = f.param(0);
   const [kBlocks, p, rest, mb, kb, m0, mcb, k0, kcb, tmp] = Array.from({ length: 10 }, () =>
@@ -760,18 +780,11 @@ function emitPackATask(m: ModuleBuilder, packA: FunctionBuilder): FunctionBuilde
     () => f.i32_const(0).i32_load(at(CTL.K)).get(k0).i32_sub(),
     kcb,
   );
-  // pack_a(A_PTR + (p·A_SB + m0·A_SM + k0·A_SK)·4, A_SM·4, A_SK·4, mcb, kcb, AP_PTR + t·AP_BLOCK)
-  f.i32_const(0).i32_load(at(CTL.A_PTR));
-  f.get(p).i32_const(0).i32_load(at(CTL.A_SB)).i32_mul();
-  f.get(m0).i32_const(0).i32_load(at(CTL.A_SM)).i32_mul().i32_add();
-  f.get(k0).i32_const(0).i32_load(at(CTL.A_SK)).i32_mul().i32_add();
-  f.i32_const(4).i32_mul().i32_add();
-  f.i32_const(0).i32_load(at(CTL.A_SM)).i32_const(4).i32_mul();
-  f.i32_const(0).i32_load(at(CTL.A_SK)).i32_const(4).i32_mul();
-  f.get(mcb).get(kcb);
+  // pack_a_block(p, m0, k0, mcb, kcb, AP_PTR + t·AP_BLOCK)
+  f.get(p).get(m0).get(k0).get(mcb).get(kcb);
   f.i32_const(0).i32_load(at(CTL.AP_PTR));
   f.get(task).i32_const(0).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add();
-  f.call(m.indexOf(packA));
+  f.call(m.indexOf(packABlock));
   return f;
 }
 
@@ -812,7 +825,7 @@ function emitCompute(
   m: ModuleBuilder,
   v: GemmVariant,
   micro: FunctionBuilder,
-  packA: FunctionBuilder,
+  packABlock: FunctionBuilder,
   partial: FunctionBuilder[],
 ): FunctionBuilder {
   const f = m.func('compute', ['i32', 'i32'], [], false);
@@ -888,23 +901,13 @@ function emitCompute(
     .i32_const(mr * nr * 4)
     .i32_sub()
     .set(tile);
-  // Where A comes from: packed by the pack-A tasks (block (p, mb, 0), K blocks following), or,
-  // with AP_PTR 0, packed here from A_PTR + (p·A_SB + m0·A_SM)·4, one K block at a time.
+  // A packed by the pack-A tasks (block (p, mb, 0), its K blocks following), or, with AP_PTR
+  // 0, packed here into scratch one K block at a time.
   f.i32_const(0).i32_load(at(CTL.AP_PTR)).set(prepacked);
-  f.get(prepacked).if_(
-    () => {
-      f.get(prepacked);
-      f.get(p).i32_const(0).i32_load(at(CTL.M_BLOCKS)).i32_mul().get(mb).i32_add();
-      f.get(kBlocks).i32_mul().i32_const(0).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add();
-      f.set(aBase);
-    },
-    () => {
-      f.i32_const(0).i32_load(at(CTL.A_PTR));
-      f.get(p).i32_const(0).i32_load(at(CTL.A_SB)).i32_mul();
-      f.get(m0).i32_const(0).i32_load(at(CTL.A_SM)).i32_mul().i32_add();
-      f.i32_const(4).i32_mul().i32_add().set(aBase);
-    },
-  );
+  f.get(prepacked);
+  f.get(p).i32_const(0).i32_load(at(CTL.M_BLOCKS)).i32_mul().get(mb).i32_add();
+  f.get(kBlocks).i32_mul().i32_const(0).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add();
+  f.set(aBase);
   f.i32_const(0)
     .i32_load(at(CTL.BP_PTR))
     .get(p)
@@ -950,12 +953,7 @@ function emitCompute(
         () =>
           f.get(aBase).get(kb).i32_const(0).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add().set(ap),
         () => {
-          // pack_a(aBase + k0·A_SK·4, A_SM·4, A_SK·4, mcb, kcb, scratch)
-          f.get(aBase).get(k0).i32_const(0).i32_load(at(CTL.A_SK)).i32_mul();
-          f.i32_const(4).i32_mul().i32_add();
-          f.i32_const(0).i32_load(at(CTL.A_SM)).i32_const(4).i32_mul();
-          f.i32_const(0).i32_load(at(CTL.A_SK)).i32_const(4).i32_mul();
-          f.get(mcb).get(kcb).get(scratch).call(m.indexOf(packA));
+          f.get(p).get(m0).get(k0).get(mcb).get(kcb).get(scratch).call(m.indexOf(packABlock));
           f.get(scratch).set(ap);
         },
       );
@@ -1790,8 +1788,9 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
   const partial = Array.from({ length: v.mr - 1 }, (_, r) => emitMicroKernel(m, v, r + 1));
   const packA = emitPackA(m, v);
   const packB = emitPackB(m, v);
-  const compute = emitCompute(m, v, micro, packA, partial);
-  const gemmTask = emitGemmTask(m, packB, emitPackATask(m, packA), compute);
+  const packABlock = emitPackABlock(m, packA);
+  const compute = emitCompute(m, v, micro, packABlock, partial);
+  const gemmTask = emitGemmTask(m, packB, emitPackATask(m, packABlock), compute);
   const im2col = emitIm2col(m, false, v.level !== 'scalar');
   const col2im = emitIm2col(m, true, v.level !== 'scalar');
   const maxpool = emitMaxPool(m, v.level !== 'scalar');
