@@ -16,7 +16,7 @@ import type {
   Storage,
   View,
 } from '../backend.js';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { allocateStorage } from './storage.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { elementOffsets, positionsOf } from './strided.js';
@@ -106,23 +106,34 @@ export function softmaxBackwardKernel(
   const out = allocateStorage(output.dtype, outer * n * inner);
   const { data: g, base: gBase } = contiguousData(grad);
   const { data: y, base: yBase } = contiguousData(output);
+  // Every intermediate is stored in an array of the dtype, so it rounds where the composed ops
+  // (exp, mul, sub) round their results (this measured faster inside a training step than
+  // rounding each with Math.fround).
+  const scratch = allocateTypedArray(output.dtype, n * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const start = o * n * inner + i;
       const end = start + n * inner;
-      // Σg (log-softmax) or Σ round(g·y) (softmax), in float64 along the axis, then rounded;
-      // every other step rounded where the composed ops (exp, mul, sub) round their results.
+      // Σg (log-softmax) or Σ round(g·y) (softmax), in float64 along the axis, then rounded.
       let total = 0;
       if (log) {
         for (let q = start; q < end; q += inner) total += g[gBase + q];
         const sum = round(total);
-        for (let q = start; q < end; q += inner)
-          out[q] = round(g[gBase + q] - round(round(Math.exp(y[yBase + q])) * sum));
+        for (let q = start; q < end; q += inner) scratch[q - start] = Math.exp(y[yBase + q]);
+        for (let q = start; q < end; q += inner) {
+          scratch[q - start] *= sum;
+          out[q] = g[gBase + q] - scratch[q - start];
+        }
       } else {
-        for (let q = start; q < end; q += inner) total += round(g[gBase + q] * y[yBase + q]);
+        for (let q = start; q < end; q += inner) {
+          scratch[q - start] = g[gBase + q] * y[yBase + q];
+          total += scratch[q - start];
+        }
         const sum = round(total);
-        for (let q = start; q < end; q += inner)
-          out[q] = round(y[yBase + q] * round(g[gBase + q] - sum));
+        for (let q = start; q < end; q += inner) {
+          scratch[q - start] = g[gBase + q] - sum;
+          out[q] = y[yBase + q] * scratch[q - start];
+        }
       }
     }
   }
