@@ -36,7 +36,9 @@ const STORAGE_LIMIT = 1024 * 1024 * 1024;
 /** The size class of a request: rounded up to an eighth of its power of two, 64-byte aligned. */
 export function sizeClass(bytes: number): number {
   const b = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-  const step = Math.max(ALIGN, 2 ** Math.floor(Math.log2(b)) / 8);
+  // The power of two at or below b: integer arithmetic below 2^31 (every kernel call asks).
+  const power = b < 2 ** 31 ? 2 ** (31 - Math.clz32(b)) : 2 ** Math.floor(Math.log2(b));
+  const step = Math.max(ALIGN, power / 8);
   return Math.ceil(b / step) * step;
 }
 

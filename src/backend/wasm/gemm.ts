@@ -84,7 +84,8 @@ export class GemmRuntime {
 
   /** The control block, refreshed after growth (growing a non-shared memory detaches its old buffer). */
   get ctl(): Int32Array {
-    if (this.ctlWords.buffer !== this.memory.buffer)
+    // A shared memory's views stay valid as it grows (and reading memory.buffer is not free).
+    if (!this.shared && this.ctlWords.buffer !== this.memory.buffer)
       this.ctlWords = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES / 4);
     return this.ctlWords;
   }
