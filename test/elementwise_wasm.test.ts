@@ -3,7 +3,9 @@
  * reference backend: relu and its backward, add/sub/mul/div on equal shapes and with a broadcast
  * row, the sum over leading dims, and max pooling's scatter-add, on data with NaN, ±Infinity,
  * ±0 and denormals, at sizes with and without a SIMD tail. Each case also checks that the
- * kernel really ran (it returns null when it declines).
+ * kernel really ran (it returns null when it declines). The softmax kernels are the exception:
+ * their vector exp is checked against Math.exp in ulps, and their results against the reference
+ * within the rounding that allows.
  */
 import { describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
@@ -15,10 +17,12 @@ import { contiguousStrides } from '../src/tensor/shape.js';
 import {
   adamWasm,
   binaryWasm,
+  logSoftmaxBackwardWasm,
   reluBackwardWasm,
   reluWasm,
   scatterAddWasm,
   sgdWasm,
+  softmaxWasm,
   sumLeadingWasm,
   sumEachRowWasm,
   swapOuterWasm,
@@ -292,5 +296,167 @@ describe('elementwise WebAssembly kernels', () => {
     );
     indices[5 * count + 3] = -1;
     expect(() => scatterAddWasm(base, 1, index, src)).toThrow(/index -1 is out of bounds/);
+  });
+});
+
+/** Distance in float32 steps between two finite float32 values of one sign (or both zero). */
+function ulps(a: number, b: number): number {
+  const bits = (x: number) => new Int32Array(Float32Array.of(x).buffer)[0];
+  return Math.abs(bits(a) - bits(b));
+}
+
+/** Plain (non-arena) float32 rows, deterministic, with `special` rows of NaN and ±Infinity. */
+function rowsData(rows: number, n: number, seed: number, scale: number, inArena: boolean) {
+  const data = inArena ? arenaData(rows * n, seed, false) : new Float32Array(rows * n);
+  let s = seed;
+  for (let i = 0; i < data.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    data[i] = ((s / 2 ** 32) * 2 - 1) * scale;
+  }
+  if (rows >= 4) {
+    data[n + 1] = NaN; // a NaN row
+    data.fill(-Infinity, 2 * n, 3 * n); // a row of −Infinity: NaN everywhere
+    data[3 * n] = Infinity; // +Infinity in a row: shift 0
+    if (n > 2) data[3 * n + 2] = -Infinity;
+  }
+  return contiguous(data, [rows, n]);
+}
+
+/** Equal where the reference is NaN or infinite, else within `bound(i)`. */
+function expectWithin(
+  got: Float32Array | null,
+  want: Float32Array,
+  bound: (i: number) => number,
+  label: string,
+) {
+  expect(got, `${label}: the kernel ran`).not.toBeNull();
+  for (let i = 0; i < want.length; i++) {
+    if (Number.isNaN(want[i])) expect(Number.isNaN(got![i]), `${label}[${i}] NaN`).toBe(true);
+    else if (!Number.isFinite(want[i])) expect(got![i], `${label}[${i}]`).toBe(want[i]);
+    else
+      expect(
+        Math.abs(got![i] - want[i]),
+        `${label}[${i}]: ${got![i]} vs ${want[i]}`,
+      ).toBeLessThanOrEqual(bound(i));
+  }
+}
+
+describe('softmax WebAssembly kernels', () => {
+  it('the vector exp is within 2 ulp of Math.exp, 0 below the normal range, ±Infinity and NaN as exp', () => {
+    // Rows [0, x] with gradient [−1, 0]: the log-softmax backward's out[1] = 0 − exp(x)·(−1) = exp(x).
+    const xs: number[] = [];
+    for (let x = -90; x <= 89; x += 0.0137) xs.push(Math.fround(x));
+    // Around the ends of the range (exp overflows past 88.72284, is subnormal below −87.33655).
+    const edges = [-Infinity, Infinity, NaN, -0, 0, 88.72283, 88.7229, -87.3365, -87.33655, 1e-30];
+    xs.push(...edges.map(Math.fround));
+    const y = new Float32Array(xs.length * 2);
+    const g = new Float32Array(xs.length * 2);
+    xs.forEach((x, i) => {
+      y[2 * i + 1] = x;
+      g[2 * i] = -1;
+    });
+    const out = logSoftmaxBackwardWasm(
+      contiguous(g, [xs.length, 2]),
+      contiguous(y, [xs.length, 2]),
+      1,
+    );
+    expect(out).not.toBeNull();
+    let worst = 0;
+    let worstAt = 0;
+    xs.forEach((x, i) => {
+      const got = out![2 * i + 1];
+      const want = Math.fround(Math.exp(x));
+      if (Number.isNaN(x)) expect(got).toBeNaN();
+      else if (want < 2 ** -126) expect(got, `exp(${x})`).toBe(0);
+      else if (want === Infinity) expect(got, `exp(${x})`).toBe(Infinity);
+      else if (ulps(got, want) > worst) {
+        worst = ulps(got, want);
+        worstAt = x;
+      }
+    });
+    expect(worst, `the most ulps, at exp(${worstAt})`).toBeLessThanOrEqual(2);
+  });
+
+  // Rows of 10 (the MLP's logits), tails of 1–3 past the vectors, a row of one, and rows split
+  // over the threads; inputs in arena storage and in ordinary arrays.
+  const SHAPES: [number, number][] = [
+    [128, 10],
+    [5, 7],
+    [6, 1],
+    [3, 4099],
+    [1000, 41],
+  ];
+
+  it('softmax and log-softmax match the reference within the vector exp’s rounding', () => {
+    for (const [rows, n] of SHAPES) {
+      for (const inArena of [false, true]) {
+        const x = rowsData(rows, n, rows + n, 12, inArena && rows * n >= ARENA_MIN_ELEMENTS);
+        const label = `[${rows}, ${n}]${inArena ? ' in the arena' : ''}`;
+        const logWant = cpuBackend.softmax(x, 1, true) as Float32Array;
+        // x − lse in float64 from the same max: only Σ exp differs (a few ulps of each term).
+        expectWithin(
+          softmaxWasm(x, 1, true),
+          logWant,
+          (i) => 1e-6 + 2 ** -23 * Math.abs(logWant[i]),
+          `log-softmax ${label}`,
+        );
+        // e / Σ: exp of the float32 difference x − max, whose rounding grows with |x − max|.
+        const want = cpuBackend.softmax(x, 1, false) as Float32Array;
+        expectWithin(
+          softmaxWasm(x, 1, false),
+          want,
+          (i) => 1e-37 + 5e-6 * want[i],
+          `softmax ${label}`,
+        );
+      }
+    }
+  });
+
+  it('the log-softmax backward matches the reference within the vector exp’s rounding', () => {
+    for (const [rows, n] of SHAPES) {
+      const x = rowsData(rows, n, 7 * rows + n, 8, false);
+      const y = contiguous(cpuBackend.softmax(x, 1, true) as Float32Array, [rows, n]);
+      const g = rowsData(rows, n, 3 * rows + n, 1, rows * n >= ARENA_MIN_ELEMENTS);
+      const want = cpuBackend.softmaxBackward(g, y, 1, true) as Float32Array;
+      const ys = y.storage as Float32Array;
+      const gs = g.storage as Float32Array;
+      // exp(y) within 2 ulp, times the row's Σg: the bound scales with that term.
+      const rowSum = (i: number) => {
+        const start = Math.floor(i / n) * n;
+        let total = 0;
+        for (let k = start; k < start + n; k++) total += gs[k];
+        return Math.abs(total);
+      };
+      expectWithin(
+        logSoftmaxBackwardWasm(g, y, 1),
+        want,
+        (i) => 1e-38 + 2 ** -22 * (Math.exp(ys[i]) * rowSum(i) + Math.abs(gs[i])),
+        `log-softmax backward [${rows}, ${n}]`,
+      );
+    }
+  });
+
+  it('reads strided views (gathered first): the results of their contiguous copies', () => {
+    const x = rowsData(6, 9, 2, 5, false);
+    const transposed: View = { ...x, shape: [9, 6], strides: [1, 9] };
+    const copy = contiguous(cpuBackend.copy(transposed, 'float32') as Float32Array, [9, 6]);
+    for (const log of [true, false]) {
+      const got = softmaxWasm(transposed, 1, log);
+      expect(got).not.toBeNull();
+      expect([...got!]).toEqual([...softmaxWasm(copy, 1, log)!]);
+    }
+    const g = rowsData(9, 6, 3, 1, false);
+    const got = logSoftmaxBackwardWasm(g, transposed, 1);
+    expect([...got!]).toEqual([...logSoftmaxBackwardWasm(g, copy, 1)!]);
+  });
+
+  it('declines what the kernels do not take: other dims, float64, 0-d', () => {
+    const x = rowsData(4, 6, 1, 1, false);
+    expect(softmaxWasm(x, 0, true)).toBeNull();
+    expect(
+      softmaxWasm({ ...x, dtype: 'float64', storage: new Float64Array(24) }, 1, true),
+    ).toBeNull();
+    expect(softmaxWasm({ ...x, shape: [], strides: [] }, 0, true)).toBeNull();
+    expect(logSoftmaxBackwardWasm(x, x, 0)).toBeNull();
   });
 });

@@ -10,6 +10,7 @@ import { adamConstants } from '../cpu/fused_kernels.js';
 import { isBroadcastValue, lastDimRows, scatterBase } from '../cpu/indexing_kernels.js';
 import type { DType } from '../../tensor/dtype.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
+import { elementOffsets } from '../cpu/strided.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { ADAM_CONSTANTS, EW } from './elementwise_module.js';
 import { getRuntime, type GemmRuntime, kernelRuntime } from './gemm.js';
@@ -159,6 +160,97 @@ export function sumLeadingWasm(
     if (temp === 0) return null;
     runKernel(EW.SUM_ROWS, cols, [xp, temp, rows], size * 4);
     return new Float32Array(arena.memory.buffer, temp, cols).slice();
+  });
+}
+
+/**
+ * Byte address of a float32 view's `size` elements, in row-major order, for a kernel to read:
+ * where they are when contiguous in arena storage, else copied (gathered when strided) into a
+ * block from `take`; 0 when that fails.
+ */
+function readableAddress(
+  rt: GemmRuntime,
+  v: View,
+  size: number,
+  take: (bytes: number) => number,
+): number {
+  const at = addressOf(rt, v);
+  if (at >= 0) return at;
+  const ptr = take(size * 4);
+  if (ptr === 0) return 0;
+  const src = v.storage as Float32Array;
+  const offsets = elementOffsets(v.shape, v.strides, v.offset);
+  if (offsets === null) rt.heap().set(src.subarray(v.offset, v.offset + size), ptr >> 2);
+  else {
+    const heap = rt.heap();
+    for (let i = 0, q = ptr >> 2; i < size; i++, q++) heap[q] = src[offsets[i]];
+  }
+  return ptr;
+}
+
+/** Rows × n of a float32 view reduced along its last dim, or null for anything else. */
+function lastDimRowsOf(v: View, axis: number): { rows: number; n: number } | null {
+  const rank = v.shape.length;
+  if (rank === 0 || axis !== rank - 1 || v.dtype !== 'float32') return null;
+  if (!(v.storage instanceof Float32Array)) return null;
+  const n = v.shape[rank - 1];
+  const size = shapeSize(v.shape);
+  return size === 0 ? null : { rows: size / n, n };
+}
+
+/**
+ * Runs a row kernel that writes `size` elements at the address it is given: arena storage when
+ * the result is large enough to live there, else a temporary block copied out after;
+ * `launch(outPtr, take)` runs it and returns false when it cannot (then the result is null).
+ */
+function rowKernelResult(
+  rt: GemmRuntime,
+  size: number,
+  launch: (outPtr: number, take: (bytes: number) => number) => boolean,
+): Float32Array | null {
+  const { arena } = rt;
+  const stored = size >= ARENA_MIN_ELEMENTS ? arena.float32(size, false) : null;
+  return arena.withTemporaries((take) => {
+    const outPtr = stored ? stored.byteOffset : take(size * 4);
+    if (outPtr === 0 || !launch(outPtr, take)) return null;
+    return stored ?? rt.heap().slice(outPtr >> 2, (outPtr >> 2) + size);
+  });
+}
+
+/**
+ * softmax / log-softmax along the last dim of a contiguous float32 view, on the kernels (a
+ * vector exp, within 2 ulp of the reference's Math.exp; the rest rounded as the reference).
+ */
+export function softmaxWasm(x: View, axis: number, log: boolean): Float32Array | null {
+  const layout = lastDimRowsOf(x, axis);
+  const rt = layout ? runtime() : null;
+  if (!layout || !rt) return null;
+  const { rows, n } = layout;
+  const size = rows * n;
+  return rowKernelResult(rt, size, (outPtr, take) => {
+    const xp = readableAddress(rt, x, size, take);
+    if (xp === 0) return false;
+    runKernel(EW.SOFTMAX_ROWS, rows, [xp, outPtr, n, log ? 1 : 0], size * 8);
+    return true;
+  });
+}
+
+/**
+ * The log-softmax gradient g − exp(y)·Σg along the last dim of contiguous float32 views: the
+ * reference's float32 steps with the kernels' vector exp.
+ */
+export function logSoftmaxBackwardWasm(g: View, y: View, axis: number): Float32Array | null {
+  const layout = lastDimRowsOf(y, axis);
+  const rt = layout && lastDimRowsOf(g, axis) ? runtime() : null;
+  if (!layout || !rt || shapeSize(g.shape) !== shapeSize(y.shape)) return null;
+  const { rows, n } = layout;
+  const size = rows * n;
+  return rowKernelResult(rt, size, (outPtr, take) => {
+    const gp = readableAddress(rt, g, size, take);
+    const yp = readableAddress(rt, y, size, take);
+    if (gp === 0 || yp === 0) return false;
+    runKernel(EW.LOG_SOFTMAX_BACKWARD_ROWS, rows, [gp, yp, outPtr, n], size * 12);
+    return true;
   });
 }
 

@@ -252,8 +252,24 @@ export class FunctionBuilder {
   f32_ne(): this {
     return this.op(0x5c);
   }
+  f32_eq(): this {
+    return this.op(0x5b);
+  }
+  f32_abs(): this {
+    return this.op(0x8b);
+  }
+  /** NaN if either operand is NaN. */
+  f32_max(): this {
+    return this.op(0x97);
+  }
   f32_gt(): this {
     return this.op(0x5e);
+  }
+  i32_reinterpret_f32(): this {
+    return this.op(0xbc);
+  }
+  i32_shr_u(): this {
+    return this.op(0x76);
   }
   f32_reinterpret_i32(): this {
     return this.op(0xbe);
@@ -283,8 +299,34 @@ export class FunctionBuilder {
   f64_load(offset = 0): this {
     return this.op(0x2b).memarg(3, offset);
   }
+  f64_const(v: number): this {
+    this.code.push(0x44);
+    for (const b of new Uint8Array(new Float64Array([v]).buffer)) this.code.push(b);
+    return this;
+  }
   f64_add(): this {
     return this.op(0xa0);
+  }
+  f64_sub(): this {
+    return this.op(0xa1);
+  }
+  f64_mul(): this {
+    return this.op(0xa2);
+  }
+  f64_div(): this {
+    return this.op(0xa3);
+  }
+  f64_eq(): this {
+    return this.op(0x61);
+  }
+  f64_ne(): this {
+    return this.op(0x62);
+  }
+  f64_gt(): this {
+    return this.op(0x64);
+  }
+  f64_convert_i32_s(): this {
+    return this.op(0xb7);
   }
   f64_promote_f32(): this {
     return this.op(0xbb);
@@ -317,11 +359,36 @@ export class FunctionBuilder {
   i32x4_add(): this {
     return this.simd(0xae);
   }
+  i32x4_sub(): this {
+    return this.simd(0xb1);
+  }
+  i32x4_min_s(): this {
+    return this.simd(0xb6);
+  }
   f32x4_ne(): this {
     return this.simd(0x42);
   }
+  f32x4_lt(): this {
+    return this.simd(0x43);
+  }
   f32x4_gt(): this {
     return this.simd(0x44);
+  }
+  /** Lane-wise maximum: NaN if either lane is NaN. */
+  f32x4_max(): this {
+    return this.simd(0xe9);
+  }
+  /** Round to the nearest integer, ties to even. */
+  f32x4_nearest(): this {
+    return this.simd(0x6a);
+  }
+  /** float32 lanes to int32, saturating (NaN to 0). */
+  i32x4_trunc_sat_f32x4_s(): this {
+    return this.simd(0xf8);
+  }
+  /** Shift every int32 lane left by an i32 count. */
+  i32x4_shl(): this {
+    return this.simd(0xab);
   }
   v128_and(): this {
     return this.simd(0x4e);
@@ -364,8 +431,17 @@ export class FunctionBuilder {
   f32x4_demote_f64x2_zero(): this {
     return this.simd(0x5e);
   }
+  f64x2_splat(): this {
+    return this.simd(0x14);
+  }
   f64x2_add(): this {
     return this.simd(0xf0);
+  }
+  f64x2_sub(): this {
+    return this.simd(0xf1);
+  }
+  f64x2_div(): this {
+    return this.simd(0xf3);
   }
   f64x2_extract_lane(lane: number): this {
     this.simd(0x21);

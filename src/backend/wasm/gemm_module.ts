@@ -1715,6 +1715,28 @@ function emitElementwiseTask(
         p(2).f32_reinterpret_i32();
       },
     ],
+    // SOFTMAX_ROWS: units are rows of P2 elements of x and out; P3 = 1 for log-softmax.
+    [
+      EW.SOFTMAX_ROWS,
+      () => {
+        offset(0, rowsOf(2));
+        offset(1, rowsOf(2));
+        f.get(count);
+        p(2);
+        p(3);
+      },
+    ],
+    // LOG_SOFTMAX_BACKWARD_ROWS: units are rows of P3 elements of g, y and out.
+    [
+      EW.LOG_SOFTMAX_BACKWARD_ROWS,
+      () => {
+        offset(0, rowsOf(3));
+        offset(1, rowsOf(3));
+        offset(2, rowsOf(3));
+        f.get(count);
+        p(3);
+      },
+    ],
     // SWAP_OUTER: units are the outer dim; P3 = inner, P4 = l.
     [
       EW.SWAP_OUTER,

@@ -7,7 +7,8 @@
  * Accelerated: float32 matmul (and so linear layers, bmm, einsum's products); conv2d with groups
  * 1 as one matmul per layer over the batch, and max pooling (conv.ts); relu and its backward,
  * add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
- * scatter-add (elementwise.ts, on arena storage); plain SGD steps; unfold2d, fold2d and last-dim
+ * scatter-add (elementwise.ts, on arena storage); softmax / log-softmax along the last dim and
+ * the log-softmax backward (a vector exp); plain SGD steps; unfold2d, fold2d and last-dim
  * gather/scatter as TypeScript loops (../cpu/conv_kernels.ts, indexing_kernels.ts). float64 and
  * integer work, and everything else, run the reference backend's code, whose elementwise and
  * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
@@ -32,10 +33,12 @@ import { reluBackwardF32, reluF32 } from './activation.js';
 import {
   adamWasm,
   binaryWasm,
+  logSoftmaxBackwardWasm,
   reluBackwardWasm,
   reluWasm,
   scatterAddWasm,
   sgdWasm,
+  softmaxWasm,
   sumLeadingWasm,
 } from './elementwise.js';
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
@@ -96,6 +99,19 @@ export const wasmBackend: Backend = {
       as3d(x, [1, m, k], [0, x.strides[0], x.strides[1]]),
       as3d(weight, [1, k, n], [0, weight.strides[1], weight.strides[0]]),
       bias,
+    );
+  },
+
+  // Along the last dim in float32: a vector exp on the kernels (elementwise.ts), within 2 ulp of
+  // the reference's Math.exp; anything else is the reference kernel.
+  softmax(x: View, axis: number, log: boolean): Storage {
+    return softmaxWasm(x, axis, log) ?? cpuBackend.softmax(x, axis, log);
+  },
+
+  softmaxBackward(grad: View, output: View, axis: number, log: boolean): Storage {
+    return (
+      (log ? logSoftmaxBackwardWasm(grad, output, axis) : null) ??
+      cpuBackend.softmaxBackward(grad, output, axis, log)
     );
   },
 
