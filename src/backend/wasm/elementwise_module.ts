@@ -165,7 +165,11 @@ const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
 /** Low 8 bytes of the first vector, then low 8 bytes of the second. */
 const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
-/** sum_rows(x, out, rows, cols, stride): out[c] = Σ_r x[r·stride + c] for c < cols, in float64, rounded once. */
+/**
+ * sum_rows(x, out, rows, cols, stride): out[c] = Σ_r x[r·stride + c] for c < cols, in float64,
+ * rounded once. Sixteen columns at a time where they fit (eight independent f64x2 sums: four
+ * columns' two would wait on the add's latency every row), then four, then one.
+ */
 function emitSumRows(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('sum_rows', ['i32', 'i32', 'i32', 'i32', 'i32'], []);
   const [x, out, rows, cols, stride] = [0, 1, 2, 3, 4].map((i) => f.param(i));
@@ -176,43 +180,66 @@ function emitSumRows(m: ModuleBuilder): FunctionBuilder {
   const bytes = f.local('i32');
   const rowBytes = f.local('i32');
   const v = f.local('v128');
-  const low = f.local('v128');
-  const high = f.local('v128');
   const acc = f.local('f64');
   f.get(cols).i32_const(2).i32_shl().set(bytes);
   f.get(stride).i32_const(2).i32_shl().set(rowBytes);
-  simdEnd(f, cols, end);
-  // Four columns at a time: two f64x2 running sums, rows in order.
+  f.i32_const(0).set(c);
+  // Blocks of `vectors` × 4 columns from c while they fit: two f64x2 running sums per vector.
+  const columnBlocks = (vectors: number) => {
+    const low = Array.from({ length: vectors }, () => f.local('v128'));
+    const high = Array.from({ length: vectors }, () => f.local('v128'));
+    f.get(bytes)
+      .i32_const(-16 * vectors)
+      .i32_and()
+      .set(end);
+    f.block(() =>
+      f.loop(() => {
+        f.get(c)
+          .i32_const(16 * vectors)
+          .i32_add()
+          .get(end)
+          .i32_gt_s()
+          .br_if(1);
+        for (let q = 0; q < vectors; q++) {
+          f.v128_const_zero().set(low[q]);
+          f.v128_const_zero().set(high[q]);
+        }
+        f.get(x).get(c).i32_add().set(p);
+        f.for_(
+          r,
+          () => f.i32_const(0),
+          () => f.get(rows),
+          1,
+          () => {
+            for (let q = 0; q < vectors; q++) {
+              f.get(p)
+                .v128_load(16 * q)
+                .set(v);
+              f.get(low[q]).get(v).f64x2_promote_low_f32x4().f64x2_add().set(low[q]);
+              f.get(high[q]).get(v).get(v).i8x16_shuffle(HIGH_TO_LOW).f64x2_promote_low_f32x4();
+              f.f64x2_add().set(high[q]);
+            }
+            f.get(p).get(rowBytes).i32_add().set(p);
+          },
+        );
+        for (let q = 0; q < vectors; q++) {
+          f.get(out).get(c).i32_add();
+          f.get(low[q]).f32x4_demote_f64x2_zero().get(high[q]).f32x4_demote_f64x2_zero();
+          f.i8x16_shuffle(LOW_HALVES).v128_store(16 * q);
+        }
+        f.get(c)
+          .i32_const(16 * vectors)
+          .i32_add()
+          .set(c);
+        f.br(0);
+      }),
+    );
+  };
+  columnBlocks(4);
+  columnBlocks(1);
   f.for_(
     c,
-    () => f.i32_const(0),
-    () => f.get(end),
-    16,
-    () => {
-      f.v128_const_zero().set(low);
-      f.v128_const_zero().set(high);
-      f.get(x).get(c).i32_add().set(p);
-      f.for_(
-        r,
-        () => f.i32_const(0),
-        () => f.get(rows),
-        1,
-        () => {
-          f.get(p).v128_load().set(v);
-          f.get(low).get(v).f64x2_promote_low_f32x4().f64x2_add().set(low);
-          f.get(high).get(v).get(v).i8x16_shuffle(HIGH_TO_LOW).f64x2_promote_low_f32x4();
-          f.f64x2_add().set(high);
-          f.get(p).get(rowBytes).i32_add().set(p);
-        },
-      );
-      f.get(out).get(c).i32_add();
-      f.get(low).f32x4_demote_f64x2_zero().get(high).f32x4_demote_f64x2_zero();
-      f.i8x16_shuffle(LOW_HALVES).v128_store();
-    },
-  );
-  f.for_(
-    c,
-    () => f.get(end),
+    () => f.get(c),
     () => f.get(bytes),
     4,
     () => {
