@@ -13,6 +13,7 @@ import {
   getBackend,
   noGrad,
   optim,
+  rand,
   randn,
   tensor,
   where,
@@ -21,6 +22,8 @@ import {
   type Tensor,
 } from '../src/index.js';
 import { adamStep } from '../src/optim/adam.js';
+import { fusedNllLoss } from '../src/autograd/ops/fused.js';
+import { fromStorage } from '../src/autograd/define.js';
 import { bytesOf } from './helpers/values.js';
 
 const generator = new Generator(1234);
@@ -483,6 +486,40 @@ describe('fused cross-entropy (log-softmax + NLL)', () => {
     expect(Number.isNaN(loss.itemSync())).toBe(true);
     loss.backward();
     expect([...x.grad!.dataSync()]).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it("the fused loss's 'sum' and 'mean' are the composed reductions' bits (incl. every target ignored)", () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const [n, c] of [
+        [1, 2],
+        [7, 3],
+        [128, 10],
+        [300, 13],
+      ]) {
+        const logp = normal([n, c], dtype, 5);
+        const targets = Array.from({ length: n }, (_, i) => (i % 4 === 1 ? -100 : (i * 7) % c));
+        for (const weight of [null, rand([c], { dtype, generator })]) {
+          for (const t of [labels(targets), labels(targets.map(() => -100))]) {
+            const perSample = fusedNllLoss(logp, t, weight, -100, 'none');
+            const w = fromStorage(
+              getBackend('cpu').nllLoss(logp, t, weight, -100).weight,
+              [n],
+              dtype,
+              logp,
+            );
+            const total = w.sum();
+            const empty = total.eq(0);
+            const mean = where(empty, NaN, perSample.sum().div(where(empty, 1, total)));
+            expect(bytesOf(fusedNllLoss(logp, t, weight, -100, 'mean').dataSync())).toEqual(
+              bytesOf(mean.dataSync()),
+            );
+            expect(bytesOf(fusedNllLoss(logp, t, weight, -100, 'sum').dataSync())).toEqual(
+              bytesOf(perSample.sum().dataSync()),
+            );
+          }
+        }
+      }
+    }
   });
 
   it('the NLL kernel rejects a label out of range', () => {

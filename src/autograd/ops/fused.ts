@@ -207,6 +207,32 @@ export function fusedBatchNormEval(
  * gradient, when every target is ignored). One fused kernel forward; the backward is linear in
  * g: dlogp[i, t_i] = −w[t_i]·g (/ total weight), 0 elsewhere. No gradient flows to `weight`.
  */
+/**
+ * The 'sum' or 'mean' of the NLL kernel's per-sample losses when they are host arrays (the CPU
+ * backends): the same float64 sums in order, roundings and empty-mean NaN as the tensor ops
+ * below, without their five small kernel calls; null elsewhere.
+ */
+function reduceOnHost(
+  loss: unknown,
+  weight: unknown,
+  reduction: 'sum' | 'mean',
+): Float32Array | Float64Array | null {
+  const host = (a: unknown) => a instanceof Float32Array || a instanceof Float64Array;
+  if (!host(loss) || !host(weight)) return null;
+  const l = loss as Float32Array | Float64Array;
+  const w = weight as Float32Array | Float64Array;
+  const out = l instanceof Float32Array ? new Float32Array(1) : new Float64Array(1);
+  let lossSum = 0;
+  for (let i = 0; i < l.length; i++) lossSum += l[i];
+  out[0] = lossSum;
+  if (reduction === 'sum') return out;
+  let weightSum = 0;
+  for (let i = 0; i < w.length; i++) weightSum += w[i];
+  const total = out instanceof Float32Array ? Math.fround(weightSum) : weightSum;
+  out[0] = total === 0 ? NaN : out[0] / total;
+  return out;
+}
+
 export function fusedNllLoss(
   logProbs: Tensor,
   target: Tensor,
@@ -220,6 +246,8 @@ export function fusedNllLoss(
   const weights = fromStorage(result.weight, [n], logProbs.dtype, logProbs);
   const out = noGrad(() => {
     if (reduction === 'none') return loss;
+    const reduced = reduceOnHost(result.loss, result.weight, reduction);
+    if (reduced !== null) return fromStorage(reduced, [], logProbs.dtype, logProbs);
     if (reduction === 'sum') return loss.sum();
     const total = weights.sum();
     const empty = total.eq(0);
