@@ -450,7 +450,7 @@ describe('softmax WebAssembly kernels', () => {
     expect([...got!]).toEqual([...logSoftmaxBackwardWasm(g, copy, 1)!]);
   });
 
-  it('declines what the kernels do not take: other dims, float64, 0-d', () => {
+  it('declines what the kernels do not take: other dims, float64, 0-d, mismatched shapes', () => {
     const x = rowsData(4, 6, 1, 1, false);
     expect(softmaxWasm(x, 0, true)).toBeNull();
     expect(
@@ -458,5 +458,7 @@ describe('softmax WebAssembly kernels', () => {
     ).toBeNull();
     expect(softmaxWasm({ ...x, shape: [], strides: [] }, 0, true)).toBeNull();
     expect(logSoftmaxBackwardWasm(x, x, 0)).toBeNull();
+    // A gradient of another shape with as many elements.
+    expect(logSoftmaxBackwardWasm({ ...x, shape: [6, 4], strides: [4, 1] }, x, 1)).toBeNull();
   });
 });

@@ -218,8 +218,9 @@ function rowKernelResult(
 }
 
 /**
- * softmax / log-softmax along the last dim of a contiguous float32 view, on the kernels (a
- * vector exp, within 2 ulp of the reference's Math.exp; the rest rounded as the reference).
+ * softmax / log-softmax along the last dim of a float32 view (a strided one gathered first), on
+ * the kernels (a vector exp, within 2 ulp of the reference's Math.exp; the rest rounded as the
+ * reference).
  */
 export function softmaxWasm(x: View, axis: number, log: boolean): Float32Array | null {
   const layout = lastDimRowsOf(x, axis);
@@ -236,13 +237,15 @@ export function softmaxWasm(x: View, axis: number, log: boolean): Float32Array |
 }
 
 /**
- * The log-softmax gradient g − exp(y)·Σg along the last dim of contiguous float32 views: the
+ * The log-softmax gradient g − exp(y)·Σg along the last dim of float32 views of one shape: the
  * reference's float32 steps with the kernels' vector exp.
  */
 export function logSoftmaxBackwardWasm(g: View, y: View, axis: number): Float32Array | null {
   const layout = lastDimRowsOf(y, axis);
-  const rt = layout && lastDimRowsOf(g, axis) ? runtime() : null;
-  if (!layout || !rt || shapeSize(g.shape) !== shapeSize(y.shape)) return null;
+  const gLayout = lastDimRowsOf(g, axis);
+  const sameRows = layout && gLayout && layout.rows === gLayout.rows && layout.n === gLayout.n;
+  const rt = sameRows ? runtime() : null;
+  if (!layout || !rt) return null;
   const { rows, n } = layout;
   const size = rows * n;
   return rowKernelResult(rt, size, (outPtr, take) => {
