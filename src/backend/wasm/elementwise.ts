@@ -199,20 +199,26 @@ function lastDimRowsOf(v: View, axis: number): { rows: number; n: number } | nul
 }
 
 /**
- * Runs a row kernel that writes `size` elements at the address it is given: arena storage when
- * the result is large enough to live there, else a temporary block copied out after;
- * `launch(outPtr, take)` runs it and returns false when it cannot (then the result is null).
+ * Runs row kernel `kernel` over `rows` rows of n elements with parameters
+ * [...inputs' addresses, out, n, ...extra]: the inputs placed by readableAddress, the result in
+ * arena storage when large enough to live there, else in a temporary block copied out after;
+ * null when memory runs out.
  */
-function rowKernelResult(
+function runRowKernel(
   rt: GemmRuntime,
-  size: number,
-  launch: (outPtr: number, take: (bytes: number) => number) => boolean,
+  kernel: number,
+  inputs: readonly View[],
+  { rows, n }: { rows: number; n: number },
+  extra: readonly number[],
 ): Float32Array | null {
+  const size = rows * n;
   const { arena } = rt;
   const stored = size >= ARENA_MIN_ELEMENTS ? arena.float32(size, false) : null;
   return arena.withTemporaries((take) => {
     const outPtr = stored ? stored.byteOffset : take(size * 4);
-    if (outPtr === 0 || !launch(outPtr, take)) return null;
+    const pointers = inputs.map((v) => readableAddress(rt, v, size, take));
+    if (outPtr === 0 || pointers.includes(0)) return null;
+    runKernel(kernel, rows, [...pointers, outPtr, n, ...extra], size * 4 * (inputs.length + 1));
     return stored ?? rt.heap().slice(outPtr >> 2, (outPtr >> 2) + size);
   });
 }
@@ -226,14 +232,7 @@ export function softmaxWasm(x: View, axis: number, log: boolean): Float32Array |
   const layout = lastDimRowsOf(x, axis);
   const rt = layout ? runtime() : null;
   if (!layout || !rt) return null;
-  const { rows, n } = layout;
-  const size = rows * n;
-  return rowKernelResult(rt, size, (outPtr, take) => {
-    const xp = readableAddress(rt, x, size, take);
-    if (xp === 0) return false;
-    runKernel(EW.SOFTMAX_ROWS, rows, [xp, outPtr, n, log ? 1 : 0], size * 8);
-    return true;
-  });
+  return runRowKernel(rt, EW.SOFTMAX_ROWS, [x], layout, [log ? 1 : 0]);
 }
 
 /**
@@ -246,15 +245,7 @@ export function logSoftmaxBackwardWasm(g: View, y: View, axis: number): Float32A
   const sameRows = layout && gLayout && layout.rows === gLayout.rows && layout.n === gLayout.n;
   const rt = sameRows ? runtime() : null;
   if (!layout || !rt) return null;
-  const { rows, n } = layout;
-  const size = rows * n;
-  return rowKernelResult(rt, size, (outPtr, take) => {
-    const gp = readableAddress(rt, g, size, take);
-    const yp = readableAddress(rt, y, size, take);
-    if (gp === 0 || yp === 0) return false;
-    runKernel(EW.LOG_SOFTMAX_BACKWARD_ROWS, rows, [gp, yp, outPtr, n], size * 12);
-    return true;
-  });
+  return runRowKernel(rt, EW.LOG_SOFTMAX_BACKWARD_ROWS, [g, y], layout, []);
 }
 
 /**
