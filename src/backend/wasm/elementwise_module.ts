@@ -561,32 +561,39 @@ const EXP_COEFFICIENTS = [
   5.0000001201e-1,
 ];
 /**
- * The other constants of the vector exp: log2 e, ln 2 in two parts, the exponent bias (an int32),
- * 1, and +Infinity with the bounds beyond which exp overflows and underflows.
+ * The other float32 constants of the vector exp: log2 e, ln 2 in two parts, 1, and +Infinity with
+ * the bounds beyond which exp overflows and underflows.
  */
 const EXP_CONSTANTS = [
   Math.LOG2E,
   0.693359375,
   -2.1219444e-4,
-  127,
   1,
   Infinity,
   88.72283935546875,
   -87.33654022216797,
 ];
 
+/** The vector exp's constants in v128 locals: the float32 ones above, then the exponent bias. */
+interface ExpConstants {
+  floats: Local[];
+  /** 127 in four int32 lanes. */
+  exponentBias: Local;
+}
+
 /**
  * The vector exp's constants splatted into v128 locals once, before a kernel's loops (splatting
  * them inside the loop doubled the exp's instructions).
  */
-function expConstants(f: FunctionBuilder): Local[] {
-  return [...EXP_COEFFICIENTS, ...EXP_CONSTANTS].map((c) => {
+function expConstants(f: FunctionBuilder): ExpConstants {
+  const floats = [...EXP_COEFFICIENTS, ...EXP_CONSTANTS].map((c) => {
     const local = f.local('v128');
-    // The exponent bias is an int32 lane; the rest are float32.
-    if (c === 127) f.i32_const(c).i32x4_splat().set(local);
-    else f.f32_const(c).f32x4_splat().set(local);
+    f.f32_const(c).f32x4_splat().set(local);
     return local;
   });
+  const exponentBias = f.local('v128');
+  f.i32_const(127).i32x4_splat().set(exponentBias);
+  return { floats, exponentBias };
 }
 
 /**
@@ -598,11 +605,13 @@ function expConstants(f: FunctionBuilder): Local[] {
  * softmax kernels below several times faster than one Math.exp call per element.
  * `constants` are expConstants' locals.
  */
-function emitExp4(f: FunctionBuilder, x: Local, constants: Local[]): void {
-  const [k, r, p, high] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
-  const coefficient = constants.slice(0, EXP_COEFFICIENTS.length);
-  const [log2e, ln2High, ln2Low, exponentBias, one, infinity, overflow, underflow] =
-    constants.slice(EXP_COEFFICIENTS.length);
+function emitExp4(f: FunctionBuilder, x: Local, constants: ExpConstants): void {
+  const [k, kInt, r, p, high] = Array.from({ length: 5 }, () => f.local('v128'));
+  const { floats, exponentBias } = constants;
+  const coefficient = floats.slice(0, EXP_COEFFICIENTS.length);
+  const [log2e, ln2High, ln2Low, one, infinity, overflow, underflow] = floats.slice(
+    EXP_COEFFICIENTS.length,
+  );
   // k = nearest(x·log2 e)
   f.get(x).get(log2e).f32x4_mul().f32x4_nearest().set(k);
   // r = x − k·C1 − k·C2, C1 + C2 = ln 2, k·C1 exact.
@@ -614,12 +623,12 @@ function emitExp4(f: FunctionBuilder, x: Local, constants: Local[]): void {
   // · 2^k as 2^min(k, 127) · 2^(k − min(k, 127)), each made from its biased exponent (k = 128
   // just below FLT_MAX's log needs the second factor).
   const powerOfTwo = () => f.get(exponentBias).i32x4_add().i32_const(23).i32x4_shl();
-  f.get(k).i32x4_trunc_sat_f32x4_s().set(k);
-  f.get(k).get(exponentBias).i32x4_min_s().set(high);
+  f.get(k).i32x4_trunc_sat_f32x4_s().set(kInt);
+  f.get(kInt).get(exponentBias).i32x4_min_s().set(high);
   f.get(high);
   powerOfTwo();
   f.f32x4_mul();
-  f.get(k).get(high).i32x4_sub();
+  f.get(kInt).get(high).i32x4_sub();
   powerOfTwo();
   f.f32x4_mul().set(p);
   // Overflow to +Infinity, underflow (and −Infinity) to 0; NaN has stayed NaN throughout.
@@ -664,7 +673,7 @@ function emitExpLoop(f: FunctionBuilder, x: Local, out: Local, count: Local): vo
 
 /**
  * shift = the max of the n floats at `row` (NaN if any is NaN), or 0 when it is ±Infinity: the
- * reference's shift (fused_kernels.ts softexponentBiasernel).
+ * reference's shift (fused_kernels.ts softmaxKernel).
  */
 function emitRowShift(f: FunctionBuilder, row: Local, n: Local, shift: Local): void {
   const v = f.local('v128');
