@@ -193,13 +193,15 @@ export interface Backend {
    * Softmax (or, with `log`, log-softmax) of `x` along `axis`, shifted by the row's max so large
    * logits neither overflow nor lose precision; the result is contiguous in x's shape and dtype.
    * A row whose max is ±Infinity is not shifted (as logsumexp), so an all −Infinity row gives NaN.
+   * A backend may compute exp itself within a couple of ulps (the WebAssembly one does).
    */
   softmax(x: View, axis: number, log: boolean): Storage;
   /**
    * The gradient of softmax (or, with `log`, log-softmax) along `axis` from the op's output y
    * and the incoming gradient g (same shape and dtype): g − exp(y)·Σg for log-softmax,
    * y·(g − Σ g·y) for softmax, sums along the axis; contiguous, every step rounded to the dtype
-   * as the same backward composed of primitives rounds (float64 sums in axis order).
+   * as the same backward composed of primitives rounds (float64 sums in axis order). A backend
+   * may compute exp itself within a couple of ulps (the WebAssembly one does, in float32).
    */
   softmaxBackward(grad: View, output: View, axis: number, log: boolean): Storage;
   /**

@@ -202,12 +202,6 @@ export function fusedBatchNormEval(
 }
 
 /**
- * Negative log-likelihood of int32 class indices target [N] under logProbs [N, C] with PyTorch's
- * weight / ignoreIndex / reduction semantics ('mean' divides by the total weight; NaN, with zero
- * gradient, when every target is ignored). One fused kernel forward; the backward is linear in
- * g: dlogp[i, t_i] = −w[t_i]·g (/ total weight), 0 elsewhere. No gradient flows to `weight`.
- */
-/**
  * The 'sum' or 'mean' of the NLL kernel's per-sample losses when they are host arrays (the CPU
  * backends): the same float64 sums in order, roundings and empty-mean NaN as the tensor ops
  * below, without their five small kernel calls; null elsewhere.
@@ -233,6 +227,12 @@ function reduceOnHost(
   return out;
 }
 
+/**
+ * Negative log-likelihood of int32 class indices target [N] under logProbs [N, C] with PyTorch's
+ * weight / ignoreIndex / reduction semantics ('mean' divides by the total weight; NaN, with zero
+ * gradient, when every target is ignored). One fused kernel forward; the backward is linear in
+ * g: dlogp[i, t_i] = −w[t_i]·g (/ total weight), 0 elsewhere. No gradient flows to `weight`.
+ */
 export function fusedNllLoss(
   logProbs: Tensor,
   target: Tensor,
