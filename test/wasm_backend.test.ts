@@ -385,6 +385,89 @@ describe('wasm matmul on worker threads', () => {
     );
   });
 
+  it("a linear layer's two backward products side by side equal the two matmuls bit for bit, on 2 threads and on 1", async () => {
+    // [M, K] input, [N, K] weight: the MLP's fc2 and fc3 at batch 128 (fc3's weight gradient is
+    // too small for the arena), a weight gradient over a long batch (split K), a strided gradient.
+    const cases: { m: number; k: number; n: number; gradTransposed?: boolean }[] = [
+      { m: 128, k: 256, n: 128 },
+      { m: 128, k: 128, n: 10 },
+      { m: 8192, k: 16, n: 8 },
+      { m: 45, k: 70, n: 33, gradTransposed: true },
+    ];
+    const run = () =>
+      cases.map(({ m, k, n, gradTransposed }, i) => {
+        const x = view(randomData(m * k, 60 + i), [1, m, k]);
+        const w = view(randomData(n * k, 70 + i), [1, n, k]);
+        const gData = randomData(m * n, 80 + i);
+        const grad: View = gradTransposed
+          ? { storage: gData, dtype: 'float32', shape: [m, n], strides: [1, m], offset: 0 }
+          : { storage: gData, dtype: 'float32', shape: [m, n], strides: [n, 1], offset: 0 };
+        const as2d = (v: View): View => ({
+          ...v,
+          shape: v.shape.slice(1),
+          strides: v.strides.slice(1),
+        });
+        const pair = wasmBackend.linearBackward!(grad, as2d(x), as2d(w));
+        expect(pair, `case ${i}`).not.toBeNull();
+        const [dx, dw] = pair! as Float32Array[];
+        const g3: View = { ...grad, shape: [1, m, n], strides: [0, ...grad.strides] };
+        const gT: View = {
+          ...grad,
+          shape: [1, n, m],
+          strides: [0, grad.strides[1], grad.strides[0]],
+        };
+        const wantDx = wasmBackend.matmul(g3, w, 'float32') as Float32Array;
+        const wantDw = wasmBackend.matmul(gT, x, 'float32') as Float32Array;
+        expect(bytesOf(dx).equals(bytesOf(wantDx)), `case ${i}: dX`).toBe(true);
+        expect(bytesOf(dw).equals(bytesOf(wantDw)), `case ${i}: dW`).toBe(true);
+        expectMatchesReference(gT, x);
+        return [dx, dw];
+      });
+    await setNumThreads(1);
+    // One thread gains nothing from the pair: the backend declines and the caller runs matmuls.
+    expect(
+      wasmBackend.linearBackward!(
+        view(new Float32Array(64), [8, 8], [8, 1]),
+        view(new Float32Array(64), [8, 8], [8, 1]),
+        view(new Float32Array(64), [8, 8], [8, 1]),
+      ),
+    ).toBeNull();
+    await setNumThreads(2);
+    const before = tasksByThread();
+    for (let round = 0; round < 20; round++) {
+      run();
+      if (tasksByThread()[1] > before[1]) break;
+    }
+    expect(tasksByThread()[1]).toBeGreaterThan(before[1]);
+  });
+
+  it('linear gradients through autograd: the side-by-side pair where no graph is built, the matmuls under createGraph', async () => {
+    await setNumThreads(2);
+    const x = tensor(Array.from(randomData(128 * 64, 91)), {
+      shape: [128, 64],
+      requiresGrad: true,
+    });
+    const w = tensor(Array.from(randomData(32 * 64, 92)), { shape: [32, 64], requiresGrad: true });
+    const b = tensor(Array.from(randomData(32, 93)), { requiresGrad: true });
+    const cot = tensor(Array.from(randomData(128 * 32, 94)), { shape: [128, 32] });
+    const sameBits = (
+      t: { dataSync(): ArrayLike<number> },
+      want: { dataSync(): ArrayLike<number> },
+    ) => bytesOf(t.dataSync() as Float32Array).equals(bytesOf(want.dataSync() as Float32Array));
+    const wantDx = cot.matmul(w.detach());
+    const wantDw = cot.t().matmul(x.detach());
+    F.linear(x, w, b).backward(cot);
+    expect(x.grad!.gradFn).toBeNull();
+    expect(sameBits(x.grad!, wantDx) && sameBits(w.grad!, wantDw)).toBe(true);
+    expect(sameBits(b.grad!, cot.sum(0))).toBe(true);
+    // With createGraph the gradients are differentiable ops (and still the same values).
+    x.grad = null;
+    w.grad = null;
+    F.linear(x, w, b).backward(cot, { createGraph: true });
+    expect(x.grad!.gradFn).not.toBeNull();
+    expect(sameBits(x.grad!, wantDx) && sameBits(w.grad!, wantDw)).toBe(true);
+  });
+
   it('does not keep a Node process alive at exit', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chainrule-wasm-'));
     const file = join(dir, 'exit.mts');

@@ -159,6 +159,13 @@ export interface Backend {
    */
   linear?(x: View, weight: View, bias: View): Storage | null;
   /**
+   * Optional: a linear layer's gradients with respect to x [M, K] and weight [N, K] for the
+   * output gradient grad [M, N]: grad·weight [M, K] and gradᵀ·x [N, K], contiguous, with the
+   * bits of those two matmuls, where the backend computes the pair faster than one after the
+   * other; null where it does not (the caller runs the two matmuls).
+   */
+  linearBackward?(grad: View, x: View, weight: View): [Storage, Storage] | null;
+  /**
    * Optional: `storage`, which this backend's kernels made, will never be read or written again
    * (no tensor refers to it); the backend may reuse its memory at once instead of when the
    * garbage collector finds it. The autograd engine calls it for gradients it has consumed.

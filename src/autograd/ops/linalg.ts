@@ -7,6 +7,7 @@ import { promoteTypes } from '../../tensor/dtype.js';
 import { broadcastShapes, formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { assertTensor, castRaw, fromStorage, record } from '../define.js';
+import { isGradEnabled } from '../grad_mode.js';
 
 function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   const dtype = promoteTypes(a.dtype, b.dtype);
@@ -47,11 +48,18 @@ export function linearLayer(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
       : null;
   if (!fused) return x.matmul(weight.t()).add(bias);
   const out = fromStorage(fused, [x.shape[0], weight.shape[0]], x.dtype, x);
-  return record('AddmmBackward', out, [x, weight, bias], [x, weight], (g, [sx, sw], needs) => [
-    needs[0] ? g.matmul(sw) : null,
-    needs[1] ? g.t().matmul(sx) : null,
-    needs[2] ? g.sum(0) : null,
-  ]);
+  return record('AddmmBackward', out, [x, weight, bias], [x, weight], (g, [sx, sw], needs) => {
+    // Without a graph to build, the backend may run the two products together.
+    const pair =
+      needs[0] && needs[1] && !isGradEnabled() && backend.linearBackward
+        ? backend.linearBackward(g, sx, sw)
+        : null;
+    return [
+      pair ? fromStorage(pair[0], sx.shape, x.dtype, x) : needs[0] ? g.matmul(sw) : null,
+      pair ? fromStorage(pair[1], sw.shape, x.dtype, x) : needs[1] ? g.t().matmul(sx) : null,
+      needs[2] ? g.sum(0) : null,
+    ];
+  });
 }
 
 /** Whether a [B, R, C] view stores its last two dims column-major (a transpose of contiguous rows). */

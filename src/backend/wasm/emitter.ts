@@ -98,6 +98,17 @@ export class FunctionBuilder {
     uleb(l, this.code);
     return this;
   }
+  /** A module global (see ModuleBuilder.global) by index. */
+  global_get(g: number): this {
+    this.code.push(0x23);
+    uleb(g, this.code);
+    return this;
+  }
+  global_set(g: number): this {
+    this.code.push(0x24);
+    uleb(g, this.code);
+    return this;
+  }
   i32_const(v: number): this {
     this.code.push(0x41);
     sleb(v, this.code);
@@ -487,6 +498,7 @@ export interface MemoryImport {
 export class ModuleBuilder {
   private readonly functions: FunctionBuilder[] = [];
   private readonly exported = new Set<FunctionBuilder>();
+  private readonly globals: number[] = [];
 
   constructor(private readonly memory: MemoryImport) {}
 
@@ -505,6 +517,15 @@ export class ModuleBuilder {
 
   indexOf(f: FunctionBuilder): number {
     return this.functions.indexOf(f);
+  }
+
+  /**
+   * Declares a mutable i32 global starting at `initial`; returns its index. Globals belong to an
+   * instance, so on a shared memory each thread's instance has its own.
+   */
+  global(initial: number): number {
+    this.globals.push(initial);
+    return this.globals.length - 1;
   }
 
   encode(): Uint8Array<ArrayBuffer> {
@@ -539,6 +560,16 @@ export class ModuleBuilder {
     uleb(this.functions.length, funcs);
     this.functions.forEach((_, i) => uleb(i, funcs));
     section(3, funcs);
+    if (this.globals.length > 0) {
+      const globals: number[] = [];
+      uleb(this.globals.length, globals);
+      for (const initial of this.globals) {
+        globals.push(VALTYPE.i32, 0x01, 0x41); // mutable i32, init expr i32.const
+        sleb(initial, globals);
+        globals.push(0x0b);
+      }
+      section(6, globals);
+    }
     // Exports.
     const exports: number[] = [];
     const list = this.functions.filter((f) => this.exported.has(f));

@@ -13,7 +13,9 @@ import {
   CTL,
   DEFAULT_VARIANTS,
   type GemmVariant,
+  KIND_EACH,
   KIND_GEMM,
+  MAX_EACH_JOBS,
   MAX_THREADS,
   type MemoryLimits,
   setControls,
@@ -115,6 +117,20 @@ export class GemmRuntime {
     }
     ctl[CTL.NTASKS] = n;
     for (let t = 0; t < n; t++) this.runTask(0, t);
+  }
+
+  /**
+   * Runs independent jobs, each described in a control block of its own (`block`, its address,
+   * and `tasks`, its task count), as one job: each job whole on one thread, its tasks in order.
+   */
+  runEach(jobs: readonly { block: number; tasks: number }[], parallel: boolean): void {
+    const ctl = this.ctl;
+    for (let i = 0; i < jobs.length; i++) {
+      ctl[CTL.EACH_JOBS + 2 * i] = jobs[i].block;
+      ctl[CTL.EACH_JOBS + 2 * i + 1] = jobs[i].tasks;
+    }
+    ctl[CTL.KIND] = KIND_EACH;
+    this.run(jobs.length, parallel);
   }
 
   dispose(): void {
@@ -447,6 +463,45 @@ function gemmInMemory<T>(
   bias: View | undefined,
   take: (bytes: number) => number,
 ): T | null {
+  const work = a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2];
+  const parallel = work >= options.parallelMinWork && numThreads() > 1;
+  if (parallel) ensurePool(rt);
+  const job = prepareGemm(rt, a, b, into, bias, take, parallel ? rt.threads() : 1, rt.ctl);
+  if (!job) return null;
+  for (let b0 = 0; b0 < job.batch; b0 += job.slice) {
+    const { tasks, barrier } = job.setSlice(b0);
+    rt.run(tasks, parallel, barrier);
+  }
+  const { c, ptr } = job.finish();
+  return consume(c, ptr);
+}
+
+/** A matmul laid out in the kernels' memory, its control words written to a control block. */
+interface PreparedGemm {
+  /** Batch entries, run in slices of `slice` (task indices are 16 bits). */
+  readonly batch: number;
+  readonly slice: number;
+  /** Sets the words of batch entries [b0, b0 + slice); returns the slice's task count and barrier. */
+  setSlice(b0: number): { tasks: number; barrier: number };
+  /** Once every slice has run: C (a view of the kernels' memory) and its byte address. */
+  finish(): { c: Float32Array; ptr: number };
+}
+
+/**
+ * Places the operands, takes the packing, scratch and result memory from `take` and writes the
+ * job's control words into `ctl` (the control block at address 0, or a KIND_EACH job's own),
+ * blocked for `threads` threads; null when memory runs out.
+ */
+function prepareGemm(
+  rt: GemmRuntime,
+  a: GemmOperand,
+  b: GemmOperand,
+  into: Float32Array | undefined,
+  bias: View | undefined,
+  take: (bytes: number) => number,
+  threads: number,
+  ctl: Int32Array,
+): PreparedGemm | null {
   const [batchIn, m, kIn] = a.shape;
   const n = b.shape[2];
   const total = batchIn * m * n;
@@ -462,13 +517,8 @@ function gemmInMemory<T>(
   const aBatchStride = split ? k * pa.strides[2] : pa.strides[0];
   const bBatchStride = split ? k * pb.strides[1] : pb.strides[0];
 
-  const work = batch * m * n * k;
   const { mr, nr } = rt.variant;
-  const parallel = work >= options.parallelMinWork && numThreads() > 1;
-  if (parallel) ensurePool(rt);
-  const threads = parallel ? rt.threads() : 1;
   const want = threads > 1 ? threads * 4 : 1;
-
   // K blocks of equal depth (no short last block), M blocks balanced and, on several threads,
   // enough of them to share out before splitting N (which would pack A blocks twice).
   const kBlocks = Math.ceil(k / Math.max(1, options.kc));
@@ -531,7 +581,6 @@ function gemmInMemory<T>(
     if (biasPtr === 0) return null;
     fillBiasRows(rt.heap().subarray(biasPtr >> 2, (biasPtr >> 2) + n), bias);
   }
-  const ctl = rt.ctl;
   setControls(ctl, {
     KIND: KIND_GEMM,
     C_INIT: biasPtr !== 0 ? C_FROM_BIAS : 0,
@@ -561,31 +610,80 @@ function gemmInMemory<T>(
     SCRATCH_STRIDE: scratchStride,
   });
 
-  for (let b0 = 0; b0 < batch; b0 += slice) {
-    const count = Math.min(slice, batch - b0);
-    // A B shared by the whole batch is packed once, with the first slice.
-    const packB = batchB === 1 ? (b0 === 0 ? packBPerBatch : 0) : count * packBPerBatch;
-    const packing = packB + (prepackA ? count * packAPerBatch : 0);
-    ctl[CTL.BATCH] = count;
-    ctl[CTL.A_PTR] = pa.base + (pa.offset + b0 * aBatchStride) * 4;
-    ctl[CTL.B_PTR] = pb.base + (pb.offset + (batchB === 1 ? 0 : b0 * bBatchStride)) * 4;
-    ctl[CTL.BP_PTR] = bpPtr + (batchB === 1 ? 0 : b0 * bpBatchBytes);
-    ctl[CTL.C_PTR] = partPtr + b0 * m * n * 4;
-    ctl[CTL.PACK_B_TASKS] = packB;
-    rt.run(packing + count * computePerBatch, parallel, packing);
-  }
-  if (split) {
-    // C = (first half + second half), plus C's initial values (a bias) when there are any.
-    const heap = rt.heap();
-    const c = cView();
-    const first = partPtr >> 2;
-    const second = first + total;
-    for (let i = 0; i < total; i++) {
-      const sum = Math.fround(heap[first + i] + heap[second + i]);
-      c[i] = bias ? c[i] + sum : sum;
+  return {
+    batch,
+    slice,
+    setSlice(b0) {
+      const count = Math.min(slice, batch - b0);
+      // A B shared by the whole batch is packed once, with the first slice.
+      const packB = batchB === 1 ? (b0 === 0 ? packBPerBatch : 0) : count * packBPerBatch;
+      const packing = packB + (prepackA ? count * packAPerBatch : 0);
+      ctl[CTL.BATCH] = count;
+      ctl[CTL.A_PTR] = pa.base + (pa.offset + b0 * aBatchStride) * 4;
+      ctl[CTL.B_PTR] = pb.base + (pb.offset + (batchB === 1 ? 0 : b0 * bBatchStride)) * 4;
+      ctl[CTL.BP_PTR] = bpPtr + (batchB === 1 ? 0 : b0 * bpBatchBytes);
+      ctl[CTL.C_PTR] = partPtr + b0 * m * n * 4;
+      ctl[CTL.PACK_B_TASKS] = packB;
+      ctl[CTL.BARRIER] = packing;
+      return { tasks: packing + count * computePerBatch, barrier: packing };
+    },
+    finish() {
+      if (split) {
+        // C = (first half + second half), plus C's initial values (a bias) when there are any.
+        const heap = rt.heap();
+        const c = cView();
+        const first = partPtr >> 2;
+        const second = first + total;
+        for (let i = 0; i < total; i++) {
+          const sum = Math.fround(heap[first + i] + heap[second + i]);
+          c[i] = bias ? c[i] + sum : sum;
+        }
+      }
+      return { c: cView(), ptr: cPtr };
+    },
+  };
+}
+
+/**
+ * Several float32 matmuls C = A·B (a [B, M, K] and b [B, K, N] views each) side by side, each
+ * whole on one thread, in one job: for independent products too small to share well between
+ * threads (a linear layer's two backward products at batch 128 lose a third of their time to
+ * packing phases and hand-over on two threads). Results are arena storage, with the bits each
+ * product has alone (blocking never changes a sum's order); null when the kernels decline any
+ * of them (then nothing has run).
+ */
+export function gemmEachF32(products: readonly { a: View; b: View }[]): Float32Array[] | null {
+  const rt = getRuntime();
+  if (!rt || products.length > MAX_EACH_JOBS) return null;
+  for (const { a, b } of products)
+    if (a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2] < options.minWork) return null;
+  // Results too small for the arena are computed in temporaries and copied out.
+  const outs = products.map(({ a, b }) =>
+    arenaFloat32(a.shape[0] * a.shape[1] * b.shape[2], false),
+  );
+  const parallel = numThreads() > 1;
+  if (parallel) ensurePool(rt);
+  const results = rt.arena.withTemporaries((take) => {
+    const jobs: { block: number; tasks: number }[] = [];
+    const prepared: PreparedGemm[] = [];
+    for (let i = 0; i < products.length; i++) {
+      const { a, b } = products[i];
+      const block = take(CONTROL_BYTES);
+      if (block === 0) return null;
+      const ctl = new Int32Array(rt.memory.buffer, block, CONTROL_BYTES / 4).fill(0);
+      const job = prepareGemm(rt, a, b, outs[i] ?? undefined, undefined, take, 1, ctl);
+      if (!job || job.slice < job.batch) return null;
+      jobs.push({ block, tasks: job.setSlice(0).tasks });
+      prepared.push(job);
     }
-  }
-  return consume(cView(), cPtr);
+    rt.runEach(jobs, parallel);
+    return prepared.map((job, i) => {
+      const { c } = job.finish();
+      return outs[i] ?? c.slice();
+    });
+  });
+  if (!results) for (const out of outs) if (out) rt.arena.releaseStorage(out);
+  return results;
 }
 
 /**

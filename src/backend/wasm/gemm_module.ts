@@ -20,7 +20,9 @@
  * tile. Every element of C sees the same arithmetic whichever thread and tile computed it.
  *
  * Tasks read their parameters from a control block at address 0 (word indices in `CTL`), so
- * a task is `run_task(thread, index)`: the same call on the calling thread or on a worker.
+ * a task is `run_task(thread, index)`: the same call on the calling thread or on a worker. A
+ * KIND_EACH job holds independent jobs, each with a control block of its own: its task i runs
+ * job i whole, reading that block through a per-instance global (CTL_BASE).
  */
 import { type FunctionBuilder, type Local, ModuleBuilder } from './emitter.js';
 
@@ -117,7 +119,15 @@ export const CTL = {
   AP_PTR: 140,
   AP_BLOCK: 141,
   BIAS_PTR: 142,
+  /**
+   * A job of independent jobs (KIND_EACH): task i runs job i whole, on one thread, with the
+   * control words read from the block at address EACH_JOBS[2i] (its task count at EACH_JOBS[2i + 1]).
+   */
+  EACH_JOBS: 144,
 } as const;
+
+/** Jobs one KIND_EACH job can hold. */
+export const MAX_EACH_JOBS = 8;
 
 /** CTL.C_INIT values (0: C starts at zero). */
 export const C_FROM_C = 1;
@@ -142,6 +152,7 @@ export const KIND_ELEMENTWISE = 5;
 export const KIND_IM2COL = 1;
 export const KIND_COL2IM = 2;
 export const KIND_MAXPOOL = 3;
+export const KIND_EACH = 6;
 
 export interface GemmVariant {
   readonly level: SimdLevel;
@@ -168,6 +179,12 @@ export interface MemoryLimits {
 /** word address of control word `w` */
 const at = (w: number) => w * 4;
 
+/**
+ * The global that holds the control block's address: 0, or a KIND_EACH job's own block while a
+ * thread runs it (globals are per instance, so per thread). Every control word is read from it.
+ */
+const CTL_BASE = 0;
+
 /** dst = min(a, b) for i32 locals/expressions. */
 function min(f: FunctionBuilder, a: () => void, b: () => void, dst: Local): void {
   a();
@@ -178,7 +195,7 @@ function min(f: FunctionBuilder, a: () => void, b: () => void, dst: Local): void
 }
 
 function loadCtl(f: FunctionBuilder, word: number, dst: Local): void {
-  f.i32_const(0).i32_load(at(word)).set(dst);
+  f.global_get(CTL_BASE).i32_load(at(word)).set(dst);
 }
 
 /**
@@ -633,14 +650,14 @@ function emitPackB(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
   loadCtl(f, CTL.B_SN, tmp);
   f.get(tmp).i32_const(4).i32_mul().set(sn4);
   // src = B_PTR + p·B_SB·4 + k0·sk4 + j0·sn4
-  f.i32_const(0).i32_load(at(CTL.B_PTR));
-  f.get(p).i32_const(0).i32_load(at(CTL.B_SB)).i32_mul().i32_const(4).i32_mul().i32_add();
+  f.global_get(CTL_BASE).i32_load(at(CTL.B_PTR));
+  f.get(p).global_get(CTL_BASE).i32_load(at(CTL.B_SB)).i32_mul().i32_const(4).i32_mul().i32_add();
   f.get(k0).get(sk4).i32_mul().i32_add();
   f.get(j0).get(sn4).i32_mul().i32_add().set(src);
   // dst = BP_PTR + p·BP_SB + (k0·NPAD + j0·kcb)·4: panels of a K block follow each other.
-  f.i32_const(0).i32_load(at(CTL.BP_PTR));
-  f.get(p).i32_const(0).i32_load(at(CTL.BP_SB)).i32_mul().i32_add();
-  f.get(k0).i32_const(0).i32_load(at(CTL.NPAD)).i32_mul();
+  f.global_get(CTL_BASE).i32_load(at(CTL.BP_PTR));
+  f.get(p).global_get(CTL_BASE).i32_load(at(CTL.BP_SB)).i32_mul().i32_add();
+  f.get(k0).global_get(CTL_BASE).i32_load(at(CTL.NPAD)).i32_mul();
   f.get(j0).get(kcb).i32_mul().i32_add().i32_const(4).i32_mul().i32_add().set(dst);
 
   emitPanels(
@@ -738,13 +755,13 @@ function emitPackABlock(m: ModuleBuilder, packA: FunctionBuilder): FunctionBuild
   const f = m.func('pack_a_block', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], false);
   const [p, m0, k0, mcb, kcb, dst] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
   // pack_a(A_PTR + (p·A_SB + m0·A_SM + k0·A_SK)·4, A_SM·4, A_SK·4, mcb, kcb, dst)
-  f.i32_const(0).i32_load(at(CTL.A_PTR));
-  f.get(p).i32_const(0).i32_load(at(CTL.A_SB)).i32_mul();
-  f.get(m0).i32_const(0).i32_load(at(CTL.A_SM)).i32_mul().i32_add();
-  f.get(k0).i32_const(0).i32_load(at(CTL.A_SK)).i32_mul().i32_add();
+  f.global_get(CTL_BASE).i32_load(at(CTL.A_PTR));
+  f.get(p).global_get(CTL_BASE).i32_load(at(CTL.A_SB)).i32_mul();
+  f.get(m0).global_get(CTL_BASE).i32_load(at(CTL.A_SM)).i32_mul().i32_add();
+  f.get(k0).global_get(CTL_BASE).i32_load(at(CTL.A_SK)).i32_mul().i32_add();
   f.i32_const(4).i32_mul().i32_add();
-  f.i32_const(0).i32_load(at(CTL.A_SM)).i32_const(4).i32_mul();
-  f.i32_const(0).i32_load(at(CTL.A_SK)).i32_const(4).i32_mul();
+  f.global_get(CTL_BASE).i32_load(at(CTL.A_SM)).i32_const(4).i32_mul();
+  f.global_get(CTL_BASE).i32_load(at(CTL.A_SK)).i32_const(4).i32_mul();
   f.get(mcb).get(kcb).get(dst).call(m.indexOf(packA));
   return f;
 }
@@ -770,7 +787,7 @@ function emitPackATask(m: ModuleBuilder, packABlock: FunctionBuilder): FunctionB
   min(
     f,
     () => f.get(tmp),
-    () => f.i32_const(0).i32_load(at(CTL.M)).get(m0).i32_sub(),
+    () => f.global_get(CTL_BASE).i32_load(at(CTL.M)).get(m0).i32_sub(),
     mcb,
   );
   loadCtl(f, CTL.KC, tmp);
@@ -778,13 +795,13 @@ function emitPackATask(m: ModuleBuilder, packABlock: FunctionBuilder): FunctionB
   min(
     f,
     () => f.get(tmp),
-    () => f.i32_const(0).i32_load(at(CTL.K)).get(k0).i32_sub(),
+    () => f.global_get(CTL_BASE).i32_load(at(CTL.K)).get(k0).i32_sub(),
     kcb,
   );
   // pack_a_block(p, m0, k0, mcb, kcb, AP_PTR + t·AP_BLOCK)
   f.get(p).get(m0).get(k0).get(mcb).get(kcb);
-  f.i32_const(0).i32_load(at(CTL.AP_PTR));
-  f.get(task).i32_const(0).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add();
+  f.global_get(CTL_BASE).i32_load(at(CTL.AP_PTR));
+  f.get(task).global_get(CTL_BASE).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add();
   f.call(m.indexOf(packABlock));
   return f;
 }
@@ -868,16 +885,16 @@ function emitCompute(
   loadCtl(f, CTL.KC, KC);
   loadCtl(f, CTL.NC, NC);
   loadCtl(f, CTL.K_BLOCKS, kBlocks);
-  f.i32_const(0)
+  f.global_get(CTL_BASE)
     .i32_load(at(CTL.M_BLOCKS))
-    .i32_const(0)
+    .global_get(CTL_BASE)
     .i32_load(at(CTL.N_CHUNKS))
     .i32_mul()
     .set(per);
   f.get(task).get(per).i32_div_s().set(p);
   f.get(task).get(per).i32_rem_s().set(rest);
-  f.get(rest).i32_const(0).i32_load(at(CTL.N_CHUNKS)).i32_div_s().set(mb);
-  f.get(rest).i32_const(0).i32_load(at(CTL.N_CHUNKS)).i32_rem_s().set(nc);
+  f.get(rest).global_get(CTL_BASE).i32_load(at(CTL.N_CHUNKS)).i32_div_s().set(mb);
+  f.get(rest).global_get(CTL_BASE).i32_load(at(CTL.N_CHUNKS)).i32_rem_s().set(nc);
   f.get(mb).get(MC).i32_mul().set(m0);
   min(
     f,
@@ -893,10 +910,15 @@ function emitCompute(
     ncb,
   );
   // Scratch: this thread's A block (when A is packed here), then its edge tile at the end.
-  f.i32_const(0).i32_load(at(CTL.SCRATCH));
-  f.get(thread).i32_const(0).i32_load(at(CTL.SCRATCH_STRIDE)).i32_mul().i32_add().set(scratch);
+  f.global_get(CTL_BASE).i32_load(at(CTL.SCRATCH));
+  f.get(thread)
+    .global_get(CTL_BASE)
+    .i32_load(at(CTL.SCRATCH_STRIDE))
+    .i32_mul()
+    .i32_add()
+    .set(scratch);
   f.get(scratch)
-    .i32_const(0)
+    .global_get(CTL_BASE)
     .i32_load(at(CTL.SCRATCH_STRIDE))
     .i32_add()
     .i32_const(mr * nr * 4)
@@ -904,21 +926,21 @@ function emitCompute(
     .set(tile);
   // A packed by the pack-A tasks (block (p, mb, 0), its K blocks following), or, with AP_PTR
   // 0, packed here into scratch one K block at a time.
-  f.i32_const(0).i32_load(at(CTL.AP_PTR)).set(prepacked);
+  f.global_get(CTL_BASE).i32_load(at(CTL.AP_PTR)).set(prepacked);
   f.get(prepacked);
-  f.get(p).i32_const(0).i32_load(at(CTL.M_BLOCKS)).i32_mul().get(mb).i32_add();
-  f.get(kBlocks).i32_mul().i32_const(0).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add();
+  f.get(p).global_get(CTL_BASE).i32_load(at(CTL.M_BLOCKS)).i32_mul().get(mb).i32_add();
+  f.get(kBlocks).i32_mul().global_get(CTL_BASE).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add();
   f.set(aBase);
-  f.i32_const(0)
+  f.global_get(CTL_BASE)
     .i32_load(at(CTL.BP_PTR))
     .get(p)
-    .i32_const(0)
+    .global_get(CTL_BASE)
     .i32_load(at(CTL.BP_SB))
     .i32_mul()
     .i32_add()
     .set(bBase);
   // cBase = C_PTR + (p·M·N + m0·N + n0)·4
-  f.i32_const(0).i32_load(at(CTL.C_PTR));
+  f.global_get(CTL_BASE).i32_load(at(CTL.C_PTR));
   f.get(p)
     .get(M)
     .i32_mul()
@@ -948,11 +970,23 @@ function emitCompute(
         kcb,
       );
       // The first K block starts C as CTL.C_INIT says, the others add to it.
-      f.i32_const(C_FROM_C).i32_const(0).i32_load(at(CTL.C_INIT)).get(kb).i32_const(0).i32_gt_s();
+      f.i32_const(C_FROM_C)
+        .global_get(CTL_BASE)
+        .i32_load(at(CTL.C_INIT))
+        .get(kb)
+        .i32_const(0)
+        .i32_gt_s();
       f.select().set(start);
       f.get(prepacked).if_(
         () =>
-          f.get(aBase).get(kb).i32_const(0).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add().set(ap),
+          f
+            .get(aBase)
+            .get(kb)
+            .global_get(CTL_BASE)
+            .i32_load(at(CTL.AP_BLOCK))
+            .i32_mul()
+            .i32_add()
+            .set(ap),
         () => {
           f.get(p).get(m0).get(k0).get(mcb).get(kcb).get(scratch).call(m.indexOf(packABlock));
           f.get(scratch).set(ap);
@@ -961,7 +995,7 @@ function emitCompute(
       // bpk = bBase + (k0·NPAD + n0·kcb)·4
       f.get(bBase)
         .get(k0)
-        .i32_const(0)
+        .global_get(CTL_BASE)
         .i32_load(at(CTL.NPAD))
         .i32_mul()
         .get(n0)
@@ -988,7 +1022,7 @@ function emitCompute(
                 .i32_add()
                 .set(cptr);
               // The tile's bias values: BIAS_PTR + (n0 + jj)·4.
-              f.i32_const(0).i32_load(at(CTL.BIAS_PTR)).get(n0).get(jj).i32_add();
+              f.global_get(CTL_BASE).i32_load(at(CTL.BIAS_PTR)).get(n0).get(jj).i32_add();
               f.i32_const(4).i32_mul().i32_add().set(bias);
               // The micro-kernel `kernel` on the current panels, into C at c() with row stride
               // ldcOf(), C starting as `startOf` says.
@@ -1152,7 +1186,7 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
   loadCtl(f, CTL.IC_OUTW, OUTW);
   loadCtl(f, CTL.IC_NB, NB);
   loadCtl(f, CTL.IC_RANGES, ranges);
-  f.i32_const(0).i32_load(at(CTL.IC_SX)).i32_const(4).i32_mul().set(sx4);
+  f.global_get(CTL_BASE).i32_load(at(CTL.IC_SX)).i32_const(4).i32_mul().set(sx4);
   f.get(N).get(NB).i32_add().i32_const(1).i32_sub().get(NB).i32_div_s().set(chunks);
   f.get(task).get(chunks).i32_div_s().set(ch);
   f.get(task).get(chunks).i32_rem_s().get(NB).i32_mul().set(b0);
@@ -1163,11 +1197,11 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
     b1,
   );
   f.get(H).get(W).i32_mul().set(HW);
-  f.i32_const(0).i32_load(at(CTL.IC_OUTH)).get(OUTW).i32_mul().set(Lw);
+  f.global_get(CTL_BASE).i32_load(at(CTL.IC_OUTH)).get(OUTW).i32_mul().set(Lw);
   f.get(N).get(Lw).i32_mul().set(NL);
   const planeOf = () => {
     // plane = IMAGE + ((b·C + ch)·HW)·4
-    f.i32_const(0).i32_load(at(CTL.IC_IMAGE));
+    f.global_get(CTL_BASE).i32_load(at(CTL.IC_IMAGE));
     f.get(b)
       .get(C)
       .i32_mul()
@@ -1234,13 +1268,13 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
             .set(x1);
           // rowTerm = kj·dx − px + x0·sx (the column offset in the image of the first valid window)
           f.get(kj)
-            .i32_const(0)
+            .global_get(CTL_BASE)
             .i32_load(at(CTL.IC_DX))
             .i32_mul()
-            .i32_const(0)
+            .global_get(CTL_BASE)
             .i32_load(at(CTL.IC_PX))
             .i32_sub();
-          f.get(x0).i32_const(0).i32_load(at(CTL.IC_SX)).i32_mul().i32_add().set(rowTerm);
+          f.get(x0).global_get(CTL_BASE).i32_load(at(CTL.IC_SX)).i32_mul().i32_add().set(rowTerm);
           f.for_(
             b,
             () => f.get(b0),
@@ -1249,7 +1283,7 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
             () => {
               planeOf();
               // base = COLS + (((ch·KH + ki)·KW + kj)·NL + b·L)·4
-              f.i32_const(0).i32_load(at(CTL.IC_COLS));
+              f.global_get(CTL_BASE).i32_load(at(CTL.IC_COLS));
               f.get(ch)
                 .get(KH)
                 .i32_mul()
@@ -1263,7 +1297,7 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
                 .i32_mul();
               f.get(b).get(Lw).i32_mul().i32_add().i32_const(4).i32_mul().i32_add().set(base);
               if (!col2im) {
-                f.i32_const(0)
+                f.global_get(CTL_BASE)
                   .i32_load(at(CTL.IC_ZERO))
                   .if_(() => {
                     f.for_(
@@ -1291,9 +1325,9 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
                 () => {
                   // q = plane + ((oy·sy + ki·dy − py)·W + rowTerm)·4; p = base + (oy·outW + x0)·4
                   f.get(plane);
-                  f.get(oy).i32_const(0).i32_load(at(CTL.IC_SY)).i32_mul();
-                  f.get(ki).i32_const(0).i32_load(at(CTL.IC_DY)).i32_mul().i32_add();
-                  f.i32_const(0)
+                  f.get(oy).global_get(CTL_BASE).i32_load(at(CTL.IC_SY)).i32_mul();
+                  f.get(ki).global_get(CTL_BASE).i32_load(at(CTL.IC_DY)).i32_mul().i32_add();
+                  f.global_get(CTL_BASE)
                     .i32_load(at(CTL.IC_PY))
                     .i32_sub()
                     .get(W)
@@ -1429,7 +1463,7 @@ function emitMaxPool(m: ModuleBuilder, simd: boolean): FunctionBuilder {
     1,
     () => {
       // plane = IMAGE + pl·H·W·4
-      f.i32_const(0).i32_load(at(CTL.IC_IMAGE));
+      f.global_get(CTL_BASE).i32_load(at(CTL.IC_IMAGE));
       f.get(pl).get(H).i32_mul().get(W).i32_mul().i32_const(4).i32_mul().i32_add().set(plane);
       f.for_(
         oy,
@@ -1636,12 +1670,12 @@ function emitElementwiseTask(
   const f = m.func('elementwise_task', ['i32'], [], false);
   const task = f.param(0);
   const [start, end, count, units] = [0, 1, 2, 3].map(() => f.local('i32'));
-  const p = (i: number) => f.i32_const(0).i32_load(at(CTL.EW_P0 + i));
+  const p = (i: number) => f.global_get(CTL_BASE).i32_load(at(CTL.EW_P0 + i));
   loadCtl(f, CTL.EW_UNITS, units);
-  f.get(task).i32_const(0).i32_load(at(CTL.EW_CHUNK)).i32_mul().set(start);
+  f.get(task).global_get(CTL_BASE).i32_load(at(CTL.EW_CHUNK)).i32_mul().set(start);
   min(
     f,
-    () => f.get(start).i32_const(0).i32_load(at(CTL.EW_CHUNK)).i32_add(),
+    () => f.get(start).global_get(CTL_BASE).i32_load(at(CTL.EW_CHUNK)).i32_add(),
     () => f.get(units),
     end,
   );
@@ -1751,7 +1785,7 @@ function emitElementwiseTask(
     ],
   ];
   const when = (id: number, body: () => void) =>
-    f.i32_const(0).i32_load(at(CTL.EW_FN)).i32_const(id).i32_eq().if_(body);
+    f.global_get(CTL_BASE).i32_load(at(CTL.EW_FN)).i32_const(id).i32_eq().if_(body);
   for (const [id, args] of calls)
     when(id, () => {
       args();
@@ -1794,19 +1828,21 @@ function emitElementwiseTask(
     f.call(m.indexOf(kernels.get(EW.SCATTER_ADD_ROWS)!));
     f.i32_const(0)
       .i32_ge_s()
-      .if_(() => f.i32_const(0).i32_const(1).i32_store(at(CTL.EW_BAD)));
+      .if_(() => f.global_get(CTL_BASE).i32_const(1).i32_store(at(CTL.EW_BAD)));
   });
   return f;
 }
 
 /**
  * The module's bytes for one variant and memory type. Exports `run_task(thread, index)` (the
- * task kind in CTL.KIND: a matmul's tasks, im2col, col2im, max pool, elementwise) and `sgd_f32`.
+ * task kind in CTL.KIND: a matmul's tasks, im2col, col2im, max pool, elementwise, or a whole job
+ * of a KIND_EACH job) and `sgd_f32`.
  */
 export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Array<ArrayBuffer> {
   if (v.level !== 'scalar' && v.nr % 4 !== 0)
     throw new Error(`gemm: NR=${v.nr} must be a multiple of 4 for SIMD`);
   const m = new ModuleBuilder({ module: 'env', name: 'memory', ...memory });
+  if (m.global(0) !== CTL_BASE) throw new Error('gemm: the control base must be global 0');
   const micro = emitMicroKernel(m, v);
   const partial = Array.from({ length: v.mr - 1 }, (_, r) => emitMicroKernel(m, v, r + 1));
   const packA = emitPackA(m, v);
@@ -1822,34 +1858,63 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
     v.level === 'scalar'
       ? null
       : emitElementwiseTask(m, emitElementwiseKernels(m).set(EW.SGD, sgd));
-  const run = m.func('run_task', ['i32', 'i32'], []);
-  const thread = run.param(0);
-  const index = run.param(1);
-  // TASKS_BY_THREAD[thread]++, then the task.
-  run.get(thread).i32_const(4).i32_mul();
-  run.get(thread).i32_const(4).i32_mul().i32_load(at(CTL.TASKS_BY_THREAD)).i32_const(1).i32_add();
-  run.i32_store(at(CTL.TASKS_BY_THREAD));
-  // CTL.KIND tested against each kind in turn; max pool is the one left.
+  // One task of the job whose control block is at CTL_BASE: CTL.KIND tested against each kind in
+  // turn; max pool is the one left.
+  const one = m.func('run_one', ['i32', 'i32'], [], false);
+  const thread = one.param(0);
+  const index = one.param(1);
   const tasks: [kind: number, call: () => void][] = [
-    [KIND_GEMM, () => run.get(thread).get(index).call(m.indexOf(gemmTask))],
-    [KIND_IM2COL, () => run.get(index).call(m.indexOf(im2col))],
-    [KIND_COL2IM, () => run.get(index).call(m.indexOf(col2im))],
+    [KIND_GEMM, () => one.get(thread).get(index).call(m.indexOf(gemmTask))],
+    [KIND_IM2COL, () => one.get(index).call(m.indexOf(im2col))],
+    [KIND_COL2IM, () => one.get(index).call(m.indexOf(col2im))],
   ];
   if (elementwise)
-    tasks.push([KIND_ELEMENTWISE, () => run.get(index).call(m.indexOf(elementwise))]);
+    tasks.push([KIND_ELEMENTWISE, () => one.get(index).call(m.indexOf(elementwise))]);
   const dispatch = (i: number): void => {
     if (i === tasks.length) {
-      run.get(index).call(m.indexOf(maxpool));
+      one.get(index).call(m.indexOf(maxpool));
       return;
     }
     const [kind, call] = tasks[i];
-    run
-      .i32_const(0)
+    one
+      .global_get(CTL_BASE)
       .i32_load(at(CTL.KIND))
       .i32_const(kind)
       .i32_eq()
       .if_(call, () => dispatch(i + 1));
   };
   dispatch(0);
+
+  const run = m.func('run_task', ['i32', 'i32'], []);
+  const [runThread, runIndex] = [run.param(0), run.param(1)];
+  const [entry, t, count] = [run.local('i32'), run.local('i32'), run.local('i32')];
+  // TASKS_BY_THREAD[thread]++, then the task; a KIND_EACH task runs its job's tasks in order.
+  run.get(runThread).i32_const(4).i32_mul();
+  run.get(runThread).i32_const(4).i32_mul().i32_load(at(CTL.TASKS_BY_THREAD));
+  run.i32_const(1).i32_add().i32_store(at(CTL.TASKS_BY_THREAD));
+  run
+    .i32_const(0)
+    .i32_load(at(CTL.KIND))
+    .i32_const(KIND_EACH)
+    .i32_eq()
+    .if_(
+      () => {
+        run.get(runIndex).i32_const(8).i32_mul().set(entry);
+        run
+          .get(entry)
+          .i32_load(at(CTL.EACH_JOBS + 1))
+          .set(count);
+        run.get(entry).i32_load(at(CTL.EACH_JOBS)).global_set(CTL_BASE);
+        run.for_(
+          t,
+          () => run.i32_const(0),
+          () => run.get(count),
+          1,
+          () => run.get(runThread).get(t).call(m.indexOf(one)),
+        );
+        run.i32_const(0).global_set(CTL_BASE);
+      },
+      () => run.get(runThread).get(runIndex).call(m.indexOf(one)),
+    );
   return m.encode();
 }
