@@ -116,6 +116,15 @@ export const canBlock = isNode || inWebWorker;
 
 /** Logical cores, or 1 where unknown. */
 export function hardwareThreads(): number {
+  // Asked once: every parallel kernel decides with it, and os.availableParallelism() is a
+  // call into libuv (~1-2% of a small training step when asked per kernel).
+  hardwareThreadCount ??= countHardwareThreads();
+  return hardwareThreadCount;
+}
+
+let hardwareThreadCount: number | undefined;
+
+function countHardwareThreads(): number {
   const os = nodeBuiltin<{ availableParallelism?: () => number; cpus(): unknown[] }>('node:os');
   if (os)
     return Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length);
