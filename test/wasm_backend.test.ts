@@ -385,7 +385,7 @@ describe('wasm matmul on worker threads', () => {
     );
   });
 
-  it("a linear layer's two backward products side by side equal the two matmuls bit for bit, on 2 threads and on 1", async () => {
+  it("a linear layer's backward products and bias sum side by side equal the matmuls and the sum bit for bit, on 2 threads and on 1", async () => {
     // [M, K] input, [N, K] weight: the MLP's fc2 and fc3 at batch 128 (fc3's weight gradient is
     // too small for the arena), a weight gradient over a long batch (split K), a strided gradient.
     const cases: { m: number; k: number; n: number; gradTransposed?: boolean }[] = [
@@ -393,6 +393,7 @@ describe('wasm matmul on worker threads', () => {
       { m: 128, k: 128, n: 10 },
       { m: 8192, k: 16, n: 8 },
       { m: 45, k: 70, n: 33, gradTransposed: true },
+      { m: 16, k: 8, n: 2100 }, // a bias gradient large enough for the arena
     ];
     const run = () =>
       cases.map(({ m, k, n, gradTransposed }, i) => {
@@ -407,9 +408,14 @@ describe('wasm matmul on worker threads', () => {
           shape: v.shape.slice(1),
           strides: v.strides.slice(1),
         });
-        const pair = wasmBackend.linearBackward!(grad, as2d(x), as2d(w));
-        expect(pair, `case ${i}`).not.toBeNull();
-        const [dx, dw] = pair! as Float32Array[];
+        const withBias = i !== 1;
+        const grads = wasmBackend.linearBackward!(grad, as2d(x), as2d(w), withBias);
+        expect(grads, `case ${i}`).not.toBeNull();
+        const [dx, dw, db] = grads! as (Float32Array | null)[];
+        if (withBias) {
+          const wantDb = cpuBackend.reduce('sum', grad, [0], 'float32') as Float32Array;
+          expect(bytesOf(db!).equals(bytesOf(wantDb)), `case ${i}: bias`).toBe(true);
+        } else expect(db).toBeNull();
         const g3: View = { ...grad, shape: [1, m, n], strides: [0, ...grad.strides] };
         const gT: View = {
           ...grad,
@@ -418,8 +424,8 @@ describe('wasm matmul on worker threads', () => {
         };
         const wantDx = wasmBackend.matmul(g3, w, 'float32') as Float32Array;
         const wantDw = wasmBackend.matmul(gT, x, 'float32') as Float32Array;
-        expect(bytesOf(dx).equals(bytesOf(wantDx)), `case ${i}: dX`).toBe(true);
-        expect(bytesOf(dw).equals(bytesOf(wantDw)), `case ${i}: dW`).toBe(true);
+        expect(bytesOf(dx!).equals(bytesOf(wantDx)), `case ${i}: dX`).toBe(true);
+        expect(bytesOf(dw!).equals(bytesOf(wantDw)), `case ${i}: dW`).toBe(true);
         expectMatchesReference(gT, x);
         return [dx, dw];
       });
@@ -430,6 +436,7 @@ describe('wasm matmul on worker threads', () => {
         view(new Float32Array(64), [8, 8], [8, 1]),
         view(new Float32Array(64), [8, 8], [8, 1]),
         view(new Float32Array(64), [8, 8], [8, 1]),
+        true,
       ),
     ).toBeNull();
     await setNumThreads(2);

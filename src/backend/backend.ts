@@ -161,10 +161,16 @@ export interface Backend {
   /**
    * Optional: a linear layer's gradients with respect to x [M, K] and weight [N, K] for the
    * output gradient grad [M, N]: grad·weight [M, K] and gradᵀ·x [N, K], contiguous, with the
-   * bits of those two matmuls, where the backend computes the pair faster than one after the
-   * other; null where it does not (the caller runs the two matmuls).
+   * bits of those two matmuls, and with `biasGrad` the bias gradient Σ rows of grad [N] (the bits
+   * of grad.sum(0); or null, then the caller sums), where the backend computes them faster
+   * together than one after the other; null where it does not (the caller runs the matmuls).
    */
-  linearBackward?(grad: View, x: View, weight: View): [Storage, Storage] | null;
+  linearBackward?(
+    grad: View,
+    x: View,
+    weight: View,
+    biasGrad: boolean,
+  ): [Storage, Storage, Storage | null] | null;
   /**
    * Optional: `storage`, which this backend's kernels made, will never be read or written again
    * (no tensor refers to it); the backend may reuse its memory at once instead of when the

@@ -49,14 +49,22 @@ export function linearLayer(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
   if (!fused) return x.matmul(weight.t()).add(bias);
   const out = fromStorage(fused, [x.shape[0], weight.shape[0]], x.dtype, x);
   return record('AddmmBackward', out, [x, weight, bias], [x, weight], (g, [sx, sw], needs) => {
-    // Without a graph to build, the backend may run the two products together.
-    const pair =
+    // Without a graph to build, the backend may compute the gradients together.
+    const together =
       needs[0] && needs[1] && !isGradEnabled() && backend.linearBackward
-        ? backend.linearBackward(g, sx, sw)
+        ? backend.linearBackward(g, sx, sw, needs[2])
         : null;
+    if (together) {
+      const [dx, dw, db] = together;
+      return [
+        fromStorage(dx, sx.shape, x.dtype, x),
+        fromStorage(dw, sw.shape, x.dtype, x),
+        needs[2] ? (db ? fromStorage(db, [sw.shape[0]], x.dtype, x) : g.sum(0)) : null,
+      ];
+    }
     return [
-      pair ? fromStorage(pair[0], sx.shape, x.dtype, x) : needs[0] ? g.matmul(sw) : null,
-      pair ? fromStorage(pair[1], sw.shape, x.dtype, x) : needs[1] ? g.t().matmul(sx) : null,
+      needs[0] ? g.matmul(sw) : null,
+      needs[1] ? g.t().matmul(sx) : null,
       needs[2] ? g.sum(0) : null,
     ];
   });

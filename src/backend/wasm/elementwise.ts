@@ -13,7 +13,7 @@ import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { elementOffsets } from '../cpu/strided.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { ADAM_CONSTANTS, EW } from './elementwise_module.js';
-import { getRuntime, type GemmRuntime, kernelRuntime } from './gemm.js';
+import { getRuntime, type GemmRuntime, kernelRuntime, type SideJob } from './gemm.js';
 import { CTL, KIND_ELEMENTWISE, setControls } from './gemm_module.js';
 
 /** Jobs touching at least this many bytes are split over the threads. */
@@ -34,13 +34,58 @@ function runKernel(fn: number, units: number, params: readonly number[], bytes: 
   const k = kernelRuntime(bytes >= PARALLEL_BYTES)!;
   const { rt, parallel } = k;
   const tasks = parallel ? Math.min(units, 4 * rt.threads()) : 1;
-  const chunk = Math.ceil(units / tasks);
   const ctl = rt.ctl;
-  setControls(ctl, { EW_FN: fn, EW_UNITS: units, EW_CHUNK: chunk, EW_BAD: 0 });
-  params.forEach((value, i) => (ctl[CTL.EW_P0 + i] = value));
-  ctl[CTL.KIND] = KIND_ELEMENTWISE;
-  rt.run(Math.ceil(units / chunk), parallel);
+  rt.run(writeKernelJob(ctl, fn, units, params, tasks), parallel);
   return ctl[CTL.EW_BAD];
+}
+
+/** Writes kernel `fn`'s job over `units` in `tasks` chunks into `ctl`; returns its task count. */
+function writeKernelJob(
+  ctl: Int32Array,
+  fn: number,
+  units: number,
+  params: readonly number[],
+  tasks: number,
+): number {
+  const chunk = Math.ceil(units / tasks);
+  setControls(ctl, {
+    KIND: KIND_ELEMENTWISE,
+    EW_FN: fn,
+    EW_UNITS: units,
+    EW_CHUNK: chunk,
+    EW_BAD: 0,
+  });
+  params.forEach((value, i) => (ctl[CTL.EW_P0 + i] = value));
+  return Math.ceil(units / chunk);
+}
+
+/**
+ * Column sums of a [rows, cols] float32 view (float64 sums in row order, rounded once: the
+ * reference's bits) as a job for runSideBySide; `result` holds them once it ran. Null where the
+ * elementwise kernels do not exist.
+ */
+export function sumRowsSideJob(
+  x: View,
+  rows: number,
+  cols: number,
+): (SideJob & { result: Float32Array | null }) | null {
+  const rt = x.dtype === 'float32' && x.storage instanceof Float32Array ? runtime() : null;
+  if (!rt) return null;
+  const stored = cols >= ARENA_MIN_ELEMENTS ? rt.arena.float32(cols, false) : null;
+  let outPtr = 0;
+  const job = {
+    result: null as Float32Array | null,
+    prepare(ctl: Int32Array, take: (bytes: number) => number): number {
+      const xp = readableAddress(rt, x, rows * cols, take);
+      outPtr = stored ? stored.byteOffset : take(cols * 4);
+      if (xp === 0 || outPtr === 0) return 0;
+      return writeKernelJob(ctl, EW.SUM_ROWS, cols, [xp, outPtr, rows], 1);
+    },
+    finish(): void {
+      job.result = stored ?? rt.heap().slice(outPtr >> 2, (outPtr >> 2) + cols);
+    },
+  };
+  return job;
 }
 
 /** Byte address of a contiguous float32 view's first element in arena storage, or -1. */

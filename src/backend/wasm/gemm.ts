@@ -645,45 +645,67 @@ function prepareGemm(
 }
 
 /**
- * Several float32 matmuls C = A·B (a [B, M, K] and b [B, K, N] views each) side by side, each
- * whole on one thread, in one job: for independent products too small to share well between
- * threads (a linear layer's two backward products at batch 128 lose a third of their time to
- * packing phases and hand-over on two threads). Results are arena storage, with the bits each
- * product has alone (blocking never changes a sum's order); null when the kernels decline any
- * of them (then nothing has run).
+ * A job for runSideBySide: `prepare` writes its control words into `ctl` (a block of its own),
+ * taking the memory it needs from `take`, and returns its task count (0 when memory ran out);
+ * `finish` runs once every job has (temporaries are still valid then).
  */
-export function gemmEachF32(products: readonly { a: View; b: View }[]): Float32Array[] | null {
-  const rt = getRuntime();
-  if (!rt || products.length > MAX_EACH_JOBS) return null;
-  for (const { a, b } of products)
-    if (a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2] < options.minWork) return null;
-  // Results too small for the arena are computed in temporaries and copied out.
-  const outs = products.map(({ a, b }) =>
-    arenaFloat32(a.shape[0] * a.shape[1] * b.shape[2], false),
-  );
+export interface SideJob {
+  prepare(ctl: Int32Array, take: (bytes: number) => number): number;
+  finish?(): void;
+}
+
+/**
+ * Runs independent jobs side by side as one job of the pool, each whole on one thread (its tasks
+ * in order): for kernels too small to share well between threads (a linear layer's two backward
+ * products at batch 128 lose a third of their time to packing phases and hand-over on two
+ * threads). False, with nothing run, when memory runs out.
+ */
+export function runSideBySide(rt: GemmRuntime, jobs: readonly SideJob[]): boolean {
+  if (jobs.length > MAX_EACH_JOBS) return false;
   const parallel = numThreads() > 1;
   if (parallel) ensurePool(rt);
-  const results = rt.arena.withTemporaries((take) => {
-    const jobs: { block: number; tasks: number }[] = [];
-    const prepared: PreparedGemm[] = [];
-    for (let i = 0; i < products.length; i++) {
-      const { a, b } = products[i];
+  return rt.arena.withTemporaries((take) => {
+    const blocks: { block: number; tasks: number }[] = [];
+    for (const job of jobs) {
       const block = take(CONTROL_BYTES);
-      if (block === 0) return null;
-      const ctl = new Int32Array(rt.memory.buffer, block, CONTROL_BYTES / 4).fill(0);
-      const job = prepareGemm(rt, a, b, outs[i] ?? undefined, undefined, take, 1, ctl);
-      if (!job || job.slice < job.batch) return null;
-      jobs.push({ block, tasks: job.setSlice(0).tasks });
-      prepared.push(job);
+      if (block === 0) return false;
+      const tasks = job.prepare(new Int32Array(rt.memory.buffer, block, CONTROL_BYTES / 4), take);
+      if (tasks === 0) return false;
+      blocks.push({ block, tasks });
     }
-    rt.runEach(jobs, parallel);
-    return prepared.map((job, i) => {
-      const { c } = job.finish();
-      return outs[i] ?? c.slice();
-    });
+    rt.runEach(blocks, parallel);
+    for (const job of jobs) job.finish?.();
+    return true;
   });
-  if (!results) for (const out of outs) if (out) rt.arena.releaseStorage(out);
-  return results;
+}
+
+/**
+ * C = A·B (float32 views a [B, M, K] and b [B, K, N]) as a job for runSideBySide, blocked for
+ * one thread, with the bits it has alone (blocking never changes a sum's order): `result` is C
+ * once it ran (arena storage, or a copy when too small to live there). Null below minWork.
+ */
+export function gemmSideJob(
+  rt: GemmRuntime,
+  a: View,
+  b: View,
+): (SideJob & { result: Float32Array | null }) | null {
+  const [batch, m, k] = a.shape;
+  const n = b.shape[2];
+  if (batch * m * n * k < options.minWork) return null;
+  const out = arenaFloat32(batch * m * n, false);
+  let prepared: PreparedGemm | null = null;
+  const job = {
+    result: null as Float32Array | null,
+    prepare(ctl: Int32Array, take: (bytes: number) => number): number {
+      prepared = prepareGemm(rt, a, b, out ?? undefined, undefined, take, 1, ctl);
+      return prepared && prepared.slice >= prepared.batch ? prepared.setSlice(0).tasks : 0;
+    },
+    finish(): void {
+      const { c } = prepared!.finish();
+      job.result = out ?? c.slice();
+    },
+  };
+  return job;
 }
 
 /**

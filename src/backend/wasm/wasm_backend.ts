@@ -38,6 +38,7 @@ import {
   reluWasm,
   scatterAddWasm,
   sgdWasm,
+  sumRowsSideJob,
   softmaxWasm,
   sumLeadingWasm,
 } from './elementwise.js';
@@ -46,10 +47,11 @@ import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js'
 import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
 import {
   arenaFloat32,
-  gemmEachF32,
   gemmF32,
+  gemmSideJob,
   getRuntime,
   numThreads,
+  runSideBySide,
   sgdStepF32,
   wasmGemmAvailable,
 } from './gemm.js';
@@ -119,18 +121,27 @@ export const wasmBackend: Backend = {
     return gemmF32(matrixView(x, m, k, false), matrixView(weight, k, n, true), bias);
   },
 
-  // dX = g·W and dW = gᵀ·x side by side, each on one thread, where each is small enough that
-  // two threads on one of them lose more to packing and hand-over than they gain.
-  linearBackward(grad: View, x: View, weight: View): [Storage, Storage] | null {
+  // dX = g·W, dW = gᵀ·x and the bias gradient side by side, each whole on one thread, where each
+  // product is small enough that two threads on one lose more to packing and hand-over than
+  // they gain.
+  linearBackward(
+    grad: View,
+    x: View,
+    weight: View,
+    biasGrad: boolean,
+  ): [Storage, Storage, Storage | null] | null {
     if (grad.dtype !== 'float32' || x.dtype !== 'float32' || weight.dtype !== 'float32')
       return null;
     const [m, n] = grad.shape;
     const k = x.shape[1];
-    if (numThreads() < 2 || m * n * k > SIDE_BY_SIDE_MAX_WORK) return null;
-    return gemmEachF32([
-      { a: matrixView(grad, m, n, false), b: matrixView(weight, n, k, false) },
-      { a: matrixView(grad, n, m, true), b: matrixView(x, m, k, false) },
-    ]) as [Storage, Storage] | null;
+    const rt = getRuntime();
+    if (!rt || numThreads() < 2 || m * n * k > SIDE_BY_SIDE_MAX_WORK) return null;
+    const dx = gemmSideJob(rt, matrixView(grad, m, n, false), matrixView(weight, n, k, false));
+    const dw = gemmSideJob(rt, matrixView(grad, n, m, true), matrixView(x, m, k, false));
+    if (!dx || !dw) return null;
+    const bias = biasGrad ? sumRowsSideJob(grad, m, n) : null;
+    if (!runSideBySide(rt, bias ? [dx, dw, bias] : [dx, dw])) return null;
+    return [dx.result!, dw.result!, bias?.result ?? null];
   },
 
   // Along the last dim in float32: a vector exp on the kernels (elementwise.ts), within 2 ulp of
