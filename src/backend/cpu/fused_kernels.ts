@@ -166,8 +166,8 @@ export function nllLossBackwardKernel(
     const t = labels[atLabel(i)];
     const at = t === ignoreIndex ? 0 : t;
     // Zeros times the gradient (NaN for an infinite or NaN gradient, as the composed product).
-    const zero = round(0 * gi);
-    for (let c = 0; c < classes; c++) out[i * classes + c] = c === at ? round(scale * gi) : zero;
+    out.fill(round(0 * gi), i * classes, (i + 1) * classes);
+    out[i * classes + at] = round(scale * gi);
   }
   return out;
 }

@@ -48,6 +48,7 @@ function classesLast(op: string, input: Tensor): { scores: Tensor; classes: numb
       `${op}: expected input of shape [C], [N, C] or [N, C, d1, ...], got a 0-d tensor`,
     );
   if (input.ndim === 1) return { scores: input.unsqueeze(0), classes: input.shape[0] };
+  if (input.ndim === 2) return { scores: input, classes: input.shape[1] }; // classes already last
   const order = [0, ...input.shape.map((_, i) => i).slice(2), 1];
   return { scores: input.permute(order), classes: input.shape[1] };
 }
@@ -138,9 +139,11 @@ function nllFusable(logProbs: Tensor, s: IndexTargets): boolean {
 
 /** nll_loss of log-probabilities (class dim last) by the fused kernel, reduced as `s` says. */
 function fusedNll(logProbs: Tensor, s: IndexTargets): Tensor {
-  const flat = logProbs.reshape([-1, s.classes]);
+  // [N, C] with targets [N] (the usual batch) as they are: no reshape nodes to build and run.
+  const flat = logProbs.ndim === 2 ? logProbs : logProbs.reshape([-1, s.classes]);
+  const target = s.target.ndim === 1 ? s.target : s.target.reshape([-1]);
   const reduction = s.reduction as 'none' | 'sum' | 'mean';
-  const out = fusedNllLoss(flat, s.target.reshape([-1]), s.weight, s.ignoreIndex, reduction);
+  const out = fusedNllLoss(flat, target, s.weight, s.ignoreIndex, reduction);
   return reduction === 'none' ? out.reshape([...s.target.shape]) : out;
 }
 
