@@ -165,8 +165,10 @@ export function nllLossBackwardKernel(
     const scale = reduction !== 'mean' ? -w[i] : total === 0 ? 0 : round(-w[i] / total);
     const t = labels[atLabel(i)];
     const at = t === ignoreIndex ? 0 : t;
-    // Zeros times the gradient (NaN for an infinite or NaN gradient, as the composed product).
-    out.fill(round(0 * gi), i * classes, (i + 1) * classes);
+    // Zeros times the gradient (NaN for an infinite or NaN gradient, as the composed product):
+    // the fresh storage holds +0 already, so only −0 and NaN rows are filled.
+    const zero = round(0 * gi);
+    if (zero !== 0 || 1 / zero < 0) out.fill(zero, i * classes, (i + 1) * classes);
     out[i * classes + at] = round(scale * gi);
   }
   return out;
