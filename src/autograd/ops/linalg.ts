@@ -62,11 +62,10 @@ export function linearLayer(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
         needs[2] ? (db ? fromStorage(db, [sw.shape[0]], x.dtype, x) : g.sum(0)) : null,
       ];
     }
-    return [
-      needs[0] ? g.matmul(sw) : null,
-      needs[1] ? g.t().matmul(sx) : null,
-      needs[2] ? g.sum(0) : null,
-    ];
+    // The bias sum first, while g (just written by the op before) is still in cache: at batch
+    // 1000 fc1's took 190 µs after its weight gradient's product and 130 µs before it.
+    const db = needs[2] ? g.sum(0) : null;
+    return [needs[0] ? g.matmul(sw) : null, needs[1] ? g.t().matmul(sx) : null, db];
   });
 }
 
