@@ -441,6 +441,16 @@ describe('wasm matmul on worker threads', () => {
       ),
     ).toBeNull();
     await setNumThreads(2);
+    // Products below the kernels' minimum work decline (the caller's matmuls take the reference).
+    const tiny = view(randomData(15, 5), [5, 3], [3, 1]);
+    expect(
+      wasmBackend.linearBackward!(
+        tiny,
+        view(randomData(35, 6), [5, 7], [7, 1]),
+        view(randomData(21, 7), [3, 7], [7, 1]),
+        true,
+      ),
+    ).toBeNull();
     const before = tasksByThread();
     for (let round = 0; round < 20; round++) {
       run();
