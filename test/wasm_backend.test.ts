@@ -22,6 +22,7 @@ import { buildGemmModule, DEFAULT_VARIANTS } from '../src/backend/wasm/gemm_modu
 import { bestSimdLevel, simdLevelSupported, type SimdLevel } from '../src/backend/wasm/platform.js';
 import {
   configureGemm,
+  numThreads,
   setNumThreads,
   setSimdLevel,
   simdLevel,
@@ -385,19 +386,29 @@ describe('wasm matmul on worker threads', () => {
     );
   });
 
-  it("a linear layer's backward products and bias sum side by side equal the matmuls and the sum bit for bit (SIMD and scalar kernels; the worker takes part, one thread declines)", async () => {
+  it("a linear layer's backward kernels (side by side, or the bias sum in the weight gradient's packing phase) equal the matmuls and the sum bit for bit", async () => {
     // [M, K] input, [N, K] weight: the MLP's fc2 and fc3 at batch 128 (fc3's weight gradient is
-    // too small for the arena), a weight gradient over a long batch (split K), a strided gradient.
+    // too small for the arena), a weight gradient over a long batch (split K), a strided gradient,
+    // a bias gradient large enough for the arena, fc2 at batch 1000 (over the side-by-side bound).
     const cases: { m: number; k: number; n: number; gradTransposed?: boolean }[] = [
       { m: 128, k: 256, n: 128 },
       { m: 128, k: 128, n: 10 },
       { m: 8192, k: 16, n: 8 },
       { m: 45, k: 70, n: 33, gradTransposed: true },
-      { m: 16, k: 8, n: 2100 }, // a bias gradient large enough for the arena
+      { m: 16, k: 8, n: 2100 },
+      { m: 1000, k: 256, n: 128 },
     ];
+    // [dX, dW, bias] asked: all, no input gradient (a first layer), no bias.
+    const asked = [
+      [true, true, true],
+      [false, true, true],
+      [true, true, false],
+    ];
+    const sideBySide = (m: number, k: number, n: number, needs: boolean[]) =>
+      needs[0] && needs[1] && numThreads() > 1 && m * n * k <= 1 << 23;
     // The scalar module has no elementwise kernels: there the caller sums the bias itself.
     const run = (biasSummed = true) =>
-      cases.map(({ m, k, n, gradTransposed }, i) => {
+      cases.forEach(({ m, k, n, gradTransposed }, i) => {
         const x = view(randomData(m * k, 60 + i), [1, m, k]);
         const w = view(randomData(n * k, 70 + i), [1, n, k]);
         const gData = randomData(m * n, 80 + i);
@@ -409,37 +420,38 @@ describe('wasm matmul on worker threads', () => {
           shape: v.shape.slice(1),
           strides: v.strides.slice(1),
         });
-        const withBias = i !== 1;
-        const grads = wasmBackend.linearBackward!(grad, as2d(x), as2d(w), withBias);
-        expect(grads, `case ${i}`).not.toBeNull();
-        const [dx, dw, db] = grads! as (Float32Array | null)[];
-        if (withBias && biasSummed) {
-          const wantDb = cpuBackend.reduce('sum', grad, [0], 'float32') as Float32Array;
-          expect(bytesOf(db!).equals(bytesOf(wantDb)), `case ${i}: bias`).toBe(true);
-        } else expect(db).toBeNull();
         const g3: View = { ...grad, shape: [1, m, n], strides: [0, ...grad.strides] };
         const gT: View = {
           ...grad,
           shape: [1, n, m],
           strides: [0, grad.strides[1], grad.strides[0]],
         };
-        const wantDx = wasmBackend.matmul(g3, w, 'float32') as Float32Array;
-        const wantDw = wasmBackend.matmul(gT, x, 'float32') as Float32Array;
-        expect(bytesOf(dx!).equals(bytesOf(wantDx)), `case ${i}: dX`).toBe(true);
-        expect(bytesOf(dw!).equals(bytesOf(wantDw)), `case ${i}: dW`).toBe(true);
+        const want = [
+          wasmBackend.matmul(g3, w, 'float32') as Float32Array,
+          wasmBackend.matmul(gT, x, 'float32') as Float32Array,
+          cpuBackend.reduce('sum', grad, [0], 'float32') as Float32Array,
+        ];
+        for (const needs of asked) {
+          const label = `case ${i}, needs [${needs}]`;
+          const got = wasmBackend.linearBackward!(grad, as2d(x), as2d(w), needs);
+          const expected = sideBySide(m, k, n, needs) || (needs[1] && needs[2] && biasSummed);
+          expect(got !== null, label).toBe(expected);
+          if (!got) continue;
+          got.forEach((result, j) => {
+            if (!needs[j]) expect(result, `${label}: [${j}]`).toBeNull();
+            else if (result)
+              expect(
+                bytesOf(result as Float32Array).equals(bytesOf(want[j])),
+                `${label}: [${j}]`,
+              ).toBe(true);
+          });
+          if (needs[2] && biasSummed) expect(got[2], label).not.toBeNull();
+          if (!biasSummed) expect(got[2], label).toBeNull();
+        }
         expectMatchesReference(gT, x);
-        return [dx, dw];
       });
     await setNumThreads(1);
-    // One thread gains nothing from the pair: the backend declines and the caller runs matmuls.
-    expect(
-      wasmBackend.linearBackward!(
-        view(new Float32Array(64), [8, 8], [8, 1]),
-        view(new Float32Array(64), [8, 8], [8, 1]),
-        view(new Float32Array(64), [8, 8], [8, 1]),
-        true,
-      ),
-    ).toBeNull();
+    run(); // one thread: the products one after the other, the bias beside the weight gradient
     await setNumThreads(2);
     // Products below the kernels' minimum work decline (the caller's matmuls take the reference).
     const tiny = view(randomData(15, 5), [5, 3], [3, 1]);
@@ -448,7 +460,7 @@ describe('wasm matmul on worker threads', () => {
         tiny,
         view(randomData(35, 6), [5, 7], [7, 1]),
         view(randomData(21, 7), [3, 7], [7, 1]),
-        true,
+        [true, true, true],
       ),
     ).toBeNull();
     const before = tasksByThread();

@@ -159,18 +159,18 @@ export interface Backend {
    */
   linear?(x: View, weight: View, bias: View): Storage | null;
   /**
-   * Optional: a linear layer's gradients with respect to x [M, K] and weight [N, K] for the
-   * output gradient grad [M, N]: grad·weight [M, K] and gradᵀ·x [N, K], contiguous, with the
-   * bits of those two matmuls, and with `biasGrad` the bias gradient Σ rows of grad [N] (the bits
-   * of grad.sum(0); or null, then the caller sums), where the backend computes them faster
-   * together than one after the other; null where it does not (the caller runs the matmuls).
+   * Optional: a linear layer's gradients for the output gradient grad [M, N] (x [M, K], weight
+   * [N, K]), each where `needs` asks: grad·weight [M, K], gradᵀ·x [N, K] and the bias gradient
+   * Σ rows of grad [N], contiguous, with the bits of those matmuls and of grad.sum(0), computed
+   * together where the backend does that faster. Any entry may be null (the caller computes it);
+   * null where the backend takes none of them.
    */
   linearBackward?(
     grad: View,
     x: View,
     weight: View,
-    biasGrad: boolean,
-  ): [Storage, Storage, Storage | null] | null;
+    needs: readonly boolean[],
+  ): [Storage | null, Storage | null, Storage | null] | null;
   /**
    * Optional: `storage`, which this backend's kernels made, will never be read or written again
    * (no tensor refers to it); the backend may reuse its memory at once instead of when the

@@ -49,23 +49,18 @@ export function linearLayer(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
   if (!fused) return x.matmul(weight.t()).add(bias);
   const out = fromStorage(fused, [x.shape[0], weight.shape[0]], x.dtype, x);
   return record('AddmmBackward', out, [x, weight, bias], [x, weight], (g, [sx, sw], needs) => {
-    // Without a graph to build, the backend may compute the gradients together.
-    const together =
-      needs[0] && needs[1] && !isGradEnabled() && backend.linearBackward
-        ? backend.linearBackward(g, sx, sw, needs[2])
-        : null;
-    if (together) {
-      const [dx, dw, db] = together;
-      return [
-        fromStorage(dx, sx.shape, x.dtype, x),
-        fromStorage(dw, sw.shape, x.dtype, x),
-        needs[2] ? (db ? fromStorage(db, [sw.shape[0]], x.dtype, x) : g.sum(0)) : null,
-      ];
-    }
-    // The bias sum first, while g (just written by the op before) is still in cache: at batch
-    // 1000 fc1's took 190 µs after its weight gradient's product and 130 µs before it.
-    const db = needs[2] ? g.sum(0) : null;
-    return [needs[0] ? g.matmul(sw) : null, needs[1] ? g.t().matmul(sx) : null, db];
+    // Without a graph to build, the backend may compute the gradients together; what it leaves
+    // (null) is composed here, the bias sum first while g (just written) is still in cache.
+    const [dx, dw, db] =
+      !isGradEnabled() && backend.linearBackward
+        ? (backend.linearBackward(g, sx, sw, needs) ?? [null, null, null])
+        : [null, null, null];
+    const biasGrad = needs[2] ? (db ? fromStorage(db, [sw.shape[0]], x.dtype, x) : g.sum(0)) : null;
+    return [
+      needs[0] ? (dx ? fromStorage(dx, sx.shape, x.dtype, x) : g.matmul(sw)) : null,
+      needs[1] ? (dw ? fromStorage(dw, sw.shape, x.dtype, x) : g.t().matmul(sx)) : null,
+      biasGrad,
+    ];
   });
 }
 

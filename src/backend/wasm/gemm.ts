@@ -123,13 +123,9 @@ export class GemmRuntime {
    * Runs independent jobs, each described in a control block of its own (`block`, its address,
    * and `tasks`, its task count), as one job: each job whole on one thread, its tasks in order.
    */
-  runEach(jobs: readonly { block: number; tasks: number }[], parallel: boolean): void {
-    const ctl = this.ctl;
-    for (let i = 0; i < jobs.length; i++) {
-      ctl[CTL.EACH_JOBS + 2 * i] = jobs[i].block;
-      ctl[CTL.EACH_JOBS + 2 * i + 1] = jobs[i].tasks;
-    }
-    ctl[CTL.KIND] = KIND_EACH;
+  runEach(jobs: readonly PlacedJob[], parallel: boolean): void {
+    writeJobList(this.ctl, jobs);
+    this.ctl[CTL.KIND] = KIND_EACH;
     this.run(jobs.length, parallel);
   }
 
@@ -462,16 +458,25 @@ function gemmInMemory<T>(
   into: Float32Array | undefined,
   bias: View | undefined,
   take: (bytes: number) => number,
+  sides: readonly SideJob[] = [],
 ): T | null {
   const work = a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2];
   const parallel = work >= options.parallelMinWork && numThreads() > 1;
   if (parallel) ensurePool(rt);
   const job = prepareGemm(rt, a, b, into, bias, take, parallel ? rt.threads() : 1, rt.ctl);
   if (!job) return null;
+  // Side jobs run in the first slice's packing phase, as its first tasks.
+  const placed = placeJobs(rt, sides, take);
+  if (!placed) return null;
+  writeJobList(rt.ctl, placed);
+  let sideTasks = placed.length;
   for (let b0 = 0; b0 < job.batch; b0 += job.slice) {
     const { tasks, barrier } = job.setSlice(b0);
-    rt.run(tasks, parallel, barrier);
+    rt.ctl[CTL.SIDE_TASKS] = sideTasks;
+    rt.run(tasks + sideTasks, parallel, barrier + sideTasks);
+    sideTasks = 0;
   }
+  for (const side of sides) side.finish?.();
   const { c, ptr } = job.finish();
   return consume(c, ptr);
 }
@@ -583,6 +588,7 @@ function prepareGemm(
   }
   setControls(ctl, {
     KIND: KIND_GEMM,
+    SIDE_TASKS: 0,
     C_INIT: biasPtr !== 0 ? C_FROM_BIAS : 0,
     BIAS_PTR: biasPtr,
     M: m,
@@ -665,18 +671,61 @@ export function runSideBySide(rt: GemmRuntime, jobs: readonly SideJob[]): boolea
   const parallel = numThreads() > 1;
   if (parallel) ensurePool(rt);
   return rt.arena.withTemporaries((take) => {
-    const blocks: { block: number; tasks: number }[] = [];
-    for (const job of jobs) {
-      const block = take(CONTROL_BYTES);
-      if (block === 0) return false;
-      const tasks = job.prepare(new Int32Array(rt.memory.buffer, block, CONTROL_BYTES / 4), take);
-      if (tasks === 0) return false;
-      blocks.push({ block, tasks });
-    }
-    rt.runEach(blocks, parallel);
+    const placed = placeJobs(rt, jobs, take);
+    if (!placed) return false;
+    rt.runEach(placed, parallel);
     for (const job of jobs) job.finish?.();
     return true;
   });
+}
+
+/** A job's control block (its address) and task count, as KIND_EACH lists and side tasks read them. */
+interface PlacedJob {
+  block: number;
+  tasks: number;
+}
+
+/** Gives each job a control block from `take` and prepares it there; null when memory runs out. */
+function placeJobs(
+  rt: GemmRuntime,
+  jobs: readonly SideJob[],
+  take: (bytes: number) => number,
+): PlacedJob[] | null {
+  const placed: PlacedJob[] = [];
+  for (const job of jobs) {
+    const block = take(CONTROL_BYTES);
+    if (block === 0) return null;
+    const tasks = job.prepare(new Int32Array(rt.memory.buffer, block, CONTROL_BYTES / 4), take);
+    if (tasks === 0) return null;
+    placed.push({ block, tasks });
+  }
+  return placed;
+}
+
+/** Writes the jobs' blocks and task counts to the EACH_JOBS list of control block `ctl`. */
+function writeJobList(ctl: Int32Array, jobs: readonly PlacedJob[]): void {
+  for (let i = 0; i < jobs.length; i++) {
+    ctl[CTL.EACH_JOBS + 2 * i] = jobs[i].block;
+    ctl[CTL.EACH_JOBS + 2 * i + 1] = jobs[i].tasks;
+  }
+}
+
+/**
+ * gemmF32 with independent side jobs (a bias sum beside a weight gradient) run as the first
+ * tasks of the product's packing phase, on whichever thread is free; null, with nothing run,
+ * where the kernels decline.
+ */
+export function gemmF32Beside(a: View, b: View, sides: readonly SideJob[]): Float32Array | null {
+  const [batch, m, k] = a.shape;
+  const n = b.shape[2];
+  const rt = getRuntime();
+  if (!rt || batch * m * n * k < options.minWork || sides.length > MAX_EACH_JOBS) return null;
+  const out = arenaFloat32(batch * m * n, false);
+  const c = rt.arena.withTemporaries((take) =>
+    gemmInMemory(rt, a, b, (c) => out ?? c.slice(), out ?? undefined, undefined, take, sides),
+  );
+  if (!c && out) rt.arena.releaseStorage(out);
+  return c;
 }
 
 /**

@@ -120,6 +120,11 @@ export const CTL = {
   AP_BLOCK: 141,
   BIAS_PTR: 142,
   /**
+   * A matmul job's first SIDE_TASKS tasks are independent jobs listed in EACH_JOBS (a bias sum
+   * beside a weight gradient), run in its packing phase; its own tasks follow (BARRIER counts both).
+   */
+  SIDE_TASKS: 143,
+  /**
    * A job of independent jobs (KIND_EACH): task i runs job i whole, on one thread, with the
    * control words read from the block at address EACH_JOBS[2i] (its task count at EACH_JOBS[2i + 1]).
    */
@@ -806,35 +811,76 @@ function emitPackATask(m: ModuleBuilder, packABlock: FunctionBuilder): FunctionB
   return f;
 }
 
-/** A matmul task: pack B, pack A or compute, by the index ranges in CTL.PACK_B_TASKS and CTL.BARRIER. */
+/**
+ * A matmul task: a side job (the first CTL.SIDE_TASKS), then pack B, pack A or compute, by the
+ * index ranges in CTL.PACK_B_TASKS and CTL.BARRIER.
+ */
 function emitGemmTask(
   m: ModuleBuilder,
   packB: FunctionBuilder,
   packATask: FunctionBuilder,
   compute: FunctionBuilder,
+  runSide: FunctionBuilder,
 ): FunctionBuilder {
   const f = m.func('gemm_task', ['i32', 'i32'], [], false);
   const thread = f.param(0);
   const index = f.param(1);
   const barrier = f.local('i32');
   const packBTasks = f.local('i32');
-  loadCtl(f, CTL.BARRIER, barrier);
-  loadCtl(f, CTL.PACK_B_TASKS, packBTasks);
+  const side = f.local('i32');
+  loadCtl(f, CTL.SIDE_TASKS, side);
   f.get(index)
-    .get(barrier)
-    .i32_ge_s()
+    .get(side)
+    .i32_lt_s()
     .if_(
-      () => f.get(thread).get(index).get(barrier).i32_sub().call(m.indexOf(compute)),
-      () =>
-        f
-          .get(index)
-          .get(packBTasks)
-          .i32_lt_s()
+      () => f.get(thread).get(index).call(m.indexOf(runSide)),
+      () => {
+        f.get(index).get(side).i32_sub().set(index);
+        loadCtl(f, CTL.BARRIER, barrier);
+        f.get(barrier).get(side).i32_sub().set(barrier);
+        loadCtl(f, CTL.PACK_B_TASKS, packBTasks);
+        f.get(index)
+          .get(barrier)
+          .i32_ge_s()
           .if_(
-            () => f.get(index).call(m.indexOf(packB)),
-            () => f.get(index).get(packBTasks).i32_sub().call(m.indexOf(packATask)),
-          ),
+            () => f.get(thread).get(index).get(barrier).i32_sub().call(m.indexOf(compute)),
+            () =>
+              f
+                .get(index)
+                .get(packBTasks)
+                .i32_lt_s()
+                .if_(
+                  () => f.get(index).call(m.indexOf(packB)),
+                  () => f.get(index).get(packBTasks).i32_sub().call(m.indexOf(packATask)),
+                ),
+          );
+      },
     );
+  return f;
+}
+
+/**
+ * run_side(thread, j): job j of the EACH_JOBS list in the current control block, whole: the
+ * control base pointed at its block while its tasks run in order (`runOne` runs one task).
+ */
+function emitRunSide(m: ModuleBuilder, runOne: FunctionBuilder): FunctionBuilder {
+  const f = m.func('run_side', ['i32', 'i32'], [], false);
+  const [thread, j] = [f.param(0), f.param(1)];
+  const [entry, t, count, base] = Array.from({ length: 4 }, () => f.local('i32'));
+  f.global_get(CTL_BASE).set(base);
+  f.get(base).get(j).i32_const(8).i32_mul().i32_add().set(entry);
+  f.get(entry)
+    .i32_load(at(CTL.EACH_JOBS + 1))
+    .set(count);
+  f.get(entry).i32_load(at(CTL.EACH_JOBS)).global_set(CTL_BASE);
+  f.for_(
+    t,
+    () => f.i32_const(0),
+    () => f.get(count),
+    1,
+    () => f.get(thread).get(t).call(m.indexOf(runOne)),
+  );
+  f.get(base).global_set(CTL_BASE);
   return f;
 }
 
@@ -1849,7 +1895,10 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
   const packB = emitPackB(m, v);
   const packABlock = emitPackABlock(m, packA);
   const compute = emitCompute(m, v, micro, packABlock, partial);
-  const gemmTask = emitGemmTask(m, packB, emitPackATask(m, packABlock), compute);
+  // One task of the job whose control block is at CTL_BASE (its body below): side jobs call it.
+  const one = m.func('run_one', ['i32', 'i32'], [], false);
+  const runSide = emitRunSide(m, one);
+  const gemmTask = emitGemmTask(m, packB, emitPackATask(m, packABlock), compute, runSide);
   const im2col = emitIm2col(m, false, v.level !== 'scalar');
   const col2im = emitIm2col(m, true, v.level !== 'scalar');
   const maxpool = emitMaxPool(m, v.level !== 'scalar');
@@ -1858,9 +1907,7 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
     v.level === 'scalar'
       ? null
       : emitElementwiseTask(m, emitElementwiseKernels(m).set(EW.SGD, sgd));
-  // One task of the job whose control block is at CTL_BASE: CTL.KIND tested against each kind in
-  // turn; max pool is the one left.
-  const one = m.func('run_one', ['i32', 'i32'], [], false);
+  // run_one: CTL.KIND tested against each kind in turn; max pool is the one left.
   const thread = one.param(0);
   const index = one.param(1);
   const tasks: [kind: number, call: () => void][] = [
@@ -1887,34 +1934,16 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
 
   const run = m.func('run_task', ['i32', 'i32'], []);
   const [runThread, runIndex] = [run.param(0), run.param(1)];
-  const [entry, t, count] = [run.local('i32'), run.local('i32'), run.local('i32')];
-  // TASKS_BY_THREAD[thread]++, then the task; a KIND_EACH task runs its job's tasks in order.
+  // TASKS_BY_THREAD[thread]++, then the task; a KIND_EACH job's task i is its job i, whole.
   run.get(runThread).i32_const(4).i32_mul();
   run.get(runThread).i32_const(4).i32_mul().i32_load(at(CTL.TASKS_BY_THREAD));
   run.i32_const(1).i32_add().i32_store(at(CTL.TASKS_BY_THREAD));
+  const task = (f: FunctionBuilder) => () => run.get(runThread).get(runIndex).call(m.indexOf(f));
   run
     .i32_const(0)
     .i32_load(at(CTL.KIND))
     .i32_const(KIND_EACH)
     .i32_eq()
-    .if_(
-      () => {
-        run.get(runIndex).i32_const(8).i32_mul().set(entry);
-        run
-          .get(entry)
-          .i32_load(at(CTL.EACH_JOBS + 1))
-          .set(count);
-        run.get(entry).i32_load(at(CTL.EACH_JOBS)).global_set(CTL_BASE);
-        run.for_(
-          t,
-          () => run.i32_const(0),
-          () => run.get(count),
-          1,
-          () => run.get(runThread).get(t).call(m.indexOf(one)),
-        );
-        run.i32_const(0).global_set(CTL_BASE);
-      },
-      () => run.get(runThread).get(runIndex).call(m.indexOf(one)),
-    );
+    .if_(task(runSide), task(one));
   return m.encode();
 }

@@ -48,6 +48,7 @@ import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.j
 import {
   arenaFloat32,
   gemmF32,
+  gemmF32Beside,
   gemmSideJob,
   getRuntime,
   numThreads,
@@ -123,25 +124,34 @@ export const wasmBackend: Backend = {
 
   // dX = g·W, dW = gᵀ·x and the bias gradient side by side, each whole on one thread, where each
   // product is small enough that two threads on one lose more to packing and hand-over than
-  // they gain.
+  // they gain; otherwise the products one after the other on all threads, the bias sum in the
+  // weight gradient's packing phase.
   linearBackward(
     grad: View,
     x: View,
     weight: View,
-    biasGrad: boolean,
-  ): [Storage, Storage, Storage | null] | null {
+    needs: readonly boolean[],
+  ): [Storage | null, Storage | null, Storage | null] | null {
     if (grad.dtype !== 'float32' || x.dtype !== 'float32' || weight.dtype !== 'float32')
       return null;
     const [m, n] = grad.shape;
     const k = x.shape[1];
     const rt = getRuntime();
-    if (!rt || numThreads() < 2 || m * n * k > SIDE_BY_SIDE_MAX_WORK) return null;
-    const dx = gemmSideJob(rt, matrixView(grad, m, n, false), matrixView(weight, n, k, false));
-    const dw = gemmSideJob(rt, matrixView(grad, n, m, true), matrixView(x, m, k, false));
-    if (!dx || !dw) return null;
-    const bias = biasGrad ? sumRowsSideJob(grad, m, n) : null;
-    if (!runSideBySide(rt, bias ? [dx, dw, bias] : [dx, dw])) return null;
-    return [dx.result!, dw.result!, bias?.result ?? null];
+    if (!rt) return null;
+    const [g, gT] = [matrixView(grad, m, n, false), matrixView(grad, n, m, true)];
+    const [xv, wv] = [matrixView(x, m, k, false), matrixView(weight, n, k, false)];
+    const bias = needs[2] ? sumRowsSideJob(grad, m, n) : null;
+    if (needs[0] && needs[1] && numThreads() > 1 && m * n * k <= SIDE_BY_SIDE_MAX_WORK) {
+      const dx = gemmSideJob(rt, g, wv);
+      const dw = gemmSideJob(rt, gT, xv);
+      if (!dx || !dw) return null;
+      if (!runSideBySide(rt, bias ? [dx, dw, bias] : [dx, dw])) return null;
+      return [dx.result!, dw.result!, bias?.result ?? null];
+    }
+    if (!needs[1] || !bias) return null;
+    const dw = gemmF32Beside(gT, xv, [bias]);
+    if (!dw) return null;
+    return [needs[0] ? gemmF32(g, wv) : null, dw, bias.result];
   },
 
   // Along the last dim in float32: a vector exp on the kernels (elementwise.ts), within 2 ulp of
