@@ -381,12 +381,19 @@ function balancedBlockRows(m: number, mr: number, mc: number, threads: number): 
  * straight into a fresh array of arena storage where there is room (else copied out); null when
  * the WebAssembly kernels cannot take it (then the caller uses the reference kernel). With a
  * bias, C starts from the bias rows and the product is accumulated onto them (PyTorch's addmm:
- * one pass over C fewer than adding afterwards).
+ * one pass over C fewer than adding afterwards). `sides` run in its packing phase (gemmF32Beside).
  */
-export function gemmF32(a: View, b: View, bias?: View): Float32Array | null {
+export function gemmF32(
+  a: View,
+  b: View,
+  bias?: View,
+  sides: readonly SideJob[] = [],
+): Float32Array | null {
   const out = arenaFloat32(a.shape[0] * a.shape[1] * b.shape[2], false);
-  if (out) return gemmF32With(a, b, () => out, out, bias);
-  return gemmF32With(a, b, (c) => c.slice(), undefined, bias);
+  if (!out) return gemmF32With(a, b, (c) => c.slice(), undefined, bias, sides);
+  const c = gemmF32With(a, b, () => out, out, bias, sides);
+  if (!c) getRuntime()?.arena.releaseStorage(out);
+  return c;
 }
 
 /** Fills C [.., N] with the bias row in every row (one row when C holds N elements). */
@@ -416,7 +423,8 @@ export function gemmF32Into(a: GemmOperand, b: GemmOperand, out: Float32Array): 
  * during the call, and its byte address) to `consume`, whose result it returns; null when the
  * kernels cannot take the product (then `consume` is not called and writers are not run). C is
  * computed in `into` when given (arena storage of batch·M·N elements), else in a temporary block;
- * with a `bias` [N], C starts from the bias rows.
+ * with a `bias` [N], C starts from the bias rows. Side jobs (`sides`) run as the first tasks of
+ * the packing phase when the product reaches the kernels.
  */
 export function gemmF32With<T>(
   a: GemmOperand,
@@ -424,6 +432,7 @@ export function gemmF32With<T>(
   consume: (c: Float32Array, ptr?: number) => T,
   into?: Float32Array,
   bias?: View,
+  sides: readonly SideJob[] = [],
 ): T | null {
   const [batch, m, k] = a.shape;
   const n = b.shape[2];
@@ -439,7 +448,9 @@ export function gemmF32With<T>(
   if (work < options.minWork) return null;
   const rt = getRuntime();
   if (!rt) return null;
-  return rt.arena.withTemporaries((take) => gemmInMemory(rt, a, b, consume, into, bias, take));
+  return rt.arena.withTemporaries((take) =>
+    gemmInMemory(rt, a, b, consume, into, bias, take, sides),
+  );
 }
 
 /**
@@ -717,15 +728,9 @@ function writeJobList(ctl: Int32Array, jobs: readonly PlacedJob[]): void {
  */
 export function gemmF32Beside(a: View, b: View, sides: readonly SideJob[]): Float32Array | null {
   const [batch, m, k] = a.shape;
-  const n = b.shape[2];
-  const rt = getRuntime();
-  if (!rt || batch * m * n * k < options.minWork || sides.length > MAX_EACH_JOBS) return null;
-  const out = arenaFloat32(batch * m * n, false);
-  const c = rt.arena.withTemporaries((take) =>
-    gemmInMemory(rt, a, b, (c) => out ?? c.slice(), out ?? undefined, undefined, take, sides),
-  );
-  if (!c && out) rt.arena.releaseStorage(out);
-  return c;
+  // Empty products return before any kernel runs, so they would skip the side jobs too.
+  if (batch * m * k * b.shape[2] < options.minWork || sides.length > MAX_EACH_JOBS) return null;
+  return gemmF32(a, b, undefined, sides);
 }
 
 /**
