@@ -360,6 +360,56 @@ describe('wasm matmul on worker threads', () => {
     expect(tasksByThread()[1]).toBeGreaterThan(before[1]);
   });
 
+  it('products of up to 512 rows run as one column range per thread, each a one-thread product: bit-identical to 1 thread', async () => {
+    const data = (size: number, seed: number) => randomData(size, seed);
+    const as2d = (storage: Float32Array, rows: number, cols: number): View => ({
+      storage,
+      dtype: 'float32',
+      shape: [rows, cols],
+      strides: [cols, 1],
+      offset: 0,
+    });
+    // A linear layer with its bias (MLP fc1 at batch 128); an odd width whose last range ends in
+    // an edge tile, B transposed; a weight gradient with its bias sum beside the two ranges.
+    const x = as2d(data(128 * 784, 41), 128, 784);
+    const w = as2d(data(256 * 784, 42), 256, 784);
+    const bias: View = { ...as2d(data(256, 43), 1, 256), shape: [256], strides: [1] };
+    const a = view(data(129 * 515, 44), [1, 129, 515]);
+    const b = view(data(515 * 77, 45), [1, 515, 77], [0, 1, 515]);
+    const grad = as2d(data(128 * 256, 46), 128, 256);
+    const run = () => [
+      wasmBackend.linear!(x, w, bias) as Float32Array,
+      wasmBackend.matmul(a, b, 'float32') as Float32Array,
+      ...(wasmBackend.linearBackward!(grad, x, w, [false, true, true])!.slice(1) as Float32Array[]),
+    ];
+    await setNumThreads(1);
+    const single = run();
+    expectMatchesReference(a, b);
+    const linearWant = cpuBackend.matmul(
+      view(x.storage as Float32Array, [1, 128, 784]),
+      view(w.storage as Float32Array, [1, 784, 256], [0, 1, 784]),
+      'float32',
+    ) as Float32Array;
+    const biasValues = bias.storage as Float32Array;
+    for (let i = 0; i < linearWant.length; i++) {
+      const err = Math.abs(single[0][i] - (linearWant[i] + biasValues[i % 256]));
+      if (!(err < 1e-4)) expect.fail(`linear element ${i}: error ${err}`);
+    }
+    await setNumThreads(2);
+    for (let round = 0; round < 20; round++) {
+      const before = tasksByThread();
+      const threaded = run();
+      const after = tasksByThread();
+      threaded.forEach((t, i) =>
+        expect(bytesOf(t).equals(bytesOf(single[i])), `result ${i}, round ${round}`).toBe(true),
+      );
+      // Each product is one job of two tasks (its ranges), the weight gradient's bias sum a third.
+      expect(after[0] + after[1] - before[0] - before[1]).toBe(2 + 2 + 3);
+      if (after[1] > before[1]) break;
+    }
+    expect(tasksByThread()[1]).toBeGreaterThan(0);
+  });
+
   it('writer operands and gemmF32Into: bit-identical on 2 threads and on 1', async () => {
     const shapes: [number, number, number][] = [
       [64, 290, 1001],

@@ -461,6 +461,120 @@ export function gemmF32With<T>(
 const SPLIT_K_MAX_OUTPUT = 64 * 64;
 const SPLIT_K_MIN_DEPTH = 8192;
 
+const splitsK = (batch: number, m: number, n: number, k: number) =>
+  batch === 1 && m * n <= SPLIT_K_MAX_OUTPUT && k >= SPLIT_K_MIN_DEPTH && k % 2 === 0;
+
+/**
+ * Products that gemmByColumns takes, as measured on 2 threads: up to COLUMN_PLAN_MAX_ROWS rows
+ * (with more, the shared plan has row blocks enough to share out, and packing all of A on every
+ * thread costs more than it saves: 2% at [1000, 256]·[256, 128]), up to COLUMN_PLAN_MAX_COLUMNS
+ * columns with at least 4 panels per thread (conv's wide products, [64, 288]·[288, 7744], made
+ * the CNN step 2% slower), up to COLUMN_PLAN_MAX_WORK multiply-adds. On more threads every
+ * thread would pack all of A, a larger share of its work, and that is unmeasured: the shared
+ * plan stays.
+ */
+const COLUMN_PLAN_MAX_THREADS = 2;
+const COLUMN_PLAN_MAX_ROWS = 512;
+const COLUMN_PLAN_MAX_COLUMNS = 2048;
+const COLUMN_PLAN_MAX_WORK = 1 << 28;
+
+function byColumns(
+  [batch, m, k]: readonly number[],
+  n: number,
+  threads: number,
+  nr: number,
+  sideJobs: number,
+): boolean {
+  return (
+    threads <= COLUMN_PLAN_MAX_THREADS &&
+    threads + sideJobs <= MAX_EACH_JOBS &&
+    batch === 1 &&
+    !splitsK(batch, m, n, k) &&
+    m <= COLUMN_PLAN_MAX_ROWS &&
+    n <= COLUMN_PLAN_MAX_COLUMNS &&
+    n >= threads * 4 * nr &&
+    m * n * k <= COLUMN_PLAN_MAX_WORK
+  );
+}
+
+/**
+ * A product of moderate size on several threads as one column range of B and C per thread, each
+ * range a one-thread product (its own B panels, its own A blocks) run whole on one thread, side
+ * by side with the others and with `sides`. The shared plan (all threads packing, a barrier, then
+ * all threads computing from panels the other core packed) spends ~10% more thread time on
+ * x·W1ᵀ at batch 128 than one thread does: packed data crossing between the cores' caches, the
+ * barrier. Here only A is packed once per thread. Every element of C has the same arithmetic.
+ */
+function gemmByColumns(
+  rt: GemmRuntime,
+  [a, b]: readonly [GemmOperand, GemmOperand],
+  { into, bias, sides }: { into?: Float32Array; bias?: View; sides: readonly SideJob[] },
+  threads: number,
+  take: (bytes: number) => number,
+): Float32Array | null {
+  const [, m] = a.shape;
+  const n = b.shape[2];
+  const aPlaced = inKernelMemory(rt, a, take);
+  const bPlaced = aPlaced && inKernelMemory(rt, b, take);
+  if (!bPlaced) return null;
+  const cPtr = into ? into.byteOffset : take(m * n * 4);
+  if (cPtr === 0) return null;
+  const { nr } = rt.variant;
+  const panels = Math.ceil(n / nr);
+  const ranges: SideJob[] = [];
+  for (let t = 0; t < threads; t++) {
+    const first = Math.floor((t * panels) / threads) * nr;
+    const end = Math.min(n, Math.floor(((t + 1) * panels) / threads) * nr);
+    ranges.push({
+      prepare(ctl, takeMore) {
+        const c = rt.heap().subarray((cPtr >> 2) + first, (cPtr >> 2) + m * n);
+        const job = prepareGemm(
+          rt,
+          aPlaced,
+          columnRange(bPlaced, first, end, 2),
+          c,
+          bias && columnRange(bias, first, end, 0),
+          takeMore,
+          1,
+          ctl,
+          n,
+        );
+        return job ? job.setSlice(0).tasks : 0;
+      },
+    });
+  }
+  const placed = placeJobs(rt, [...ranges, ...sides], take);
+  if (!placed) return null;
+  rt.runEach(placed, true);
+  for (const side of sides) side.finish?.();
+  return into ?? rt.heap().subarray(cPtr >> 2, (cPtr >> 2) + m * n);
+}
+
+/** Entries [first, end) along dim `dim` of a view. */
+function columnRange(v: View, first: number, end: number, dim: number): View {
+  const shape = [...v.shape];
+  shape[dim] = end - first;
+  const { storage, dtype, strides } = v;
+  return { storage, dtype, shape, strides, offset: v.offset + first * v.strides[dim] };
+}
+
+/** An operand as a view of the kernels' memory (placed there once, for several jobs to read). */
+function inKernelMemory(
+  rt: GemmRuntime,
+  x: GemmOperand,
+  take: (bytes: number) => number,
+): View | null {
+  const placed = placeOperand(rt, x, take);
+  if (!placed) return null;
+  return {
+    storage: rt.heap(),
+    dtype: 'float32',
+    shape: [...x.shape],
+    strides: placed.strides,
+    offset: placed.base / 4 + placed.offset,
+  };
+}
+
 function gemmInMemory<T>(
   rt: GemmRuntime,
   a: GemmOperand,
@@ -474,7 +588,12 @@ function gemmInMemory<T>(
   const work = a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2];
   const parallel = work >= options.parallelMinWork && numThreads() > 1;
   if (parallel) ensurePool(rt);
-  const job = prepareGemm(rt, a, b, into, bias, take, parallel ? rt.threads() : 1, rt.ctl);
+  const threads = parallel ? rt.threads() : 1;
+  if (threads > 1 && byColumns(a.shape, b.shape[2], threads, rt.variant.nr, sides.length)) {
+    const c = gemmByColumns(rt, [a, b], { into, bias, sides }, threads, take);
+    return c && consume(c, c.byteOffset);
+  }
+  const job = prepareGemm(rt, a, b, into, bias, take, threads, rt.ctl);
   if (!job) return null;
   // Side jobs run in the first slice's packing phase, as its first tasks.
   const placed = placeJobs(rt, sides, take);
@@ -517,6 +636,7 @@ function prepareGemm(
   take: (bytes: number) => number,
   threads: number,
   ctl: Int32Array,
+  rowStride = b.shape[2],
 ): PreparedGemm | null {
   const [batchIn, m, kIn] = a.shape;
   const n = b.shape[2];
@@ -525,8 +645,7 @@ function prepareGemm(
   if (!pa) return null;
   const pb = placeOperand(rt, b, take);
   if (!pb) return null;
-  const split =
-    batchIn === 1 && m * n <= SPLIT_K_MAX_OUTPUT && kIn >= SPLIT_K_MIN_DEPTH && kIn % 2 === 0;
+  const split = splitsK(batchIn, m, n, kIn);
   // With a split, the two halves of K are a batch of 2 (A and B advance by half of K).
   const batch = split ? 2 : batchIn;
   const k = split ? kIn / 2 : kIn;
@@ -605,6 +724,7 @@ function prepareGemm(
     M: m,
     N: n,
     K: k,
+    C_SM: rowStride,
     A_SB: aBatchStride,
     A_SM: pa.strides[1],
     A_SK: pa.strides[2],

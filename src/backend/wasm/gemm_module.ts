@@ -8,7 +8,8 @@
  *                               chunk, for each MR panel: the register-tiled micro-kernel
  *
  * One matmul is one job of the thread pool: all packing tasks, then (past a barrier) all
- * compute tasks. When several column chunks share a row block (a small M split for the
+ * compute tasks; or, for moderate sizes (gemm.ts `gemmByColumns`), a KIND_EACH job of one
+ * column range per thread, each a one-thread job writing C with row stride C_SM. When several column chunks share a row block (a small M split for the
  * threads), pack-A tasks pack it once for all of them; otherwise each compute task packs its
  * own A block just before using it, while it is in cache (BLIS's order).
  *
@@ -129,6 +130,8 @@ export const CTL = {
    * control words read from the block at address EACH_JOBS[2i] (its task count at EACH_JOBS[2i + 1]).
    */
   EACH_JOBS: 144,
+  /** Elements from one row of C to the next (N, or more when C is a column range of a wider C). */
+  C_SM: 160,
 } as const;
 
 /** Jobs one KIND_EACH job can hold. */
@@ -922,7 +925,7 @@ function emitCompute(
     { length: 17 },
     L,
   );
-  const [scratch, prepacked] = [L(), L()];
+  const [scratch, prepacked, cs] = [L(), L(), L()];
   const { mr, nr } = v;
   loadCtl(f, CTL.M, M);
   loadCtl(f, CTL.N, N);
@@ -931,6 +934,7 @@ function emitCompute(
   loadCtl(f, CTL.KC, KC);
   loadCtl(f, CTL.NC, NC);
   loadCtl(f, CTL.K_BLOCKS, kBlocks);
+  loadCtl(f, CTL.C_SM, cs);
   f.global_get(CTL_BASE)
     .i32_load(at(CTL.M_BLOCKS))
     .global_get(CTL_BASE)
@@ -985,14 +989,14 @@ function emitCompute(
     .i32_mul()
     .i32_add()
     .set(bBase);
-  // cBase = C_PTR + (p·M·N + m0·N + n0)·4
+  // cBase = C_PTR + (p·M·C_SM + m0·C_SM + n0)·4
   f.global_get(CTL_BASE).i32_load(at(CTL.C_PTR));
   f.get(p)
     .get(M)
     .i32_mul()
     .get(m0)
     .i32_add()
-    .get(N)
+    .get(cs)
     .i32_mul()
     .get(n0)
     .i32_add()
@@ -1000,7 +1004,7 @@ function emitCompute(
     .i32_mul()
     .i32_add()
     .set(cBase);
-  f.get(N).i32_const(4).i32_mul().set(ldc);
+  f.get(cs).i32_const(4).i32_mul().set(ldc);
 
   f.for_(
     kb,
@@ -1059,7 +1063,7 @@ function emitCompute(
             () => {
               f.get(cBase)
                 .get(ii)
-                .get(N)
+                .get(cs)
                 .i32_mul()
                 .get(jj)
                 .i32_add()
