@@ -34,7 +34,7 @@ def repeats(quick, slow=False):
     if quick:
         return dict(warmup=1, warmup_ms=200, min_repeats=2 if slow else 3, max_repeats=5,
                     budget_ms=1000, guard_steps=2)
-    return dict(warmup=2, warmup_ms=1500, min_repeats=3 if slow else 5, max_repeats=100,
+    return dict(warmup=2, warmup_ms=1500, min_repeats=3 if slow else 5, max_repeats=1000,
                 budget_ms=4000, guard_steps=3)
 
 
