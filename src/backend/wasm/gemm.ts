@@ -503,7 +503,8 @@ function byColumns(
  * by side with the others and with `sides`. The shared plan (all threads packing, a barrier, then
  * all threads computing from panels the other core packed) spends ~10% more thread time on
  * x·W1ᵀ at batch 128 than one thread does: packed data crossing between the cores' caches, the
- * barrier. Here only A is packed once per thread. Every element of C has the same arithmetic.
+ * barrier. The price here is A packed once per thread instead of once. Every element of C has
+ * the same arithmetic as in the shared plan.
  */
 function gemmByColumns(
   rt: GemmRuntime,
@@ -531,9 +532,9 @@ function gemmByColumns(
         const job = prepareGemm(
           rt,
           aPlaced,
-          columnRange(bPlaced, first, end, 2),
+          sliceAlong(bPlaced, 2, first, end),
           c,
-          bias && columnRange(bias, first, end, 0),
+          bias && sliceAlong(bias, 0, first, end),
           takeMore,
           1,
           ctl,
@@ -551,7 +552,7 @@ function gemmByColumns(
 }
 
 /** Entries [first, end) along dim `dim` of a view. */
-function columnRange(v: View, first: number, end: number, dim: number): View {
+function sliceAlong(v: View, dim: number, first: number, end: number): View {
   const shape = [...v.shape];
   shape[dim] = end - first;
   const { storage, dtype, strides } = v;
