@@ -104,6 +104,10 @@ export class FunctionBuilder {
     uleb(g, this.code);
     return this;
   }
+  /** i32.load at `offset` bytes past the address a global holds (a base pointer kept in a global). */
+  i32_load_from(g: number, offset = 0): this {
+    return this.global_get(g).i32_load(offset);
+  }
   global_set(g: number): this {
     this.code.push(0x24);
     uleb(g, this.code);

@@ -203,7 +203,7 @@ function min(f: FunctionBuilder, a: () => void, b: () => void, dst: Local): void
 }
 
 function loadCtl(f: FunctionBuilder, word: number, dst: Local): void {
-  f.global_get(CTL_BASE).i32_load(at(word)).set(dst);
+  f.i32_load_from(CTL_BASE, at(word)).set(dst);
 }
 
 /**
@@ -658,14 +658,14 @@ function emitPackB(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
   loadCtl(f, CTL.B_SN, tmp);
   f.get(tmp).i32_const(4).i32_mul().set(sn4);
   // src = B_PTR + p·B_SB·4 + k0·sk4 + j0·sn4
-  f.global_get(CTL_BASE).i32_load(at(CTL.B_PTR));
-  f.get(p).global_get(CTL_BASE).i32_load(at(CTL.B_SB)).i32_mul().i32_const(4).i32_mul().i32_add();
+  f.i32_load_from(CTL_BASE, at(CTL.B_PTR));
+  f.get(p).i32_load_from(CTL_BASE, at(CTL.B_SB)).i32_mul().i32_const(4).i32_mul().i32_add();
   f.get(k0).get(sk4).i32_mul().i32_add();
   f.get(j0).get(sn4).i32_mul().i32_add().set(src);
   // dst = BP_PTR + p·BP_SB + (k0·NPAD + j0·kcb)·4: panels of a K block follow each other.
-  f.global_get(CTL_BASE).i32_load(at(CTL.BP_PTR));
-  f.get(p).global_get(CTL_BASE).i32_load(at(CTL.BP_SB)).i32_mul().i32_add();
-  f.get(k0).global_get(CTL_BASE).i32_load(at(CTL.NPAD)).i32_mul();
+  f.i32_load_from(CTL_BASE, at(CTL.BP_PTR));
+  f.get(p).i32_load_from(CTL_BASE, at(CTL.BP_SB)).i32_mul().i32_add();
+  f.get(k0).i32_load_from(CTL_BASE, at(CTL.NPAD)).i32_mul();
   f.get(j0).get(kcb).i32_mul().i32_add().i32_const(4).i32_mul().i32_add().set(dst);
 
   emitPanels(
@@ -763,13 +763,13 @@ function emitPackABlock(m: ModuleBuilder, packA: FunctionBuilder): FunctionBuild
   const f = m.func('pack_a_block', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], false);
   const [p, m0, k0, mcb, kcb, dst] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
   // pack_a(A_PTR + (p·A_SB + m0·A_SM + k0·A_SK)·4, A_SM·4, A_SK·4, mcb, kcb, dst)
-  f.global_get(CTL_BASE).i32_load(at(CTL.A_PTR));
-  f.get(p).global_get(CTL_BASE).i32_load(at(CTL.A_SB)).i32_mul();
-  f.get(m0).global_get(CTL_BASE).i32_load(at(CTL.A_SM)).i32_mul().i32_add();
-  f.get(k0).global_get(CTL_BASE).i32_load(at(CTL.A_SK)).i32_mul().i32_add();
+  f.i32_load_from(CTL_BASE, at(CTL.A_PTR));
+  f.get(p).i32_load_from(CTL_BASE, at(CTL.A_SB)).i32_mul();
+  f.get(m0).i32_load_from(CTL_BASE, at(CTL.A_SM)).i32_mul().i32_add();
+  f.get(k0).i32_load_from(CTL_BASE, at(CTL.A_SK)).i32_mul().i32_add();
   f.i32_const(4).i32_mul().i32_add();
-  f.global_get(CTL_BASE).i32_load(at(CTL.A_SM)).i32_const(4).i32_mul();
-  f.global_get(CTL_BASE).i32_load(at(CTL.A_SK)).i32_const(4).i32_mul();
+  f.i32_load_from(CTL_BASE, at(CTL.A_SM)).i32_const(4).i32_mul();
+  f.i32_load_from(CTL_BASE, at(CTL.A_SK)).i32_const(4).i32_mul();
   f.get(mcb).get(kcb).get(dst).call(m.indexOf(packA));
   return f;
 }
@@ -795,7 +795,7 @@ function emitPackATask(m: ModuleBuilder, packABlock: FunctionBuilder): FunctionB
   min(
     f,
     () => f.get(tmp),
-    () => f.global_get(CTL_BASE).i32_load(at(CTL.M)).get(m0).i32_sub(),
+    () => f.i32_load_from(CTL_BASE, at(CTL.M)).get(m0).i32_sub(),
     mcb,
   );
   loadCtl(f, CTL.KC, tmp);
@@ -803,13 +803,13 @@ function emitPackATask(m: ModuleBuilder, packABlock: FunctionBuilder): FunctionB
   min(
     f,
     () => f.get(tmp),
-    () => f.global_get(CTL_BASE).i32_load(at(CTL.K)).get(k0).i32_sub(),
+    () => f.i32_load_from(CTL_BASE, at(CTL.K)).get(k0).i32_sub(),
     kcb,
   );
   // pack_a_block(p, m0, k0, mcb, kcb, AP_PTR + t·AP_BLOCK)
   f.get(p).get(m0).get(k0).get(mcb).get(kcb);
-  f.global_get(CTL_BASE).i32_load(at(CTL.AP_PTR));
-  f.get(task).global_get(CTL_BASE).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add();
+  f.i32_load_from(CTL_BASE, at(CTL.AP_PTR));
+  f.get(task).i32_load_from(CTL_BASE, at(CTL.AP_BLOCK)).i32_mul().i32_add();
   f.call(m.indexOf(packABlock));
   return f;
 }
@@ -935,16 +935,14 @@ function emitCompute(
   loadCtl(f, CTL.NC, NC);
   loadCtl(f, CTL.K_BLOCKS, kBlocks);
   loadCtl(f, CTL.C_SM, cs);
-  f.global_get(CTL_BASE)
-    .i32_load(at(CTL.M_BLOCKS))
-    .global_get(CTL_BASE)
-    .i32_load(at(CTL.N_CHUNKS))
+  f.i32_load_from(CTL_BASE, at(CTL.M_BLOCKS))
+    .i32_load_from(CTL_BASE, at(CTL.N_CHUNKS))
     .i32_mul()
     .set(per);
   f.get(task).get(per).i32_div_s().set(p);
   f.get(task).get(per).i32_rem_s().set(rest);
-  f.get(rest).global_get(CTL_BASE).i32_load(at(CTL.N_CHUNKS)).i32_div_s().set(mb);
-  f.get(rest).global_get(CTL_BASE).i32_load(at(CTL.N_CHUNKS)).i32_rem_s().set(nc);
+  f.get(rest).i32_load_from(CTL_BASE, at(CTL.N_CHUNKS)).i32_div_s().set(mb);
+  f.get(rest).i32_load_from(CTL_BASE, at(CTL.N_CHUNKS)).i32_rem_s().set(nc);
   f.get(mb).get(MC).i32_mul().set(m0);
   min(
     f,
@@ -960,37 +958,29 @@ function emitCompute(
     ncb,
   );
   // Scratch: this thread's A block (when A is packed here), then its edge tile at the end.
-  f.global_get(CTL_BASE).i32_load(at(CTL.SCRATCH));
-  f.get(thread)
-    .global_get(CTL_BASE)
-    .i32_load(at(CTL.SCRATCH_STRIDE))
-    .i32_mul()
-    .i32_add()
-    .set(scratch);
+  f.i32_load_from(CTL_BASE, at(CTL.SCRATCH));
+  f.get(thread).i32_load_from(CTL_BASE, at(CTL.SCRATCH_STRIDE)).i32_mul().i32_add().set(scratch);
   f.get(scratch)
-    .global_get(CTL_BASE)
-    .i32_load(at(CTL.SCRATCH_STRIDE))
+    .i32_load_from(CTL_BASE, at(CTL.SCRATCH_STRIDE))
     .i32_add()
     .i32_const(mr * nr * 4)
     .i32_sub()
     .set(tile);
   // A packed by the pack-A tasks (block (p, mb, 0), its K blocks following), or, with AP_PTR
   // 0, packed here into scratch one K block at a time.
-  f.global_get(CTL_BASE).i32_load(at(CTL.AP_PTR)).set(prepacked);
+  f.i32_load_from(CTL_BASE, at(CTL.AP_PTR)).set(prepacked);
   f.get(prepacked);
-  f.get(p).global_get(CTL_BASE).i32_load(at(CTL.M_BLOCKS)).i32_mul().get(mb).i32_add();
-  f.get(kBlocks).i32_mul().global_get(CTL_BASE).i32_load(at(CTL.AP_BLOCK)).i32_mul().i32_add();
+  f.get(p).i32_load_from(CTL_BASE, at(CTL.M_BLOCKS)).i32_mul().get(mb).i32_add();
+  f.get(kBlocks).i32_mul().i32_load_from(CTL_BASE, at(CTL.AP_BLOCK)).i32_mul().i32_add();
   f.set(aBase);
-  f.global_get(CTL_BASE)
-    .i32_load(at(CTL.BP_PTR))
+  f.i32_load_from(CTL_BASE, at(CTL.BP_PTR))
     .get(p)
-    .global_get(CTL_BASE)
-    .i32_load(at(CTL.BP_SB))
+    .i32_load_from(CTL_BASE, at(CTL.BP_SB))
     .i32_mul()
     .i32_add()
     .set(bBase);
   // cBase = C_PTR + (p·M·C_SM + m0·C_SM + n0)·4
-  f.global_get(CTL_BASE).i32_load(at(CTL.C_PTR));
+  f.i32_load_from(CTL_BASE, at(CTL.C_PTR));
   f.get(p)
     .get(M)
     .i32_mul()
@@ -1020,20 +1010,14 @@ function emitCompute(
         kcb,
       );
       // The first K block starts C as CTL.C_INIT says, the others add to it.
-      f.i32_const(C_FROM_C)
-        .global_get(CTL_BASE)
-        .i32_load(at(CTL.C_INIT))
-        .get(kb)
-        .i32_const(0)
-        .i32_gt_s();
+      f.i32_const(C_FROM_C).i32_load_from(CTL_BASE, at(CTL.C_INIT)).get(kb).i32_const(0).i32_gt_s();
       f.select().set(start);
       f.get(prepacked).if_(
         () =>
           f
             .get(aBase)
             .get(kb)
-            .global_get(CTL_BASE)
-            .i32_load(at(CTL.AP_BLOCK))
+            .i32_load_from(CTL_BASE, at(CTL.AP_BLOCK))
             .i32_mul()
             .i32_add()
             .set(ap),
@@ -1045,8 +1029,7 @@ function emitCompute(
       // bpk = bBase + (k0·NPAD + n0·kcb)·4
       f.get(bBase)
         .get(k0)
-        .global_get(CTL_BASE)
-        .i32_load(at(CTL.NPAD))
+        .i32_load_from(CTL_BASE, at(CTL.NPAD))
         .i32_mul()
         .get(n0)
         .get(kcb)
@@ -1072,7 +1055,7 @@ function emitCompute(
                 .i32_add()
                 .set(cptr);
               // The tile's bias values: BIAS_PTR + (n0 + jj)·4.
-              f.global_get(CTL_BASE).i32_load(at(CTL.BIAS_PTR)).get(n0).get(jj).i32_add();
+              f.i32_load_from(CTL_BASE, at(CTL.BIAS_PTR)).get(n0).get(jj).i32_add();
               f.i32_const(4).i32_mul().i32_add().set(bias);
               // The micro-kernel `kernel` on the current panels, into C at c() with row stride
               // ldcOf(), C starting as `startOf` says.
@@ -1236,7 +1219,7 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
   loadCtl(f, CTL.IC_OUTW, OUTW);
   loadCtl(f, CTL.IC_NB, NB);
   loadCtl(f, CTL.IC_RANGES, ranges);
-  f.global_get(CTL_BASE).i32_load(at(CTL.IC_SX)).i32_const(4).i32_mul().set(sx4);
+  f.i32_load_from(CTL_BASE, at(CTL.IC_SX)).i32_const(4).i32_mul().set(sx4);
   f.get(N).get(NB).i32_add().i32_const(1).i32_sub().get(NB).i32_div_s().set(chunks);
   f.get(task).get(chunks).i32_div_s().set(ch);
   f.get(task).get(chunks).i32_rem_s().get(NB).i32_mul().set(b0);
@@ -1247,11 +1230,11 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
     b1,
   );
   f.get(H).get(W).i32_mul().set(HW);
-  f.global_get(CTL_BASE).i32_load(at(CTL.IC_OUTH)).get(OUTW).i32_mul().set(Lw);
+  f.i32_load_from(CTL_BASE, at(CTL.IC_OUTH)).get(OUTW).i32_mul().set(Lw);
   f.get(N).get(Lw).i32_mul().set(NL);
   const planeOf = () => {
     // plane = IMAGE + ((b·C + ch)·HW)·4
-    f.global_get(CTL_BASE).i32_load(at(CTL.IC_IMAGE));
+    f.i32_load_from(CTL_BASE, at(CTL.IC_IMAGE));
     f.get(b)
       .get(C)
       .i32_mul()
@@ -1318,13 +1301,11 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
             .set(x1);
           // rowTerm = kj·dx − px + x0·sx (the column offset in the image of the first valid window)
           f.get(kj)
-            .global_get(CTL_BASE)
-            .i32_load(at(CTL.IC_DX))
+            .i32_load_from(CTL_BASE, at(CTL.IC_DX))
             .i32_mul()
-            .global_get(CTL_BASE)
-            .i32_load(at(CTL.IC_PX))
+            .i32_load_from(CTL_BASE, at(CTL.IC_PX))
             .i32_sub();
-          f.get(x0).global_get(CTL_BASE).i32_load(at(CTL.IC_SX)).i32_mul().i32_add().set(rowTerm);
+          f.get(x0).i32_load_from(CTL_BASE, at(CTL.IC_SX)).i32_mul().i32_add().set(rowTerm);
           f.for_(
             b,
             () => f.get(b0),
@@ -1333,7 +1314,7 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
             () => {
               planeOf();
               // base = COLS + (((ch·KH + ki)·KW + kj)·NL + b·L)·4
-              f.global_get(CTL_BASE).i32_load(at(CTL.IC_COLS));
+              f.i32_load_from(CTL_BASE, at(CTL.IC_COLS));
               f.get(ch)
                 .get(KH)
                 .i32_mul()
@@ -1347,25 +1328,17 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
                 .i32_mul();
               f.get(b).get(Lw).i32_mul().i32_add().i32_const(4).i32_mul().i32_add().set(base);
               if (!col2im) {
-                f.global_get(CTL_BASE)
-                  .i32_load(at(CTL.IC_ZERO))
-                  .if_(() => {
-                    f.for_(
-                      i,
-                      () => f.i32_const(0),
-                      () => f.get(Lw),
-                      1,
-                      () => {
-                        f.get(base)
-                          .get(i)
-                          .i32_const(4)
-                          .i32_mul()
-                          .i32_add()
-                          .f32_const(0)
-                          .f32_store();
-                      },
-                    );
-                  });
+                f.i32_load_from(CTL_BASE, at(CTL.IC_ZERO)).if_(() => {
+                  f.for_(
+                    i,
+                    () => f.i32_const(0),
+                    () => f.get(Lw),
+                    1,
+                    () => {
+                      f.get(base).get(i).i32_const(4).i32_mul().i32_add().f32_const(0).f32_store();
+                    },
+                  );
+                });
               }
               f.for_(
                 oy,
@@ -1375,10 +1348,9 @@ function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): FunctionB
                 () => {
                   // q = plane + ((oy·sy + ki·dy − py)·W + rowTerm)·4; p = base + (oy·outW + x0)·4
                   f.get(plane);
-                  f.get(oy).global_get(CTL_BASE).i32_load(at(CTL.IC_SY)).i32_mul();
-                  f.get(ki).global_get(CTL_BASE).i32_load(at(CTL.IC_DY)).i32_mul().i32_add();
-                  f.global_get(CTL_BASE)
-                    .i32_load(at(CTL.IC_PY))
+                  f.get(oy).i32_load_from(CTL_BASE, at(CTL.IC_SY)).i32_mul();
+                  f.get(ki).i32_load_from(CTL_BASE, at(CTL.IC_DY)).i32_mul().i32_add();
+                  f.i32_load_from(CTL_BASE, at(CTL.IC_PY))
                     .i32_sub()
                     .get(W)
                     .i32_mul()
@@ -1513,7 +1485,7 @@ function emitMaxPool(m: ModuleBuilder, simd: boolean): FunctionBuilder {
     1,
     () => {
       // plane = IMAGE + pl·H·W·4
-      f.global_get(CTL_BASE).i32_load(at(CTL.IC_IMAGE));
+      f.i32_load_from(CTL_BASE, at(CTL.IC_IMAGE));
       f.get(pl).get(H).i32_mul().get(W).i32_mul().i32_const(4).i32_mul().i32_add().set(plane);
       f.for_(
         oy,
@@ -1720,12 +1692,12 @@ function emitElementwiseTask(
   const f = m.func('elementwise_task', ['i32'], [], false);
   const task = f.param(0);
   const [start, end, count, units] = [0, 1, 2, 3].map(() => f.local('i32'));
-  const p = (i: number) => f.global_get(CTL_BASE).i32_load(at(CTL.EW_P0 + i));
+  const p = (i: number) => f.i32_load_from(CTL_BASE, at(CTL.EW_P0 + i));
   loadCtl(f, CTL.EW_UNITS, units);
-  f.get(task).global_get(CTL_BASE).i32_load(at(CTL.EW_CHUNK)).i32_mul().set(start);
+  f.get(task).i32_load_from(CTL_BASE, at(CTL.EW_CHUNK)).i32_mul().set(start);
   min(
     f,
-    () => f.get(start).global_get(CTL_BASE).i32_load(at(CTL.EW_CHUNK)).i32_add(),
+    () => f.get(start).i32_load_from(CTL_BASE, at(CTL.EW_CHUNK)).i32_add(),
     () => f.get(units),
     end,
   );
@@ -1835,7 +1807,7 @@ function emitElementwiseTask(
     ],
   ];
   const when = (id: number, body: () => void) =>
-    f.global_get(CTL_BASE).i32_load(at(CTL.EW_FN)).i32_const(id).i32_eq().if_(body);
+    f.i32_load_from(CTL_BASE, at(CTL.EW_FN)).i32_const(id).i32_eq().if_(body);
   for (const [id, args] of calls)
     when(id, () => {
       args();
@@ -1928,8 +1900,7 @@ export function buildGemmModule(v: GemmVariant, memory: MemoryLimits): Uint8Arra
     }
     const [kind, call] = tasks[i];
     one
-      .global_get(CTL_BASE)
-      .i32_load(at(CTL.KIND))
+      .i32_load_from(CTL_BASE, at(CTL.KIND))
       .i32_const(kind)
       .i32_eq()
       .if_(call, () => dispatch(i + 1));
