@@ -437,12 +437,14 @@ describe('wasm matmul on worker threads', () => {
   });
 
   it("a linear layer's backward kernels (side by side, or the bias sum in the weight gradient's packing phase) equal the matmuls and the sum bit for bit", async () => {
-    // [M, K] input, [N, K] weight: the MLP's fc2 and fc3 at batch 128 (fc3's weight gradient is
-    // too small for the arena), a weight gradient over a long batch (split K), a strided gradient,
-    // a bias gradient large enough for the arena, fc2 at batch 1000 (over the side-by-side bound).
+    // [M, K] input, [N, K] weight: the MLP's fc2 and fc3 at batch 128, an fc3 whose weight
+    // gradient is too small for the arena, a weight gradient over a long batch (split K), a
+    // strided gradient, a bias gradient large enough for the arena, fc2 at batch 1000 (over the
+    // side-by-side bound).
     const cases: { m: number; k: number; n: number; gradTransposed?: boolean }[] = [
       { m: 128, k: 256, n: 128 },
       { m: 128, k: 128, n: 10 },
+      { m: 128, k: 96, n: 10 },
       { m: 8192, k: 16, n: 8 },
       { m: 45, k: 70, n: 33, gradTransposed: true },
       { m: 16, k: 8, n: 2100 },
