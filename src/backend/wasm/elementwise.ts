@@ -71,21 +71,41 @@ export function sumRowsSideJob(
 ): (SideJob & { result: Float32Array | null }) | null {
   const rt = x.dtype === 'float32' && x.storage instanceof Float32Array ? runtime() : null;
   if (!rt) return null;
-  const stored = cols >= ARENA_MIN_ELEMENTS ? rt.arena.float32(cols, false) : null;
-  let outPtr = 0;
+  const out = kernelResult(rt, cols);
   const job = {
     result: null as Float32Array | null,
     prepare(ctl: Int32Array, take: (bytes: number) => number): number {
       const xp = readableAddress(rt, x, rows * cols, take);
-      outPtr = stored ? stored.byteOffset : take(cols * 4);
+      const outPtr = out.place(take);
       if (xp === 0 || outPtr === 0) return 0;
       return writeKernelJob(ctl, EW.SUM_ROWS, cols, [xp, outPtr, rows], 1);
     },
     finish(): void {
-      job.result = stored ?? rt.heap().slice(outPtr >> 2, (outPtr >> 2) + cols);
+      job.result = out.read();
     },
   };
   return job;
+}
+
+/**
+ * A kernel's result of `size` floats: `place(take)` gives its address, in arena storage when the
+ * result is large enough to live there, else in a temporary block from `take` (0 when memory
+ * runs out); `read()`, once the kernel ran, the storage itself or a copy of the block.
+ */
+function kernelResult(
+  rt: GemmRuntime,
+  size: number,
+): { place(take: (bytes: number) => number): number; read(): Float32Array } {
+  let stored: Float32Array | null = null;
+  let ptr = 0;
+  return {
+    place(take) {
+      stored = size >= ARENA_MIN_ELEMENTS ? rt.arena.float32(size, false) : null;
+      ptr = stored ? stored.byteOffset : take(size * 4);
+      return ptr;
+    },
+    read: () => stored ?? rt.heap().slice(ptr >> 2, (ptr >> 2) + size),
+  };
 }
 
 /** Byte address of a contiguous float32 view's first element in arena storage, or -1. */
@@ -257,14 +277,13 @@ function runRowKernel(
   extra: readonly number[],
 ): Float32Array | null {
   const size = rows * n;
-  const { arena } = rt;
-  const stored = size >= ARENA_MIN_ELEMENTS ? arena.float32(size, false) : null;
-  return arena.withTemporaries((take) => {
-    const outPtr = stored ? stored.byteOffset : take(size * 4);
+  const out = kernelResult(rt, size);
+  return rt.arena.withTemporaries((take) => {
+    const outPtr = out.place(take);
     const pointers = inputs.map((v) => readableAddress(rt, v, size, take));
     if (outPtr === 0 || pointers.includes(0)) return null;
     runKernel(kernel, rows, [...pointers, outPtr, n, ...extra], size * 4 * (inputs.length + 1));
-    return stored ?? rt.heap().slice(outPtr >> 2, (outPtr >> 2) + size);
+    return out.read();
   });
 }
 
