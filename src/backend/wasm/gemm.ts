@@ -540,14 +540,11 @@ function gemmByColumns(
           ctl,
           n,
         );
-        return job ? job.setSlice(0).tasks : 0;
+        return wholeJobTasks(job);
       },
     });
   }
-  const placed = placeJobs(rt, [...ranges, ...sides], take);
-  if (!placed) return null;
-  rt.runEach(placed, true);
-  for (const side of sides) side.finish?.();
+  if (!runJobs(rt, [...ranges, ...sides], take, true)) return null;
   return into ?? rt.heap().subarray(cPtr >> 2, (cPtr >> 2) + m * n);
 }
 
@@ -802,13 +799,29 @@ export function runSideBySide(rt: GemmRuntime, jobs: readonly SideJob[]): boolea
   if (jobs.length > MAX_EACH_JOBS) return false;
   const parallel = numThreads() > 1;
   if (parallel) ensurePool(rt);
-  return rt.arena.withTemporaries((take) => {
-    const placed = placeJobs(rt, jobs, take);
-    if (!placed) return false;
-    rt.runEach(placed, parallel);
-    for (const job of jobs) job.finish?.();
-    return true;
-  });
+  return rt.arena.withTemporaries((take) => runJobs(rt, jobs, take, parallel));
+}
+
+/**
+ * Places `jobs` with memory from `take`, runs them as one KIND_EACH job and finishes them; false,
+ * with nothing run, when memory runs out.
+ */
+function runJobs(
+  rt: GemmRuntime,
+  jobs: readonly SideJob[],
+  take: (bytes: number) => number,
+  parallel: boolean,
+): boolean {
+  const placed = placeJobs(rt, jobs, take);
+  if (!placed) return false;
+  rt.runEach(placed, parallel);
+  for (const job of jobs) job.finish?.();
+  return true;
+}
+
+/** Tasks of a prepared product run whole in one slice, as a job of a KIND_EACH list; 0 if it cannot be. */
+function wholeJobTasks(job: PreparedGemm | null): number {
+  return job && job.slice >= job.batch ? job.setSlice(0).tasks : 0;
 }
 
 /** A job's control block (its address) and task count, as KIND_EACH lists and side tasks read them. */
@@ -873,7 +886,7 @@ export function gemmSideJob(
     result: null as Float32Array | null,
     prepare(ctl: Int32Array, take: (bytes: number) => number): number {
       prepared = prepareGemm(rt, a, b, out ?? undefined, undefined, take, 1, ctl);
-      return prepared && prepared.slice >= prepared.batch ? prepared.setSlice(0).tasks : 0;
+      return wholeJobTasks(prepared);
     },
     finish(): void {
       const { c } = prepared!.finish();

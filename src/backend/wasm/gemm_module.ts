@@ -9,9 +9,10 @@
  *
  * One matmul is one job of the thread pool: all packing tasks, then (past a barrier) all
  * compute tasks; or, for moderate sizes (gemm.ts `gemmByColumns`), a KIND_EACH job of one
- * column range per thread, each a one-thread job writing C with row stride C_SM. When several column chunks share a row block (a small M split for the
- * threads), pack-A tasks pack it once for all of them; otherwise each compute task packs its
- * own A block just before using it, while it is in cache (BLIS's order).
+ * column range per thread, each a one-thread job writing C with row stride C_SM. When several
+ * column chunks share a row block (a small M split for the threads), pack-A tasks pack it once
+ * for all of them; otherwise each compute task packs its own A block just before using it,
+ * while it is in cache (BLIS's order).
  *
  * The micro-kernel keeps an MR×NR tile of C in registers (f32x4 vectors, or f32 scalars for the
  * scalar variant) and, per step of k, loads NR/4 vectors of B, splats MR values of A and does
