@@ -360,6 +360,27 @@ describe('wasm matmul on worker threads', () => {
     expect(tasksByThread()[1]).toBeGreaterThan(before[1]);
   });
 
+  it('a small output over K of at least 4,096 is two half-K products added after, on any number of threads', async () => {
+    // conv2's weight gradient shape class: [M, K]·[K, 64] with B read transposed.
+    const [m, k, n] = [100, 4100, 64];
+    const a = view(randomData(m * k, 51), [1, m, k]);
+    const b = view(randomData(k * n, 52), [1, k, n], [0, 1, k]);
+    const half = (v: View, dim: number, first: number): View => ({
+      ...v,
+      shape: dim === 2 ? [1, m, k / 2] : [1, k / 2, n],
+      offset: v.offset + first * v.strides[dim],
+    });
+    await setNumThreads(1);
+    const first = wasmBackend.matmul(half(a, 2, 0), half(b, 1, 0), 'float32') as Float32Array;
+    const second = wasmBackend.matmul(half(a, 2, k / 2), half(b, 1, k / 2), 'float32');
+    const summed = Float32Array.from(first, (v, i) => v + (second as Float32Array)[i]);
+    for (const threads of [1, 2]) {
+      await setNumThreads(threads);
+      const whole = expectMatchesReference(a, b);
+      expect(bytesOf(whole).equals(bytesOf(summed)), `${threads} threads`).toBe(true);
+    }
+  });
+
   it('products of up to 512 rows run as one column range per thread, each a one-thread product: bit-identical to 1 thread', async () => {
     const data = (size: number, seed: number) => randomData(size, seed);
     const as2d = (storage: Float32Array, rows: number, cols: number): View => ({

@@ -454,12 +454,15 @@ export function gemmF32With<T>(
 }
 
 /**
- * Products with a small output and a long K (conv1's weight gradient: 9 × 32 outputs over K =
- * 43,264) would be one task on one thread: they run as two half-K products, one per task, added
- * after. Decided by shape alone, so results are the same on any number of threads.
+ * Products with a small output and a long K run as two half-K products (a batch of two), added
+ * after. conv1's weight gradient (9 × 32 outputs over K = 43,264) would otherwise be one task on
+ * one thread; conv2's ([288, 7,744]·[7,744, 64], B read transposed) ran at 54–56 GFLOP/s on 2
+ * threads whole and 90–95 split (in the CNN step 3.7 → 3.6 ms). [256, 4,096]·[4,096, 256] lost
+ * (107 → 100), hence at most 32K outputs. Decided by shape alone, so results are the same on
+ * any number of threads; on one thread the split costs ~1%.
  */
-const SPLIT_K_MAX_OUTPUT = 64 * 64;
-const SPLIT_K_MIN_DEPTH = 8192;
+const SPLIT_K_MAX_OUTPUT = 1 << 15;
+const SPLIT_K_MIN_DEPTH = 4096;
 
 const splitsK = (batch: number, m: number, n: number, k: number) =>
   batch === 1 && m * n <= SPLIT_K_MAX_OUTPUT && k >= SPLIT_K_MIN_DEPTH && k % 2 === 0;
