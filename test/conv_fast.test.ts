@@ -930,6 +930,51 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
     }
   });
 
+  it("conv2d's columns go back to the backend when backward frees the graph, and stay for retainGraph", () => {
+    useCpuKernels('wasm');
+    const released: unknown[] = [];
+    const release = wasmBackend.release!;
+    const conv = wasmBackend.conv2d!;
+    const made: unknown[] = [];
+    wasmBackend.release = (storage) => {
+      released.push(storage);
+      release.call(wasmBackend, storage);
+    };
+    wasmBackend.conv2d = (...args) => {
+      const result = conv.apply(wasmBackend, args);
+      made.push(result?.columns);
+      return result;
+    };
+    try {
+      const x = tensor(Array.from(randomArray('float32', 4 * 3 * 20 * 20, 31)), {
+        shape: [4, 3, 20, 20],
+      });
+      const w = tensor(Array.from(randomArray('float32', 8 * 3 * 9, 32)), {
+        shape: [8, 3, 3, 3],
+        requiresGrad: true,
+      });
+      const loss = () => F.conv2d(x, w).square().sum();
+      // Kept through a first backward with retainGraph, so the second one can read them.
+      const retained = loss();
+      retained.backward(undefined, { retainGraph: true });
+      const first = Array.from(w.grad!.dataSync());
+      expect(made[0]).toBeInstanceOf(Float32Array);
+      expect(released).not.toContain(made[0]);
+      w.grad = null;
+      retained.backward();
+      expect(Array.from(w.grad!.dataSync())).toEqual(first);
+      expect(released).toContain(made[0]);
+      // A plain backward gives them back too, and the next forward reuses their memory.
+      loss().backward();
+      expect(released).toContain(made[1]);
+      loss();
+      expect((made[2] as Float32Array).byteOffset).toBe((made[1] as Float32Array).byteOffset);
+    } finally {
+      wasmBackend.release = release;
+      wasmBackend.conv2d = conv;
+    }
+  });
+
   it('conv2d double backward (createGraph) on the fast kernels equals the reference', () => {
     const xData = randomArray('float32', 2 * 3 * 7 * 6, 21);
     const wData = randomArray('float32', 4 * 3 * 3 * 2, 22);

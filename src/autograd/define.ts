@@ -13,7 +13,9 @@ import { Node, type BackwardFn } from './node.js';
 /**
  * Attaches a backward rule to `output` when grad mode is on and a differentiable input requires
  * grad; otherwise returns `output` untouched. `saved` are the tensors the rule reads, checked
- * against in-place changes when backward runs.
+ * against in-place changes when backward runs. `scratch` are saved tensors the op made for its
+ * rule alone (no one else holds them): their memory goes back to the backend as soon as backward
+ * frees the graph.
  */
 export function record(
   name: string,
@@ -21,6 +23,7 @@ export function record(
   inputs: readonly (Tensor | null)[],
   saved: readonly Tensor[],
   backward: BackwardFn,
+  scratch: readonly Tensor[] = [],
 ): Tensor {
   if (!isGradEnabled() || !isFloatingDType(output.dtype)) return output;
   // One pass over the inputs builds the node's edges, shapes and dtypes (record runs once per op).
@@ -55,7 +58,9 @@ export function record(
     edges[i] = t.gradNode();
   }
   if (!anyRequiresGrad) return output;
-  output.setGradFn(new Node(name, edges, saved, backward, shapes, dtypes));
+  const node = new Node(name, edges, saved, backward, shapes, dtypes);
+  node.scratch = scratch;
+  output.setGradFn(node);
   return output;
 }
 

@@ -66,6 +66,11 @@ export class Node {
   readonly hadSaved: boolean;
   /** Null once released: the rule's closure may hold input tensors (for their shapes), so it goes too. */
   private backwardFn: BackwardFn | null;
+  /**
+   * Saved tensors that the op made for its own backward and that nothing else can reach (conv2d's
+   * columns): their memory goes back to the backend when the node is released.
+   */
+  scratch: readonly Tensor[] = [];
 
   constructor(
     readonly name: string,
@@ -133,6 +138,10 @@ export class Node {
   release(): void {
     this.saved = null;
     this.backwardFn = null;
+    // Given back at once rather than when collected, so that the next step's op reuses the
+    // memory while it is still in cache.
+    for (const t of this.scratch) t.backend.release?.(t.storage);
+    this.scratch = [];
   }
 }
 

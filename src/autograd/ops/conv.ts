@@ -9,6 +9,7 @@ import { formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { assertTensor, fromStorage, record, wantsGrad } from '../define.js';
 import { isGradEnabled } from '../grad_mode.js';
+import type { BackwardFn } from '../node.js';
 
 export type { Conv2dGeometry } from '../../backend/backend.js';
 
@@ -136,7 +137,7 @@ export function conv2dLayer(
   const saved = columns ? [x, weight, columns] : [x, weight];
   const L = outH * outW;
   const ckk = c * kh * kw;
-  return record('ConvolutionBackward', out, [x, weight, bias], saved, (g, [sx, sw, sc], needs) => {
+  const backward: BackwardFn = (g, [sx, sw, sc], needs) => {
     if (isGradEnabled()) {
       const gl = g.reshape([n, o, L]);
       return [
@@ -157,5 +158,13 @@ export function conv2dLayer(
       grads.weight ? fromStorage(grads.weight, sw.shape, g.dtype, g) : null,
       grads.bias ? fromStorage(grads.bias, [o], g.dtype, g) : null,
     ];
-  });
+  };
+  return record(
+    'ConvolutionBackward',
+    out,
+    [x, weight, bias],
+    saved,
+    backward,
+    columns ? [columns] : [],
+  );
 }
