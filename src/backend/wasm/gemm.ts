@@ -883,11 +883,14 @@ export function gemmSideJob(
   const [batch, m, k] = a.shape;
   const n = b.shape[2];
   if (batch * m * n * k < options.minWork) return null;
-  const out = arenaFloat32(batch * m * n, false);
+  // C's storage is taken when the job is placed, not before: a partner job that declines leaves
+  // no block behind for the collector (as sumRowsSideJob).
+  let out: Float32Array | null = null;
   let prepared: PreparedGemm | null = null;
   const job = {
     result: null as Float32Array | null,
     prepare(ctl: Int32Array, take: (bytes: number) => number): number {
+      out = arenaFloat32(batch * m * n, false);
       prepared = prepareGemm(rt, a, b, out ?? undefined, undefined, take, 1, ctl);
       return wholeJobTasks(prepared);
     },
