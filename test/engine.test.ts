@@ -8,8 +8,10 @@ import {
   enableGrad,
   isGradEnabled,
   manualSeed,
+  nn,
   noGrad,
   ones,
+  optim,
   randn,
   setGradEnabled,
   tensor,
@@ -182,6 +184,69 @@ describe('accumulation through the graph', () => {
       c.flip(0).add(d.flip(0)).mul(w).sum().backward();
       expectClose(c.grad, values(w.flip(0)));
       expectClose(d.grad, values(w.flip(0)));
+    } finally {
+      backend.release = original;
+    }
+  });
+
+  it('zeroGrad gives back the memory of a gradient only autograd held, never of one user code can reach', () => {
+    const n = 4096;
+    const x = randn([n]);
+    const w = randn([n], { requiresGrad: true });
+    const backend = w.backend;
+    const original = backend.release;
+    if (!original) return; // this backend frees memory only through the collector
+    const released: unknown[] = [];
+    backend.release = (storage) => {
+      released.push(storage);
+      original.call(backend, storage);
+    };
+    const reuse = () => {
+      for (let i = 0; i < 20; i++) randn([n]).mul(3).relu();
+    };
+    try {
+      const optimizer = new optim.SGD([w], { lr: 0.1 });
+      const step = (createGraph = false) => {
+        released.length = 0;
+        optimizer.zeroGrad();
+        w.mul(x).sum().backward(undefined, { createGraph });
+        optimizer.step();
+      };
+      // Made by backward, read by the optimizer only: back at the next zeroGrad.
+      step();
+      const unread = w.peekGrad()!.storage;
+      step();
+      expect(released).toContain(unread);
+      expectClose(w.grad, values(x));
+
+      // Read by user code (and kept): never given back, its values stay.
+      const held = w.grad!;
+      step();
+      expect(released).not.toContain(held.storage);
+      reuse();
+      expectClose(held, values(x));
+
+      // Set by user code, or part of a graph of gradients (createGraph): never given back.
+      const mine = randn([n]);
+      w.grad = mine;
+      step();
+      expect(released).not.toContain(mine.storage);
+      step(true);
+      const graphGrad = w.peekGrad()!;
+      step();
+      expect(released).not.toContain(graphGrad.storage);
+
+      // nn.Module.zeroGrad does the same.
+      const layer = new nn.Linear(64, 64);
+      layer
+        .forward(randn([8, 64]))
+        .sum()
+        .backward();
+      const weightGrad = layer.weight.peekGrad()!.storage;
+      released.length = 0;
+      layer.zeroGrad();
+      expect(released).toContain(weightGrad);
+      expect(layer.weight.grad).toBeNull();
     } finally {
       backend.release = original;
     }

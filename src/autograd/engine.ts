@@ -201,14 +201,19 @@ export function runBackward(
         const variable = node.variable;
         // A new .grad gets its own contiguous storage: the incoming gradient may be a stride-0
         // expand or shared with other leaves, and optimizers / clipping modify .grad in place.
-        let value = grad;
-        if (!options.createGraph) {
-          const take = !variable.grad && canTake(grad, epoch, taken, pending);
-          if (take) taken.add(grad.storage);
-          value = take || variable.grad ? grad.detach() : grad.detach().clone();
+        const current = variable.peekGrad();
+        if (options.createGraph) {
+          // The gradient is part of a graph now (and may be the user's own seed): user code's.
+          variable.grad = current ? current.add(grad) : grad;
+          continue;
         }
-        variable.grad = variable.grad ? variable.grad.add(value) : value;
-        if (release) releaseSpent([grad], [variable.grad], epoch, taken, pending);
+        const take = !current && canTake(grad, epoch, taken, pending);
+        if (take) taken.add(grad.storage);
+        const value = take || current ? grad.detach() : grad.detach().clone();
+        // Taken, copied or summed, the new .grad's storage is this pass's alone.
+        const sum = current ? current.add(value) : value;
+        variable.setOwnGrad(sum);
+        if (release) releaseSpent([grad], [sum], epoch, taken, pending);
         continue;
       }
       const inputGrads = node.apply(grad);

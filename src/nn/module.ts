@@ -448,8 +448,10 @@ export abstract class Module {
   /** Clears the gradients of all parameters: to null (the default), or to zeros. */
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
     for (const p of this.parameters()) {
-      if (p.grad === null) continue;
-      p.grad = setToNone ? null : zerosLike(p.grad);
+      const grad = p.peekGrad();
+      if (grad === null) continue;
+      if (setToNone) p.releaseGrad();
+      else p.grad = zerosLike(grad);
     }
   }
 

@@ -147,9 +147,10 @@ export class Adam extends Optimizer<AdamOptions> {
 
   protected updateGroup(group: ParamGroup<AdamOptions>): void {
     for (const p of group.params) {
-      if (p.grad === null) continue;
-      if (fusedAdamStep(p, p.grad, this.stateOf(p), group, false)) continue;
-      let grad = group.maximize ? p.grad.neg() : p.grad;
+      const rawGrad = p.peekGrad();
+      if (rawGrad === null) continue;
+      if (fusedAdamStep(p, rawGrad, this.stateOf(p), group, false)) continue;
+      let grad = group.maximize ? rawGrad.neg() : rawGrad;
       if (group.weightDecay !== 0) grad = grad.add(p, group.weightDecay);
       adamStep(p, grad, this.stateOf(p), group);
     }

@@ -36,9 +36,10 @@ export class AdamW extends Optimizer<AdamWOptions> {
 
   protected updateGroup(group: ParamGroup<AdamWOptions>): void {
     for (const p of group.params) {
-      if (p.grad === null) continue;
-      if (fusedAdamStep(p, p.grad, this.stateOf(p), group, true)) continue;
-      const grad = group.maximize ? p.grad.neg() : p.grad;
+      const rawGrad = p.peekGrad();
+      if (rawGrad === null) continue;
+      if (fusedAdamStep(p, rawGrad, this.stateOf(p), group, true)) continue;
+      const grad = group.maximize ? rawGrad.neg() : rawGrad;
       p.mul_(1 - group.lr * group.weightDecay);
       adamStep(p, grad, this.stateOf(p), group);
     }

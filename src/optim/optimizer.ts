@@ -238,13 +238,11 @@ export abstract class Optimizer<O extends { lr?: number } = { lr: number }> {
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
     for (const group of this.paramGroups) {
       for (const p of group.params) {
-        if (p.grad === null) continue;
-        if (setToNone) p.grad = null;
-        else {
-          if (p.grad.gradFn !== null) p.grad = p.grad.detach();
-          const g = p.grad;
-          noGrad(() => g.zero_());
-        }
+        const grad = p.peekGrad();
+        if (grad === null) continue;
+        if (setToNone) p.releaseGrad();
+        else if (grad.gradFn !== null) p.grad = grad.detach().zero_();
+        else noGrad(() => grad.zero_());
       }
     }
   }

@@ -69,9 +69,10 @@ export class SGD extends Optimizer<SGDOptions> {
   protected updateGroup(group: ParamGroup<SGDOptions>): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
     for (const p of group.params) {
-      if (p.grad === null) continue;
-      if (this.fusedUpdate(p, p.grad, group)) continue;
-      let d: Tensor = maximize ? p.grad.neg() : p.grad;
+      const grad = p.peekGrad();
+      if (grad === null) continue;
+      if (this.fusedUpdate(p, grad, group)) continue;
+      let d: Tensor = maximize ? grad.neg() : grad;
       if (weightDecay !== 0) d = d.add(p, weightDecay);
       if (momentum !== 0) {
         const state = this.stateOf(p);

@@ -239,6 +239,8 @@ export class Arena {
    */
   releaseStorage(array: Float32Array | Int32Array): boolean {
     if (!this.contains(array) || !this.reclaimer?.registry.unregister(array)) return false;
+    // Back without the collector: it no longer counts toward the next forced collection.
+    this.sinceReclaim = Math.max(0, this.sinceReclaim - this.blockClass.get(array.byteOffset)!);
     this.freeStorage(array.byteOffset);
     return true;
   }

@@ -20,7 +20,8 @@ function gradsOf(op: string, parameters: Tensor | Iterable<Tensor>): Tensor[] {
       throw new TypeError(
         `${op}: parameter ${i} is not a Tensor (got ${p === null ? 'null' : typeof p})`,
       );
-    if (p.grad !== null) grads.push(p.grad);
+    const grad = p.peekGrad();
+    if (grad !== null) grads.push(grad);
     i++;
   }
   return grads;
