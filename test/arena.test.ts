@@ -95,6 +95,20 @@ describe('arena', () => {
     expect(a.contains(model.parameters()[0].grad!.storage as Float32Array)).toBe(true);
   });
 
+  it('grows the memory 32 MB at a time, and collects after the first 64 MB of garbage', () => {
+    const memory = new WebAssembly.Memory({
+      initial: 1,
+      maximum: 4096,
+      shared: true,
+    } as WebAssembly.MemoryDescriptor);
+    const own = new Arena(memory, 1024, 4096 * 65536);
+    own.float32(32 * 1024, false); // 128 KB: past the first 64 KB page
+    expect(memory.buffer.byteLength).toBe(65536 + 32 * 1024 * 1024);
+    // 1 MB arrays dropped at once: the first forced collection comes within 64 MB of them.
+    for (let i = 0; i < 66 && own.collections === 0; i++) own.float32(256 * 1024, false);
+    expect(own.collections).toBe(1);
+  });
+
   it('keeps every live tensor intact while blocks are recycled around it', () => {
     const keep = Array.from({ length: 20 }, (_, i) => tensor(new Float32Array(4096).fill(i)));
     const a = arena();
