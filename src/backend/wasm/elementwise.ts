@@ -14,7 +14,7 @@ import { elementOffsets } from '../cpu/strided.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { ADAM_CONSTANTS, EW } from './elementwise_module.js';
 import { getRuntime, type GemmRuntime, kernelRuntime, type SideJob } from './gemm.js';
-import { CTL, KIND_ELEMENTWISE, setControls } from './gemm_module.js';
+import { CTL, KIND_ELEMENTWISE } from './gemm_module.js';
 
 /** Jobs touching at least this many bytes are split over the threads. */
 const PARALLEL_BYTES = 1 << 18;
@@ -48,13 +48,11 @@ function writeKernelJob(
   tasks: number,
 ): number {
   const chunk = Math.ceil(units / tasks);
-  setControls(ctl, {
-    KIND: KIND_ELEMENTWISE,
-    EW_FN: fn,
-    EW_UNITS: units,
-    EW_CHUNK: chunk,
-    EW_BAD: 0,
-  });
+  ctl[CTL.KIND] = KIND_ELEMENTWISE;
+  ctl[CTL.EW_FN] = fn;
+  ctl[CTL.EW_UNITS] = units;
+  ctl[CTL.EW_CHUNK] = chunk;
+  ctl[CTL.EW_BAD] = 0;
   params.forEach((value, i) => (ctl[CTL.EW_P0 + i] = value));
   return Math.ceil(units / chunk);
 }
