@@ -275,6 +275,12 @@ describe('F errors name the function, the shapes and what was expected', () => {
       /crossEntropy: target label 3 is out of range for 3 classes/,
     ],
     [
+      // A column of a [2, 2] tensor: strided, read through a copy, not its storage.
+      'crossEntropy label in a strided target',
+      () => F.crossEntropy(randn([2, 3]), ints([0, 1, 3, 0]).reshape([2, 2]).select(1, 0)),
+      /crossEntropy: target label 3 is out of range for 3 classes/,
+    ],
+    [
       'crossEntropy negative label',
       () => F.crossEntropy(randn([2, 3]), ints([-1, 0])),
       /crossEntropy: target label -1 is out of range for 3 classes/,

@@ -152,17 +152,18 @@ export function nllLossBackwardKernel(
   const round = rounding(weights.dtype);
   const labels = dataOf(target);
   const atLabel = positionsOf(target);
-  const w = readSmall(weights)!;
+  const { data: w, base: wBase } = contiguousData(weights);
   const g = readSmall(grad)!;
   let total = 0;
   if (reduction === 'mean') {
-    for (let i = 0; i < n; i++) total += w[i];
+    for (let i = 0; i < n; i++) total += w[wBase + i];
     total = round(total);
   }
   const out = allocateStorage(weights.dtype, n * classes);
   for (let i = 0; i < n; i++) {
     const gi = g[reduction === 'none' ? i : 0];
-    const scale = reduction !== 'mean' ? -w[i] : total === 0 ? 0 : round(-w[i] / total);
+    const wi = w[wBase + i];
+    const scale = reduction !== 'mean' ? -wi : total === 0 ? 0 : round(-wi / total);
     const t = labels[atLabel(i)];
     const at = t === ignoreIndex ? 0 : t;
     // Zeros times the gradient (NaN for an infinite or NaN gradient, as the composed product):

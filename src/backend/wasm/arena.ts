@@ -117,6 +117,8 @@ export class Arena {
   private readonly temporaryClass = new Map<number, number>();
   /** Every SharedArrayBuffer object this memory has shown (a new one after each growth). */
   private readonly buffers = new WeakSet<ArrayBufferLike>();
+  /** The newest of them (most views are of it: a plain comparison before the WeakSet lookup). */
+  private lastBuffer: ArrayBufferLike;
   private reclaimer: Reclaimer | null = null;
   private sinceReclaim = 0;
   /**
@@ -138,7 +140,8 @@ export class Arena {
     readonly maxBytes: number,
   ) {
     this.top = Math.ceil(base / ALIGN) * ALIGN;
-    this.buffers.add(memory.buffer);
+    this.lastBuffer = memory.buffer;
+    this.buffers.add(this.lastBuffer);
   }
 
   /** Whether tensor storage may live here (shared memory: views survive growth). */
@@ -151,13 +154,17 @@ export class Arena {
   /** The memory's current buffer (after growth a shared memory shows a new, longer object). */
   buffer(): ArrayBufferLike {
     const b = this.memory.buffer;
-    this.buffers.add(b);
+    if (b !== this.lastBuffer) {
+      this.buffers.add(b);
+      this.lastBuffer = b;
+    }
     return b;
   }
 
   /** Whether `a` is a view of this arena's memory; then its byteOffset is its address. */
   contains(a: ArrayBufferView): boolean {
-    return this.buffers.has(a.buffer);
+    const b = a.buffer;
+    return b === this.lastBuffer || this.buffers.has(b);
   }
 
   /** Bytes of tensor storage handed out and not yet collected. */
