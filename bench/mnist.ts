@@ -4,14 +4,20 @@
  * split with PyTorch. Writes bench/results/mnist.json and the MNIST section of BENCHMARKS.md.
  *
  *   npm run bench:mnist [-- --models mlp,cnn --seeds 0]
+ *
+ * Like the suites, it runs chainrule's build (dist/), which npm run bench:mnist makes first.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { datasets } from '../src/node.js';
-import { trainMnist } from '../src/cli/mnist_job.js';
 import { writeFileAtomic } from '../src/train/checkpoint_file.js';
+import { importBuilt } from './lib/frameworks.js';
+
+// chainrule as the README's `npm start` runs it: the build in dist/.
+const { datasets } = await importBuilt<typeof import('../src/node.js')>('node.js');
+const { trainMnist } =
+  await importBuilt<typeof import('../src/cli/mnist_job.js')>('cli/mnist_job.js');
 
 const EPOCHS: Record<string, number> = { mlp: 20, cnn: 10 };
 const PYTHON = '/usr/bin/python3';

@@ -6,6 +6,9 @@
  *   npm run bench                      # everything (about 15 minutes on 2 cores)
  *   npm run bench:quick                # smoke run: fewer repeats, slowest cases left out
  *   npm run bench -- --only mlp,cnn    # some families (and/or frameworks: --only mlp,chainrule,torch-1)
+ *
+ * chainrule runs from its build in dist/ (bench/lib/frameworks.ts, importBuilt), which these
+ * npm scripts make first.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -121,7 +124,7 @@ function chainruleVersion(): string {
     const dirty =
       execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim() !==
       '';
-    return `${version} (commit ${commit}${dirty ? ' with uncommitted changes in src/' : ''})`;
+    return `${version} (commit ${commit}${dirty ? ' with uncommitted changes in src/' : ''}; its build in dist/, as the package ships it)`;
   } catch {
     return version;
   }

@@ -1,5 +1,6 @@
 /** Loading each JavaScript framework the way its documentation says, with its version. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export type JsFramework = 'chainrule' | 'tfjs-cpu' | 'tfjs-wasm' | 'jax-eager' | 'jax-jit';
 
@@ -26,6 +27,19 @@ export async function loadJax(mode: 'eager' | 'jit') {
   return { jax, label: `jax-js ${packageVersion('@jax-js/jax')} (wasm, ${mode})` };
 }
 
+/**
+ * A module of chainrule as its users get it: the package's build (dist/, what `import
+ * 'chainrule'` loads, compiled by tsc), not the sources run through tsx, whose transpilation
+ * (esbuild keeping the name of every closure made per call) measured the MLP step 2.7% slower.
+ * npm run bench builds it first.
+ */
+export async function importBuilt<T>(path: string): Promise<T> {
+  const url = new URL(`../../dist/${path}`, import.meta.url);
+  if (!existsSync(url))
+    throw new Error(`chainrule: ${fileURLToPath(url)} is missing: run npm run build first`);
+  return (await import(url.href)) as T;
+}
+
 interface KernelControls {
   setNumThreads?: (n: number | null) => Promise<void>;
   numThreads?: () => number;
@@ -38,9 +52,10 @@ interface KernelControls {
  * threads the kernels use.
  */
 export async function loadChainrule(threads?: number) {
-  const cr = await import('../../src/index.js');
-  const kernels: KernelControls | null =
-    await import('../../src/backend/wasm/wasm_backend.js').catch(() => null);
+  const cr = await importBuilt<typeof import('../../src/index.js')>('index.js');
+  const kernels = await importBuilt<KernelControls>('backend/wasm/wasm_backend.js').catch(
+    () => null,
+  );
   if (threads !== undefined) {
     if (!kernels?.setNumThreads)
       throw new Error('chainrule: this backend has no thread-count control');
