@@ -197,7 +197,7 @@ export function col2imInMemory(
     const image = rt.arena.contains(out) ? out.byteOffset : take(size * 4);
     if (image === 0) return null;
     if (!runColumnsJob(rt, parallel, KIND_COL2IM, shape, g, { cols: colsPtr, image })) return null;
-    if (!rt.arena.contains(out)) out.set(rt.heap().subarray(image >> 2, (image >> 2) + size));
+    if (!rt.arena.contains(out)) out.set(rt.view(image, size));
     return out;
   });
 }
