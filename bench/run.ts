@@ -1,6 +1,7 @@
 /**
  * The benchmark suite: chainrule and its peers on the same work, in one process tree on one
- * machine. Each (family, framework) pair runs in a fresh child process; results go to
+ * machine. Each (family, framework) pair runs in a fresh child process (a family with `rounds`
+ * runs each framework that many times, in rounds of alternating order, samples pooled); results go to
  * bench/results/<family>.json and BENCHMARKS.md (the MNIST section is bench/mnist.ts's own).
  *
  *   npm run bench                      # everything (about 15 minutes on 2 cores)
@@ -15,7 +16,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { chainSetup, cnnSetup, mlpSetup, writeSetup } from './lib/data.js';
-import { RESULT_MARKER, type FrameworkResult } from './lib/protocol.js';
+import { summarize } from './lib/measure.js';
+import { RESULT_MARKER, type CaseResult, type FrameworkResult } from './lib/protocol.js';
 import { median, speedup, suiteSection, type Ceilings, type SuiteFile } from './lib/report.js';
 import { CHAIN_SIZE } from './suites/overhead.js';
 
@@ -33,6 +35,11 @@ interface Family {
   frameworks: string[];
   /** Frameworks left out of --quick runs (tens of seconds per call). */
   slowInQuick?: string[];
+  /**
+   * Child processes per framework (1 when absent), run in rounds whose order alternates (A B C,
+   * then C B A) and pooled: see `pooled`.
+   */
+  rounds?: number;
 }
 
 const FAMILIES: Family[] = [
@@ -59,6 +66,10 @@ const FAMILIES: Family[] = [
       'MLP 784-256-128-10, ReLU, softmax cross-entropy, plain SGD (lr 0.05): one step is forward + backward + update with the loss read back; the same batch and initial weights in every framework.',
     higherIsBetter: false,
     frameworks: [...JS, ...TORCH],
+    // The tightest targets (20× TensorFlow.js at batch 128), and a step of ~1.5 ms: on this
+    // shared VM one framework's minute could run ~7% slower than another's (six runs read the
+    // ratio at 19.9–23.1×). Two rounds in opposite orders put every framework early and late.
+    rounds: 2,
   },
   {
     suite: 'cnn',
@@ -166,6 +177,24 @@ function runChild(
       resolve({ stdout, stderr, code, timedOut });
     });
   });
+}
+
+/**
+ * One result from a framework's rounds: each case's samples pooled (the median of all of them),
+ * or the first failing round's case as it is; the correctness guard's losses are the first
+ * round's.
+ */
+function pooled(rounds: readonly FrameworkResult[]): FrameworkResult {
+  if (rounds.length === 1) return rounds[0];
+  const cases = rounds[0].cases.map((first): CaseResult => {
+    const all = rounds.map((r) => r.cases.find((c) => c.name === first.name));
+    const failed = all.find((c) => c?.status !== 'ok');
+    if (failed !== undefined || first.status !== 'ok') return failed ?? first;
+    const samples = all.flatMap((c) => c!.samples ?? []);
+    const roundMedians = all.map((c) => c!.summary!.median);
+    return { ...first, samples, summary: summarize(samples), roundMedians };
+  });
+  return { ...rounds[0], cases };
 }
 
 async function runPair(
@@ -412,26 +441,35 @@ async function main() {
           !(quick && f.slowInQuick?.includes(fw)),
       ),
     }));
-    const total = plan.reduce((n, p) => n + p.frameworks.length, 0) + (wantSuite('mnist') ? 1 : 0);
+    const total =
+      plan.reduce((n, p) => n + p.frameworks.length * (quick ? 1 : (p.family.rounds ?? 1)), 0) +
+      (wantSuite('mnist') ? 1 : 0);
     let done = 0;
     const begin = performance.now();
     for (const { family, frameworks } of plan) {
       if (frameworks.length === 0) continue;
-      const results: FrameworkResult[] = [];
-      for (const framework of frameworks) {
-        process.stderr.write(`[${++done}/${total}] ${family.suite} · ${framework} … `);
-        const start = performance.now();
-        const result = await runPair(family.suite, framework, dataFolder);
-        results.push(result);
-        const brief = result.cases
-          .map((c) =>
-            c.summary
-              ? `${c.name} ${c.summary.median.toPrecision(3)} ${c.unit}`
-              : `${c.name} ${c.status}`,
-          )
-          .join(', ');
-        process.stderr.write(`${((performance.now() - start) / 1000).toFixed(1)} s  (${brief})\n`);
+      const rounds = new Map<string, FrameworkResult[]>(frameworks.map((f) => [f, []]));
+      const count = quick ? 1 : (family.rounds ?? 1);
+      for (let round = 0; round < count; round++) {
+        for (const framework of round % 2 === 0 ? frameworks : [...frameworks].reverse()) {
+          const which = count > 1 ? ` (round ${round + 1} of ${count})` : '';
+          process.stderr.write(`[${++done}/${total}] ${family.suite} · ${framework}${which} … `);
+          const start = performance.now();
+          const result = await runPair(family.suite, framework, dataFolder);
+          rounds.get(framework)!.push(result);
+          const brief = result.cases
+            .map((c) =>
+              c.summary
+                ? `${c.name} ${c.summary.median.toPrecision(3)} ${c.unit}`
+                : `${c.name} ${c.status}`,
+            )
+            .join(', ');
+          process.stderr.write(
+            `${((performance.now() - start) / 1000).toFixed(1)} s  (${brief})\n`,
+          );
+        }
       }
+      const results = frameworks.map((f) => pooled(rounds.get(f)!));
       // A run of some frameworks (--only) keeps the other frameworks' rows from the previous run of the family.
       const previous = onlyFrameworks.length
         ? (readSuite(family.suite)?.results.filter((r) => !frameworks.includes(r.framework)) ?? [])

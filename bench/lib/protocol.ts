@@ -15,6 +15,8 @@ export interface CaseResult {
   summary?: Summary;
   /** Why a case is unsupported / skipped / failed (for unsupported: the peer's own error message). */
   note?: string;
+  /** With samples pooled from several child processes (rounds): the median of each. */
+  roundMedians?: number[];
   /** Correctness guard: the loss over the first SGD steps on the shared batch and weights. */
   losses?: number[];
 }

@@ -105,6 +105,19 @@ export interface Ceilings {
   values: { name: string; gflops: number; threads: number }[];
 }
 
+/** How the samples of frameworks run in several child processes were pooled, with each one's median. */
+function roundsLine(file: SuiteFile): string | undefined {
+  const cases = file.results.flatMap((r) =>
+    r.cases.filter((c) => (c.roundMedians?.length ?? 0) > 1).map((c) => ({ r, c })),
+  );
+  if (cases.length === 0) return undefined;
+  const count = Math.max(...cases.map(({ c }) => c.roundMedians!.length));
+  const pooled = cases.map(
+    ({ r, c }) => `${r.label} ${c.name}: ${c.roundMedians!.map(format).join(', ')} ${c.unit}`,
+  );
+  return `Each framework ran in ${count} child processes, in rounds of opposite order (every framework, then every framework again in reverse), so that each is timed both early and late in the family's minutes on this shared machine; the table's medians are of the rounds' samples pooled. The median of each round: ${pooled.join('; ')}.`;
+}
+
 /** `sharedNotes`: framework notes already given once at the top of the file. */
 export function suiteSection(
   file: SuiteFile,
@@ -182,6 +195,8 @@ export function suiteSection(
       );
     }
   }
+  const rounds = roundsLine(file);
+  if (rounds) out.push('', rounds);
   const guard = guardLine(file);
   if (guard) out.push('', guard.trimEnd());
   const byNote = new Map<string, string[]>();
