@@ -115,7 +115,7 @@ function roundsLine(file: SuiteFile): string | undefined {
   const pooled = cases.map(
     ({ r, c }) => `${r.label} ${c.name}: ${c.roundMedians!.map(format).join(', ')} ${c.unit}`,
   );
-  return `Each framework ran in ${count} child processes, in rounds of opposite order (every framework, then every framework again in reverse), so that each is timed both early and late in the family's minutes on this shared machine; the table's medians are of the rounds' samples pooled. The median of each round: ${pooled.join('; ')}.`;
+  return `These frameworks ran in ${count} child processes each, in rounds of opposite order (every framework, then again in reverse), so that each is timed both early and late in the family's minutes on this shared machine; their medians above are of the rounds' samples pooled. (Frameworks that take seconds per step ran once.) The median of each round: ${pooled.join('; ')}.`;
 }
 
 /** `sharedNotes`: framework notes already given once at the top of the file. */
