@@ -460,7 +460,8 @@ async function main() {
       for (let round = 0; round < count; round++) {
         const inRound = round === 0 ? frameworks : laterRound(family, frameworks);
         for (const framework of round % 2 === 0 ? inRound : [...inRound].reverse()) {
-          const which = count > 1 ? ` (round ${round + 1} of ${count})` : '';
+          const repeated = count > 1 && laterRound(family, [framework]).length > 0;
+          const which = repeated ? ` (round ${round + 1} of ${count})` : '';
           process.stderr.write(`[${++done}/${total}] ${family.suite} · ${framework}${which} … `);
           const start = performance.now();
           const result = await runPair(family.suite, framework, dataFolder);
