@@ -181,21 +181,31 @@ function runChild(
   });
 }
 
-/** The frameworks of a family's rounds after the first: all but the slow ones (seconds per step). */
-const laterRound = (family: Family, frameworks: readonly string[]) =>
-  frameworks.filter((f) => !family.slowInQuick?.includes(f));
+/** Whether a framework of `family` runs in its rounds after the first: all but the slow ones (seconds per step). */
+const inLaterRounds = (family: Family, framework: string) =>
+  !family.slowInQuick?.includes(framework);
 
 /**
  * One result from a framework's rounds: each case's samples pooled (the median of all of them),
- * or the first failing round's case as it is; the correctness guard's losses are the first
- * round's.
+ * or, where a round failed or did not report the case, that round's failure; the correctness
+ * guard's losses are the first round's.
  */
 function pooled(rounds: readonly FrameworkResult[]): FrameworkResult {
   if (rounds.length === 1) return rounds[0];
   const cases = rounds[0].cases.map((first): CaseResult => {
     const all = rounds.map((r) => r.cases.find((c) => c.name === first.name));
-    const failed = all.find((c) => c?.status !== 'ok');
-    if (failed !== undefined || first.status !== 'ok') return failed ?? first;
+    const failed = all.findIndex((c) => c?.status !== 'ok');
+    if (failed >= 0) {
+      // A child that failed as a whole reports one 'all' case with the reason.
+      const why = rounds[failed].cases.map((c) => c.note).filter(Boolean);
+      return (
+        all[failed] ?? {
+          name: first.name,
+          status: 'error',
+          note: `round ${failed + 1}: ${why.join('; ') || 'no result for this case'}`,
+        }
+      );
+    }
     const samples = all.flatMap((c) => c!.samples ?? []);
     const roundMedians = all.map((c) => c!.summary!.median);
     return { ...first, samples, summary: summarize(samples), roundMedians };
@@ -449,7 +459,9 @@ async function main() {
     }));
     const runs = ({ family, frameworks }: (typeof plan)[number]) =>
       frameworks.length +
-      (quick ? 0 : ((family.rounds ?? 1) - 1) * laterRound(family, frameworks).length);
+      (quick
+        ? 0
+        : ((family.rounds ?? 1) - 1) * frameworks.filter((f) => inLaterRounds(family, f)).length);
     const total = plan.reduce((n, p) => n + runs(p), 0) + (wantSuite('mnist') ? 1 : 0);
     let done = 0;
     const begin = performance.now();
@@ -458,9 +470,10 @@ async function main() {
       const rounds = new Map<string, FrameworkResult[]>(frameworks.map((f) => [f, []]));
       const count = quick ? 1 : (family.rounds ?? 1);
       for (let round = 0; round < count; round++) {
-        const inRound = round === 0 ? frameworks : laterRound(family, frameworks);
+        const inRound =
+          round === 0 ? frameworks : frameworks.filter((f) => inLaterRounds(family, f));
         for (const framework of round % 2 === 0 ? inRound : [...inRound].reverse()) {
-          const repeated = count > 1 && laterRound(family, [framework]).length > 0;
+          const repeated = count > 1 && inLaterRounds(family, framework);
           const which = repeated ? ` (round ${round + 1} of ${count})` : '';
           process.stderr.write(`[${++done}/${total}] ${family.suite} · ${framework}${which} … `);
           const start = performance.now();

@@ -112,10 +112,11 @@ function roundsLine(file: SuiteFile): string | undefined {
   );
   if (cases.length === 0) return undefined;
   const count = Math.max(...cases.map(({ c }) => c.roundMedians!.length));
+  const ranOnce = file.results.some((r) => !cases.some((x) => x.r === r));
   const pooled = cases.map(
     ({ r, c }) => `${r.label} ${c.name}: ${c.roundMedians!.map(format).join(', ')} ${c.unit}`,
   );
-  return `These frameworks ran in ${count} child processes each, in rounds of opposite order (every framework, then again in reverse), so that each is timed both early and late in the family's minutes on this shared machine; their medians above are of the rounds' samples pooled. (Frameworks that take seconds per step ran once.) The median of each round: ${pooled.join('; ')}.`;
+  return `These frameworks ran in ${count} child processes each, in rounds of opposite order (every framework, then again in reverse), so that each is timed both early and late in the family's minutes on this shared machine; their medians above are of the rounds' samples pooled.${ranOnce ? ' (The others, which take seconds per step or failed, ran once.)' : ''} The median of each round: ${pooled.join('; ')}.`;
 }
 
 /** `sharedNotes`: framework notes already given once at the top of the file. */
