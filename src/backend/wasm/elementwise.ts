@@ -27,13 +27,20 @@ function runtime(): GemmRuntime | null {
 
 /**
  * Runs kernel `fn` over `units` (elements, rows or columns, as the dispatcher in gemm_module.ts
- * reads them) with parameters p; split over the threads when it touches `bytes` or more.
- * Returns the EW_BAD word (a scatter's bad index).
+ * reads them) with parameters p; split over the threads when it touches `bytes` or more, in
+ * `chunksPerThread` chunks per thread (several, so a busy core takes fewer). Returns the EW_BAD
+ * word (a scatter's bad index).
  */
-function runKernel(fn: number, units: number, params: readonly number[], bytes: number): number {
+function runKernel(
+  fn: number,
+  units: number,
+  params: readonly number[],
+  bytes: number,
+  chunksPerThread = 4,
+): number {
   const k = kernelRuntime(bytes >= PARALLEL_BYTES)!;
   const { rt, parallel } = k;
-  const tasks = parallel ? Math.min(units, 4 * rt.threads()) : 1;
+  const tasks = parallel ? Math.min(units, chunksPerThread * rt.threads()) : 1;
   const ctl = rt.ctl;
   rt.run(writeKernelJob(ctl, fn, units, params, tasks), parallel);
   return ctl[CTL.EW_BAD];
@@ -435,6 +442,9 @@ export function sgdWasm(param: View, grad: View, scale: number): boolean {
   const gp = addressOf(rt, grad);
   if (pp < 0 || gp < 0) return false;
   const scaleBits = new Int32Array(Float32Array.of(scale).buffer)[0];
-  runKernel(EW.SGD, size, [pp, gp, scaleBits], size * 12);
+  // One chunk per thread: the caller claims the first, so each core updates the rows of a linear
+  // layer's weight it read in the forward product (gemmByColumns) and that are still in its
+  // cache. Batch 128 MLP step 0.6–1.4% faster than four chunks per thread (29–31 of 40 blocks).
+  runKernel(EW.SGD, size, [pp, gp, scaleBits], size * 12, 1);
   return true;
 }
