@@ -68,6 +68,26 @@ const WORKER_MAIN = `function workerMain(module, memory, id, ctlWords, spin) {
   }
 }`;
 
+// The waiting loops live in functions of their own, not in ThreadPool.run: V8 compiles a
+// function on-stack-replaced in a long-running loop, and when that first happened in run(), before
+// the code after the loop had ever run, the cached compiled loop deoptimized on every later entry
+// ("insufficient type feedback"), hundreds of times per thousand training steps in some
+// processes, and run() stayed unoptimized. After these loops there is nothing but the return.
+
+/** Spins until `count` tasks are done (a barrier: workers notify only when a job ends). */
+function spinUntilDone(ctl: Int32Array, count: number): void {
+  while (Atomics.load(ctl, CTL.DONE) < count);
+}
+
+/** Spins, then sleeps, until the job's `count` tasks are done (the last one notifies). */
+function waitForDone(ctl: Int32Array, count: number): void {
+  for (let spins = 0; ; spins++) {
+    const done = Atomics.load(ctl, CTL.DONE);
+    if (done >= count) return;
+    if (spins >= SPIN) Atomics.wait(ctl, CTL.DONE, done);
+  }
+}
+
 interface WorkerLike {
   terminate(): unknown;
   unref?: () => void;
@@ -168,16 +188,11 @@ export class ThreadPool {
       if (index >= n) break;
       if (Atomics.compareExchange(ctl, CTL.CLAIM, claim, claim + 1) !== claim) continue;
       const barrier = ctl[CTL.BARRIER];
-      if (index >= barrier) while (Atomics.load(ctl, CTL.DONE) < barrier);
+      if (index >= barrier) spinUntilDone(ctl, barrier);
       runTask(0, index);
       Atomics.add(ctl, CTL.DONE, 1);
     }
-    let done = Atomics.load(ctl, CTL.DONE);
-    for (let i = 0; done < n && i < SPIN; i++) done = Atomics.load(ctl, CTL.DONE);
-    while (done < n) {
-      Atomics.wait(ctl, CTL.DONE, done);
-      done = Atomics.load(ctl, CTL.DONE);
-    }
+    waitForDone(ctl, n);
     // Close the claim word. A worker still in its claim loop may hold the last claim value it read
     // and be about to compare-and-swap it; with the word changed that CAS fails, so it cannot claim
     // a task of a later job (a job the caller runs alone rewrites NTASKS but not CLAIM) and then
