@@ -580,7 +580,7 @@ function gradRowsInMemory(
     const sums = take(o * 4);
     if (sums !== 0) {
       sumEachRowWasm(ptr, sums, o, n * L);
-      bias = new Float32Array(rt.memory.buffer, sums, o).slice();
+      bias = rt.view(sums, o).slice();
     } else {
       bias = gradRows(grad, null, true, o, n, L);
     }

@@ -229,7 +229,7 @@ export function sumLeadingWasm(
     const temp = take(cols * 4);
     if (temp === 0) return null;
     runKernel(EW.SUM_ROWS, cols, [xp, temp, rows], size * 4);
-    return new Float32Array(arena.memory.buffer, temp, cols).slice();
+    return rt.view(temp, cols).slice();
   });
 }
 
@@ -421,9 +421,7 @@ export function adamWasm(
   return arena.withTemporaries((take) => {
     const consts = take(ADAM_CONSTANTS.length * 4);
     if (consts === 0) return false;
-    new Float32Array(arena.memory.buffer, consts, ADAM_CONSTANTS.length).set(
-      ADAM_CONSTANTS.map((name) => constants[name]),
-    );
+    rt.view(consts, ADAM_CONSTANTS.length).set(ADAM_CONSTANTS.map((name) => constants[name]));
     runKernel(EW.ADAM, size, [...pointers, consts, mode], size * 24);
     return true;
   });
