@@ -103,9 +103,7 @@ function canTake(
   taken: Set<Storage>,
   pending: Map<Node, Tensor>,
 ): boolean {
-  const storage = grad.storage as { length?: number };
-  if (!ownedByPass(grad, epoch, taken, pending)) return false;
-  return grad.offset === 0 && grad.isContiguous() && storage.length === grad.numel();
+  return ownedByPass(grad, epoch, taken, pending) && grad.spansStorage();
 }
 
 /**

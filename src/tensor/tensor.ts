@@ -139,6 +139,14 @@ export class Tensor implements View {
   isContiguous(): boolean {
     return isContiguous(this.shape, this.strides);
   }
+  /**
+   * Internal: whether this tensor is all of its storage in order (offset 0, contiguous, as many
+   * elements), so the storage itself can be read or handed on in its place.
+   */
+  spansStorage(): boolean {
+    const storage = this.storage as { length?: number };
+    return this.offset === 0 && storage.length === this.numel() && this.isContiguous();
+  }
   isFloatingPoint(): boolean {
     return isFloatingDType(this.dtype);
   }

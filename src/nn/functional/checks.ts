@@ -124,7 +124,5 @@ export function readIndices(t: Tensor): ArrayLike<number> | null {
   if (t.device !== 'cpu') return null;
   // A tensor that is all of its storage is read there, not copied (a copy of a batch's labels
   // cost ~1 µs per loss); the checks only read it.
-  const storage = t.storage as ArrayLike<number>;
-  if (t.offset === 0 && storage.length === t.numel() && t.isContiguous()) return storage;
-  return t.dataSync();
+  return t.spansStorage() ? (t.storage as ArrayLike<number>) : t.dataSync();
 }
