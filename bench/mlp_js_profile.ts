@@ -11,6 +11,7 @@
  * 150–230 µs: the JavaScript runs with the caches the products left it.
  */
 import { mlpSetup } from './lib/data.js';
+import { summarize } from './lib/measure.js';
 import { chainruleStep } from './suites/mlp.js';
 import * as cr from '../src/index.js';
 import * as kernels from '../src/backend/wasm/wasm_backend.js';
@@ -40,8 +41,8 @@ const runtime = getRuntime();
 if (!runtime) throw new Error('mlp_js_profile: the WebAssembly kernels are not available here');
 (runtime as { sgd: GemmRuntime['sgd'] }).sgd = () => {};
 
-function medianStepUs(evict: boolean): number {
-  evicting = evict;
+function medianStepUs(withEviction: boolean): number {
+  evicting = withEviction;
   const walls: number[] = [];
   for (let i = 0; i < steps; i++) {
     evictionMs = 0;
@@ -49,8 +50,7 @@ function medianStepUs(evict: boolean): number {
     step();
     walls.push(performance.now() - start - evictionMs);
   }
-  walls.sort((a, b) => a - b);
-  return walls[walls.length >> 1] * 1000;
+  return summarize(walls).median * 1000;
 }
 
 for (let round = 0; round < 3; round++) {
