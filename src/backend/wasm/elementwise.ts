@@ -440,9 +440,10 @@ export function sgdWasm(param: View, grad: View, scale: number): boolean {
   const gp = addressOf(rt, grad);
   if (pp < 0 || gp < 0) return false;
   const scaleBits = new Int32Array(Float32Array.of(scale).buffer)[0];
-  // One chunk per thread: the caller claims the first, so each core updates the rows of a linear
-  // layer's weight it read in the forward product (gemmByColumns) and that are still in its
-  // cache. Batch 128 MLP step 0.6–1.4% faster than four chunks per thread (29–31 of 40 blocks).
+  // One chunk per thread, the caller claiming the first: the batch-128 MLP step ran 0.6–1.4%
+  // faster than with four chunks per thread (29–31 of 40 blocks). The reason is a guess: each core
+  // then updates the weight rows it packed in the forward product (gemmByColumns), though the
+  // backward products in between may have evicted them.
   runKernel(EW.SGD, size, [pp, gp, scaleBits], size * 12, 1);
   return true;
 }
