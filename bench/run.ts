@@ -4,7 +4,7 @@
  * runs each framework that many times, in rounds of alternating order, samples pooled); results go to
  * bench/results/<family>.json and BENCHMARKS.md (the MNIST section is bench/mnist.ts's own).
  *
- *   npm run bench                      # everything (about 15 minutes on 2 cores)
+ *   npm run bench                      # everything (about 11–12 minutes on 2 cores)
  *   npm run bench:quick                # smoke run: fewer repeats, slowest cases left out
  *   npm run bench -- --only mlp,cnn    # some families (and/or frameworks: --only mlp,chainrule,torch-1)
  *
