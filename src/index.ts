@@ -43,6 +43,7 @@ export {
 } from './autograd/ops/reduction.js';
 export type { ValuesIndices, VarianceOptions } from './autograd/ops/reduction.js';
 export * from './autograd/ops/linalg.js';
+export * as linalg from './autograd/ops/linalg/index.js';
 export {
   reshape,
   view,
