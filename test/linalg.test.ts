@@ -154,7 +154,13 @@ describe('linalg gradients against finite differences (float64)', () => {
     it(`${name}: gradcheck${second ? ' and gradgradcheck' : ''}`, () => {
       expect(gradcheck(fn, inputs)).toBe(true);
       // Second order on one matrix of the batch: gradgradcheck's cost grows with the square of the size.
-      if (second) expect(gradgradcheck(fn, inputs.map((t) => (t === square ? one : t)))).toBe(true);
+      if (second)
+        expect(
+          gradgradcheck(
+            fn,
+            inputs.map((t) => (t === square ? one : t)),
+          ),
+        ).toBe(true);
     });
   }
 
@@ -187,6 +193,10 @@ describe('linalg properties', () => {
     close(full.U.mT.matmul(full.U), eye(4, 4, { dtype: 'float64' }).expand([2, 4, 4]).contiguous());
     const { Q, R } = linalg.qr(a);
     close(Q.matmul(R), a);
+    const both = linalg.qr(a); // the array form holds the same tensors as the named fields
+    expect(both[0]).toBe(both.Q);
+    const [q, r] = both;
+    close(q.matmul(r), a);
     close(R, R.triu());
     const complete = linalg.qr(a, { mode: 'complete' });
     expect(complete.Q.shape).toEqual([2, 4, 4]);

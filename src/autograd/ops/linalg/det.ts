@@ -65,7 +65,7 @@ export function det(input: Tensor): Tensor {
 }
 
 /** `[sign, logabsdet]`, also as named fields. */
-export type SlogdetResult = Tensor[] & { sign: Tensor; logabsdet: Tensor };
+export type SlogdetResult = [Tensor, Tensor] & { sign: Tensor; logabsdet: Tensor };
 
 /**
  * Sign and log of the absolute value of the determinant (torch.linalg.slogdet), batched: stable

@@ -12,7 +12,7 @@ import { symmetricEigen } from './kernels.js';
 import { stringOption } from './options.js';
 
 /** `[eigenvalues, eigenvectors]`, also as named fields (torch's named tuple). */
-export type EighResult = Tensor[] & { eigenvalues: Tensor; eigenvectors: Tensor };
+export type EighResult = [Tensor, Tensor] & { eigenvalues: Tensor; eigenvectors: Tensor };
 
 export interface EighOptions {
   /** Which triangle of A is read: 'L' (default, as PyTorch) or 'U'. The other is ignored. */

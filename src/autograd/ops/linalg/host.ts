@@ -71,10 +71,10 @@ export function fromHost(
 export function named<const K extends readonly string[]>(
   names: K,
   values: { [I in keyof K]: Tensor },
-): Tensor[] & { [P in K[number]]: Tensor } {
+): { -readonly [I in keyof K]: Tensor } & { [P in K[number]]: Tensor } {
   const out = [...(values as readonly Tensor[])] as Tensor[] & Record<string, Tensor>;
   names.forEach((name, i) => (out[name] = values[i] as Tensor));
-  return out as Tensor[] & { [P in K[number]]: Tensor };
+  return out as unknown as { -readonly [I in keyof K]: Tensor } & { [P in K[number]]: Tensor };
 }
 
 // ---- differentiable helpers for the backward rules ----

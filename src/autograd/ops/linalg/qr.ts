@@ -15,7 +15,7 @@ import { stringOption } from './options.js';
 import { solve } from './solve.js';
 
 /** `[Q, R]`, also as named fields. */
-export type QrResult = Tensor[] & { Q: Tensor; R: Tensor };
+export type QrResult = [Tensor, Tensor] & { Q: Tensor; R: Tensor };
 
 export interface QrOptions {
   /** 'reduced' (default): Q [..., m, k], R [..., k, n] with k = min(m, n); 'complete': Q [..., m, m], R [..., m, n]; 'r': R only (Q is empty). */

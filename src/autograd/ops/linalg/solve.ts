@@ -107,7 +107,7 @@ export function inv(input: Tensor): Tensor {
 }
 
 /** `[solution, residuals, rank, singularValues]`, also as named fields. */
-export type LstsqResult = Tensor[] & {
+export type LstsqResult = [Tensor, Tensor, Tensor, Tensor] & {
   solution: Tensor;
   residuals: Tensor;
   rank: Tensor;

@@ -11,7 +11,7 @@ import { singularValueDecomposition } from './kernels.js';
 import { boolOption, numberOption } from './options.js';
 
 /** `[U, S, Vh]`, also as named fields. */
-export type SvdResult = Tensor[] & { U: Tensor; S: Tensor; Vh: Tensor };
+export type SvdResult = [Tensor, Tensor, Tensor] & { U: Tensor; S: Tensor; Vh: Tensor };
 
 export interface SvdOptions {
   /** U of shape [..., m, m] and Vh of [..., n, n] (true, PyTorch's default), or the reduced k = min(m, n) columns / rows. */
