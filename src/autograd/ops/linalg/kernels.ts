@@ -309,7 +309,7 @@ export function choleskyLower(
   return { factor: l };
 }
 
-/** LU with partial pivoting, in place: PA = LU. `zeroPivot` is the first exactly-zero pivot's index (or −1). */
+/** PA = LU packed in one matrix (L's unit diagonal implied), the row swaps, and the first exactly-zero pivot's index (or −1). */
 export interface LuFactors {
   lu: Float64Array;
   pivots: Int32Array;
@@ -318,6 +318,7 @@ export interface LuFactors {
   zeroPivot: number;
 }
 
+/** LU with partial pivoting of the n×n matrix `a` (LAPACK's getrf without blocking). */
 export function luFactor(a: Float64Array, n: number): LuFactors {
   const lu = Float64Array.from(a);
   const pivots = new Int32Array(n);
@@ -371,13 +372,13 @@ export function luSolve(f: LuFactors, n: number, b: Float64Array, nrhs: number):
   }
   for (let i = 1; i < n; i++)
     for (let k = 0; k < i; k++) {
-      const f2 = lu[i * n + k];
-      if (f2 !== 0) for (let c = 0; c < nrhs; c++) x[i * nrhs + c] -= f2 * x[k * nrhs + c];
+      const l = lu[i * n + k];
+      if (l !== 0) for (let c = 0; c < nrhs; c++) x[i * nrhs + c] -= l * x[k * nrhs + c];
     }
   for (let i = n - 1; i >= 0; i--) {
     for (let k = i + 1; k < n; k++) {
-      const f2 = lu[i * n + k];
-      if (f2 !== 0) for (let c = 0; c < nrhs; c++) x[i * nrhs + c] -= f2 * x[k * nrhs + c];
+      const l = lu[i * n + k];
+      if (l !== 0) for (let c = 0; c < nrhs; c++) x[i * nrhs + c] -= l * x[k * nrhs + c];
     }
     const d = lu[i * n + i];
     for (let c = 0; c < nrhs; c++) x[i * nrhs + c] /= d;
