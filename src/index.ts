@@ -18,6 +18,7 @@ export {
   type ShapeArgs,
 } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
+export { float32, float64, int32, bool } from './tensor/dtype.js';
 export { broadcastShapes } from './tensor/shape.js';
 export * from './tensor/creation.js';
 export { Generator, manualSeed, defaultGenerator, type GeneratorState } from './tensor/random.js';

@@ -289,7 +289,7 @@ describe('ProgressBar', () => {
     });
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(
-      /^epoch 1\/2 {2}loss \d+\.\d{4} {2}accuracy \d+\.\d{2}% {2}\(\d+\.\d s, \d+ ex\/s\)\n$/,
+      /^epoch 1\/2 {2}train loss \d+\.\d{4} {2}train accuracy \d+\.\d{2}% {2}\(\d+\.\d s, \d+ ex\/s\)\n$/,
     );
   });
 });

@@ -12,6 +12,7 @@ import { isGradEnabled, noGrad } from '../autograd/grad_mode.js';
 import { Function as AutogradFunction, type FunctionContext } from '../autograd/function.js';
 import type { RemovableHandle } from '../autograd/node.js';
 import { cat } from '../autograd/ops/shape_ops.js';
+import { resolveTo, toDevice, type ToTarget } from '../autograd/ops/conversion.js';
 import { Parameter } from './parameter.js';
 
 /** Called before forward with the arguments; a returned value replaces them (an array is the new argument list). */
@@ -462,19 +463,31 @@ export abstract class Module {
     return this;
   }
 
-  /** Converts the floating parameters and buffers to `dtype` (replacing them, as PyTorch does). */
-  to(dtype: DType): this {
+  /**
+   * Moves the parameters and buffers to a device and / or converts the floating ones to a dtype
+   * (replacing them): `to('float64')`, `to('cpu-reference')`, `to('cpu', 'float64')`,
+   * `to({ dtype, device })`. Optimizers must be made after this, as in PyTorch.
+   */
+  to(target: ToTarget, dtype?: DType): this {
+    const wanted = resolveTo(`${this.constructor.name}.to`, target, dtype);
+    const convert = (t: Tensor): Tensor => {
+      let out = wanted.device === undefined ? t : toDevice(t, wanted.device);
+      if (wanted.dtype !== undefined && isFloatingDType(t.dtype) && t.dtype !== wanted.dtype)
+        out = out.to(wanted.dtype);
+      return out;
+    };
     noGrad(() => {
       for (const m of this.modules()) {
         for (const member of m.ownMembers()) {
           if (member.kind === 'module') continue;
           const t = member.value as Tensor;
-          if (!isFloatingDType(t.dtype) || t.dtype === dtype) continue;
+          const converted = convert(t);
+          if (converted === t) continue;
           if (member.kind === 'parameter') {
-            const p = new Parameter(t.to(dtype), t.requiresGrad);
-            if (t.grad) p.grad = t.grad.to(dtype);
+            const p = new Parameter(converted, t.requiresGrad);
+            if (t.grad) p.grad = convert(t.grad);
             member.set(p);
-          } else member.set(t.to(dtype));
+          } else member.set(converted);
         }
       }
     });

@@ -19,6 +19,7 @@ import * as shapeOps from '../autograd/ops/shape_ops.js';
 import * as indexing from '../autograd/ops/indexing.js';
 import * as inplace from '../autograd/ops/inplace.js';
 import * as softmaxOps from '../autograd/ops/softmax.js';
+import * as conversion from '../autograd/ops/conversion.js';
 import { backward as runTensorBackward, type BackwardOptions } from '../autograd/backward.js';
 import { isFloatingDType, type DType, type TypedArray } from './dtype.js';
 import { contiguousStrides, formatShape, isContiguous, normalizeDim, shapeSize } from './shape.js';
@@ -286,7 +287,7 @@ export class Tensor implements View {
   // ---- reading values ----
 
   private assertReadableSync(op: string): void {
-    if (this.device !== 'cpu') {
+    if (!this.backend.canReadSync) {
       throw new Error(
         `${op}: synchronous reads work on CPU tensors only; this tensor is on ${this.device}: use await ${op.replace('Sync', '')}()`,
       );
@@ -308,12 +309,19 @@ export class Tensor implements View {
   arraySync(): NestedArray {
     return nest(this.dataSync(), this.shape, this.dtype);
   }
-  /** The value of a one-element tensor. */
+  /**
+   * The value of a one-element tensor, as a promise (a GPU may still be computing it): await it.
+   * `loss.item() < 0.1` compares a promise and is always false; on the CPU, itemSync() reads at once.
+   * @example
+   * const value = await loss.item();
+   * if (loss.itemSync() < 0.1) console.log('converged');
+   */
   async item(): Promise<number | boolean> {
     this.assertOneElement('item');
     const value = (await this.data())[0];
     return this.dtype === 'bool' ? value !== 0 : value;
   }
+  /** item() without waiting, for tensors on a CPU device (throws on a device that cannot read synchronously). */
   itemSync(): number | boolean {
     this.assertOneElement('itemSync');
     const value = this.dataSync()[0];
@@ -465,9 +473,12 @@ export class Tensor implements View {
   where(condition: TensorLike, other: TensorLike): Tensor {
     return elementwise.where(condition, this, other);
   }
-  /** A copy converted to `dtype` (differentiable between float dtypes). */
-  to(dtype: DType): Tensor {
-    return elementwise.cast(this, dtype);
+  /**
+   * A copy converted to `dtype` (differentiable between float dtypes), moved to a device, or both:
+   * `to('float64')`, `to('cpu-reference')`, `to('cpu', 'float64')`, `to(other)`, `to({ dtype, device })`.
+   */
+  to(target: conversion.ToTarget, dtype?: DType): Tensor {
+    return conversion.to(this, target, dtype);
   }
   float(): Tensor {
     return this.to('float32');

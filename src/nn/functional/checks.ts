@@ -118,10 +118,11 @@ export function reduce(op: string, loss: Tensor, reduction: Reduction = 'mean'):
 
 /**
  * The values of an integer tensor, for checks that need them (class labels, embedding indices).
- * Only CPU tensors can be read without waiting; on other devices the check is left to the kernel.
+ * Only tensors whose backend reads synchronously (the CPU ones) can be read without waiting; on
+ * other devices the check is left to the kernel.
  */
 export function readIndices(t: Tensor): ArrayLike<number> | null {
-  if (t.device !== 'cpu') return null;
+  if (!t.backend.canReadSync) return null;
   // A tensor that is all of its storage is read there, not copied (a copy of a batch's labels
   // cost ~1 µs per loss); the checks only read it.
   return t.spansStorage() ? (t.storage as ArrayLike<number>) : t.dataSync();
