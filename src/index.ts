@@ -72,7 +72,7 @@ export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from './autograd/an
 export type { GradHook, RemovableHandle, BackwardFn } from './autograd/node.js';
 export { Node } from './autograd/node.js';
 export * as autograd from './autograd/autograd_namespace.js';
-export * as func from './autograd/func/index.js';
+export * as func from './func.js';
 export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
 export * as F from './nn/functional/index.js';
 export * as nn from './nn/index.js';

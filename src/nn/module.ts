@@ -504,8 +504,20 @@ export abstract class Module {
 
   // ---- state ----
 
+  /**
+   * Internal: every parameter and buffer slot of this module tree by dotted name (a shared tensor
+   * under each of its names, non-persistent buffers too), with a way to replace it (functionalCall).
+   */
+  tensorSlots(): [string, ModuleMember][] {
+    return this.stateMembers('', new Set(), true);
+  }
+
   /** Every (key, member) of the stateDict, with PyTorch's key names; shared members appear under each name. */
-  private stateMembers(prefix = '', ancestors = new Set<Module>()): [string, ModuleMember][] {
+  private stateMembers(
+    prefix = '',
+    ancestors = new Set<Module>(),
+    nonPersistent = false,
+  ): [string, ModuleMember][] {
     const out: [string, ModuleMember][] = [];
     ancestors.add(this);
     for (const member of this.ownMembers()) {
@@ -513,8 +525,8 @@ export abstract class Module {
       if (member.kind === 'module') {
         // A field pointing back up the tree (a parent reference) is not part of the state.
         if (!ancestors.has(member.value as Module))
-          out.push(...(member.value as Module).stateMembers(`${key}.`, ancestors));
-      } else if (member.persistent) out.push([key, member]);
+          out.push(...(member.value as Module).stateMembers(`${key}.`, ancestors, nonPersistent));
+      } else if (member.persistent || nonPersistent) out.push([key, member]);
     }
     ancestors.delete(this);
     return out;
