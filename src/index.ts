@@ -73,6 +73,7 @@ export type { GradHook, RemovableHandle, BackwardFn } from './autograd/node.js';
 export { Node } from './autograd/node.js';
 export * as autograd from './autograd/autograd_namespace.js';
 export * as func from './func.js';
+export * as utils from './utils.js';
 export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
 export * as F from './nn/functional/index.js';
 export * as nn from './nn/index.js';

@@ -22,6 +22,7 @@ import {
   readCheckpoint,
   saveCheckpoint,
 } from '../src/node.js';
+import { expectAllClose } from './helpers/close.js';
 
 const { fit, EarlyStopping, accuracy } = train;
 
@@ -268,6 +269,77 @@ describe('checkpoints', () => {
     expect(epoch).toBe(2);
     await run(resumed, resumedOptimizer, resumedGen, epoch!, 4);
     expect(weightsOf(resumed)).toEqual(weightsOf(straight));
+  });
+});
+
+describe('fit with accumulateSteps', () => {
+  /** SGD that counts its steps. */
+  function countingSgd(model: nn.Module) {
+    const sgd = new optim.SGD(model.parameters(), { lr: 0.1 });
+    let steps = 0;
+    return {
+      optimizer: { step: () => (steps++, sgd.step()), zeroGrad: () => sgd.zeroGrad() },
+      steps: () => steps,
+    };
+  }
+
+  it('steps once per group with the gradient of one large batch', async () => {
+    const dataset = blobs(40, 5);
+    const large = makeModel(1).double();
+    const small = makeModel(1).double();
+    const toF64 = (d: typeof dataset) =>
+      new data.TensorDataset(d.tensors[0].double(), d.tensors[1]);
+    const a = countingSgd(large);
+    await fit(large, new data.DataLoader(toF64(dataset), { batchSize: 40 }), {
+      optimizer: a.optimizer,
+      loss: lossFn,
+      epochs: 2,
+    });
+    const b = countingSgd(small);
+    await fit(small, new data.DataLoader(toF64(dataset), { batchSize: 10 }), {
+      optimizer: b.optimizer,
+      loss: lossFn,
+      epochs: 2,
+      accumulateSteps: 4,
+    });
+    expect([a.steps(), b.steps()]).toEqual([2, 2]);
+    expectAllClose(weightsOf(small), weightsOf(large), { rtol: 1e-12, atol: 1e-14 });
+  });
+
+  it('averages a shorter last group over its own size', async () => {
+    const dataset = blobs(30, 6);
+    const large = makeModel(2).double();
+    const small = makeModel(2).double();
+    const toF64 = (d: typeof dataset) =>
+      new data.TensorDataset(d.tensors[0].double(), d.tensors[1]);
+    // 3 batches of 10 in groups of 2: steps on batches {0, 1} and {2}.
+    const b = countingSgd(small);
+    await fit(small, new data.DataLoader(toF64(dataset), { batchSize: 10 }), {
+      optimizer: b.optimizer,
+      loss: lossFn,
+      epochs: 1,
+      accumulateSteps: 2,
+    });
+    const a = countingSgd(large);
+    const first = new data.Subset(
+      toF64(dataset),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    const last = new data.Subset(
+      toF64(dataset),
+      Array.from({ length: 10 }, (_, i) => 20 + i),
+    );
+    for (const part of [first, last])
+      await fit(large, new data.DataLoader(part, { batchSize: part.length }), {
+        optimizer: a.optimizer,
+        loss: lossFn,
+        epochs: 1,
+      });
+    expect(b.steps()).toBe(2);
+    expectAllClose(weightsOf(small), weightsOf(large), { rtol: 1e-12, atol: 1e-14 });
+    await expect(
+      fit(small, [], { optimizer: b.optimizer, loss: lossFn, epochs: 1, accumulateSteps: 0 }),
+    ).rejects.toThrow('fit: accumulateSteps must be a positive integer, got 0');
   });
 });
 
