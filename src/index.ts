@@ -42,7 +42,12 @@ export {
   maxAlong,
   minAlong,
 } from './autograd/ops/reduction.js';
-export type { ValuesIndices, VarianceOptions } from './autograd/ops/reduction.js';
+export type {
+  ValuesIndices,
+  VarianceOptions,
+  ReduceOptions,
+  NormOptions,
+} from './autograd/ops/reduction.js';
 export * from './autograd/ops/linalg.js';
 export {
   reshape,

@@ -283,20 +283,23 @@ describe('fit with accumulateSteps', () => {
     };
   }
 
+  /** n blobs in float64, and two copies of one model: one for large batches, one accumulating. */
+  function setup(n: number, seed: number) {
+    const blobs32 = blobs(n, seed);
+    const dataset = new data.TensorDataset(blobs32.tensors[0].double(), blobs32.tensors[1]);
+    return { dataset, large: makeModel(seed).double(), small: makeModel(seed).double() };
+  }
+
   it('steps once per group with the gradient of one large batch', async () => {
-    const dataset = blobs(40, 5);
-    const large = makeModel(1).double();
-    const small = makeModel(1).double();
-    const toF64 = (d: typeof dataset) =>
-      new data.TensorDataset(d.tensors[0].double(), d.tensors[1]);
+    const { dataset, large, small } = setup(40, 5);
     const a = countingSgd(large);
-    await fit(large, new data.DataLoader(toF64(dataset), { batchSize: 40 }), {
+    await fit(large, new data.DataLoader(dataset, { batchSize: 40 }), {
       optimizer: a.optimizer,
       loss: lossFn,
       epochs: 2,
     });
     const b = countingSgd(small);
-    await fit(small, new data.DataLoader(toF64(dataset), { batchSize: 10 }), {
+    await fit(small, new data.DataLoader(dataset, { batchSize: 10 }), {
       optimizer: b.optimizer,
       loss: lossFn,
       epochs: 2,
@@ -307,14 +310,10 @@ describe('fit with accumulateSteps', () => {
   });
 
   it('averages a shorter last group over its own size', async () => {
-    const dataset = blobs(30, 6);
-    const large = makeModel(2).double();
-    const small = makeModel(2).double();
-    const toF64 = (d: typeof dataset) =>
-      new data.TensorDataset(d.tensors[0].double(), d.tensors[1]);
+    const { dataset, large, small } = setup(30, 6);
     // 3 batches of 10 in groups of 2: steps on batches {0, 1} and {2}.
     const b = countingSgd(small);
-    await fit(small, new data.DataLoader(toF64(dataset), { batchSize: 10 }), {
+    await fit(small, new data.DataLoader(dataset, { batchSize: 10 }), {
       optimizer: b.optimizer,
       loss: lossFn,
       epochs: 1,
@@ -322,11 +321,11 @@ describe('fit with accumulateSteps', () => {
     });
     const a = countingSgd(large);
     const first = new data.Subset(
-      toF64(dataset),
+      dataset,
       Array.from({ length: 20 }, (_, i) => i),
     );
     const last = new data.Subset(
-      toF64(dataset),
+      dataset,
       Array.from({ length: 10 }, (_, i) => 20 + i),
     );
     for (const part of [first, last])

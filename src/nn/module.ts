@@ -8,6 +8,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { isFloatingDType, type DType } from '../tensor/dtype.js';
 import { zerosLike } from '../tensor/creation.js';
+import { boolArg } from '../tensor/args.js';
 import { isGradEnabled, noGrad } from '../autograd/grad_mode.js';
 import { Function as AutogradFunction, type FunctionContext } from '../autograd/function.js';
 import type { RemovableHandle } from '../autograd/node.js';
@@ -442,6 +443,7 @@ export abstract class Module {
 
   /** Sets whether autograd records gradients for every parameter. */
   requiresGrad_(requiresGrad = true): this {
+    boolArg(`${this.constructor.name}.requiresGrad_`, 'requiresGrad', requiresGrad);
     for (const p of this.parameters()) p.requiresGrad_(requiresGrad);
     return this;
   }

@@ -24,6 +24,7 @@ import { backward as runTensorBackward, type BackwardOptions } from '../autograd
 import { isFloatingDType, type DType, type TypedArray } from './dtype.js';
 import { contiguousStrides, formatShape, isContiguous, normalizeDim, shapeSize } from './shape.js';
 import { formatTensor } from './format.js';
+import { boolArg } from './args.js';
 import type { Generator } from './random.js';
 import type { IndexItem } from '../autograd/ops/views.js';
 
@@ -175,6 +176,7 @@ export class Tensor implements View {
    * const w = randn([3, 3]).requiresGrad_();
    */
   requiresGrad_(requiresGrad = true): this {
+    boolArg('requiresGrad_', 'requiresGrad', requiresGrad);
     if (!this.isLeaf) {
       if (requiresGrad) return this;
       throw new Error(
@@ -495,64 +497,86 @@ export class Tensor implements View {
 
   // ---- reductions ----
 
-  sum(dim?: number | readonly number[], keepdim = false): Tensor {
+  /**
+   * Sum over `dim` (all dims by default). Like every reduction here, it takes PyTorch's keyword
+   * arguments as an options object: `sum(1, { keepdim: true })`, `sum({ dim: [0, 1] })`.
+   */
+  sum(dim?: reduction.DimArg, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.sum(this, dim, keepdim);
   }
-  mean(dim?: number | readonly number[], keepdim = false): Tensor {
+  mean(dim?: reduction.DimArg, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.mean(this, dim, keepdim);
   }
-  prod(dim?: number, keepdim = false): Tensor {
+  prod(dim?: number | reduction.ReduceOptions, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.prod(this, dim, keepdim);
   }
+  /** Variance; `var(1, { correction: 0 })` is torch's `var(1, correction=0)`. */
   var(
-    dim?: number | readonly number[],
-    keepdim = false,
+    dim?: reduction.DimArg | reduction.VarianceOptions,
+    keepdim?: boolean | reduction.VarianceOptions,
     options?: reduction.VarianceOptions,
   ): Tensor {
     return reduction.variance(this, dim, keepdim, options);
   }
+  /** Standard deviation; `std(1, { correction: 0 })` is torch's `std(1, correction=0)`. */
   std(
-    dim?: number | readonly number[],
-    keepdim = false,
+    dim?: reduction.DimArg | reduction.VarianceOptions,
+    keepdim?: boolean | reduction.VarianceOptions,
     options?: reduction.VarianceOptions,
   ): Tensor {
     return reduction.std(this, dim, keepdim, options);
   }
   /** The largest element; with `dim`, the values and indices along it; with a tensor, maximum(). */
   max(): Tensor;
-  max(dim: number, keepdim?: boolean): reduction.ValuesIndices;
+  max(
+    dim: number | reduction.ReduceOptions,
+    keepdim?: reduction.KeepdimArg,
+  ): reduction.ValuesIndices;
   max(other: Tensor): Tensor;
-  max(dimOrOther?: number | Tensor, keepdim = false): Tensor | reduction.ValuesIndices {
+  max(
+    dimOrOther?: number | reduction.ReduceOptions | Tensor,
+    keepdim?: reduction.KeepdimArg,
+  ): Tensor | reduction.ValuesIndices {
     if (dimOrOther instanceof Tensor) return this.maximum(dimOrOther);
     return dimOrOther === undefined
       ? reduction.amax(this)
       : reduction.maxAlong(this, dimOrOther, keepdim);
   }
   min(): Tensor;
-  min(dim: number, keepdim?: boolean): reduction.ValuesIndices;
+  min(
+    dim: number | reduction.ReduceOptions,
+    keepdim?: reduction.KeepdimArg,
+  ): reduction.ValuesIndices;
   min(other: Tensor): Tensor;
-  min(dimOrOther?: number | Tensor, keepdim = false): Tensor | reduction.ValuesIndices {
+  min(
+    dimOrOther?: number | reduction.ReduceOptions | Tensor,
+    keepdim?: reduction.KeepdimArg,
+  ): Tensor | reduction.ValuesIndices {
     if (dimOrOther instanceof Tensor) return this.minimum(dimOrOther);
     return dimOrOther === undefined
       ? reduction.amin(this)
       : reduction.minAlong(this, dimOrOther, keepdim);
   }
-  amax(dim?: number | readonly number[], keepdim = false): Tensor {
+  amax(dim?: reduction.DimArg, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.amax(this, dim, keepdim);
   }
-  amin(dim?: number | readonly number[], keepdim = false): Tensor {
+  amin(dim?: reduction.DimArg, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.amin(this, dim, keepdim);
   }
-  argmax(dim?: number, keepdim = false): Tensor {
+  argmax(dim?: number | reduction.ReduceOptions, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.argmax(this, dim, keepdim);
   }
-  argmin(dim?: number, keepdim = false): Tensor {
+  argmin(dim?: number | reduction.ReduceOptions, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.argmin(this, dim, keepdim);
   }
-  logsumexp(dim?: number | readonly number[], keepdim = false): Tensor {
+  logsumexp(dim?: reduction.DimArg, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.logsumexp(this, dim, keepdim);
   }
-  norm(p: number | 'fro' = 2, dim?: number | readonly number[], keepdim = false): Tensor {
+  norm(
+    p: number | 'fro' | reduction.NormOptions = 2,
+    dim?: reduction.DimArg,
+    keepdim?: reduction.KeepdimArg,
+  ): Tensor {
     return reduction.norm(this, p, dim, keepdim);
   }
   cumsum(dim: number): Tensor {
