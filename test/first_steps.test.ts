@@ -12,6 +12,8 @@ import {
   float32,
   float64,
   fullLike,
+  getBackend,
+  registerBackend,
   int32,
   nn,
   randn,
@@ -70,6 +72,18 @@ describe('synchronous reads', () => {
     expect(x.arraySync()).toEqual([1.5, 2]);
     expect(x.sum().itemSync()).toBe(3.5);
     expect(x.toString()).toBe("tensor([1.5000, 2.0000], device='cpu-reference')");
+  });
+
+  it('are refused where the backend says it cannot read synchronously (a GPU)', async () => {
+    registerBackend({ ...getBackend('cpu-reference'), name: 'async-only', canReadSync: false });
+    const x = tensor([1, 2], { device: 'async-only' });
+    expect(() => x.dataSync()).toThrow(
+      'dataSync: synchronous reads work on CPU tensors only; this tensor is on async-only: use await data()',
+    );
+    expect(x.toString()).toBe(
+      "tensor(<2 values on async-only; await data() to read>, device='async-only')",
+    );
+    expect(await x.array()).toEqual([1, 2]);
   });
 });
 
