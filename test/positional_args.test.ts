@@ -126,6 +126,11 @@ describe('arguments of the wrong type', () => {
       "Linear.requiresGrad_: requiresGrad must be a boolean, got the string 'no'",
     ],
     [
+      'Module.parameters',
+      () => new nn.Linear(2, 2).parameters({ recurse: false } as never),
+      'Linear.parameters: recurse must be a boolean, got an options object {recurse: false}',
+    ],
+    [
       'dropout p',
       () => F.dropout(x, { p: 0.5 } as never),
       'dropout: p must be a number, got an options object {p: 0.5}',

@@ -308,6 +308,7 @@ export abstract class Module {
     }
     if (tensor instanceof Parameter)
       throw new TypeError(`registerBuffer: '${name}' is a Parameter; assign it to a field instead`);
+    boolArg('registerBuffer', 'persistent', persistent);
     stateOf(this).buffers.set(name, persistent);
     (this as Record<string, unknown>)[name] = tensor;
   }
@@ -387,6 +388,11 @@ export abstract class Module {
   }
 
   private namedTensors(kind: 'parameter' | 'buffer', recurse: boolean): [string, Tensor][] {
+    boolArg(
+      `${this.constructor.name}.${kind === 'parameter' ? 'parameters' : 'buffers'}`,
+      'recurse',
+      recurse,
+    );
     const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
     const owners: [string, Module][] = recurse ? this.namedModules() : [['', this]];

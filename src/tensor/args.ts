@@ -75,13 +75,14 @@ export function reduceArgs<K extends string = never>(
   keys: readonly K[] = [],
   extra?: unknown,
 ): { dim: Dims | undefined; keepdim: boolean; options: Partial<Record<K, unknown>> } {
-  // The common call, sum(1) or sum([0, 2], true), checked without allocating.
+  // The common call, sum(1) or sum([0, 2], true), checked without allocating (the dims
+  // themselves are checked by normalizeDims).
   if (
     extra === undefined &&
     (keepdim === undefined || typeof keepdim === 'boolean') &&
-    (dim === undefined || typeof dim === 'number')
+    (dim === undefined || typeof dim === 'number' || Array.isArray(dim))
   )
-    return { dim, keepdim: keepdim ?? false, options: NO_OPTIONS };
+    return { dim: dim as Dims | undefined, keepdim: keepdim ?? false, options: NO_OPTIONS };
   let options: Record<string, unknown> = {};
   let optionsAt: 'dim' | 'keepdim' | 'extra' | null = null;
   const take = (value: unknown, at: 'dim' | 'keepdim' | 'extra') => {
