@@ -131,6 +131,11 @@ describe('arguments of the wrong type', () => {
       'Linear.parameters: recurse must be a boolean, got an options object {recurse: false}',
     ],
     [
+      'leakyRelu',
+      () => F.leakyRelu(x, { negativeSlope: 0.1 } as never),
+      'leakyRelu: negativeSlope must be a number, got an options object {negativeSlope: 0.1}',
+    ],
+    [
       'dropout p',
       () => F.dropout(x, { p: 0.5 } as never),
       'dropout: p must be a number, got an options object {p: 0.5}',
