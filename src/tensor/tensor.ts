@@ -497,10 +497,7 @@ export class Tensor implements View {
 
   // ---- reductions ----
 
-  /**
-   * Sum over `dim` (all dims by default). Like every reduction here, it takes PyTorch's keyword
-   * arguments as an options object: `sum(1, { keepdim: true })`, `sum({ dim: [0, 1] })`.
-   */
+  /** Sum over `dim` (all by default); keywords as options, as every reduction: `sum(1, { keepdim: true })`. */
   sum(dim?: reduction.DimArg, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.sum(this, dim, keepdim);
   }
