@@ -12,7 +12,8 @@ import { F, manualSeed, nn, randn, utils, type Node, type Tensor } from '../src/
 import { useCpuKernels } from '../src/backend/wasm/wasm_backend.js';
 
 const mode = process.argv[2];
-if (mode !== 'plain' && mode !== 'checkpoint') throw new Error('first argument: plain or checkpoint');
+if (mode !== 'plain' && mode !== 'checkpoint')
+  throw new Error('first argument: plain or checkpoint');
 const depth = Number(process.argv[3] ?? 24);
 const width = Number(process.argv[4] ?? 256);
 const batch = Number(process.argv[5] ?? 1024);
