@@ -18,6 +18,7 @@ export {
   type ShapeArgs,
 } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
+export { float32, float64, int32, bool } from './tensor/dtype.js';
 export { broadcastShapes } from './tensor/shape.js';
 export * from './tensor/creation.js';
 export { Generator, manualSeed, defaultGenerator, type GeneratorState } from './tensor/random.js';
@@ -41,7 +42,12 @@ export {
   maxAlong,
   minAlong,
 } from './autograd/ops/reduction.js';
-export type { ValuesIndices, VarianceOptions } from './autograd/ops/reduction.js';
+export type {
+  ValuesIndices,
+  VarianceOptions,
+  ReduceOptions,
+  NormOptions,
+} from './autograd/ops/reduction.js';
 export * from './autograd/ops/linalg.js';
 export * as linalg from './autograd/ops/linalg/index.js';
 export {
@@ -72,7 +78,8 @@ export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from './autograd/an
 export type { GradHook, RemovableHandle, BackwardFn } from './autograd/node.js';
 export { Node } from './autograd/node.js';
 export * as autograd from './autograd/autograd_namespace.js';
-export * as func from './autograd/func/index.js';
+export * as func from './func.js';
+export * as utils from './utils.js';
 export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
 export * as F from './nn/functional/index.js';
 export * as nn from './nn/index.js';

@@ -288,7 +288,7 @@ describe('F errors name the function, the shapes and what was expected', () => {
     [
       'crossEntropy target shape',
       () => F.crossEntropy(randn([2, 3]), ints([0, 1, 2])),
-      'crossEntropy: expected target of shape [2] for input of shape [2, 3], got [3]',
+      'crossEntropy: expected a target of class indices of shape [2] for input of shape [2, 3] (or class probabilities of shape [2, 3]), got shape [3]',
     ],
     [
       'crossEntropy target dtype',
@@ -298,7 +298,7 @@ describe('F errors name the function, the shapes and what was expected', () => {
     [
       'crossEntropy probabilities shape',
       () => F.crossEntropy(randn([2, 3]), randn([2, 4])),
-      'crossEntropy: probability target shape [2, 4] must match the input shape [2, 3]',
+      "crossEntropy: expected a target of class indices of shape [2] (int32, or whole numbers) or of class probabilities of the input's shape [2, 3], got a float32 target of shape [2, 4]",
     ],
     [
       'crossEntropy weight',

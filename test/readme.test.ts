@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { tensor, randn, nn, optim, F } from '../src/index.js';
 
 describe('README example', () => {
-  it('computes the gradient and takes an optimizer step', () => {
+  it('computes the gradient and takes an optimizer step', async () => {
     const x = tensor(
       [
         [1, 2],
@@ -25,5 +25,9 @@ describe('README example', () => {
     const after = model.parameters().map((p) => Array.from(p.dataSync()));
     expect(after).not.toEqual(before);
     expect(model.parameters().every((p) => p.grad === null)).toBe(true);
+    // Reads: item() is a promise to await; itemSync() reads a CPU tensor at once.
+    const value = await loss.item();
+    expect(typeof value).toBe('number');
+    expect(loss.itemSync()).toBe(value);
   });
 });

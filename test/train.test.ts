@@ -22,6 +22,7 @@ import {
   readCheckpoint,
   saveCheckpoint,
 } from '../src/node.js';
+import { expectAllClose } from './helpers/close.js';
 
 const { fit, EarlyStopping, accuracy } = train;
 
@@ -271,6 +272,76 @@ describe('checkpoints', () => {
   });
 });
 
+describe('fit with accumulateSteps', () => {
+  /** SGD that counts its steps. */
+  function countingSgd(model: nn.Module) {
+    const sgd = new optim.SGD(model.parameters(), { lr: 0.1 });
+    let steps = 0;
+    return {
+      optimizer: { step: () => (steps++, sgd.step()), zeroGrad: () => sgd.zeroGrad() },
+      steps: () => steps,
+    };
+  }
+
+  /** n blobs in float64, and two copies of one model: one for large batches, one accumulating. */
+  function setup(n: number, seed: number) {
+    const blobs32 = blobs(n, seed);
+    const dataset = new data.TensorDataset(blobs32.tensors[0].double(), blobs32.tensors[1]);
+    return { dataset, large: makeModel(seed).double(), small: makeModel(seed).double() };
+  }
+
+  it('steps once per group with the gradient of one large batch', async () => {
+    const { dataset, large, small } = setup(40, 5);
+    const a = countingSgd(large);
+    await fit(large, new data.DataLoader(dataset, { batchSize: 40 }), {
+      optimizer: a.optimizer,
+      loss: lossFn,
+      epochs: 2,
+    });
+    const b = countingSgd(small);
+    await fit(small, new data.DataLoader(dataset, { batchSize: 10 }), {
+      optimizer: b.optimizer,
+      loss: lossFn,
+      epochs: 2,
+      accumulateSteps: 4,
+    });
+    expect([a.steps(), b.steps()]).toEqual([2, 2]);
+    expectAllClose(weightsOf(small), weightsOf(large), { rtol: 1e-12, atol: 1e-14 });
+  });
+
+  it('averages a shorter last group over its own size', async () => {
+    const { dataset, large, small } = setup(30, 6);
+    // 3 batches of 10 in groups of 2: steps on batches {0, 1} and {2}.
+    const b = countingSgd(small);
+    await fit(small, new data.DataLoader(dataset, { batchSize: 10 }), {
+      optimizer: b.optimizer,
+      loss: lossFn,
+      epochs: 1,
+      accumulateSteps: 2,
+    });
+    const a = countingSgd(large);
+    const first = new data.Subset(
+      dataset,
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    const last = new data.Subset(
+      dataset,
+      Array.from({ length: 10 }, (_, i) => 20 + i),
+    );
+    for (const part of [first, last])
+      await fit(large, new data.DataLoader(part, { batchSize: part.length }), {
+        optimizer: a.optimizer,
+        loss: lossFn,
+        epochs: 1,
+      });
+    expect(b.steps()).toBe(2);
+    expectAllClose(weightsOf(small), weightsOf(large), { rtol: 1e-12, atol: 1e-14 });
+    await expect(
+      fit(small, [], { optimizer: b.optimizer, loss: lossFn, epochs: 1, accumulateSteps: 0 }),
+    ).rejects.toThrow('fit: accumulateSteps must be a positive integer, got 0');
+  });
+});
+
 describe('ProgressBar', () => {
   it('prints one plain line per epoch when not on a terminal', async () => {
     const lines: string[] = [];
@@ -289,7 +360,7 @@ describe('ProgressBar', () => {
     });
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(
-      /^epoch 1\/2 {2}loss \d+\.\d{4} {2}accuracy \d+\.\d{2}% {2}\(\d+\.\d s, \d+ ex\/s\)\n$/,
+      /^epoch 1\/2 {2}train loss \d+\.\d{4} {2}train accuracy \d+\.\d{2}% {2}\(\d+\.\d s, \d+ ex\/s\)\n$/,
     );
   });
 });

@@ -25,14 +25,32 @@ export function detectAnomaly<T>(fn: () => T): T {
   }
 }
 
-// This file sits in <package>/src/autograd or <package>/dist/autograd.
-const packageRoot = decodeURIComponent(new URL('../../', import.meta.url).pathname);
-const ownFolders = [`${packageRoot}src/`, `${packageRoot}dist/`];
+/**
+ * Where chainrule's own code lives, as stack frames spell it: the folder above this file's
+ * (`…/src/` or `…/dist/`), found from a stack trace on first use. Not from `import.meta.url`: a
+ * script or IIFE bundle has none, and the core must load anywhere.
+ */
+let ownFolder: string | null | undefined;
+
+function findOwnFolder(): string | null {
+  const frame = (new Error().stack ?? '')
+    .split('\n')
+    .find((line) => /autograd[\\/]anomaly\./.test(line));
+  if (frame === undefined) return null;
+  // `at fn (LOCATION:line:col)` or `at LOCATION:line:col`
+  const location = frame.includes('(')
+    ? frame.slice(frame.lastIndexOf('(') + 1)
+    : frame.trim().slice(3);
+  const match = location.match(/^(.*[\\/])autograd[\\/]anomaly\.[cm]?[jt]s:\d+:\d+\)?\s*$/);
+  return match ? match[1] : null;
+}
 
 /** The creation stack of an op, without the frames of chainrule itself. */
 export function captureCreationStack(): string {
   const stack = new Error().stack ?? '';
   const lines = stack.split('\n').slice(1);
-  const user = lines.filter((line) => !ownFolders.some((folder) => line.includes(folder)));
+  if (ownFolder === undefined) ownFolder = findOwnFolder();
+  const folder = ownFolder;
+  const user = folder === null ? lines : lines.filter((line) => !line.includes(folder));
   return (user.length > 0 ? user : lines).join('\n');
 }

@@ -48,6 +48,11 @@ class SavedTensor {
 
 let nextNodeId = 0;
 
+/** The id the next node will get: nodes with an id from here on were made after this call. */
+export function nextNodeIdValue(): number {
+  return nextNodeId;
+}
+
 export class Node {
   /** Creation order: later nodes are never inputs of earlier ones. */
   readonly id = nextNodeId++;
@@ -116,6 +121,11 @@ export class Node {
       saved,
       this.inputs.map((input) => input !== null),
     );
+  }
+
+  /** The tensors saved for backward (none once released), unchecked: for memory accounting. */
+  get savedTensors(): readonly Tensor[] {
+    return this.saved?.map((s) => s.tensor) ?? [];
   }
 
   /** Whether backward already ran through this node without retainGraph. */

@@ -113,6 +113,8 @@ export interface Backend {
   /** The view's elements in row-major order. */
   read(view: View): Promise<TypedArray>;
   readSync(view: View): TypedArray;
+  /** Whether readSync works (storage in host memory, as on the CPU backends); false on a GPU. */
+  readonly canReadSync: boolean;
 
   /** Contiguous copy of a view, converted to `dtype`. */
   copy(x: View, dtype: DType): Storage;
@@ -329,6 +331,11 @@ const backends = new Map<string, Backend>();
 
 export function registerBackend(backend: Backend): void {
   backends.set(backend.name, backend);
+}
+
+/** The names of the registered devices. */
+export function backendNames(): string[] {
+  return [...backends.keys()];
 }
 
 export function getBackend(name: string): Backend {

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The `chainrule` command: train, evaluate and use MNIST models. */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import '../index.js';
 import { mnist } from '../data/datasets/mnist.js';
@@ -167,9 +169,21 @@ export function createProgram(): Command {
   return program;
 }
 
-const invokedDirectly =
-  process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (invokedDirectly) {
+/**
+ * Whether this file is the program node was started with. npm installs the command as a symlink
+ * (node_modules/.bin/chainrule, npx): argv[1] is that link, so both sides are resolved first.
+ */
+function invokedDirectly(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
   createProgram()
     .parseAsync(process.argv)
     .catch((error: Error) => {

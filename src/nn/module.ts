@@ -8,10 +8,12 @@ import { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { isFloatingDType, type DType } from '../tensor/dtype.js';
 import { zerosLike } from '../tensor/creation.js';
+import { boolArg } from '../tensor/args.js';
 import { isGradEnabled, noGrad } from '../autograd/grad_mode.js';
 import { Function as AutogradFunction, type FunctionContext } from '../autograd/function.js';
 import type { RemovableHandle } from '../autograd/node.js';
 import { cat } from '../autograd/ops/shape_ops.js';
+import { resolveTo, toDevice, type ToTarget } from '../autograd/ops/conversion.js';
 import { Parameter } from './parameter.js';
 
 /** Called before forward with the arguments; a returned value replaces them (an array is the new argument list). */
@@ -306,6 +308,7 @@ export abstract class Module {
     }
     if (tensor instanceof Parameter)
       throw new TypeError(`registerBuffer: '${name}' is a Parameter; assign it to a field instead`);
+    boolArg('registerBuffer', 'persistent', persistent);
     stateOf(this).buffers.set(name, persistent);
     (this as Record<string, unknown>)[name] = tensor;
   }
@@ -385,6 +388,11 @@ export abstract class Module {
   }
 
   private namedTensors(kind: 'parameter' | 'buffer', recurse: boolean): [string, Tensor][] {
+    boolArg(
+      `${this.constructor.name}.${kind === 'parameter' ? 'parameters' : 'buffers'}`,
+      'recurse',
+      recurse,
+    );
     const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
     const owners: [string, Module][] = recurse ? this.namedModules() : [['', this]];
@@ -441,6 +449,7 @@ export abstract class Module {
 
   /** Sets whether autograd records gradients for every parameter. */
   requiresGrad_(requiresGrad = true): this {
+    boolArg(`${this.constructor.name}.requiresGrad_`, 'requiresGrad', requiresGrad);
     for (const p of this.parameters()) p.requiresGrad_(requiresGrad);
     return this;
   }
@@ -462,19 +471,31 @@ export abstract class Module {
     return this;
   }
 
-  /** Converts the floating parameters and buffers to `dtype` (replacing them, as PyTorch does). */
-  to(dtype: DType): this {
+  /**
+   * Moves the parameters and buffers to a device and / or converts the floating ones to a dtype
+   * (replacing them): `to('float64')`, `to('cpu-reference')`, `to('cpu', 'float64')`,
+   * `to({ dtype, device })`. Optimizers must be made after this, as in PyTorch.
+   */
+  to(target: ToTarget, dtype?: DType): this {
+    const wanted = resolveTo(`${this.constructor.name}.to`, target, dtype);
+    const convert = (t: Tensor): Tensor => {
+      let out = wanted.device === undefined ? t : toDevice(t, wanted.device);
+      if (wanted.dtype !== undefined && isFloatingDType(t.dtype) && t.dtype !== wanted.dtype)
+        out = out.to(wanted.dtype);
+      return out;
+    };
     noGrad(() => {
       for (const m of this.modules()) {
         for (const member of m.ownMembers()) {
           if (member.kind === 'module') continue;
           const t = member.value as Tensor;
-          if (!isFloatingDType(t.dtype) || t.dtype === dtype) continue;
+          const converted = convert(t);
+          if (converted === t) continue;
           if (member.kind === 'parameter') {
-            const p = new Parameter(t.to(dtype), t.requiresGrad);
-            if (t.grad) p.grad = t.grad.to(dtype);
+            const p = new Parameter(converted, t.requiresGrad);
+            if (t.grad) p.grad = convert(t.grad);
             member.set(p);
-          } else member.set(t.to(dtype));
+          } else member.set(converted);
         }
       }
     });
@@ -491,8 +512,20 @@ export abstract class Module {
 
   // ---- state ----
 
+  /**
+   * Internal: every parameter and buffer slot of this module tree by dotted name (a shared tensor
+   * under each of its names, non-persistent buffers too), with a way to replace it (functionalCall).
+   */
+  tensorSlots(): [string, ModuleMember][] {
+    return this.stateMembers('', new Set(), true);
+  }
+
   /** Every (key, member) of the stateDict, with PyTorch's key names; shared members appear under each name. */
-  private stateMembers(prefix = '', ancestors = new Set<Module>()): [string, ModuleMember][] {
+  private stateMembers(
+    prefix = '',
+    ancestors = new Set<Module>(),
+    nonPersistent = false,
+  ): [string, ModuleMember][] {
     const out: [string, ModuleMember][] = [];
     ancestors.add(this);
     for (const member of this.ownMembers()) {
@@ -500,8 +533,8 @@ export abstract class Module {
       if (member.kind === 'module') {
         // A field pointing back up the tree (a parent reference) is not part of the state.
         if (!ancestors.has(member.value as Module))
-          out.push(...(member.value as Module).stateMembers(`${key}.`, ancestors));
-      } else if (member.persistent) out.push([key, member]);
+          out.push(...(member.value as Module).stateMembers(`${key}.`, ancestors, nonPersistent));
+      } else if (member.persistent || nonPersistent) out.push([key, member]);
     }
     ancestors.delete(this);
     return out;

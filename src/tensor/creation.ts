@@ -300,3 +300,18 @@ export function randLike(t: Tensor, options: RandomOptions = {}): Tensor {
 export function randnLike(t: Tensor, options: RandomOptions = {}): Tensor {
   return randn(t.shape, { dtype: t.dtype, device: t.device, ...options });
 }
+
+/**
+ * A tensor of `shape` whose values are not to be relied on, as torch.empty: write them before
+ * reading. (Storage comes zero-filled from every backend, so here they are zeros.)
+ * @example
+ * const out = empty([2, 3]).copy_(source);
+ */
+export function empty(shape: number | readonly number[], options: CreationOptions = {}): Tensor {
+  return zeros(shape, options);
+}
+
+/** empty() with the shape, dtype and device of `t`. */
+export function emptyLike(t: Tensor, options: CreationOptions = {}): Tensor {
+  return empty(t.shape, likeOptions(t, options));
+}

@@ -5,6 +5,15 @@ export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
+/**
+ * The dtypes as values, as PyTorch's torch.float32 etc.: `zeros([2], { dtype: float64 })`. They
+ * are the dtype strings themselves, so `x.dtype === float64` holds.
+ */
+export const float32 = 'float32' satisfies DType;
+export const float64 = 'float64' satisfies DType;
+export const int32 = 'int32' satisfies DType;
+export const bool = 'bool' satisfies DType;
+
 /** Allocates a zero-filled typed array that stores elements of `dtype`. */
 export function allocateTypedArray(dtype: DType, size: number): TypedArray {
   switch (dtype) {

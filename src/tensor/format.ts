@@ -88,7 +88,7 @@ export function formatTensor(t: Tensor): string {
   if (t.numel() === 0) {
     body = '[]';
     if (t.ndim !== 1) suffixes.unshift(`size=[${t.shape.join(', ')}]`);
-  } else if (t.device !== 'cpu') {
+  } else if (!t.backend.canReadSync) {
     body = `<${t.numel()} values on ${t.device}; await data() to read>`;
   } else {
     const values = t.dataSync();

@@ -1,4 +1,5 @@
 /** Shape and stride arithmetic shared by every layer. Shapes are arrays of non-negative ints. */
+import { describeArg } from './args.js';
 export type Shape = readonly number[];
 
 export function shapeSize(shape: Shape): number {
@@ -58,6 +59,8 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
 
 /** Turns a possibly negative dim into an index in [0, rank). */
 export function normalizeDim(op: string, dim: number, rank: number): number {
+  if (typeof dim !== 'number')
+    throw new TypeError(`${op}: dim must be an integer, got ${describeArg(dim)}`);
   const lo = rank === 0 ? -1 : -rank;
   const hi = rank === 0 ? 0 : rank - 1;
   if (!Number.isInteger(dim) || dim < lo || dim > hi) {
@@ -75,6 +78,10 @@ export function normalizeDims(
   rank: number,
 ): number[] {
   if (dim === undefined) return Array.from({ length: rank }, (_, i) => i);
+  if (typeof dim !== 'number' && !Array.isArray(dim))
+    throw new TypeError(
+      `${op}: dim must be an integer or an array of integers, got ${describeArg(dim)}`,
+    );
   const dims = typeof dim === 'number' ? [dim] : [...dim];
   const out = dims.map((d) => normalizeDim(op, d, rank));
   if (rank === 0) return [];

@@ -19,10 +19,12 @@ import * as shapeOps from '../autograd/ops/shape_ops.js';
 import * as indexing from '../autograd/ops/indexing.js';
 import * as inplace from '../autograd/ops/inplace.js';
 import * as softmaxOps from '../autograd/ops/softmax.js';
+import * as conversion from '../autograd/ops/conversion.js';
 import { backward as runTensorBackward, type BackwardOptions } from '../autograd/backward.js';
 import { isFloatingDType, type DType, type TypedArray } from './dtype.js';
 import { contiguousStrides, formatShape, isContiguous, normalizeDim, shapeSize } from './shape.js';
 import { formatTensor } from './format.js';
+import { boolArg } from './args.js';
 import type { Generator } from './random.js';
 import type { IndexItem } from '../autograd/ops/views.js';
 
@@ -174,6 +176,7 @@ export class Tensor implements View {
    * const w = randn([3, 3]).requiresGrad_();
    */
   requiresGrad_(requiresGrad = true): this {
+    boolArg('requiresGrad_', 'requiresGrad', requiresGrad);
     if (!this.isLeaf) {
       if (requiresGrad) return this;
       throw new Error(
@@ -286,7 +289,7 @@ export class Tensor implements View {
   // ---- reading values ----
 
   private assertReadableSync(op: string): void {
-    if (this.device !== 'cpu') {
+    if (!this.backend.canReadSync) {
       throw new Error(
         `${op}: synchronous reads work on CPU tensors only; this tensor is on ${this.device}: use await ${op.replace('Sync', '')}()`,
       );
@@ -308,12 +311,19 @@ export class Tensor implements View {
   arraySync(): NestedArray {
     return nest(this.dataSync(), this.shape, this.dtype);
   }
-  /** The value of a one-element tensor. */
+  /**
+   * The value of a one-element tensor, as a promise (a GPU may still be computing it): await it.
+   * `loss.item() < 0.1` compares a promise and is always false; on the CPU, itemSync() reads at once.
+   * @example
+   * const value = await loss.item();
+   * if (loss.itemSync() < 0.1) console.log('converged');
+   */
   async item(): Promise<number | boolean> {
     this.assertOneElement('item');
     const value = (await this.data())[0];
     return this.dtype === 'bool' ? value !== 0 : value;
   }
+  /** item() without waiting, for tensors on a CPU device (throws on a device that cannot read synchronously). */
   itemSync(): number | boolean {
     this.assertOneElement('itemSync');
     const value = this.dataSync()[0];
@@ -465,9 +475,12 @@ export class Tensor implements View {
   where(condition: TensorLike, other: TensorLike): Tensor {
     return elementwise.where(condition, this, other);
   }
-  /** A copy converted to `dtype` (differentiable between float dtypes). */
-  to(dtype: DType): Tensor {
-    return elementwise.cast(this, dtype);
+  /**
+   * A copy converted to `dtype` (differentiable between float dtypes), moved to a device, or both:
+   * `to('float64')`, `to('cpu-reference')`, `to('cpu', 'float64')`, `to(other)`, `to({ dtype, device })`.
+   */
+  to(target: conversion.ToTarget, dtype?: DType): Tensor {
+    return conversion.to(this, target, dtype);
   }
   float(): Tensor {
     return this.to('float32');
@@ -484,64 +497,83 @@ export class Tensor implements View {
 
   // ---- reductions ----
 
-  sum(dim?: number | readonly number[], keepdim = false): Tensor {
+  /** Sum over `dim` (all by default); keywords as options, as every reduction: `sum(1, { keepdim: true })`. */
+  sum(dim?: reduction.DimArg, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.sum(this, dim, keepdim);
   }
-  mean(dim?: number | readonly number[], keepdim = false): Tensor {
+  mean(dim?: reduction.DimArg, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.mean(this, dim, keepdim);
   }
-  prod(dim?: number, keepdim = false): Tensor {
+  prod(dim?: number | reduction.ReduceOptions, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.prod(this, dim, keepdim);
   }
+  /** Variance; `var(1, { correction: 0 })` is torch's `var(1, correction=0)`. */
   var(
-    dim?: number | readonly number[],
-    keepdim = false,
+    dim?: reduction.DimArg | reduction.VarianceOptions,
+    keepdim?: boolean | reduction.VarianceOptions,
     options?: reduction.VarianceOptions,
   ): Tensor {
     return reduction.variance(this, dim, keepdim, options);
   }
+  /** Standard deviation; `std(1, { correction: 0 })` is torch's `std(1, correction=0)`. */
   std(
-    dim?: number | readonly number[],
-    keepdim = false,
+    dim?: reduction.DimArg | reduction.VarianceOptions,
+    keepdim?: boolean | reduction.VarianceOptions,
     options?: reduction.VarianceOptions,
   ): Tensor {
     return reduction.std(this, dim, keepdim, options);
   }
   /** The largest element; with `dim`, the values and indices along it; with a tensor, maximum(). */
   max(): Tensor;
-  max(dim: number, keepdim?: boolean): reduction.ValuesIndices;
+  max(
+    dim: number | reduction.ReduceOptions,
+    keepdim?: reduction.KeepdimArg,
+  ): reduction.ValuesIndices;
   max(other: Tensor): Tensor;
-  max(dimOrOther?: number | Tensor, keepdim = false): Tensor | reduction.ValuesIndices {
+  max(
+    dimOrOther?: number | reduction.ReduceOptions | Tensor,
+    keepdim?: reduction.KeepdimArg,
+  ): Tensor | reduction.ValuesIndices {
     if (dimOrOther instanceof Tensor) return this.maximum(dimOrOther);
     return dimOrOther === undefined
       ? reduction.amax(this)
       : reduction.maxAlong(this, dimOrOther, keepdim);
   }
   min(): Tensor;
-  min(dim: number, keepdim?: boolean): reduction.ValuesIndices;
+  min(
+    dim: number | reduction.ReduceOptions,
+    keepdim?: reduction.KeepdimArg,
+  ): reduction.ValuesIndices;
   min(other: Tensor): Tensor;
-  min(dimOrOther?: number | Tensor, keepdim = false): Tensor | reduction.ValuesIndices {
+  min(
+    dimOrOther?: number | reduction.ReduceOptions | Tensor,
+    keepdim?: reduction.KeepdimArg,
+  ): Tensor | reduction.ValuesIndices {
     if (dimOrOther instanceof Tensor) return this.minimum(dimOrOther);
     return dimOrOther === undefined
       ? reduction.amin(this)
       : reduction.minAlong(this, dimOrOther, keepdim);
   }
-  amax(dim?: number | readonly number[], keepdim = false): Tensor {
+  amax(dim?: reduction.DimArg, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.amax(this, dim, keepdim);
   }
-  amin(dim?: number | readonly number[], keepdim = false): Tensor {
+  amin(dim?: reduction.DimArg, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.amin(this, dim, keepdim);
   }
-  argmax(dim?: number, keepdim = false): Tensor {
+  argmax(dim?: number | reduction.ReduceOptions, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.argmax(this, dim, keepdim);
   }
-  argmin(dim?: number, keepdim = false): Tensor {
+  argmin(dim?: number | reduction.ReduceOptions, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.argmin(this, dim, keepdim);
   }
-  logsumexp(dim?: number | readonly number[], keepdim = false): Tensor {
+  logsumexp(dim?: reduction.DimArg, keepdim?: reduction.KeepdimArg): Tensor {
     return reduction.logsumexp(this, dim, keepdim);
   }
-  norm(p: number | 'fro' = 2, dim?: number | readonly number[], keepdim = false): Tensor {
+  norm(
+    p: number | 'fro' | reduction.NormOptions = 2,
+    dim?: reduction.DimArg,
+    keepdim?: reduction.KeepdimArg,
+  ): Tensor {
     return reduction.norm(this, p, dim, keepdim);
   }
   cumsum(dim: number): Tensor {

@@ -35,6 +35,14 @@ export interface FitOptions {
   metrics?: Record<string, Metric>;
   /** Epoch to start from (after resuming from a checkpoint). */
   initialEpoch?: number;
+  /**
+   * Gradient accumulation: the gradients of this many consecutive batches are summed, each
+   * batch's loss divided by their number, before one optimizer step (default 1). With a mean loss
+   * and equal batches this is the gradient of one batch that many times larger, in the memory of
+   * one batch. The last group of an epoch may be shorter; with a loader that has a length it is
+   * averaged over its own size.
+   */
+  accumulateSteps?: number;
 }
 
 /** Per-epoch logs, and each logged quantity as a series (history.loss[epoch]). */
@@ -79,6 +87,7 @@ export async function evaluate(
  *   optimizer: new optim.Adam(model.parameters(), { lr: 1e-3 }),
  *   loss: (out, y) => F.crossEntropy(out, y),
  *   epochs: 5, valLoader: testLoader, metrics: { accuracy },
+ *   accumulateSteps: 4, // one step per 4 batches: the gradient of a 4× larger batch
  * });
  */
 export async function fit(
@@ -94,7 +103,12 @@ export async function fit(
     callbacks = [],
     metrics = {},
     initialEpoch = 0,
+    accumulateSteps = 1,
   } = options;
+  if (!Number.isInteger(accumulateSteps) || accumulateSteps < 1)
+    throw new RangeError(
+      `fit: accumulateSteps must be a positive integer, got ${String(accumulateSteps)}`,
+    );
   if (!Number.isInteger(epochs) || epochs < 0)
     throw new RangeError(`fit: epochs must be a non-negative integer, got ${epochs}`);
   if (typeof loss !== 'function')
@@ -115,13 +129,19 @@ export async function fit(
     const totals: Logs = { loss: 0 };
     let count = 0;
     let step = 0;
+    let inGroup = 0;
     for (const batch of loader) {
       const [x, y] = splitBatch(batch);
-      optimizer.zeroGrad();
+      if (inGroup === 0) optimizer.zeroGrad();
+      const left = loader.length === undefined ? Infinity : loader.length - (step - inGroup);
+      const groupSize = Math.min(accumulateSteps, left);
       const output = model.call(x);
       const value = loss(output, y);
-      value.backward();
-      optimizer.step();
+      (groupSize === 1 ? value : value.div(groupSize)).backward();
+      if (++inGroup >= groupSize) {
+        optimizer.step();
+        inGroup = 0;
+      }
       const n = x.shape[0];
       const lossValue = (await value.item()) as number;
       if (!Number.isFinite(lossValue))
@@ -136,6 +156,7 @@ export async function fit(
         await cb.onBatchEnd?.(step, { loss: lossValue, batchSize: n }, state);
       step++;
     }
+    if (inGroup > 0) optimizer.step(); // the loader ended inside a group
     if (count === 0) throw new Error('fit: the training loader yielded no batches');
     const logs: Logs = Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / count]));
     if (valLoader) {

@@ -12,9 +12,16 @@ export interface ProgressBarOptions {
   plain?: boolean;
 }
 
+/** `valAccuracy` → `val accuracy`; the fit loop's own quantities (loss, metrics) are the training set's. */
+function label(key: string): string {
+  const val = /^val[A-Z]/.test(key);
+  const name = val ? key[3].toLowerCase() + key.slice(4) : key;
+  return `${val ? 'val' : 'train'} ${name}`;
+}
+
 function formatLogs(logs: Logs): string {
   return Object.entries(logs)
-    .map(([k, v]) => `${k} ${/acc/i.test(k) ? `${(v * 100).toFixed(2)}%` : v.toFixed(4)}`)
+    .map(([k, v]) => `${label(k)} ${/acc/i.test(k) ? `${(v * 100).toFixed(2)}%` : v.toFixed(4)}`)
     .join('  ');
 }
 

@@ -3,6 +3,7 @@
  * bumps the version counter, so that a saved tensor modified afterwards makes backward throw
  * instead of returning a wrong gradient. Under autograd the tensor then takes the result's history.
  */
+import { numberArg } from '../../tensor/args.js';
 import { isFloatingDType } from '../../tensor/dtype.js';
 import { formatShape } from '../../tensor/shape.js';
 import { defaultGenerator, type Generator } from '../../tensor/random.js';
@@ -113,6 +114,8 @@ export function uniformInPlace<T extends Tensor>(
   high: number,
   generator: Generator = defaultGenerator,
 ): T {
+  numberArg('uniform_', 'low', low);
+  numberArg('uniform_', 'high', high);
   if (!Number.isFinite(low) || !Number.isFinite(high) || low > high) {
     throw new RangeError(`uniform_: expects finite low <= high, got low=${low}, high=${high}`);
   }
@@ -127,6 +130,8 @@ export function normalInPlace<T extends Tensor>(
   std: number,
   generator: Generator = defaultGenerator,
 ): T {
+  numberArg('normal_', 'mean', mean);
+  numberArg('normal_', 'std', std);
   if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0) {
     throw new RangeError(
       `normal_: expects a finite mean and a finite std >= 0, got mean=${mean}, std=${std}`,

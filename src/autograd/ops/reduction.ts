@@ -2,6 +2,15 @@
 import type { ReduceOp } from '../../backend/backend.js';
 import { isFloatingDType, type DType } from '../../tensor/dtype.js';
 import { formatShape, normalizeDim, normalizeDims } from '../../tensor/shape.js';
+import {
+  boolArg,
+  describeArg,
+  numberArg,
+  reduceArgs,
+  singleDim,
+  type Dims,
+  type ReduceOptions,
+} from '../../tensor/args.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { isGradEnabled, noGrad } from '../grad_mode.js';
 import { assertTensor, fromStorage, record, wantsGrad } from '../define.js';
@@ -10,12 +19,18 @@ import { where } from './elementwise.js';
 /** `values` and `indices` of max/min along a dim; also destructures as `[values, indices]`. */
 export type ValuesIndices = [Tensor, Tensor] & { values: Tensor; indices: Tensor };
 
-export interface VarianceOptions {
+export interface VarianceOptions extends ReduceOptions {
   /** Subtracted from the element count in the denominator; 1 (Bessel) by default. */
   correction?: number;
   /** Legacy spelling: unbiased=false means correction=0. */
   unbiased?: boolean;
 }
+
+/** A reduction's dim: one, several, all (undefined), or PyTorch's keywords as an options object. */
+export type DimArg = Dims | ReduceOptions;
+/** A reduction's keepdim, or the keyword arguments as an options object. */
+export type KeepdimArg = boolean | ReduceOptions;
+export type { ReduceOptions };
 
 function keptShape(shape: readonly number[], axes: readonly number[]): number[] {
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -71,33 +86,36 @@ function expandBack(g: Tensor, shape: readonly number[], axes: readonly number[]
  * @example
  * tensor([[1, 2], [3, 4]]).sum(0); // tensor([4., 6.])
  */
-export function sum(input: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+export function sum(input: Tensor, dim?: DimArg, keepdim?: KeepdimArg): Tensor {
   const x = assertTensor('sum', input);
-  const axes = normalizeDims('sum', dim, x.ndim);
+  const args = reduceArgs('sum', dim, keepdim);
+  const axes = normalizeDims('sum', args.dim, x.ndim);
   const dtype: DType = isFloatingDType(x.dtype) ? x.dtype : 'int32';
-  const out = reduceForward('sum', x, axes, keepdim, dtype);
+  const out = reduceForward('sum', x, axes, args.keepdim, dtype);
   if (!wantsGrad(x)) return out; // no graph: skip building the backward closure
   return record('SumBackward', out, [x], [], (g) => [expandBack(g, x.shape, axes)]);
 }
 
-export function mean(input: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+export function mean(input: Tensor, dim?: DimArg, keepdim?: KeepdimArg): Tensor {
   const x = assertTensor('mean', input);
+  const args = reduceArgs('mean', dim, keepdim);
   if (!isFloatingDType(x.dtype)) {
     throw new TypeError(
       `mean: input dtype must be floating point, got ${x.dtype}; convert with .float() first`,
     );
   }
-  const axes = normalizeDims('mean', dim, x.ndim);
+  const axes = normalizeDims('mean', args.dim, x.ndim);
   const count = axes.reduce((n, a) => n * x.shape[a], 1);
-  return sum(x, axes, keepdim).div(count);
+  return sum(x, axes, args.keepdim).div(count);
 }
 
 /** Product over one dim (or all). The gradient is exact also when elements are zero. */
-export function prod(input: Tensor, dim?: number, keepdim = false): Tensor {
+export function prod(input: Tensor, dim?: number | ReduceOptions, keepdim?: KeepdimArg): Tensor {
   const x = assertTensor('prod', input);
-  const axes = normalizeDims('prod', dim, x.ndim);
+  const args = reduceArgs('prod', dim, keepdim);
+  const axes = normalizeDims('prod', singleDim('prod', args.dim), x.ndim);
   const dtype: DType = isFloatingDType(x.dtype) ? x.dtype : 'int32';
-  const out = reduceForward('prod', x, axes, keepdim, dtype);
+  const out = reduceForward('prod', x, axes, args.keepdim, dtype);
   return record('ProdBackward', out, [x], [x], (g, [sx]) => {
     // Recording a graph (createGraph): the where-based rule below is flat in the zero elements,
     // so it would give wrong second derivatives at zeros; use products of the others instead.
@@ -153,47 +171,63 @@ function prodKeep(x: Tensor, axes: readonly number[]): Tensor {
   return out;
 }
 
-export function variance(
-  input: Tensor,
-  dim?: number | readonly number[],
-  keepdim = false,
-  options: VarianceOptions = {},
-): Tensor {
-  const x = assertTensor('var', input);
+/** var and std's arguments, read once under the op's own name. */
+function varianceArgs(op: string, input: Tensor, dim: unknown, keepdim: unknown, options: unknown) {
+  const x = assertTensor(op, input);
   if (!isFloatingDType(x.dtype))
-    throw new TypeError(`var: input dtype must be floating point, got ${x.dtype}`);
-  const correction = options.correction ?? (options.unbiased === false ? 0 : 1);
-  const axes = normalizeDims('var', dim, x.ndim);
-  const count = axes.reduce((n, a) => n * x.shape[a], 1);
-  const centered = x.sub(mean(x, axes, true));
-  return sum(centered.square(), axes, keepdim).div(Math.max(0, count - correction));
+    throw new TypeError(`${op}: input dtype must be floating point, got ${x.dtype}`);
+  const args = reduceArgs(op, dim, keepdim, ['correction', 'unbiased'] as const, options);
+  const { correction, unbiased } = args.options;
+  if (correction !== undefined && unbiased !== undefined)
+    throw new TypeError(`${op}: give correction or unbiased, not both`);
+  const c =
+    correction !== undefined
+      ? numberArg(op, 'correction', correction)
+      : unbiased !== undefined && !boolArg(op, 'unbiased', unbiased)
+        ? 0
+        : 1;
+  return { x, axes: normalizeDims(op, args.dim, x.ndim), keepdim: args.keepdim, correction: c };
 }
 
+function varianceOf(a: ReturnType<typeof varianceArgs>): Tensor {
+  const count = a.axes.reduce((n, i) => n * a.x.shape[i], 1);
+  const centered = a.x.sub(mean(a.x, a.axes, true));
+  return sum(centered.square(), a.axes, a.keepdim).div(Math.max(0, count - a.correction));
+}
+
+/**
+ * Variance over `dim` (all dims by default), with Bessel's correction unless told otherwise;
+ * PyTorch's keyword arguments go in an options object.
+ * @example
+ * x.var(1, { correction: 0 }); // torch: x.var(1, correction=0)
+ * x.var({ dim: 1, keepdim: true, unbiased: false });
+ */
+export function variance(
+  input: Tensor,
+  dim?: Dims | VarianceOptions,
+  keepdim?: boolean | VarianceOptions,
+  options?: VarianceOptions,
+): Tensor {
+  return varianceOf(varianceArgs('var', input, dim, keepdim, options));
+}
+
+/** Standard deviation: the square root of var, with the same arguments. */
 export function std(
   input: Tensor,
-  dim?: number | readonly number[],
-  keepdim = false,
-  options: VarianceOptions = {},
+  dim?: Dims | VarianceOptions,
+  keepdim?: boolean | VarianceOptions,
+  options?: VarianceOptions,
 ): Tensor {
-  // Validate under std's own name, so that errors name the op the user called.
-  const x = assertTensor('std', input);
-  if (!isFloatingDType(x.dtype))
-    throw new TypeError(`std: input dtype must be floating point, got ${x.dtype}`);
-  normalizeDims('std', dim, x.ndim);
-  return variance(x, dim, keepdim, options).sqrt();
+  return varianceOf(varianceArgs('std', input, dim, keepdim, options)).sqrt();
 }
 
 /** Max over dims; ties share the gradient evenly, as PyTorch's amax. */
-function extremum(
-  op: 'max' | 'min',
-  input: Tensor,
-  dim: number | readonly number[] | undefined,
-  keepdim: boolean,
-): Tensor {
+function extremum(op: 'max' | 'min', input: Tensor, dim: unknown, keepdim: unknown): Tensor {
   const name = op === 'max' ? 'amax' : 'amin';
   const x = assertTensor(name, input);
-  const axes = normalizeDims(name, dim, x.ndim);
-  const out = reduceForward(op, x, axes, keepdim, x.dtype);
+  const args = reduceArgs(name, dim, keepdim);
+  const axes = normalizeDims(name, args.dim, x.ndim);
+  const out = reduceForward(op, x, axes, args.keepdim, x.dtype);
   return record(
     op === 'max' ? 'AmaxBackward' : 'AminBackward',
     out,
@@ -207,11 +241,11 @@ function extremum(
   );
 }
 
-export function amax(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+export function amax(x: Tensor, dim?: DimArg, keepdim?: KeepdimArg): Tensor {
   return extremum('max', x, dim, keepdim);
 }
 
-export function amin(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+export function amin(x: Tensor, dim?: DimArg, keepdim?: KeepdimArg): Tensor {
   return extremum('min', x, dim, keepdim);
 }
 
@@ -234,12 +268,14 @@ function argReduce(
   return fromStorage(storage, reducedShape(x.shape, [axis], keepdim), 'int32', x);
 }
 
-export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return argReduce('argmax', x, dim, keepdim);
+export function argmax(x: Tensor, dim?: number | ReduceOptions, keepdim?: KeepdimArg): Tensor {
+  const args = reduceArgs('argmax', dim, keepdim);
+  return argReduce('argmax', x, singleDim('argmax', args.dim), args.keepdim);
 }
 
-export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return argReduce('argmin', x, dim, keepdim);
+export function argmin(x: Tensor, dim?: number | ReduceOptions, keepdim?: KeepdimArg): Tensor {
+  const args = reduceArgs('argmin', dim, keepdim);
+  return argReduce('argmin', x, singleDim('argmin', args.dim), args.keepdim);
 }
 
 /** max along `dim` with the index of the first maximum; the gradient goes to that index. */
@@ -260,22 +296,38 @@ function selectAlong(
   return Object.assign([values, idx] as [Tensor, Tensor], { values, indices: idx });
 }
 
-export function maxAlong(x: Tensor, dim: number, keepdim = false): ValuesIndices {
-  return selectAlong('argmax', assertTensor('max', x), dim, keepdim);
+export function maxAlong(
+  x: Tensor,
+  dim: number | ReduceOptions,
+  keepdim?: KeepdimArg,
+): ValuesIndices {
+  return along('max', x, dim, keepdim);
 }
 
-export function minAlong(x: Tensor, dim: number, keepdim = false): ValuesIndices {
-  return selectAlong('argmin', assertTensor('min', x), dim, keepdim);
+export function minAlong(
+  x: Tensor,
+  dim: number | ReduceOptions,
+  keepdim?: KeepdimArg,
+): ValuesIndices {
+  return along('min', x, dim, keepdim);
+}
+
+function along(op: 'max' | 'min', x: Tensor, dim: unknown, keepdim: unknown): ValuesIndices {
+  const args = reduceArgs(op, dim, keepdim);
+  const d = singleDim(op, args.dim);
+  if (d === undefined) throw new TypeError(`${op}: the options object must give dim`);
+  return selectAlong(op === 'max' ? 'argmax' : 'argmin', assertTensor(op, x), d, args.keepdim);
 }
 
 /** log Σ exp(x), computed stably by shifting by the max; the gradient is softmax. */
-export function logsumexp(
-  input: Tensor,
-  dim?: number | readonly number[],
-  keepdim = false,
-): Tensor {
+export function logsumexp(input: Tensor, dim?: DimArg, keepdim?: KeepdimArg): Tensor {
   const x = assertTensor('logsumexp', input);
-  const axes = normalizeDims('logsumexp', dim, x.ndim);
+  const args = reduceArgs('logsumexp', dim, keepdim);
+  const axes = normalizeDims('logsumexp', args.dim, x.ndim);
+  return logsumexpOver(x, axes, args.keepdim);
+}
+
+function logsumexpOver(x: Tensor, axes: number[], keepdim: boolean): Tensor {
   if (axes.some((a) => x.shape[a] === 0)) return sum(x, axes, keepdim).add(-Infinity);
   const shift = noGrad(() => {
     const m = amax(x, axes, true);
@@ -285,22 +337,36 @@ export function logsumexp(
   return keepdim ? out : out.reshape(reducedShape(x.shape, axes, false));
 }
 
+export interface NormOptions extends ReduceOptions {
+  p?: number | 'fro';
+}
+
 /**
  * Vector p-norm over `dim` (all elements by default): p = 2 / 'fro' is Euclidean, also 1, Infinity,
  * -Infinity, 0 (count of non-zeros) and any other positive p. The gradient at 0 is 0, as PyTorch.
  */
 export function norm(
   input: Tensor,
-  p: number | 'fro' = 2,
-  dim?: number | readonly number[],
-  keepdim = false,
+  p: number | 'fro' | NormOptions = 2,
+  dim?: DimArg,
+  keepdim?: KeepdimArg,
 ): Tensor {
   const x = assertTensor('norm', input);
   if (!isFloatingDType(x.dtype))
     throw new TypeError(`norm: input dtype must be floating point, got ${x.dtype}`);
-  const order = p === 'fro' ? 2 : p;
+  // norm({ p, dim, keepdim }): every argument by keyword.
+  const byKeyword = typeof p === 'object' && p !== null && !Array.isArray(p);
+  if (byKeyword && (dim !== undefined || keepdim !== undefined))
+    throw new TypeError('norm: an options object given as p must be the only argument');
+  const args = byKeyword
+    ? reduceArgs('norm', p, undefined, ['p'] as const)
+    : reduceArgs('norm', dim, keepdim);
+  const rawP = byKeyword ? ((args.options as { p?: unknown }).p ?? 2) : p;
+  const order = rawP === 'fro' ? 2 : (rawP as number);
   if (typeof order !== 'number' || Number.isNaN(order))
-    throw new RangeError(`norm: invalid order p=${String(p)}`);
+    throw new RangeError(`norm: invalid order p=${describeArg(rawP)}`);
+  dim = args.dim;
+  keepdim = args.keepdim;
   const axes = normalizeDims('norm', dim, x.ndim);
   if (order === Infinity) return amax(x.abs(), axes, keepdim);
   if (order === -Infinity) return amin(x.abs(), axes, keepdim);

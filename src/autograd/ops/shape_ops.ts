@@ -2,6 +2,7 @@
  * Shape ops that copy: cat, stack, split/chunk (views), repeat/tile, flip, roll, pad, tril/triu.
  * Most are compositions of views and copies, so their gradients come for free.
  */
+import { intArg } from '../../tensor/args.js';
 import { promoteTypes } from '../../tensor/dtype.js';
 import { formatShape, normalizeDim, shapeSize } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -84,11 +85,11 @@ export function split(input: Tensor, splitSize: number | readonly number[], dim 
   const d = normalizeDim('split', dim, x.ndim);
   const size = x.shape[d];
   let sizes: number[];
-  if (typeof splitSize === 'number') {
-    if (!Number.isInteger(splitSize) || splitSize <= 0)
-      throw new RangeError(`split: splitSize must be a positive integer, got ${splitSize}`);
+  if (typeof splitSize === 'number' || !Array.isArray(splitSize)) {
+    const step = intArg('split', 'splitSize', splitSize);
+    if (step <= 0) throw new RangeError(`split: splitSize must be a positive integer, got ${step}`);
     sizes = [];
-    for (let s = 0; s < size; s += splitSize) sizes.push(Math.min(splitSize, size - s));
+    for (let s = 0; s < size; s += step) sizes.push(Math.min(step, size - s));
     if (sizes.length === 0) sizes.push(0);
   } else {
     sizes = [...splitSize];
@@ -110,7 +111,7 @@ export function split(input: Tensor, splitSize: number | readonly number[], dim 
 /** Splits into `chunks` pieces of equal size (the last may be smaller), as PyTorch's chunk. */
 export function chunk(input: Tensor, chunks: number, dim = 0): Tensor[] {
   const x = assertTensor('chunk', input);
-  if (!Number.isInteger(chunks) || chunks <= 0)
+  if (intArg('chunk', 'chunks', chunks) <= 0)
     throw new RangeError(`chunk: chunks must be a positive integer, got ${chunks}`);
   const d = normalizeDim('chunk', dim, x.ndim);
   return split(x, Math.max(1, Math.ceil(x.shape[d] / chunks)), d);
@@ -168,7 +169,9 @@ export function roll(
   dims?: number | readonly number[],
 ): Tensor {
   const x = assertTensor('roll', input);
-  const shiftList = typeof shifts === 'number' ? [shifts] : [...shifts];
+  const shiftList = (
+    typeof shifts === 'number' || !Array.isArray(shifts) ? [shifts] : [...shifts]
+  ).map((s) => intArg('roll', 'shifts', s));
   if (dims === undefined) {
     if (shiftList.length !== 1)
       throw new Error('roll: without dims, shifts must be a single number');
@@ -254,6 +257,7 @@ export function pad(
 
 function triangle(name: 'tril' | 'triu', input: Tensor, diagonal: number): Tensor {
   const x = assertTensor(name, input);
+  intArg(name, 'diagonal', diagonal);
   if (x.ndim < 2)
     throw new Error(
       `${name}: input must have at least 2 dimensions, got shape ${formatShape(x.shape)}`,

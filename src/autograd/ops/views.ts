@@ -3,6 +3,7 @@
  * Backward rules: reshape-like views reshape back, permutes permute back, expand sums, and
  * windows (slice, select, narrow, diagonal, index) scatter the gradient into zeros.
  */
+import { intArg } from '../../tensor/args.js';
 import {
   contiguousStrides,
   formatShape,
@@ -277,6 +278,8 @@ function selectRaw(t: Tensor, d: number, index: number): Tensor {
 export function narrow(input: Tensor, dim: number, start: number, length: number): Tensor {
   const x = assertTensor('narrow', input);
   const d = normalizeDim('narrow', dim, x.ndim);
+  intArg('narrow', 'start', start);
+  intArg('narrow', 'length', length);
   const size = x.shape[d];
   const begin = start < 0 ? start + size : start;
   if (!Number.isInteger(begin) || begin < 0 || begin > size) {
@@ -295,6 +298,7 @@ export function narrow(input: Tensor, dim: number, start: number, length: number
 export function select(input: Tensor, dim: number, index: number): Tensor {
   const x = assertTensor('select', input);
   const d = normalizeDim('select', dim, x.ndim);
+  intArg('select', 'index', index);
   const size = x.shape[d];
   if (!Number.isInteger(index) || index < -size || index >= size) {
     throw new RangeError(
@@ -322,14 +326,13 @@ function resolveSlice(
 export function slice(input: Tensor, dim: number, start?: number, end?: number, step = 1): Tensor {
   const x = assertTensor('slice', input);
   const d = normalizeDim('slice', dim, x.ndim);
-  if (!Number.isInteger(step) || step <= 0)
+  if (intArg('slice', 'step', step) <= 0)
     throw new RangeError(`slice: step must be a positive integer, got ${step}`);
   for (const [name, v] of [
     ['start', start],
     ['end', end],
   ] as const) {
-    if (v !== undefined && !Number.isInteger(v))
-      throw new RangeError(`slice: ${name} must be an integer, got ${v}`);
+    if (v !== undefined) intArg('slice', name, v);
   }
   const [begin, length] = resolveSlice(x.shape[d], start, end, step);
   return windowView('SliceBackward', x, (t) => sliceRaw(t, d, begin, length, step));
@@ -425,6 +428,7 @@ export function index(input: Tensor, items: readonly IndexItem[]): Tensor {
 
 export function diagonal(input: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
   const x = assertTensor('diagonal', input);
+  intArg('diagonal', 'offset', offset);
   const a = normalizeDim('diagonal', dim1, x.ndim);
   const b = normalizeDim('diagonal', dim2, x.ndim);
   if (a === b) throw new Error(`diagonal: dim1 and dim2 cannot be the same dimension (${a})`);

@@ -92,6 +92,8 @@ export const cpuBackend: Backend = {
     return this.readSync(view);
   },
 
+  canReadSync: true,
+
   readSync(view: View): TypedArray {
     // An array of the caller's own, never kernel storage (which may be a view of shared memory).
     return copyView(view, view.dtype, allocateTypedArray(view.dtype, shapeSize(view.shape)));

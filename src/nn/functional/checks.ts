@@ -5,6 +5,7 @@
  */
 import { assertFloatTensor } from '../../autograd/define.js';
 import { formatShape, shapesEqual } from '../../tensor/shape.js';
+import { describeArg } from '../../tensor/args.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -60,13 +61,21 @@ export function sameShape(op: string, input: Tensor, target: Tensor, name = 'tar
   }
 }
 
+/** A TypeError for a value that is not a number at all (an options object, a string). */
+function notANumber(op: string, name: string, value: unknown): void {
+  if (typeof value !== 'number')
+    throw new TypeError(`${op}: ${name} must be a number, got ${describeArg(value)}`);
+}
+
 export function positiveInt(op: string, name: string, value: number): number {
+  notANumber(op, name, value);
   if (!Number.isInteger(value) || value <= 0)
     throw new RangeError(`${op}: ${name} must be a positive integer, got ${String(value)}`);
   return value;
 }
 
 export function nonNegativeInt(op: string, name: string, value: number): number {
+  notANumber(op, name, value);
   if (!Number.isInteger(value) || value < 0)
     throw new RangeError(`${op}: ${name} must be a non-negative integer, got ${String(value)}`);
   return value;
@@ -86,7 +95,8 @@ export function pair(
 }
 
 export function finiteNumber(op: string, name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value))
+  notANumber(op, name, value);
+  if (!Number.isFinite(value))
     throw new RangeError(`${op}: ${name} must be a finite number, got ${String(value)}`);
   return value;
 }
@@ -118,10 +128,11 @@ export function reduce(op: string, loss: Tensor, reduction: Reduction = 'mean'):
 
 /**
  * The values of an integer tensor, for checks that need them (class labels, embedding indices).
- * Only CPU tensors can be read without waiting; on other devices the check is left to the kernel.
+ * Only tensors whose backend reads synchronously (the CPU ones) can be read without waiting; on
+ * other devices the check is left to the kernel.
  */
 export function readIndices(t: Tensor): ArrayLike<number> | null {
-  if (t.device !== 'cpu') return null;
+  if (!t.backend.canReadSync) return null;
   // A tensor that is all of its storage is read there, not copied (a copy of a batch's labels
   // cost ~1 µs per loss); the checks only read it.
   return t.spansStorage() ? (t.storage as ArrayLike<number>) : t.dataSync();

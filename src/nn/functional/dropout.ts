@@ -3,6 +3,7 @@ import { rand } from '../../tensor/creation.js';
 import type { Generator } from '../../tensor/random.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { floatInput } from './checks.js';
+import { boolArg, numberArg } from '../../tensor/args.js';
 
 /**
  * Zeroes each element with probability p and scales the survivors by 1 / (1 − p), so the
@@ -13,9 +14,11 @@ import { floatInput } from './checks.js';
  */
 export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
   const input = floatInput('dropout', x);
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
+  numberArg('dropout', 'p', p);
+  if (!(p >= 0 && p <= 1)) {
     throw new RangeError(`dropout: probability has to be between 0 and 1, but got ${String(p)}`);
   }
+  boolArg('dropout', 'training', training);
   if (!training || p === 0) return input;
   // p = 1 drops everything; the general formula would divide by zero.
   if (p === 1) return input.mul(0);

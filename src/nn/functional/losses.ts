@@ -71,8 +71,10 @@ function checkIndexTarget(
     );
   const expected = indexTargetShape(input);
   if (!shapesEqual(target.shape, expected)) {
+    const probabilities =
+      op === 'crossEntropy' ? ` (or class probabilities of shape ${formatShape(input.shape)})` : '';
     throw new Error(
-      `${op}: expected target of shape ${formatShape(expected)} for input of shape ${formatShape(input.shape)}, got ${formatShape(target.shape)}`,
+      `${op}: expected a target of class indices of shape ${formatShape(expected)} for input of shape ${formatShape(input.shape)}${probabilities}, got shape ${formatShape(target.shape)}`,
     );
   }
   const labels = readIndices(target);
@@ -85,6 +87,35 @@ function checkIndexTarget(
       );
     }
   }
+}
+
+/**
+ * A float target read as class indices. JavaScript cannot tell `[0, 1]` from `[0., 1.]`, so
+ * `tensor([0, 1])` is float32: when such a target has the shape of class indices (the input's
+ * without the class dim) and holds whole numbers, it means class indices, and becomes int32.
+ */
+function floatClassIndices(op: string, input: Tensor, target: Tensor): Tensor {
+  const expected = indexTargetShape(input);
+  if (!shapesEqual(target.shape, expected)) {
+    const probabilities =
+      op === 'crossEntropy'
+        ? ` or of class probabilities of the input's shape ${formatShape(input.shape)}`
+        : '';
+    throw new Error(
+      `${op}: expected a target of class indices of shape ${formatShape(expected)} (int32, or whole numbers)${probabilities}, got a ${target.dtype} target of shape ${formatShape(target.shape)}`,
+    );
+  }
+  const values = target.backend.canReadSync ? target.dataSync() : null;
+  if (values === null)
+    throw new TypeError(
+      `${op}: a ${target.dtype} target on ${target.device} cannot be checked for whole numbers without waiting; give class indices as int32 (.int())`,
+    );
+  const at = values.findIndex((v) => !Number.isInteger(v));
+  if (at >= 0)
+    throw new Error(
+      `${op}: a ${target.dtype} target of shape ${formatShape(target.shape)} is read as class indices, but element ${at} is ${values[at]}, not a whole number; give int32 class indices${op === 'crossEntropy' ? `, or class probabilities of the input's shape ${formatShape(input.shape)}` : ''}`,
+    );
+  return target.detach().to('int32');
 }
 
 interface PickedTargets {
@@ -177,7 +208,8 @@ function indexTargets(op: string, input: Tensor, target: Tensor, options: NllLos
 export function nllLoss(logProbs: Tensor, target: Tensor, options: NllLossOptions = {}): Tensor {
   const input = floatInput('nllLoss', logProbs);
   assertTensor('nllLoss', target, 'target');
-  const s = indexTargets('nllLoss', input, target, options);
+  const indices = target.isFloatingPoint() ? floatClassIndices('nllLoss', input, target) : target;
+  const s = indexTargets('nllLoss', input, indices, options);
   let out: Tensor;
   if (nllFusable(s.scores, s)) out = fusedNll(s.scores, s);
   else {
@@ -190,7 +222,8 @@ export function nllLoss(logProbs: Tensor, target: Tensor, options: NllLossOption
 /**
  * Cross-entropy between logits and targets that are class indices (int32) or class
  * probabilities (float, input's shape), with PyTorch's weight, ignoreIndex, labelSmoothing and
- * reduction semantics.
+ * reduction semantics. A float target of the class indices' shape holding whole numbers
+ * (`tensor([0, 2])`, which JavaScript makes float32) is taken as class indices.
  * @example
  * F.crossEntropy(logits, labels, { labelSmoothing: 0.1 });
  */
@@ -200,15 +233,18 @@ export function crossEntropy(
   options: CrossEntropyOptions = {},
 ): Tensor {
   const x = floatInput('crossEntropy', input);
-  const t = assertTensor('crossEntropy', target, 'target');
+  let t = assertTensor('crossEntropy', target, 'target');
   const { labelSmoothing = 0 } = options;
   if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
     throw new RangeError(
       `crossEntropy: labelSmoothing must be in [0, 1], got ${String(labelSmoothing)}`,
     );
   }
-  if (t.dtype === 'float32' || t.dtype === 'float64')
-    return crossEntropyWithProbabilities(x, t, options, labelSmoothing);
+  if (t.isFloatingPoint()) {
+    if (shapesEqual(t.shape, x.shape))
+      return crossEntropyWithProbabilities(x, t, options, labelSmoothing);
+    t = floatClassIndices('crossEntropy', x, t);
+  }
   const s = indexTargets('crossEntropy', x, t, options);
   const logProbs = logSoftmax(s.scores, -1);
   if (labelSmoothing === 0 && nllFusable(logProbs, s)) {
@@ -346,7 +382,7 @@ export function binaryCrossEntropy(
 ): Tensor {
   const op = 'binaryCrossEntropy';
   const [p, t] = regressionPair(op, probs, target);
-  const values = p.device === 'cpu' ? p.dataSync() : null;
+  const values = p.backend.canReadSync ? p.dataSync() : null;
   if (values?.some((v) => !(v >= 0 && v <= 1))) {
     throw new RangeError(
       `${op}: all elements of input should be between 0 and 1 (probabilities); use binaryCrossEntropyWithLogits for logits`,
