@@ -18,7 +18,8 @@ import {
   materialize,
   sgdStepF32,
 } from '../src/backend/wasm/gemm.js';
-import { buildGemmModule, DEFAULT_VARIANTS } from '../src/backend/wasm/gemm_module.js';
+import { DEFAULT_VARIANTS } from '../src/backend/wasm/gemm_module.js';
+import { buildKernelModule } from '../src/backend/wasm/kernel_module.js';
 import { bestSimdLevel, simdLevelSupported, type SimdLevel } from '../src/backend/wasm/platform.js';
 import {
   configureGemm,
@@ -119,7 +120,7 @@ describe('wasm kernel modules', () => {
   it('emits valid modules for every variant, with shared or private memory', () => {
     for (const level of LEVELS) {
       for (const shared of [false, true]) {
-        const bytes = buildGemmModule(DEFAULT_VARIANTS[level], {
+        const bytes = buildKernelModule(DEFAULT_VARIANTS[level], {
           initialPages: 1,
           maximumPages: 16,
           shared,
@@ -130,7 +131,7 @@ describe('wasm kernel modules', () => {
     expect(WebAssembly.validate(buildCeilingModule('relaxed'))).toBe(true);
     expect(WebAssembly.validate(buildCeilingModule('simd'))).toBe(true);
     // The emitter's output is checked by the engine: a broken module must not validate.
-    const bytes = buildGemmModule(DEFAULT_VARIANTS.simd, {
+    const bytes = buildKernelModule(DEFAULT_VARIANTS.simd, {
       initialPages: 1,
       maximumPages: 16,
       shared: false,

@@ -32,7 +32,7 @@ import {
 } from './gemm.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { elementwiseRuntime, sumEachRowWasm, swapOuterWasm } from './elementwise.js';
-import { CTL, KIND_COL2IM, KIND_IM2COL, KIND_MAXPOOL, setControls } from './gemm_module.js';
+import { CTL, KIND_COL2IM, KIND_IM2COL, KIND_MAXPOOL, setControls } from './control_block.js';
 
 /** im2col / col2im with at least this many column elements use the worker threads. */
 const PARALLEL_COLUMNS = 1 << 16;

@@ -14,7 +14,7 @@ import { elementOffsets } from '../cpu/strided.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { ADAM_CONSTANTS, EW } from './elementwise_module.js';
 import { getRuntime, type GemmRuntime, kernelRuntime, type SideJob } from './gemm.js';
-import { CTL, KIND_ELEMENTWISE } from './gemm_module.js';
+import { CTL, KIND_ELEMENTWISE } from './control_block.js';
 
 /** Jobs touching at least this many bytes are split over the threads. */
 const PARALLEL_BYTES = 1 << 18;

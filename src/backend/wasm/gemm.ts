@@ -7,18 +7,16 @@
 import type { View } from '../backend.js';
 import { elementOffsets } from '../cpu/strided.js';
 import {
-  buildGemmModule,
   C_FROM_BIAS,
   CONTROL_BYTES,
   CTL,
-  DEFAULT_VARIANTS,
-  type GemmVariant,
   KIND_EACH,
   KIND_GEMM,
   MAX_EACH_JOBS,
   MAX_THREADS,
-  type MemoryLimits,
-} from './gemm_module.js';
+} from './control_block.js';
+import { DEFAULT_VARIANTS, type GemmVariant } from './gemm_module.js';
+import { buildKernelModule, type MemoryLimits } from './kernel_module.js';
 import {
   bestSimdLevel,
   canBlock,
@@ -73,7 +71,7 @@ export class GemmRuntime {
       shared,
     } as WebAssembly.MemoryDescriptor);
     this.limits = { initialPages: INITIAL_PAGES, maximumPages: MAX_PAGES, shared };
-    const bytes = buildGemmModule(variant, this.limits);
+    const bytes = buildKernelModule(variant, this.limits);
     this.module = new WebAssembly.Module(bytes);
     const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
     this.runTask = instance.exports.run_task as (thread: number, index: number) => void;

@@ -1,0 +1,51 @@
+/**
+ * The plain float32 SGD step, p += g·scale: its WebAssembly function in the kernel module.
+ */
+import type { FunctionBuilder, ModuleBuilder } from './emitter.js';
+import type { GemmVariant } from './gemm_module.js';
+
+/**
+ * `sgd_f32(p, g, n, scale)`: p[i] = p[i] + g[i]·scale in float32 (a plain SGD step, scale = -lr
+ * or lr when maximizing), f32x4.mul then f32x4.add (never fused, so each step rounds as the
+ * reference's float32 arithmetic does), scalar for the tail.
+ */
+export function emitSgd(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
+  const f = m.func('sgd_f32', ['i32', 'i32', 'i32', 'f32'], []);
+  const [p, g, n, scale] = [0, 1, 2, 3].map((i) => f.param(i));
+  const i = f.local('i32');
+  const end = f.local('i32');
+  const sv = f.local('v128');
+  if (v.level !== 'scalar') {
+    f.get(scale).f32x4_splat().set(sv);
+    // end = n rounded down to a multiple of 4, in bytes
+    f.get(n).i32_const(2).i32_shl().i32_const(-16).i32_and().set(end);
+    f.for_(
+      i,
+      () => f.i32_const(0),
+      () => f.get(end),
+      16,
+      () => {
+        f.get(p).get(i).i32_add();
+        f.get(p).get(i).i32_add().v128_load();
+        f.get(g).get(i).i32_add().v128_load().get(sv).f32x4_mul();
+        f.f32x4_add().v128_store();
+      },
+    );
+  } else {
+    f.i32_const(0).set(end);
+  }
+  f.get(n).i32_const(2).i32_shl().set(n);
+  f.for_(
+    i,
+    () => f.get(end),
+    () => f.get(n),
+    4,
+    () => {
+      f.get(p).get(i).i32_add();
+      f.get(p).get(i).i32_add().f32_load();
+      f.get(g).get(i).i32_add().f32_load().get(scale).f32_mul();
+      f.f32_add().f32_store();
+    },
+  );
+  return f;
+}
