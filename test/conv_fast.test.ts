@@ -25,7 +25,7 @@ import {
   im2colInMemory,
   maxPool2dF32,
 } from '../src/backend/wasm/conv.js';
-import { kernelRuntime } from '../src/backend/wasm/gemm.js';
+import { kernelRuntime } from '../src/backend/wasm/kernel_runtime.js';
 import type { DType, TypedArray } from '../src/tensor/dtype.js';
 import { autograd, F, gradcheck, gradgradcheck, tensor, type Tensor } from '../src/index.js';
 import { bytesOf } from './helpers/values.js';

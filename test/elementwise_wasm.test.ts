@@ -27,7 +27,7 @@ import {
   sumEachRowWasm,
   swapOuterWasm,
 } from '../src/backend/wasm/elementwise.js';
-import { kernelRuntime } from '../src/backend/wasm/gemm.js';
+import { kernelRuntime } from '../src/backend/wasm/kernel_runtime.js';
 
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 3.4e38, -3.4e38];
 

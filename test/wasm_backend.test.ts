@@ -11,13 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import { buildCeilingModule } from '../src/backend/wasm/ceiling_module.js';
-import {
-  gemmF32Into,
-  gemmF32With,
-  type GemmWriter,
-  materialize,
-  sgdStepF32,
-} from '../src/backend/wasm/gemm.js';
+import { gemmF32Into, gemmF32With } from '../src/backend/wasm/gemm.js';
+import { type GemmWriter, materialize } from '../src/backend/wasm/gemm_operands.js';
+import { sgdStepF32 } from '../src/backend/wasm/sgd.js';
 import { DEFAULT_VARIANTS } from '../src/backend/wasm/gemm_module.js';
 import { buildKernelModule } from '../src/backend/wasm/kernel_module.js';
 import { bestSimdLevel, simdLevelSupported, type SimdLevel } from '../src/backend/wasm/platform.js';
@@ -584,9 +580,13 @@ describe('wasm matmul on worker threads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chainrule-wasm-'));
     const file = join(dir, 'exit.mts');
     const gemm = fileURLToPath(new URL('../src/backend/wasm/gemm.ts', import.meta.url));
+    const runtime = fileURLToPath(
+      new URL('../src/backend/wasm/kernel_runtime.ts', import.meta.url),
+    );
     writeFileSync(
       file,
-      `import { gemmF32, whenThreadsReady, tasksByThread } from ${JSON.stringify(gemm)};
+      `import { gemmF32 } from ${JSON.stringify(gemm)};
+import { whenThreadsReady, tasksByThread } from ${JSON.stringify(runtime)};
 const n = 256, data = new Float32Array(n * n).fill(1);
 const v = { storage: data, dtype: 'float32', shape: [1, n, n], strides: [n * n, n, 1], offset: 0 };
 await whenThreadsReady();

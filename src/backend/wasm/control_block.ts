@@ -114,6 +114,7 @@ export const MAX_EACH_JOBS = 8;
 
 /** CTL.C_INIT values (0: C starts at zero). */
 export const C_FROM_C = 1;
+
 export const C_FROM_BIAS = 2;
 
 /** Writes control words by name, e.g. `setControls(rt.ctl, { M: m, N: n })`. */
@@ -126,15 +127,21 @@ export function setControls(
 }
 
 export const MAX_THREADS = 64;
+
 /** Bytes reserved for the control block. */
 export const CONTROL_BYTES = 1024;
 
 /** A matmul: pack B, pack A, then compute (tasks split by CTL.PACK_B_TASKS and CTL.BARRIER). */
 export const KIND_GEMM = 0;
+
 export const KIND_ELEMENTWISE = 5;
+
 export const KIND_IM2COL = 1;
+
 export const KIND_COL2IM = 2;
+
 export const KIND_MAXPOOL = 3;
+
 export const KIND_EACH = 6;
 
 /** word address of control word `w` */

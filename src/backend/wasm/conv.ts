@@ -23,13 +23,9 @@ import { cpuBackend } from '../cpu/cpu_backend.js';
 import { allocateStorage } from '../cpu/storage.js';
 import { outputSize, validRange, windowGeometry } from '../cpu/conv_kernels.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
-import {
-  gemmF32With,
-  type GemmOperand,
-  type GemmRuntime,
-  kernelRuntime,
-  materialize,
-} from './gemm.js';
+import { gemmF32With } from './gemm.js';
+import { type GemmOperand, materialize } from './gemm_operands.js';
+import { type GemmRuntime, kernelRuntime } from './kernel_runtime.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { elementwiseRuntime, sumEachRowWasm, swapOuterWasm } from './elementwise.js';
 import { CTL, KIND_COL2IM, KIND_IM2COL, KIND_MAXPOOL, setControls } from './control_block.js';

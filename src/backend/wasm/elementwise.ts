@@ -13,7 +13,8 @@ import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { elementOffsets } from '../cpu/strided.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { ADAM_CONSTANTS, EW } from './elementwise_module.js';
-import { getRuntime, type GemmRuntime, kernelRuntime, type SideJob } from './gemm.js';
+import { getRuntime, type GemmRuntime, kernelRuntime } from './kernel_runtime.js';
+import type { SideJob } from './side_by_side.js';
 import { CTL, KIND_ELEMENTWISE } from './control_block.js';
 
 /** Jobs touching at least this many bytes are split over the threads. */

@@ -100,9 +100,13 @@ function emitFullPanelCopy(f: FunctionBuilder, p: PanelPacker): void {
 
 /** Float lanes `lanes` of two vectors (0–3 the first, 4–7 the second) as an i8x16 shuffle. */
 const lanes = (l: readonly number[]) => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
+
 const INTERLEAVE_LOW = lanes([0, 4, 1, 5]);
+
 const INTERLEAVE_HIGH = lanes([2, 6, 3, 7]);
+
 const LOW_PAIRS = lanes([0, 1, 4, 5]);
+
 const HIGH_PAIRS = lanes([2, 3, 6, 7]);
 
 /**

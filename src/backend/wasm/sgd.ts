@@ -3,6 +3,7 @@
  */
 import type { FunctionBuilder, ModuleBuilder } from './emitter.js';
 import type { GemmVariant } from './gemm_module.js';
+import { getRuntime } from './kernel_runtime.js';
 
 /**
  * `sgd_f32(p, g, n, scale)`: p[i] = p[i] + g[i]·scale in float32 (a plain SGD step, scale = -lr
@@ -48,4 +49,33 @@ export function emitSgd(m: ModuleBuilder, v: GemmVariant): FunctionBuilder {
     },
   );
   return f;
+}
+
+/**
+ * A plain float32 SGD step in place, p[i] = p[i] + g[i]·scale (scale = -lr, or lr when
+ * maximizing, already rounded to float32), on the WebAssembly kernel: the same float32 rounding
+ * as the reference loop, several times faster than a typed-array loop even with the copies in
+ * and out. False when the kernels cannot take it (the caller runs the reference).
+ */
+export function sgdStepF32(p: Float32Array, g: Float32Array, scale: number): boolean {
+  const n = p.length;
+  if (g.length !== n) return false;
+  const rt = getRuntime();
+  if (!rt) return false;
+  const arena = rt.arena;
+  if (arena.contains(p) && arena.contains(g)) {
+    rt.sgd(p.byteOffset, g.byteOffset, n, scale);
+    return true;
+  }
+  return arena.withTemporaries((take) => {
+    const pPtr = take(n * 4);
+    const gPtr = pPtr === 0 ? 0 : take(n * 4);
+    if (gPtr === 0) return false;
+    const heap = rt.heap();
+    heap.set(p, pPtr >> 2);
+    heap.set(g, gPtr >> 2);
+    rt.sgd(pPtr, gPtr, n, scale);
+    p.set(heap.subarray(pPtr >> 2, (pPtr >> 2) + n));
+    return true;
+  });
 }

@@ -45,22 +45,15 @@ import {
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
 import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
-import {
-  arenaFloat32,
-  gemmF32,
-  gemmF32Beside,
-  gemmSideJob,
-  getRuntime,
-  numThreads,
-  runSideBySide,
-  sgdStepF32,
-  wasmGemmAvailable,
-} from './gemm.js';
+import { arenaFloat32, getRuntime, numThreads, wasmGemmAvailable } from './kernel_runtime.js';
+import { gemmF32, gemmF32Beside, gemmSideJob } from './gemm.js';
+import { runSideBySide } from './side_by_side.js';
+import { sgdStepF32 } from './sgd.js';
 import { setFloat32Allocator } from '../cpu/storage.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 
+export { configureGemm } from './gemm.js';
 export {
-  configureGemm,
   numThreads,
   setNumThreads,
   setSimdLevel,
@@ -68,7 +61,7 @@ export {
   tasksByThread,
   whenThreadsReady,
   wasmGemmAvailable,
-} from './gemm.js';
+} from './kernel_runtime.js';
 export type { SimdLevel } from './platform.js';
 
 /**
