@@ -17,14 +17,13 @@ import {
 } from '../src/backend/wasm/wasm_backend.js';
 import { maxPool2dWithIndices, maxPoolWindowsValid } from '../src/autograd/ops/pooling.js';
 import { unfold2d } from '../src/autograd/ops/conv.js';
+import { conv2dBackwardF32 } from '../src/backend/wasm/conv.js';
 import {
-  col2imChannelMajor,
   col2imInMemory,
-  conv2dBackwardF32,
-  im2colChannelMajor,
   im2colInMemory,
   maxPool2dF32,
-} from '../src/backend/wasm/conv.js';
+} from '../src/backend/wasm/window_kernels.js';
+import { col2imChannelMajor, im2colChannelMajor } from '../src/backend/wasm/window_loops.js';
 import { kernelRuntime } from '../src/backend/wasm/kernel_runtime.js';
 import type { DType, TypedArray } from '../src/tensor/dtype.js';
 import { autograd, F, gradcheck, gradgradcheck, tensor, type Tensor } from '../src/index.js';

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import { plainSgdOptions } from './helpers/values.js';
-import { scatterLastDimFast } from '../src/backend/cpu/indexing_kernels.js';
+import { scatterLastDimFast } from '../src/backend/wasm/gather_scatter.js';
 import { ARENA_MIN_ELEMENTS } from '../src/backend/wasm/arena.js';
 import { contiguousStrides } from '../src/tensor/shape.js';
 import {

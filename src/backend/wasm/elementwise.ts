@@ -7,7 +7,7 @@
  */
 import type { AdamUpdateOptions, ReduceOp, View } from '../backend.js';
 import { adamConstants } from '../cpu/fused_kernels.js';
-import { isBroadcastValue, lastDimRows, scatterBase } from '../cpu/indexing_kernels.js';
+import { isBroadcastValue, lastDimRows, scatterBase } from './gather_scatter.js';
 import type { DType } from '../../tensor/dtype.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { elementOffsets } from '../cpu/strided.js';

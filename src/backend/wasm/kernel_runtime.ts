@@ -195,9 +195,9 @@ export function tasksByThread(): number[] {
 }
 
 /**
- * The kernel module's runtime for other kernels that share its memory (conv.ts's im2col and
- * col2im tasks), with the worker threads started when `parallel` and there are several; null
- * where the WebAssembly kernels cannot run.
+ * The kernel module's runtime for other kernels that share its memory (window_kernels.ts's
+ * im2col and col2im tasks), with the worker threads started when `parallel` and there are
+ * several; null where the WebAssembly kernels cannot run.
  */
 export function kernelRuntime(parallel: boolean): { rt: GemmRuntime; parallel: boolean } | null {
   const rt = getRuntime();

@@ -5,11 +5,11 @@
  * kernel not accelerated here is the reference one.
  *
  * Accelerated: float32 matmul (and so linear layers, bmm, einsum's products); conv2d with groups
- * 1 as one matmul per layer over the batch, and max pooling (conv.ts); relu and its backward,
- * add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
+ * 1 as one matmul per layer over the batch (conv.ts), and max pooling (window_kernels.ts); relu
+ * and its backward, add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
  * scatter-add (elementwise.ts, on arena storage); softmax / log-softmax along the last dim and
  * the log-softmax backward (a vector exp); plain SGD steps; unfold2d, fold2d and last-dim
- * gather/scatter as TypeScript loops (../cpu/conv_kernels.ts, indexing_kernels.ts). float64 and
+ * gather/scatter as TypeScript loops (window_loops.ts, gather_scatter.ts). float64 and
  * integer work, and everything else, run the reference backend's code, whose elementwise and
  * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
 import type {
@@ -42,9 +42,10 @@ import {
   softmaxWasm,
   sumLeadingWasm,
 } from './elementwise.js';
-import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
-import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
-import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
+import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32 } from './conv.js';
+import { maxPool2dF32 } from './window_kernels.js';
+import { fold2dFast, maxPool2dFast, unfold2dFast } from './window_loops.js';
+import { gatherLastDimFast, scatterLastDimFast } from './gather_scatter.js';
 import { arenaFloat32, getRuntime, numThreads, wasmGemmAvailable } from './kernel_runtime.js';
 import { gemmF32, gemmF32Beside, gemmSideJob } from './gemm.js';
 import { runSideBySide } from './side_by_side.js';
@@ -215,7 +216,7 @@ export const wasmBackend: Backend = {
     cpuBackend.adamUpdate(param, grad, expAvg, expAvgSq, maxExpAvgSq, options);
   },
 
-  // Sliding windows and indexing: tight TypeScript loops (../cpu/conv_kernels.ts, indexing_kernels.ts).
+  // Sliding windows and indexing: tight TypeScript loops (window_loops.ts, gather_scatter.ts).
   unfold2d(x: View, geometry: Conv2dGeometry, padValue: number): Storage {
     return unfold2dFast(x, geometry, padValue);
   },

@@ -8,7 +8,7 @@ import { at, CTL, CTL_BASE, loadCtl, min } from './control_block.js';
 type V128 = Local;
 
 /**
- * im2col / col2im task (channel, images chunk), the loops of conv.ts's im2colChannelMajor /
+ * im2col / col2im task (channel, images chunk), the loops of window_loops.ts's im2colChannelMajor /
  * col2imChannelMajor: im2col copies x[b, c, oy·sy + ki·dy − py, ox·sx + kj·dx − px] into row
  * (c, ki, kj), column b·L + oy·outW + ox of the columns; col2im zeroes its image planes and adds
  * the columns back in the same (ki, kj, oy, ox) order as the JavaScript loop, so each element
@@ -229,7 +229,7 @@ export function emitIm2col(m: ModuleBuilder, col2im: boolean, simd: boolean): Fu
 
 /**
  * Max-pool task (a chunk of IC_NB planes out of IC_N, each contiguous H×W at IC_IMAGE): the loop
- * of conv_kernels.ts's maxPool2dFast, window elements in (ki, kj) order, out-of-image ones
+ * of window_loops.ts's maxPool2dFast, window elements in (ki, kj) order, out-of-image ones
  * skipped, a later element taken when the window has none yet, it is larger, or it is NaN; so the
  * first maximum's index y·W + x wins ties and the last NaN wins over numbers. The take is a
  * select, not a branch (on activations `v > best` is close to random and mispredicts).
