@@ -93,3 +93,25 @@ export function assertValidShape(op: string, shape: readonly number[]): void {
     }
   }
 }
+
+/**
+ * The number of positions of a window sliding over `size` inputs: PyTorch's
+ * pooling_output_shape, which with `ceilMode` false is convolution's
+ * floor((size + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1. In ceil mode a last,
+ * partial window counts if it starts inside the input or its left padding. Zero or less when
+ * the (dilated) window does not fit; callers report that with their own op's name.
+ * @example windowOutputSize(28, 3, 2, 1, 1); // 14
+ */
+export function windowOutputSize(
+  size: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  dilation: number,
+  ceilMode = false,
+): number {
+  const span = size + 2 * padding - dilation * (kernel - 1) - 1;
+  let out = Math.floor((span + (ceilMode ? stride - 1 : 0)) / stride) + 1;
+  if (ceilMode && (out - 1) * stride >= size + padding) out--;
+  return out;
+}

@@ -19,14 +19,14 @@
  * order); test/conv_fast.test.ts compares them on random geometries.
  */
 import type { Conv2dGeometry, View } from '../backend.js';
-import { cpuBackend } from '../cpu/cpu_backend.js';
+import { convOutputSize, cpuBackend } from '../cpu/cpu_backend.js';
 import { allocateStorage } from '../cpu/storage.js';
 import { isContiguous } from '../../tensor/shape.js';
 import { gemmF32With } from './gemm.js';
 import { type GemmOperand, materialize } from './gemm_operands.js';
 import { type GemmRuntime, kernelRuntime } from './kernel_runtime.js';
 import { elementwiseRuntime, sumEachRowWasm, swapOuterWasm } from './elementwise.js';
-import { col2imChannelMajor, im2colChannelMajor, outputSize } from './window_loops.js';
+import { col2imChannelMajor, im2colChannelMajor } from './window_loops.js';
 import { col2imInMemory, im2colInMemory } from './window_kernels.js';
 
 /** A writer of the columns [C·kh·kw, N·L] of x: im2col on the kernels, or in JavaScript into dst. */
@@ -114,7 +114,7 @@ export function conv2dForwardF32(
 ): Conv2dForwardResult {
   const [n, , h, wd] = x.shape;
   const [o, c, kh, kw] = w.shape;
-  const [outH, outW] = outputSize(h, wd, g);
+  const { outH, outW } = convOutputSize(h, wd, g);
   const L = outH * outW;
   const NL = n * L;
   const ckk = c * kh * kw;
@@ -327,7 +327,7 @@ function gradientProducts(
 ): Conv2dBackwardResult {
   const [n, , h, wd] = x.shape;
   const [o, c, kh, kw] = w.shape;
-  const [outH, outW] = outputSize(h, wd, g);
+  const { outH, outW } = convOutputSize(h, wd, g);
   const NL = n * outH * outW;
   const ckk = c * kh * kw;
   let weight: Float32Array | null = null;

@@ -5,12 +5,13 @@
  * kernels in window_loops.ts, bit for bit.
  */
 import type { Conv2dGeometry, View } from '../backend.js';
+import { convOutputSize } from '../cpu/cpu_backend.js';
 import { allocateStorage } from '../cpu/storage.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { CTL, KIND_COL2IM, KIND_IM2COL, KIND_MAXPOOL, setControls } from './control_block.js';
 import { type GemmRuntime, kernelRuntime } from './kernel_runtime.js';
-import { outputSize, validRange } from './window_loops.js';
+import { validRange } from './window_loops.js';
 
 /** im2col / col2im with at least this many column elements use the worker threads. */
 const PARALLEL_COLUMNS = 1 << 16;
@@ -92,7 +93,7 @@ function runColumnsJob(
 ): boolean {
   const [n, c, h, w] = shape;
   const [kh, kw] = g.kernel;
-  const [outH, outW] = outputSize(h, w, g);
+  const { outH, outW } = convOutputSize(h, w, g);
   return rt.arena.withTemporaries((take) => {
     const rangesPtr = take((kh + kw) * 8);
     if (rangesPtr === 0) return false;
@@ -133,7 +134,7 @@ function runColumnsJob(
 /** The kernels' runtime for a columns job of `shape` (threaded when the columns are large). */
 function columnsRuntime(shape: readonly number[], g: Conv2dGeometry) {
   const [n, c, h, w] = shape;
-  const [outH, outW] = outputSize(h, w, g);
+  const { outH, outW } = convOutputSize(h, w, g);
   return kernelRuntime(c * g.kernel[0] * g.kernel[1] * n * outH * outW >= PARALLEL_COLUMNS);
 }
 

@@ -12,21 +12,13 @@
  */
 import type { Conv2dGeometry, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
+import { convOutputSize } from '../cpu/cpu_backend.js';
 import { allocateStorage } from '../cpu/storage.js';
-
-/** Output height and width of a window of `g` sliding over an h×w image (floor mode). */
-export function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
-  const outH =
-    Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
-  const outW =
-    Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
-  return [outH, outW];
-}
 
 /** A window `g` sliding over images [N, C, H, W] of `shape`: their sizes and its parameters. */
 export function windowGeometry(shape: readonly number[], g: Conv2dGeometry) {
   const [n, c, h, w] = shape;
-  const [outH, outW] = outputSize(h, w, g);
+  const { outH, outW } = convOutputSize(h, w, g);
   const [kh, kw] = g.kernel;
   const [sy, sx] = g.stride;
   const [py, px] = g.padding;
