@@ -1,9 +1,50 @@
 /**
- * The plain float32 SGD step, p += g·scale: its WebAssembly function in the kernel module.
+ * The plain float32 SGD step (no momentum, no weight decay), p += g·scale: its WebAssembly
+ * function in the kernel module and the one entry the backend calls (plainSgdF32), which runs it
+ * split over the threads on arena storage (elementwise.ts sgdWasm) or on copies in the kernels'
+ * memory. Bit-identical to the reference loop (../cpu/fused_kernels.ts sgdUpdateKernel).
  */
 import type { FunctionBuilder, ModuleBuilder } from './emitter.js';
 import type { GemmVariant } from './gemm_module.js';
+import type { SgdUpdateOptions, View } from '../backend.js';
+import { isContiguous, shapeSize } from '../../tensor/shape.js';
+import { sgdWasm } from './elementwise.js';
 import { getRuntime } from './kernel_runtime.js';
+
+/** Steps on fewer elements stay on the reference loop (the call costs more than it saves). */
+const SGD_MIN_ELEMENTS = 1024;
+
+/**
+ * Backend.sgdUpdate for a plain float32 step (no weight decay, no momentum) on contiguous
+ * tensors of SGD_MIN_ELEMENTS or more, on the WebAssembly kernel; false, with nothing done,
+ * for anything else (the caller runs the reference kernel).
+ */
+export function plainSgdF32(
+  param: View,
+  grad: View,
+  momentumBuffer: View | null,
+  options: SgdUpdateOptions,
+): boolean {
+  const plain = options.weightDecay === 0 && !(options.momentum !== 0 && momentumBuffer !== null);
+  const size = shapeSize(param.shape);
+  if (
+    !plain ||
+    size < SGD_MIN_ELEMENTS ||
+    param.dtype !== 'float32' ||
+    grad.dtype !== 'float32' ||
+    !(param.storage instanceof Float32Array) ||
+    !(grad.storage instanceof Float32Array) ||
+    !isContiguous(param.shape, param.strides) ||
+    !isContiguous(grad.shape, grad.strides)
+  )
+    return false;
+  // The reference's float32 constants: -lr rounded, the sign of maximize applied after.
+  const scale = (options.maximize ? -1 : 1) * Math.fround(-options.lr);
+  if (sgdWasm(param, grad, scale)) return true;
+  const p = param.storage.subarray(param.offset, param.offset + size);
+  const g = grad.storage.subarray(grad.offset, grad.offset + size);
+  return sgdStepF32(p, g, scale);
+}
 
 /**
  * `sgd_f32(p, g, n, scale)`: p[i] = p[i] + g[i]·scale in float32 (a plain SGD step, scale = -lr

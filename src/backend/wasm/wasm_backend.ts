@@ -37,7 +37,6 @@ import {
   reluBackwardWasm,
   reluWasm,
   scatterAddWasm,
-  sgdWasm,
   sumRowsSideJob,
   softmaxWasm,
   sumLeadingWasm,
@@ -49,9 +48,8 @@ import { gatherLastDimFast, scatterLastDimFast } from './gather_scatter.js';
 import { arenaFloat32, getRuntime, numThreads, wasmGemmAvailable } from './kernel_runtime.js';
 import { gemmF32, gemmF32Beside, gemmSideJob } from './gemm.js';
 import { runSideBySide } from './side_by_side.js';
-import { sgdStepF32 } from './sgd.js';
+import { plainSgdF32 } from './sgd.js';
 import { setFloat32Allocator } from '../cpu/storage.js';
-import { isContiguous, shapeSize } from '../../tensor/shape.js';
 
 export { configureGemm } from './gemm.js';
 export {
@@ -179,27 +177,8 @@ export const wasmBackend: Backend = {
   },
 
   sgdUpdate(param: View, grad: View, momentumBuffer: View | null, options: SgdUpdateOptions): void {
-    // Plain float32 SGD (no momentum, no weight decay) on contiguous tensors: the WebAssembly
-    // kernel, bit-identical to the reference loop. Anything else runs the reference kernel.
-    const plain = options.weightDecay === 0 && !(options.momentum !== 0 && momentumBuffer !== null);
-    const size = shapeSize(param.shape);
-    if (
-      plain &&
-      size >= 1024 &&
-      param.dtype === 'float32' &&
-      grad.dtype === 'float32' &&
-      param.storage instanceof Float32Array &&
-      grad.storage instanceof Float32Array &&
-      isContiguous(param.shape, param.strides) &&
-      isContiguous(grad.shape, grad.strides)
-    ) {
-      const scale = (options.maximize ? -1 : 1) * Math.fround(-options.lr);
-      if (sgdWasm(param, grad, scale)) return;
-      const p = param.storage.subarray(param.offset, param.offset + size);
-      const g = grad.storage.subarray(grad.offset, grad.offset + size);
-      if (sgdStepF32(p, g, scale)) return;
-    }
-    cpuBackend.sgdUpdate(param, grad, momentumBuffer, options);
+    if (!plainSgdF32(param, grad, momentumBuffer, options))
+      cpuBackend.sgdUpdate(param, grad, momentumBuffer, options);
   },
 
   adamUpdate(
