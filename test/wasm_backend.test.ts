@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
-import { buildCeilingModule } from '../src/backend/wasm/ceiling_module.js';
+import { buildCeilingModule } from '../bench/lib/ceiling_module.js';
 import { gemmF32Into, gemmF32With } from '../src/backend/wasm/gemm.js';
 import { type GemmWriter, materialize } from '../src/backend/wasm/gemm_operands.js';
 import { sgdStepF32 } from '../src/backend/wasm/sgd.js';

@@ -3,7 +3,7 @@ export type DType = 'float32' | 'float64' | 'int32' | 'bool';
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
 /** Allocates a zero-filled typed array that stores elements of `dtype`. */
 export function allocateTypedArray(dtype: DType, size: number): TypedArray {
@@ -49,9 +49,4 @@ export function promoteWithScalar(tensorDType: DType, scalar: number | boolean):
   if (isFloatingDType(tensorDType)) return tensorDType;
   if (!Number.isInteger(scalar)) return 'float32';
   return tensorDType === 'bool' ? 'int32' : tensorDType;
-}
-
-/** The dtype a JavaScript value gets when it becomes a tensor on its own. */
-export function dtypeOfScalar(value: number | boolean): DType {
-  return typeof value === 'boolean' ? 'bool' : 'float32';
 }

@@ -27,7 +27,7 @@ function checkGeometry(op: string, g: Conv2dGeometry): void {
 }
 
 /** Output positions (outH, outW) of windows of `g` over an h×w image; throws when there are none. */
-export function windowCount(
+function windowCount(
   op: string,
   h: number,
   w: number,

@@ -48,12 +48,12 @@ export interface GemmWriter {
 
 export type GemmOperand = View | GemmWriter;
 
-export function isWriter(x: GemmOperand): x is GemmWriter {
+function isWriter(x: GemmOperand): x is GemmWriter {
   return typeof (x as GemmWriter).write === 'function';
 }
 
 /** The strides the kernel reads a written operand with. */
-export function writerStrides(w: GemmWriter): number[] {
+function writerStrides(w: GemmWriter): number[] {
   const [batch, rows, cols] = w.shape;
   return w.transposed
     ? [batch === 1 ? 0 : rows * cols, 1, rows]
@@ -75,7 +75,7 @@ export function materialize(x: GemmOperand): View {
 }
 
 /** An operand in the kernels' memory: element (0, 0, 0) at byte `base + 4·offset`, read with `strides`. */
-export interface PlacedOperand {
+interface PlacedOperand {
   base: number;
   offset: number;
   strides: readonly number[];

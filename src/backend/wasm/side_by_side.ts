@@ -50,7 +50,7 @@ export function runJobs(
 }
 
 /** A job's control block (its address) and task count, as KIND_EACH lists and side tasks read them. */
-export interface PlacedJob {
+interface PlacedJob {
   block: number;
   tasks: number;
 }

@@ -85,7 +85,7 @@ function matrixView(v: View, rows: number, cols: number, transposed: boolean): V
 }
 
 /** The reference backend under its own device name, for comparisons. */
-export const cpuReferenceBackend: Backend = { ...cpuBackend, name: 'cpu-reference' };
+const cpuReferenceBackend: Backend = { ...cpuBackend, name: 'cpu-reference' };
 
 export const wasmBackend: Backend = {
   ...cpuBackend,

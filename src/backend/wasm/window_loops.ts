@@ -16,7 +16,7 @@ import { convOutputSize } from '../cpu/cpu_backend.js';
 import { allocateStorage } from '../cpu/storage.js';
 
 /** A window `g` sliding over images [N, C, H, W] of `shape`: their sizes and its parameters. */
-export function windowGeometry(shape: readonly number[], g: Conv2dGeometry) {
+function windowGeometry(shape: readonly number[], g: Conv2dGeometry) {
   const [n, c, h, w] = shape;
   const { outH, outW } = convOutputSize(h, w, g);
   const [kh, kw] = g.kernel;
