@@ -29,6 +29,7 @@ import {
 } from '../src/backend/wasm/wasm_backend.js';
 import { getBackend, matmul, randn, tensor, F } from '../src/index.js';
 import { bytesOf, plainSgdOptions } from './helpers/values.js';
+import { expectAllClose, expectBitEqual } from './helpers/close.js';
 
 const EPS32 = 2 ** -23;
 
@@ -200,12 +201,11 @@ describe.each(LEVELS)('wasm matmul, %s kernels', (level) => {
         expect(bytesOf(both).equals(bytesOf(want)), label).toBe(true);
         expect(writes).toEqual([ad.length, bd.length, ad.length, bd.length]);
         // materialize gives the view the writer describes.
-        expect(
-          Array.from(
-            cpuBackend.matmul(materialize(aw), materialize(bw), 'float32') as Float32Array,
-          ),
+        expectBitEqual(
+          cpuBackend.matmul(materialize(aw), materialize(bw), 'float32') as Float32Array,
+          cpuBackend.matmul(av, bv, 'float32') as Float32Array,
           label,
-        ).toEqual(Array.from(cpuBackend.matmul(av, bv, 'float32') as Float32Array));
+        );
       }
     }
   });
@@ -661,8 +661,8 @@ describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
     const want = run(cpuBackend, p, g, options);
     const got = run(wasmBackend, p, g, options);
     expect(bytesOf(got).equals(bytesOf(want))).toBe(true);
-    expect(Array.from(got.subarray(0, 7))).toEqual(Array.from(storage.subarray(0, 7)));
-    expect(Array.from(got.subarray(size + 7))).toEqual(Array.from(storage.subarray(size + 7)));
+    expectBitEqual(got.subarray(0, 7), storage.subarray(0, 7));
+    expectBitEqual(got.subarray(size + 7), storage.subarray(size + 7));
     for (const o of [
       { ...options, weightDecay: 0.01 },
       { ...options, momentum: 0.9 },
@@ -672,9 +672,7 @@ describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
       const w = run(cpuBackend, p, g, o, bufRef);
       const x = run(wasmBackend, p, g, o, bufWasm);
       expect(bytesOf(x).equals(bytesOf(w))).toBe(true);
-      expect(Array.from(bufWasm.storage as Float32Array)).toEqual(
-        Array.from(bufRef.storage as Float32Array),
-      );
+      expectBitEqual(bufWasm.storage as Float32Array, bufRef.storage as Float32Array);
     }
   });
 });
@@ -786,12 +784,13 @@ describe('fused linear layer (bias written first, the product added)', () => {
       expect(reference.gradFn, label).not.toBe('AddmmBackward');
       fast.values.forEach((got, k) => {
         const want = reference.values[k];
-        expect(got.length, label).toBe(want.length);
-        got.forEach((v, j) =>
-          expect(Math.abs(v - want[j]), `${label} [${k}][${j}]`).toBeLessThanOrEqual(
-            1e-5 * (1 + Math.abs(want[j])) * 16,
-          ),
-        );
+        // |got − want| ≤ 16e-5·(1 + |want|), no NaN on either side.
+        expectAllClose(got, want, {
+          rtol: 16e-5,
+          atol: 16e-5,
+          equalNan: false,
+          message: `${label} [${k}]`,
+        });
       });
     });
   });
@@ -828,11 +827,13 @@ describe('cpu device registry', () => {
     }
     const fast = run();
     fast.forEach((values, i) => {
-      expect(values.length).toBe(reference[i].length);
       const scale = Math.max(...reference[i].map(Math.abs));
-      values.forEach((v, j) =>
-        expect(Math.abs(v - reference[i][j])).toBeLessThanOrEqual(1e-5 * scale),
-      );
+      expectAllClose(values, reference[i], {
+        rtol: 0,
+        atol: 1e-5 * scale,
+        equalNan: false,
+        message: `result ${i}`,
+      });
     });
   });
 });
