@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Conv2dGeometry, View } from '../src/backend/backend.js';
-import { convOutputSize, cpuBackend } from '../src/backend/cpu/cpu_backend.js';
+import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
+import { convOutputSize } from '../src/tensor/shape.js';
 import {
   configureGemm,
   setNumThreads,

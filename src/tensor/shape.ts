@@ -1,4 +1,6 @@
 /** Shape and stride arithmetic shared by every layer. Shapes are arrays of non-negative ints. */
+import type { Conv2dGeometry } from '../backend/backend.js';
+
 export type Shape = readonly number[];
 
 export function shapeSize(shape: Shape): number {
@@ -114,4 +116,21 @@ export function windowOutputSize(
   let out = Math.floor((span + (ceilMode ? stride - 1 : 0)) / stride) + 1;
   if (ceilMode && (out - 1) * stride >= size + padding) out--;
   return out;
+}
+
+/**
+ * Output height and width of a 2-D convolution or pooling window `g` over an h×w image (floor
+ * mode); zero or less where the window does not fit.
+ * @example
+ * const g = { kernel: [3, 3], stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
+ * convOutputSize(28, 28, g); // { outH: 26, outW: 26 }
+ */
+export function convOutputSize(
+  h: number,
+  w: number,
+  g: Conv2dGeometry,
+): { outH: number; outW: number } {
+  const outH = windowOutputSize(h, g.kernel[0], g.stride[0], g.padding[0], g.dilation[0]);
+  const outW = windowOutputSize(w, g.kernel[1], g.stride[1], g.padding[1], g.dilation[1]);
+  return { outH, outW };
 }

@@ -5,7 +5,7 @@
  * convolutions composed from them are differentiable any number of times.
  */
 import type { Conv2dGeometry } from '../../backend/backend.js';
-import { formatShape, windowOutputSize } from '../../tensor/shape.js';
+import { convOutputSize, formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { assertTensor, fromStorage, record, wantsGrad } from '../define.js';
 import { isGradEnabled } from '../grad_mode.js';
@@ -33,9 +33,7 @@ function windowCount(
   w: number,
   g: Conv2dGeometry,
 ): { outH: number; outW: number } {
-  // The backend computes the same count; autograd must not depend on a particular backend.
-  const outH = windowOutputSize(h, g.kernel[0], g.stride[0], g.padding[0], g.dilation[0]);
-  const outW = windowOutputSize(w, g.kernel[1], g.stride[1], g.padding[1], g.dilation[1]);
+  const { outH, outW } = convOutputSize(h, w, g);
   if (outH <= 0 || outW <= 0) {
     const kh = g.dilation[0] * (g.kernel[0] - 1) + 1;
     const kw = g.dilation[1] * (g.kernel[1] - 1) + 1;

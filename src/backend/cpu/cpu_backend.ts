@@ -18,7 +18,7 @@ import type {
 } from '../backend.js';
 import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { allocateStorage } from './storage.js';
-import { contiguousStrides, shapeSize, windowOutputSize } from '../../tensor/shape.js';
+import { contiguousStrides, convOutputSize, shapeSize } from '../../tensor/shape.js';
 import { BINARY_KERNELS, INTEGER_BINARY_OVERRIDES, UNARY_KERNELS } from './kernels.js';
 import { positionsOf } from './strided.js';
 import {
@@ -421,17 +421,6 @@ function forEachWindowElement(
               else visit(o, b, ch, y, x);
             }
           }
-}
-
-/** Output height and width of a 2-D convolution or pooling window. */
-export function convOutputSize(
-  h: number,
-  w: number,
-  g: Conv2dGeometry,
-): { outH: number; outW: number } {
-  const outH = windowOutputSize(h, g.kernel[0], g.stride[0], g.padding[0], g.dilation[0]);
-  const outW = windowOutputSize(w, g.kernel[1], g.stride[1], g.padding[1], g.dilation[1]);
-  return { outH, outW };
 }
 
 function sumAbsView(x: View): number {

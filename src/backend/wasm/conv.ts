@@ -19,9 +19,9 @@
  * order); test/conv_fast.test.ts compares them on random geometries.
  */
 import type { Conv2dGeometry, View } from '../backend.js';
-import { convOutputSize, cpuBackend } from '../cpu/cpu_backend.js';
+import { cpuBackend } from '../cpu/cpu_backend.js';
 import { allocateStorage } from '../cpu/storage.js';
-import { isContiguous } from '../../tensor/shape.js';
+import { convOutputSize, isContiguous } from '../../tensor/shape.js';
 import { gemmF32With } from './gemm.js';
 import { type GemmOperand, materialize } from './gemm_operands.js';
 import { type GemmRuntime, kernelRuntime } from './kernel_runtime.js';

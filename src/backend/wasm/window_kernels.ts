@@ -5,9 +5,8 @@
  * kernels in window_loops.ts, bit for bit.
  */
 import type { Conv2dGeometry, View } from '../backend.js';
-import { convOutputSize } from '../cpu/cpu_backend.js';
 import { allocateStorage } from '../cpu/storage.js';
-import { isContiguous, shapeSize } from '../../tensor/shape.js';
+import { convOutputSize, isContiguous, shapeSize } from '../../tensor/shape.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { CTL, KIND_COL2IM, KIND_IM2COL, KIND_MAXPOOL, setControls } from './control_block.js';
 import { type GemmRuntime, kernelRuntime } from './kernel_runtime.js';

@@ -12,7 +12,7 @@
  */
 import type { Conv2dGeometry, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
-import { convOutputSize } from '../cpu/cpu_backend.js';
+import { convOutputSize } from '../../tensor/shape.js';
 import { allocateStorage } from '../cpu/storage.js';
 
 /** A window `g` sliding over images [N, C, H, W] of `shape`: their sizes and its parameters. */
