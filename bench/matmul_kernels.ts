@@ -11,7 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
-import { buildCeilingModule, ceilingFlops } from '../src/backend/wasm/ceiling_module.js';
+import { buildCeilingModule, ceilingFlops } from './lib/ceiling_module.js';
 import { setNumThreads, simdLevel, wasmBackend } from '../src/backend/wasm/wasm_backend.js';
 
 const quick = process.argv.includes('--quick');

@@ -15,7 +15,7 @@ import { summarize } from './lib/measure.js';
 import { chainruleStep } from './suites/mlp.js';
 import * as cr from '../src/index.js';
 import * as kernels from '../src/backend/wasm/wasm_backend.js';
-import { GemmRuntime, getRuntime } from '../src/backend/wasm/gemm.js';
+import { GemmRuntime, getRuntime } from '../src/backend/wasm/kernel_runtime.js';
 
 const batch = Number(process.argv[2] ?? 128);
 const evictMb = Number(process.argv[3] ?? 4);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Arena, ARENA_MIN_ELEMENTS, sizeClass } from '../src/backend/wasm/arena.js';
-import { kernelRuntime } from '../src/backend/wasm/gemm.js';
+import { kernelRuntime } from '../src/backend/wasm/kernel_runtime.js';
 import { F, manualSeed, nn, ones, optim, randint, randn, tensor } from '../src/index.js';
 
 function arena(): Arena {

@@ -13,6 +13,8 @@ describe('the array matchers', () => {
     );
     expect(() => expectAllClose([1, 2], [1, 2, 3])).toThrow(/length 2, expected 3/);
     expect(() => expectAllClose([NaN], [1])).toThrow(/1 of 1 elements/);
+    expect(() => expectAllClose([1e30, Infinity], [Infinity, -Infinity])).toThrow(/2 of 2/);
+    expect(() => expectAllClose([1], [NaN], { equalNan: false })).toThrow(/1 of 1/);
     expect(() => expectBitEqual([0], [-0])).toThrow(/bit-equal/);
   });
 });

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Conv2dGeometry, View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
+import { convOutputSize } from '../src/tensor/shape.js';
 import {
   configureGemm,
   setNumThreads,
@@ -17,18 +18,18 @@ import {
 } from '../src/backend/wasm/wasm_backend.js';
 import { maxPool2dWithIndices, maxPoolWindowsValid } from '../src/autograd/ops/pooling.js';
 import { unfold2d } from '../src/autograd/ops/conv.js';
+import { conv2dBackwardF32 } from '../src/backend/wasm/conv.js';
 import {
-  col2imChannelMajor,
   col2imInMemory,
-  conv2dBackwardF32,
-  im2colChannelMajor,
   im2colInMemory,
   maxPool2dF32,
-} from '../src/backend/wasm/conv.js';
-import { kernelRuntime } from '../src/backend/wasm/gemm.js';
+} from '../src/backend/wasm/window_kernels.js';
+import { col2imChannelMajor, im2colChannelMajor } from '../src/backend/wasm/window_loops.js';
+import { kernelRuntime } from '../src/backend/wasm/kernel_runtime.js';
 import type { DType, TypedArray } from '../src/tensor/dtype.js';
 import { autograd, F, gradcheck, gradgradcheck, tensor, type Tensor } from '../src/index.js';
 import { bytesOf } from './helpers/values.js';
+import { expectBitEqual } from './helpers/close.js';
 
 /** A small deterministic generator (xorshift), so failures reproduce. */
 function rng(seed: number) {
@@ -110,10 +111,8 @@ function randomView(
 }
 
 function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
-  return [
-    Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1,
-    Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1,
-  ];
+  const { outH, outW } = convOutputSize(h, w, g);
+  return [outH, outW];
 }
 
 /** Random image shapes and window geometries with at least one window, plus some fixed edge cases. */
@@ -171,7 +170,7 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
           const got = wasmBackend.unfold2d(x, g, padValue) as TypedArray;
           const want = cpuBackend.unfold2d(x, g, padValue) as TypedArray;
           expect(got.constructor, describeCase(shape, g, layout, dtype)).toBe(want.constructor);
-          expect(Array.from(got), describeCase(shape, g, layout, dtype)).toEqual(Array.from(want));
+          expectBitEqual(got, want, describeCase(shape, g, layout, dtype));
           checked++;
         }
       }
@@ -199,7 +198,7 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
           const got = wasmBackend.fold2d(cols, [n, c, h, w], g) as TypedArray;
           const want = cpuBackend.fold2d(cols, [n, c, h, w], g) as TypedArray;
           expect(got.constructor, label).toBe(want.constructor);
-          expect(Array.from(got), label).toEqual(Array.from(want));
+          expectBitEqual(got, want, label);
         }
       }
     });
@@ -230,12 +229,8 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
           const label = `${describeCase(shape, g, i, dtype)} out ${outSize}`;
           const got = wasmBackend.maxPool2d(x, g, outSize);
           const want = cpuBackend.maxPool2d(x, g, outSize);
-          expect(Array.from(got.values as TypedArray), label).toEqual(
-            Array.from(want.values as TypedArray),
-          );
-          expect(Array.from(got.indices as Int32Array), label).toEqual(
-            Array.from(want.indices as Int32Array),
-          );
+          expectBitEqual(got.values as TypedArray, want.values as TypedArray, label);
+          expectBitEqual(got.indices as Int32Array, want.indices as Int32Array, label);
           checked++;
         }
       }
@@ -277,7 +272,7 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
     };
     const fast = wasmBackend.maxPool2d(y, pad, [2, 4]);
     const ref = cpuBackend.maxPool2d(y, pad, [2, 4]);
-    expect(Array.from(fast.indices as Int32Array)).toEqual(Array.from(ref.indices as Int32Array));
+    expectBitEqual(fast.indices as Int32Array, ref.indices as Int32Array);
     expect(Array.from(fast.indices as Int32Array)).toEqual([5, 2, 2, 2, 5, 2, 2, 2]);
   });
 
@@ -316,8 +311,8 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
             const got = maxPool2dF32(x, g, outSize, { force: true, parallel: threads > 1 });
             const want = cpuBackend.maxPool2d(x, g, outSize);
             expect(got, label).not.toBeNull();
-            expect(Array.from(got!.values), label).toEqual(Array.from(want.values as Float32Array));
-            expect(Array.from(got!.indices), label).toEqual(Array.from(want.indices as Int32Array));
+            expectBitEqual(got!.values, want.values as Float32Array, label);
+            expectBitEqual(got!.indices, want.indices as Int32Array, label);
             if (g.kernel[0] === 2 && g.stride[0] === 2 && g.kernel[1] === 2) fast++;
             checked++;
           }
@@ -364,8 +359,8 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
         const got = maxPool2dF32(x, g, out, { force: true })!;
         const want = cpuBackend.maxPool2d(x, g, out);
         const label = describeCase(shape, g, i, 'float32');
-        expect(Array.from(got.values), label).toEqual(Array.from(want.values as Float32Array));
-        expect(Array.from(got.indices), label).toEqual(Array.from(want.indices as Int32Array));
+        expectBitEqual(got.values, want.values as Float32Array, label);
+        expectBitEqual(got.indices, want.indices as Int32Array, label);
         checked++;
       });
       expect(checked).toBeGreaterThan(5);
@@ -390,8 +385,8 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
     const got = maxPool2dF32(x, g, [1, 4], { force: true })!;
     const want = cpuBackend.maxPool2d(x, g, [1, 4]);
     expect(Array.from(got.indices)).toEqual([0, 3, 13, 6]);
-    expect(Array.from(got.indices)).toEqual(Array.from(want.indices as Int32Array));
-    expect(Array.from(got.values)).toEqual(Array.from(want.values as Float32Array));
+    expectBitEqual(got.indices, want.indices as Int32Array);
+    expectBitEqual(got.values, want.values as Float32Array);
     expect(Object.is(got.values[3], -0)).toBe(true);
   });
 
@@ -416,8 +411,9 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
         strides: [count, 1],
         offset: 0,
       };
-      expect(Array.from(wasmBackend.gather(x, 1, index) as Float32Array)).toEqual(
-        Array.from(cpuBackend.gather(x, 1, index) as Float32Array),
+      expectBitEqual(
+        wasmBackend.gather(x, 1, index) as Float32Array,
+        cpuBackend.gather(x, 1, index) as Float32Array,
       );
       const src: View = {
         storage: randomArray('float32', rows * count, 50 + t),
@@ -427,8 +423,9 @@ describe('fast sliding-window kernels equal the reference kernels', () => {
         offset: 0,
       };
       for (const mode of ['add', 'assign'] as const) {
-        expect(Array.from(wasmBackend.scatter(x, 1, index, src, mode) as Float32Array)).toEqual(
-          Array.from(cpuBackend.scatter(x, 1, index, src, mode) as Float32Array),
+        expectBitEqual(
+          wasmBackend.scatter(x, 1, index, src, mode) as Float32Array,
+          cpuBackend.scatter(x, 1, index, src, mode) as Float32Array,
         );
       }
     }
@@ -591,8 +588,9 @@ describe('F.conv2d and F.maxPool2d on the fast kernels against the reference ker
       }
       const fast = run('wasm', make, fn, 6000 + t);
       const label = `maxPool2d case ${t}: [${shape}] kernel ${kernel} stride ${stride} padding ${padding} dilation ${dilation} ceil ${ceilMode}`;
-      expect(fast.out, label).toEqual(ref.out);
-      expect(fast.grads, label).toEqual(ref.grads);
+      expectBitEqual(fast.out, ref.out, label);
+      expect(fast.grads.length, label).toBe(ref.grads.length);
+      fast.grads.forEach((g, i) => expectBitEqual(g, ref.grads[i], `${label} grad ${i}`));
       checked++;
     }
     expect(checked).toBeGreaterThan(25);
@@ -632,8 +630,8 @@ describe('F.conv2d and F.maxPool2d on the fast kernels against the reference ker
         .max(2)
         .values.reshape([shape[0], shape[1], outH, outW]);
       general.backward(cot);
-      expect(Array.from(values.dataSync())).toEqual(Array.from(general.dataSync()));
-      expect(Array.from(x1.grad!.dataSync())).toEqual(Array.from(x2.grad!.dataSync()));
+      expectBitEqual(values.dataSync(), general.dataSync());
+      expectBitEqual(x1.grad!.dataSync(), x2.grad!.dataSync());
       expect(indices.dtype).toBe('int32');
       expect(indices.shape).toEqual([shape[0], shape[1], outH, outW]);
     }
@@ -689,13 +687,11 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
           for (let r = 0; r < rows; r++)
             for (let l = 0; l < L; l++)
               reordered[r * n * L + b * L + l] = want[(b * rows + r) * L + l];
-        expect(Array.from(got), label).toEqual(Array.from(reordered));
+        expectBitEqual(got, reordered, label);
         // Into a caller's array (as the gemm's memory) that holds stale values: padding zeroed.
         const into = new Float32Array(got.length + 3).fill(Number.NaN);
         im2colChannelMajor(x, g, into);
-        expect(Array.from(into.subarray(0, got.length)), `${label} (into)`).toEqual(
-          Array.from(reordered),
-        );
+        expectBitEqual(into.subarray(0, got.length), reordered, `${label} (into)`);
         expect(Number.isNaN(into[got.length]), `${label} (past the end untouched)`).toBe(true);
       }
       const cols = randomArray('float32', rows * n * L, 99) as Float32Array;
@@ -714,10 +710,11 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
         [n, c, h, w],
         g,
       );
-      expect(
-        Array.from(col2imChannelMajor(cols, [n, c, h, w], g)),
+      expectBitEqual(
+        col2imChannelMajor(cols, [n, c, h, w], g),
+        want as Float32Array,
         describeCase(shape, g, 0, 'float32'),
-      ).toEqual(Array.from(want as Float32Array));
+      );
     }
   });
 
@@ -752,7 +749,7 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
             rt.heap().fill(Number.NaN, ptr >> 2, (ptr >> 2) + size); // stale values
             expect(im2colInMemory(x, g, ptr), label).toBe(true);
             const got = rt.heap().slice(ptr >> 2, (ptr >> 2) + size);
-            expect(Array.from(got), label).toEqual(Array.from(im2colChannelMajor(x, g)));
+            expectBitEqual(got, im2colChannelMajor(x, g), label);
             out.push(got);
           }
           const cols = randomArray('float32', size, 5) as Float32Array;
@@ -760,9 +757,7 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
           const image = col2imInMemory([n, c, h, w], g, ptr)!;
           rt.arena.release(ptr);
           const label = `${describeCase(shape, g, 0, 'float32')}, col2im, ${threads} threads`;
-          expect(Array.from(image), label).toEqual(
-            Array.from(col2imChannelMajor(cols, [n, c, h, w], g)),
-          );
+          expectBitEqual(image, col2imChannelMajor(cols, [n, c, h, w], g), label);
           out.push(image);
         }
         results.push(out);
@@ -798,9 +793,9 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
             const kept = im2colChannelMajor(x, g);
             const a = conv2dBackwardF32(x, weight, grad, g, kept, [true, true, true]);
             const b = conv2dBackwardF32(x, weight, grad, g, null, [true, true, true]);
-            expect(Array.from(b.weight!), label).toEqual(Array.from(a.weight!));
-            expect(Array.from(b.input!), label).toEqual(Array.from(a.input!));
-            expect(Array.from(b.bias!), label).toEqual(Array.from(a.bias!));
+            expectBitEqual(b.weight!, a.weight!, label);
+            expectBitEqual(b.input!, a.input!, label);
+            expectBitEqual(b.bias!, a.bias!, label);
             // And the weight gradient agrees with the reference: Σ_b grad_b [O, L] · unfold(x)_bᵀ.
             const cols = cpuBackend.unfold2d(x, g, 0) as Float32Array; // [N, rows, L]
             const rows = c * g.kernel[0] * g.kernel[1];
@@ -1013,8 +1008,7 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
     };
     const got = wasmBackend.unary('relu', x, 'float32') as Float32Array;
     const want = cpuBackend.unary('relu', x, 'float32') as Float32Array;
-    for (let i = 0; i < values.length; i++)
-      expect(Object.is(got[i], want[i]), `relu(${values[i]})`).toBe(true);
+    expectBitEqual(got, want, 'relu');
     const g: View = {
       ...x,
       storage: Float32Array.from(values, (v, i) => (i % 3 === 0 ? -v : v + 1)),
@@ -1028,17 +1022,17 @@ describe('whole-layer conv2d (one matmul over the batch) and fused relu against 
       offset: 0,
     };
     const mask = cpuBackend.binary('gt', x, zero, 'bool') as Uint8Array;
-    for (let i = 0; i < values.length; i++) {
-      const expected = Math.fround((g.storage as Float32Array)[i] * mask[i]);
-      expect(Object.is(back[i], expected), `relu backward at ${values[i]}`).toBe(true);
-    }
+    const expected = Float32Array.from(values, (_, i) => (g.storage as Float32Array)[i] * mask[i]);
+    expectBitEqual(back, expected, 'relu backward');
     // Through autograd, against the reference kernels.
     const make = () => [tensor(values.slice(40), { shape: [20, 28], requiresGrad: true })];
     const fast = run('wasm', make, (t) => F.relu(t.mul(1)), 8);
     const ref = run('reference', make, (t) => F.relu(t.mul(1)), 8);
-    expect(fast.out.map((v) => (Object.is(v, 0) ? 0 : v))).toEqual(
+    expectBitEqual(
+      fast.out.map((v) => (Object.is(v, 0) ? 0 : v)),
       ref.out.map((v) => (Object.is(v, 0) ? 0 : v)),
     );
-    expect(fast.grads).toEqual(ref.grads);
+    expect(fast.grads.length).toBe(ref.grads.length);
+    fast.grads.forEach((g, i) => expectBitEqual(g, ref.grads[i], `grad ${i}`));
   });
 });

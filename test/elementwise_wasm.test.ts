@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import { plainSgdOptions } from './helpers/values.js';
-import { scatterLastDimFast } from '../src/backend/cpu/indexing_kernels.js';
+import { scatterLastDimFast } from '../src/backend/wasm/gather_scatter.js';
 import { ARENA_MIN_ELEMENTS } from '../src/backend/wasm/arena.js';
 import { contiguousStrides } from '../src/tensor/shape.js';
 import {
@@ -27,7 +27,7 @@ import {
   sumEachRowWasm,
   swapOuterWasm,
 } from '../src/backend/wasm/elementwise.js';
-import { kernelRuntime } from '../src/backend/wasm/gemm.js';
+import { kernelRuntime } from '../src/backend/wasm/kernel_runtime.js';
 
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 3.4e38, -3.4e38];
 
@@ -65,7 +65,10 @@ function expectSameBits(got: Float32Array | null, storage: unknown, label: strin
   expect(want.byteLength, `${label}: length`).toBe(got!.byteLength);
   for (let i = 0; i < got!.length; i++) {
     if (Number.isNaN(w[i]) && Number.isNaN(got![i])) continue;
-    if (gotBits[i] !== wantBits[i]) expect(got![i], `${label}[${i}]`).toBe(w[i]);
+    if (gotBits[i] !== wantBits[i])
+      expect.fail(
+        `${label}[${i}]: got ${got![i]} (bits ${gotBits[i]}), expected ${w[i]} (bits ${wantBits[i]})`,
+      );
   }
 }
 
@@ -330,15 +333,22 @@ function expectWithin(
   label: string,
 ) {
   expect(got, `${label}: the kernel ran`).not.toBeNull();
+  expect(got!.length, `${label}: length`).toBe(want.length);
+  // One assertion for the whole array (an expect per element dominated this file's time).
+  const bad: string[] = [];
   for (let i = 0; i < want.length; i++) {
-    if (Number.isNaN(want[i])) expect(Number.isNaN(got![i]), `${label}[${i}] NaN`).toBe(true);
-    else if (!Number.isFinite(want[i])) expect(got![i], `${label}[${i}]`).toBe(want[i]);
-    else
-      expect(
-        Math.abs(got![i] - want[i]),
-        `${label}[${i}]: ${got![i]} vs ${want[i]}`,
-      ).toBeLessThanOrEqual(bound(i));
+    const [g, w] = [got![i], want[i]];
+    const ok = Number.isNaN(w)
+      ? Number.isNaN(g)
+      : !Number.isFinite(w)
+        ? g === w
+        : Math.abs(g - w) <= bound(i);
+    if (!ok) bad.push(`[${i}] got ${g}, expected ${w} (bound ${bound(i)})`);
   }
+  if (bad.length > 0)
+    expect.fail(
+      `${label}: ${bad.length} elements out of bounds:\n  ${bad.slice(0, 8).join('\n  ')}`,
+    );
 }
 
 describe('softmax WebAssembly kernels', () => {

@@ -25,6 +25,7 @@ import { adamStep } from '../src/optim/adam.js';
 import { fusedNllLoss } from '../src/autograd/ops/fused.js';
 import { fromStorage } from '../src/autograd/define.js';
 import { bytesOf } from './helpers/values.js';
+import { expectAllClose } from './helpers/close.js';
 
 const generator = new Generator(1234);
 const normal = (shape: number[], dtype: DType = 'float64', scale = 1, device?: string) =>
@@ -42,22 +43,7 @@ function expectClose(
   expect(actual === null, `${what}: null-ness`).toBe(expected === null);
   if (actual === null || expected === null) return;
   expect([...actual.shape], `${what}: shape`).toEqual([...expected.shape]);
-  const a = actual.dataSync();
-  const e = expected.dataSync();
-  for (let i = 0; i < a.length; i++) {
-    const [x, y] = [a[i], e[i]];
-    if (Number.isNaN(y)) {
-      expect(Number.isNaN(x), `${what}[${i}]: expected NaN, got ${x}`).toBe(true);
-      continue;
-    }
-    if (!Number.isFinite(y)) {
-      expect(x, `${what}[${i}]`).toBe(y);
-      continue;
-    }
-    expect(Math.abs(x - y), `${what}[${i}]: ${x} vs ${y}`).toBeLessThanOrEqual(
-      atol + rtol * Math.abs(y),
-    );
-  }
+  expectAllClose(actual, expected, { rtol, atol, message: what });
 }
 
 const TOL = { float64: { rtol: 1e-10, atol: 1e-11 }, float32: { rtol: 2e-5, atol: 2e-5 } } as const;
@@ -284,8 +270,8 @@ describe('fused layer norm', () => {
     const { mean, rstd } = getBackend('cpu').layerNorm(x, 3, null, null, 0);
     const m = x.mean(1).dataSync();
     const r = x.var(1, false, { correction: 0 }).rsqrt().dataSync();
-    [...(mean as Float64Array)].forEach((v, i) => expect(v).toBeCloseTo(m[i], 12));
-    [...(rstd as Float64Array)].forEach((v, i) => expect(v).toBeCloseTo(r[i], 10));
+    expectAllClose(mean as Float64Array, m, { rtol: 0, atol: 5e-13 });
+    expectAllClose(rstd as Float64Array, r, { rtol: 0, atol: 5e-11 });
   });
 });
 
@@ -371,8 +357,8 @@ describe('fused batch norm', () => {
     const { mean, variance } = getBackend('cpu').batchNormStats(x);
     const m = x.mean([0, 2]).dataSync();
     const v = x.var([0, 2], false, { correction: 0 }).dataSync();
-    [...(mean as Float64Array)].forEach((value, i) => expect(value).toBeCloseTo(m[i], 10));
-    [...(variance as Float64Array)].forEach((value, i) => expect(value).toBeCloseTo(v[i], 10));
+    expectAllClose(mean as Float64Array, m, { rtol: 0, atol: 5e-11 });
+    expectAllClose(variance as Float64Array, v, { rtol: 0, atol: 5e-11 });
   });
 });
 

@@ -2,8 +2,12 @@
 // once, and a worker left over from one job can never take part in a later one.
 import { describe, expect, it } from 'vitest';
 import { manualSeed, nn, optim, F, randn, randint } from '../src/index.js';
-import { kernelRuntime, setNumThreads, whenThreadsReady } from '../src/backend/wasm/gemm.js';
-import { CTL } from '../src/backend/wasm/gemm_module.js';
+import {
+  kernelRuntime,
+  setNumThreads,
+  whenThreadsReady,
+} from '../src/backend/wasm/kernel_runtime.js';
+import { CTL } from '../src/backend/wasm/control_block.js';
 import { CLAIMS_CLOSED } from '../src/backend/wasm/thread_pool.js';
 
 /** Weights after `steps` Adam steps of an MLP on fixed data: parallel and serial matmuls mixed. */

@@ -10,15 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
-import { buildCeilingModule } from '../src/backend/wasm/ceiling_module.js';
-import {
-  gemmF32Into,
-  gemmF32With,
-  type GemmWriter,
-  materialize,
-  sgdStepF32,
-} from '../src/backend/wasm/gemm.js';
-import { buildGemmModule, DEFAULT_VARIANTS } from '../src/backend/wasm/gemm_module.js';
+import { buildCeilingModule } from '../bench/lib/ceiling_module.js';
+import { gemmF32Into, gemmF32With } from '../src/backend/wasm/gemm.js';
+import { type GemmWriter, materialize } from '../src/backend/wasm/gemm_operands.js';
+import { sgdStepF32 } from '../src/backend/wasm/sgd.js';
+import { DEFAULT_VARIANTS } from '../src/backend/wasm/gemm_module.js';
+import { buildKernelModule } from '../src/backend/wasm/kernel_module.js';
 import { bestSimdLevel, simdLevelSupported, type SimdLevel } from '../src/backend/wasm/platform.js';
 import {
   configureGemm,
@@ -32,6 +29,7 @@ import {
 } from '../src/backend/wasm/wasm_backend.js';
 import { getBackend, matmul, randn, tensor, F } from '../src/index.js';
 import { bytesOf, plainSgdOptions } from './helpers/values.js';
+import { expectAllClose, expectBitEqual } from './helpers/close.js';
 
 const EPS32 = 2 ** -23;
 
@@ -119,7 +117,7 @@ describe('wasm kernel modules', () => {
   it('emits valid modules for every variant, with shared or private memory', () => {
     for (const level of LEVELS) {
       for (const shared of [false, true]) {
-        const bytes = buildGemmModule(DEFAULT_VARIANTS[level], {
+        const bytes = buildKernelModule(DEFAULT_VARIANTS[level], {
           initialPages: 1,
           maximumPages: 16,
           shared,
@@ -130,7 +128,7 @@ describe('wasm kernel modules', () => {
     expect(WebAssembly.validate(buildCeilingModule('relaxed'))).toBe(true);
     expect(WebAssembly.validate(buildCeilingModule('simd'))).toBe(true);
     // The emitter's output is checked by the engine: a broken module must not validate.
-    const bytes = buildGemmModule(DEFAULT_VARIANTS.simd, {
+    const bytes = buildKernelModule(DEFAULT_VARIANTS.simd, {
       initialPages: 1,
       maximumPages: 16,
       shared: false,
@@ -203,12 +201,11 @@ describe.each(LEVELS)('wasm matmul, %s kernels', (level) => {
         expect(bytesOf(both).equals(bytesOf(want)), label).toBe(true);
         expect(writes).toEqual([ad.length, bd.length, ad.length, bd.length]);
         // materialize gives the view the writer describes.
-        expect(
-          Array.from(
-            cpuBackend.matmul(materialize(aw), materialize(bw), 'float32') as Float32Array,
-          ),
+        expectBitEqual(
+          cpuBackend.matmul(materialize(aw), materialize(bw), 'float32') as Float32Array,
+          cpuBackend.matmul(av, bv, 'float32') as Float32Array,
           label,
-        ).toEqual(Array.from(cpuBackend.matmul(av, bv, 'float32') as Float32Array));
+        );
       }
     }
   });
@@ -583,9 +580,13 @@ describe('wasm matmul on worker threads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chainrule-wasm-'));
     const file = join(dir, 'exit.mts');
     const gemm = fileURLToPath(new URL('../src/backend/wasm/gemm.ts', import.meta.url));
+    const runtime = fileURLToPath(
+      new URL('../src/backend/wasm/kernel_runtime.ts', import.meta.url),
+    );
     writeFileSync(
       file,
-      `import { gemmF32, whenThreadsReady, tasksByThread } from ${JSON.stringify(gemm)};
+      `import { gemmF32 } from ${JSON.stringify(gemm)};
+import { whenThreadsReady, tasksByThread } from ${JSON.stringify(runtime)};
 const n = 256, data = new Float32Array(n * n).fill(1);
 const v = { storage: data, dtype: 'float32', shape: [1, n, n], strides: [n * n, n, 1], offset: 0 };
 await whenThreadsReady();
@@ -660,8 +661,8 @@ describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
     const want = run(cpuBackend, p, g, options);
     const got = run(wasmBackend, p, g, options);
     expect(bytesOf(got).equals(bytesOf(want))).toBe(true);
-    expect(Array.from(got.subarray(0, 7))).toEqual(Array.from(storage.subarray(0, 7)));
-    expect(Array.from(got.subarray(size + 7))).toEqual(Array.from(storage.subarray(size + 7)));
+    expectBitEqual(got.subarray(0, 7), storage.subarray(0, 7));
+    expectBitEqual(got.subarray(size + 7), storage.subarray(size + 7));
     for (const o of [
       { ...options, weightDecay: 0.01 },
       { ...options, momentum: 0.9 },
@@ -671,9 +672,7 @@ describe.each(LEVELS)('wasm plain SGD step, %s kernels', (level) => {
       const w = run(cpuBackend, p, g, o, bufRef);
       const x = run(wasmBackend, p, g, o, bufWasm);
       expect(bytesOf(x).equals(bytesOf(w))).toBe(true);
-      expect(Array.from(bufWasm.storage as Float32Array)).toEqual(
-        Array.from(bufRef.storage as Float32Array),
-      );
+      expectBitEqual(bufWasm.storage as Float32Array, bufRef.storage as Float32Array);
     }
   });
 });
@@ -785,12 +784,13 @@ describe('fused linear layer (bias written first, the product added)', () => {
       expect(reference.gradFn, label).not.toBe('AddmmBackward');
       fast.values.forEach((got, k) => {
         const want = reference.values[k];
-        expect(got.length, label).toBe(want.length);
-        got.forEach((v, j) =>
-          expect(Math.abs(v - want[j]), `${label} [${k}][${j}]`).toBeLessThanOrEqual(
-            1e-5 * (1 + Math.abs(want[j])) * 16,
-          ),
-        );
+        // |got − want| ≤ 16e-5·(1 + |want|), no NaN on either side.
+        expectAllClose(got, want, {
+          rtol: 16e-5,
+          atol: 16e-5,
+          equalNan: false,
+          message: `${label} [${k}]`,
+        });
       });
     });
   });
@@ -827,11 +827,13 @@ describe('cpu device registry', () => {
     }
     const fast = run();
     fast.forEach((values, i) => {
-      expect(values.length).toBe(reference[i].length);
       const scale = Math.max(...reference[i].map(Math.abs));
-      values.forEach((v, j) =>
-        expect(Math.abs(v - reference[i][j])).toBeLessThanOrEqual(1e-5 * scale),
-      );
+      expectAllClose(values, reference[i], {
+        rtol: 0,
+        atol: 1e-5 * scale,
+        equalNan: false,
+        message: `result ${i}`,
+      });
     });
   });
 });

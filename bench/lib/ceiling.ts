@@ -1,10 +1,10 @@
 /**
  * The machine's WebAssembly ceilings, measured with chainrule's own ceiling loop
- * (src/backend/wasm/ceiling_module.ts: independent f32x4 multiply-adds on registers only, either
+ * (ceiling_module.ts: independent f32x4 multiply-adds on registers only, either
  * `f32x4.relaxed_madd` or `f32x4.mul` + `f32x4.add`), run on 1..T worker threads at once.
  */
 import { Worker } from 'node:worker_threads';
-import { buildCeilingModule, ceilingFlops } from '../../src/backend/wasm/ceiling_module.js';
+import { buildCeilingModule, ceilingFlops } from './ceiling_module.js';
 // Importing the platform probe sets Node 20's relaxed-SIMD flag before any module compiles.
 import { simdLevelSupported } from '../../src/backend/wasm/platform.js';
 

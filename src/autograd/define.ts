@@ -140,13 +140,6 @@ function checkScalar(op: string, value: unknown): void {
   }
 }
 
-/** Throws unless `value` is a finite number: for scalars where NaN/Inf make no sense. */
-export function assertFiniteScalar(op: string, name: string, value: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new RangeError(`${op}: ${name} must be a finite number, got ${String(value)}`);
-  }
-}
-
 /** `value` as a tensor of a floating dtype, or an error naming the op and the dtype. */
 export function assertFloatTensor(op: string, value: unknown, name = 'input'): Tensor {
   const t = assertTensor(op, value, name);

@@ -66,7 +66,7 @@ function stateOf(m: Module): ModuleInternals {
 }
 
 /** camelCase → snake_case, the way PyTorch spells the same state key (`numBatchesTracked` → `num_batches_tracked`). */
-export function toSnakeCase(name: string): string {
+function toSnakeCase(name: string): string {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')

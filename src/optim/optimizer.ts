@@ -44,18 +44,18 @@ export interface OptimizerStateDict {
   paramGroups: (Record<string, unknown> & { params: number[] })[];
 }
 
-export function encodeNumber(v: number): number | string {
+function encodeNumber(v: number): number | string {
   return Number.isFinite(v) ? v : String(v);
 }
 
-export function decodeNumber(v: unknown): number {
+function decodeNumber(v: unknown): number {
   if (typeof v === 'number') return v;
   if (v === 'NaN' || v === 'Infinity' || v === '-Infinity') return Number(v);
   throw new TypeError(`expected a number, got ${JSON.stringify(v)}`);
 }
 
 /** A tensor as JSON-serialisable data (CPU tensors). */
-export function serializeTensor(t: Tensor): SerializedTensor {
+function serializeTensor(t: Tensor): SerializedTensor {
   return { shape: [...t.shape], dtype: t.dtype, data: Array.from(t.dataSync(), encodeNumber) };
 }
 

@@ -59,8 +59,3 @@ export function promoteWithScalar(tensorDType: DType, scalar: number | boolean):
   if (!Number.isInteger(scalar)) return 'float32';
   return tensorDType === 'bool' ? 'int32' : tensorDType;
 }
-
-/** The dtype a JavaScript value gets when it becomes a tensor on its own. */
-export function dtypeOfScalar(value: number | boolean): DType {
-  return typeof value === 'boolean' ? 'bool' : 'float32';
-}

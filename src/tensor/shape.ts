@@ -1,5 +1,7 @@
 /** Shape and stride arithmetic shared by every layer. Shapes are arrays of non-negative ints. */
+import type { Conv2dGeometry } from '../backend/backend.js';
 import { describeArg } from './args.js';
+
 export type Shape = readonly number[];
 
 export function shapeSize(shape: Shape): number {
@@ -99,4 +101,43 @@ export function assertValidShape(op: string, shape: readonly number[]): void {
       );
     }
   }
+}
+
+/**
+ * The number of positions of a window sliding over `size` inputs: PyTorch's
+ * pooling_output_shape, which with `ceilMode` false is convolution's
+ * floor((size + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1. In ceil mode a last,
+ * partial window counts if it starts inside the input or its left padding. Zero or less when
+ * the (dilated) window does not fit; callers report that with their own op's name.
+ * @example windowOutputSize(28, 3, 2, 1, 1); // 14
+ */
+export function windowOutputSize(
+  size: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  dilation: number,
+  ceilMode = false,
+): number {
+  const span = size + 2 * padding - dilation * (kernel - 1) - 1;
+  let out = Math.floor((span + (ceilMode ? stride - 1 : 0)) / stride) + 1;
+  if (ceilMode && (out - 1) * stride >= size + padding) out--;
+  return out;
+}
+
+/**
+ * Output height and width of a 2-D convolution or pooling window `g` over an h×w image (floor
+ * mode); zero or less where the window does not fit.
+ * @example
+ * const g = { kernel: [3, 3], stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
+ * convOutputSize(28, 28, g); // { outH: 26, outW: 26 }
+ */
+export function convOutputSize(
+  h: number,
+  w: number,
+  g: Conv2dGeometry,
+): { outH: number; outW: number } {
+  const outH = windowOutputSize(h, g.kernel[0], g.stride[0], g.padding[0], g.dilation[0]);
+  const outW = windowOutputSize(w, g.kernel[1], g.stride[1], g.padding[1], g.dilation[1]);
+  return { outH, outW };
 }

@@ -96,7 +96,7 @@ export function decodeState(value: unknown): unknown {
 let crcTable: Uint32Array | null = null;
 
 /** CRC-32 (IEEE) of a string's UTF-16 code units: detects truncation and corruption. */
-export function crc32(text: string): number {
+function crc32(text: string): number {
   if (!crcTable) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {

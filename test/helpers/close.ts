@@ -73,6 +73,8 @@ export function expectAllClose(
   const bad = mismatches(actual, expected, (a, e) => {
     if (Number.isNaN(a) || Number.isNaN(e)) return equalNan && Number.isNaN(a) && Number.isNaN(e);
     if (a === e) return true; // equal infinities
+    // An infinity matches only itself (|x − ∞| ≤ rtol·∞ would pass any x).
+    if (!Number.isFinite(a) || !Number.isFinite(e)) return false;
     return Math.abs(a - e) <= atol + rtol * Math.abs(e);
   });
   if (bad.length > 0) fail(`close (rtol ${rtol}, atol ${atol})`, actual, expected, bad, message);

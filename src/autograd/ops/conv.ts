@@ -5,7 +5,7 @@
  * convolutions composed from them are differentiable any number of times.
  */
 import type { Conv2dGeometry } from '../../backend/backend.js';
-import { formatShape } from '../../tensor/shape.js';
+import { convOutputSize, formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { assertTensor, fromStorage, record, wantsGrad } from '../define.js';
 import { isGradEnabled } from '../grad_mode.js';
@@ -27,17 +27,13 @@ function checkGeometry(op: string, g: Conv2dGeometry): void {
 }
 
 /** Output positions (outH, outW) of windows of `g` over an h×w image; throws when there are none. */
-export function windowCount(
+function windowCount(
   op: string,
   h: number,
   w: number,
   g: Conv2dGeometry,
 ): { outH: number; outW: number } {
-  // The backend computes the same count; autograd must not depend on a particular backend.
-  const outH =
-    Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
-  const outW =
-    Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
+  const { outH, outW } = convOutputSize(h, w, g);
   if (outH <= 0 || outW <= 0) {
     const kh = g.dilation[0] * (g.kernel[0] - 1) + 1;
     const kw = g.dilation[1] * (g.kernel[1] - 1) + 1;

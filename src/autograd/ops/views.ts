@@ -20,7 +20,7 @@ import { sumToShape } from './reduction.js';
 export type IndexItem = number | string | null;
 
 /** Resolves one -1 in a requested shape against the element count. */
-export function inferShape(
+function inferShape(
   op: string,
   shape: readonly number[],
   numel: number,

@@ -18,7 +18,7 @@ import type {
 } from '../backend.js';
 import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { allocateStorage } from './storage.js';
-import { contiguousStrides, shapeSize } from '../../tensor/shape.js';
+import { contiguousStrides, convOutputSize, shapeSize } from '../../tensor/shape.js';
 import { BINARY_KERNELS, INTEGER_BINARY_OVERRIDES, UNARY_KERNELS } from './kernels.js';
 import { positionsOf } from './strided.js';
 import {
@@ -423,19 +423,6 @@ function forEachWindowElement(
               else visit(o, b, ch, y, x);
             }
           }
-}
-
-/** Output height and width of a 2-D convolution or pooling window. */
-export function convOutputSize(
-  h: number,
-  w: number,
-  g: Conv2dGeometry,
-): { outH: number; outW: number } {
-  const outH =
-    Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
-  const outW =
-    Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
-  return { outH, outW };
 }
 
 function sumAbsView(x: View): number {

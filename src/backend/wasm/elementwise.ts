@@ -7,14 +7,15 @@
  */
 import type { AdamUpdateOptions, ReduceOp, View } from '../backend.js';
 import { adamConstants } from '../cpu/fused_kernels.js';
-import { isBroadcastValue, lastDimRows, scatterBase } from '../cpu/indexing_kernels.js';
+import { isBroadcastValue, lastDimRows, scatterBase } from './gather_scatter.js';
 import type { DType } from '../../tensor/dtype.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { elementOffsets } from '../cpu/strided.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { ADAM_CONSTANTS, EW } from './elementwise_module.js';
-import { getRuntime, type GemmRuntime, kernelRuntime, type SideJob } from './gemm.js';
-import { CTL, KIND_ELEMENTWISE } from './gemm_module.js';
+import { getRuntime, type GemmRuntime, kernelRuntime } from './kernel_runtime.js';
+import type { SideJob } from './side_by_side.js';
+import { CTL, KIND_ELEMENTWISE } from './control_block.js';
 
 /** Jobs touching at least this many bytes are split over the threads. */
 const PARALLEL_BYTES = 1 << 18;

@@ -19,7 +19,7 @@
  * and browsers allow only in workers (see platform.ts, `canBlock`). Workers are unref'd so
  * they never keep a Node process alive.
  */
-import { CTL } from './gemm_module.js';
+import { CTL } from './control_block.js';
 import { isNode, nodeBuiltin } from './platform.js';
 
 /** A claim word no thread can claim from: tag 0xffff with index 0xffff (≥ every task count). */

@@ -5,11 +5,11 @@
  * kernel not accelerated here is the reference one.
  *
  * Accelerated: float32 matmul (and so linear layers, bmm, einsum's products); conv2d with groups
- * 1 as one matmul per layer over the batch, and max pooling (conv.ts); relu and its backward,
- * add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
+ * 1 as one matmul per layer over the batch (conv.ts), and max pooling (window_kernels.ts); relu
+ * and its backward, add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
  * scatter-add (elementwise.ts, on arena storage); softmax / log-softmax along the last dim and
  * the log-softmax backward (a vector exp); plain SGD steps; unfold2d, fold2d and last-dim
- * gather/scatter as TypeScript loops (../cpu/conv_kernels.ts, indexing_kernels.ts). float64 and
+ * gather/scatter as TypeScript loops (window_loops.ts, gather_scatter.ts). float64 and
  * integer work, and everything else, run the reference backend's code, whose elementwise and
  * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
 import type {
@@ -37,30 +37,22 @@ import {
   reluBackwardWasm,
   reluWasm,
   scatterAddWasm,
-  sgdWasm,
   sumRowsSideJob,
   softmaxWasm,
   sumLeadingWasm,
 } from './elementwise.js';
-import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
-import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
-import { gatherLastDimFast, scatterLastDimFast } from '../cpu/indexing_kernels.js';
-import {
-  arenaFloat32,
-  gemmF32,
-  gemmF32Beside,
-  gemmSideJob,
-  getRuntime,
-  numThreads,
-  runSideBySide,
-  sgdStepF32,
-  wasmGemmAvailable,
-} from './gemm.js';
+import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32 } from './conv.js';
+import { maxPool2dF32 } from './window_kernels.js';
+import { fold2dFast, maxPool2dFast, unfold2dFast } from './window_loops.js';
+import { gatherLastDimFast, scatterLastDimFast } from './gather_scatter.js';
+import { arenaFloat32, getRuntime, numThreads, wasmGemmAvailable } from './kernel_runtime.js';
+import { gemmF32, gemmF32Beside, gemmSideJob } from './gemm.js';
+import { runSideBySide } from './side_by_side.js';
+import { plainSgdF32 } from './sgd.js';
 import { setFloat32Allocator } from '../cpu/storage.js';
-import { isContiguous, shapeSize } from '../../tensor/shape.js';
 
+export { configureGemm } from './gemm.js';
 export {
-  configureGemm,
   numThreads,
   setNumThreads,
   setSimdLevel,
@@ -68,7 +60,7 @@ export {
   tasksByThread,
   whenThreadsReady,
   wasmGemmAvailable,
-} from './gemm.js';
+} from './kernel_runtime.js';
 export type { SimdLevel } from './platform.js';
 
 /**
@@ -93,7 +85,7 @@ function matrixView(v: View, rows: number, cols: number, transposed: boolean): V
 }
 
 /** The reference backend under its own device name, for comparisons. */
-export const cpuReferenceBackend: Backend = { ...cpuBackend, name: 'cpu-reference' };
+const cpuReferenceBackend: Backend = { ...cpuBackend, name: 'cpu-reference' };
 
 export const wasmBackend: Backend = {
   ...cpuBackend,
@@ -185,27 +177,8 @@ export const wasmBackend: Backend = {
   },
 
   sgdUpdate(param: View, grad: View, momentumBuffer: View | null, options: SgdUpdateOptions): void {
-    // Plain float32 SGD (no momentum, no weight decay) on contiguous tensors: the WebAssembly
-    // kernel, bit-identical to the reference loop. Anything else runs the reference kernel.
-    const plain = options.weightDecay === 0 && !(options.momentum !== 0 && momentumBuffer !== null);
-    const size = shapeSize(param.shape);
-    if (
-      plain &&
-      size >= 1024 &&
-      param.dtype === 'float32' &&
-      grad.dtype === 'float32' &&
-      param.storage instanceof Float32Array &&
-      grad.storage instanceof Float32Array &&
-      isContiguous(param.shape, param.strides) &&
-      isContiguous(grad.shape, grad.strides)
-    ) {
-      const scale = (options.maximize ? -1 : 1) * Math.fround(-options.lr);
-      if (sgdWasm(param, grad, scale)) return;
-      const p = param.storage.subarray(param.offset, param.offset + size);
-      const g = grad.storage.subarray(grad.offset, grad.offset + size);
-      if (sgdStepF32(p, g, scale)) return;
-    }
-    cpuBackend.sgdUpdate(param, grad, momentumBuffer, options);
+    if (!plainSgdF32(param, grad, momentumBuffer, options))
+      cpuBackend.sgdUpdate(param, grad, momentumBuffer, options);
   },
 
   adamUpdate(
@@ -222,7 +195,7 @@ export const wasmBackend: Backend = {
     cpuBackend.adamUpdate(param, grad, expAvg, expAvgSq, maxExpAvgSq, options);
   },
 
-  // Sliding windows and indexing: tight TypeScript loops (../cpu/conv_kernels.ts, indexing_kernels.ts).
+  // Sliding windows and indexing: tight TypeScript loops (window_loops.ts, gather_scatter.ts).
   unfold2d(x: View, geometry: Conv2dGeometry, padValue: number): Storage {
     return unfold2dFast(x, geometry, padValue);
   },

@@ -7,7 +7,7 @@
 import type { Conv2dGeometry } from '../../autograd/ops/conv.js';
 import { conv2dLayer, fold2d, unfold2d } from '../../autograd/ops/conv.js';
 import { pad } from '../../autograd/ops/shape_ops.js';
-import { formatShape } from '../../tensor/shape.js';
+import { formatShape, windowOutputSize } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import {
   expectRank,
@@ -119,8 +119,8 @@ function convolve(
     if (fast) return fast;
   }
   const columns = unfold2d(input, geometry); // [N, C·kh·kw, L]
-  const outH = Math.floor((padded[0] - span[0]) / stride[0]) + 1;
-  const outW = Math.floor((padded[1] - span[1]) / stride[1]) + 1;
+  const outH = windowOutputSize(h, kh, stride[0], padding[0], dilation[0]);
+  const outW = windowOutputSize(wd, kw, stride[1], padding[1], dilation[1]);
   // Per group: [O/g, C/g·kh·kw] @ [N, g, C/g·kh·kw, L] → [N, g, O/g, L].
   const grouped = columns.reshape([n, groups, inPerGroup * kh * kw, outH * outW]);
   const kernels = w.reshape([groups, outChannels / groups, inPerGroup * kh * kw]);

@@ -9,7 +9,7 @@ import { unfold2d } from '../../autograd/ops/conv.js';
 import { maxPool2dWithIndices, maxPoolWindowsValid } from '../../autograd/ops/pooling.js';
 import { pad } from '../../autograd/ops/shape_ops.js';
 import { tensor } from '../../tensor/creation.js';
-import { formatShape } from '../../tensor/shape.js';
+import { formatShape, windowOutputSize } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { expectRank, floatInput, nonNegativeInt, pair, positiveInt } from './checks.js';
 
@@ -30,22 +30,6 @@ export interface AvgPool2dOptions {
   ceilMode?: boolean;
   /** Whether padded zeros count in the divisor. */
   countIncludePad?: boolean;
-}
-
-/** PyTorch's pooling_output_shape for one dim. */
-function pooledSize(
-  size: number,
-  kernel: number,
-  stride: number,
-  padding: number,
-  dilation: number,
-  ceilMode: boolean,
-): number {
-  const span = size + 2 * padding - dilation * (kernel - 1) - 1;
-  let out = Math.floor((span + (ceilMode ? stride - 1 : 0)) / stride) + 1;
-  // The last window must start inside the input or its left padding.
-  if (ceilMode && (out - 1) * stride >= size + padding) out--;
-  return out;
 }
 
 interface PoolWindows {
@@ -83,8 +67,8 @@ function poolWindows(
     }
   }
   const [h, w] = x.shape.slice(2);
-  const outH = pooledSize(h, kernel[0], stride[0], padding[0], dilation[0], ceilMode);
-  const outW = pooledSize(w, kernel[1], stride[1], padding[1], dilation[1], ceilMode);
+  const outH = windowOutputSize(h, kernel[0], stride[0], padding[0], dilation[0], ceilMode);
+  const outW = windowOutputSize(w, kernel[1], stride[1], padding[1], dilation[1], ceilMode);
   if (outH <= 0 || outW <= 0) {
     throw new Error(
       `${op}: input of shape ${formatShape(x.shape)} is too small for kernelSize [${kernel.join(', ')}] with padding [${padding.join(', ')}]: output size would be ${outH}x${outW}`,

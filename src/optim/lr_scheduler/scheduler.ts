@@ -9,7 +9,7 @@ import type { Optimizer } from '../optimizer.js';
 export type AnyOptimizer = Optimizer<any>;
 
 /** Scheduler state values as JSON: non-finite numbers become the strings 'Infinity', '-Infinity', 'NaN'. */
-export function toJSONValue(v: unknown): unknown {
+function toJSONValue(v: unknown): unknown {
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
   if (Array.isArray(v)) return v.map(toJSONValue);
   if (typeof v === 'object' && v !== null)

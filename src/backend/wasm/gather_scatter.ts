@@ -7,7 +7,7 @@
 import type { View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
 import { isContiguous } from '../../tensor/shape.js';
-import { allocateStorage } from './storage.js';
+import { allocateStorage } from '../cpu/storage.js';
 
 /** Whether a view is one value repeated (every stride 0), as a zero base expanded to a shape. */
 export function isBroadcastValue(v: View): boolean {

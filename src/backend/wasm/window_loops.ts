@@ -12,21 +12,13 @@
  */
 import type { Conv2dGeometry, View } from '../backend.js';
 import type { TypedArray } from '../../tensor/dtype.js';
-import { allocateStorage } from './storage.js';
-
-/** Output height and width of a window of `g` sliding over an h×w image (floor mode). */
-export function outputSize(h: number, w: number, g: Conv2dGeometry): [number, number] {
-  const outH =
-    Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
-  const outW =
-    Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (g.kernel[1] - 1) - 1) / g.stride[1]) + 1;
-  return [outH, outW];
-}
+import { convOutputSize } from '../../tensor/shape.js';
+import { allocateStorage } from '../cpu/storage.js';
 
 /** A window `g` sliding over images [N, C, H, W] of `shape`: their sizes and its parameters. */
-export function windowGeometry(shape: readonly number[], g: Conv2dGeometry) {
+function windowGeometry(shape: readonly number[], g: Conv2dGeometry) {
   const [n, c, h, w] = shape;
-  const [outH, outW] = outputSize(h, w, g);
+  const { outH, outW } = convOutputSize(h, w, g);
   const [kh, kw] = g.kernel;
   const [sy, sx] = g.stride;
   const [py, px] = g.padding;
@@ -224,4 +216,84 @@ export function maxPool2dFast(
     }
   }
   return { values, indices };
+}
+
+/**
+ * x [N, C, H, W] (any strides) to columns [C·kh·kw, N·outH·outW]: row (c, ki, kj), column
+ * (n, oy, ox) holds x[n, c, oy·sy + ki·dy − py, ox·sx + kj·dx − px], 0 in the padding.
+ */
+export function im2colChannelMajor(x: View, g: Conv2dGeometry, into?: Float32Array): Float32Array {
+  const { n, c, h, w, kh, kw, sy, sx, py, px, dy, dx, outH, outW } = windowGeometry(x.shape, g);
+  const L = outH * outW;
+  const NL = n * L;
+  const src = x.storage as Float32Array;
+  const [sn, sc, sh, sw] = x.strides;
+  const size = c * kh * kw * NL;
+  // A caller's array (e.g. the gemm's memory) may hold anything: the padding must be zeroed.
+  const out = into ? into.subarray(0, size) : new Float32Array(size);
+  // (Without padding every window lies inside the image and every entry is written.)
+  if (into && (py !== 0 || px !== 0)) out.fill(0);
+  const step = sx * sw;
+  for (let ch = 0; ch < c; ch++) {
+    for (let ki = 0; ki < kh; ki++) {
+      const [y0, y1] = validRange(ki * dy - py, sy, outH, h);
+      for (let kj = 0; kj < kw; kj++) {
+        const xStart = kj * dx - px;
+        const [x0, x1] = validRange(xStart, sx, outW, w);
+        const rowBase = ((ch * kh + ki) * kw + kj) * NL;
+        for (let b = 0; b < n; b++) {
+          const plane = x.offset + b * sn + ch * sc;
+          const base = rowBase + b * L;
+          for (let oy = y0; oy < y1; oy++) {
+            let q = plane + (oy * sy + ki * dy - py) * sh + (xStart + x0 * sx) * sw;
+            let p = base + oy * outW + x0;
+            const end = p + (x1 - x0);
+            if (step === 1) {
+              for (; p < end; p++, q++) out[p] = src[q];
+            } else {
+              for (; p < end; p++, q += step) out[p] = src[q];
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The adjoint of im2colChannelMajor: columns [C·kh·kw, N·L] summed into images [N, C, H, W]. */
+export function col2imChannelMajor(
+  cols: Float32Array,
+  shape: readonly [number, number, number, number],
+  g: Conv2dGeometry,
+): Float32Array {
+  const { n, c, h, w, kh, kw, sy, sx, py, px, dy, dx, outH, outW } = windowGeometry(shape, g);
+  const L = outH * outW;
+  const NL = n * L;
+  const out = new Float32Array(n * c * h * w);
+  for (let ch = 0; ch < c; ch++) {
+    for (let ki = 0; ki < kh; ki++) {
+      const [y0, y1] = validRange(ki * dy - py, sy, outH, h);
+      for (let kj = 0; kj < kw; kj++) {
+        const xStart = kj * dx - px;
+        const [x0, x1] = validRange(xStart, sx, outW, w);
+        const rowBase = ((ch * kh + ki) * kw + kj) * NL;
+        for (let b = 0; b < n; b++) {
+          const plane = (b * c + ch) * h * w;
+          const base = rowBase + b * L;
+          for (let oy = y0; oy < y1; oy++) {
+            let p = plane + (oy * sy + ki * dy - py) * w + xStart + x0 * sx;
+            let q = base + oy * outW + x0;
+            const end = q + (x1 - x0);
+            if (sx === 1) {
+              for (; q < end; q++, p++) out[p] += cols[q];
+            } else {
+              for (; q < end; q++, p += sx) out[p] += cols[q];
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
 }

@@ -3,9 +3,9 @@
  * `iters` steps of ACCUMULATORS independent f32x4 multiply-adds (relaxed-SIMD fused, or
  * mul + add), 8 flops each, with no memory traffic. Benchmarks report kernels against it.
  */
-import { ModuleBuilder } from './emitter.js';
+import { ModuleBuilder } from '../../src/backend/wasm/emitter.js';
 
-export const CEILING_ACCUMULATORS = 12;
+const CEILING_ACCUMULATORS = 12;
 
 /** Flops done by `run(iters)`. */
 export function ceilingFlops(iters: number): number {
