@@ -18,61 +18,10 @@ export interface View {
   readonly offset: number;
 }
 
-export type UnaryOp =
-  | 'neg'
-  | 'exp'
-  | 'log'
-  | 'log1p'
-  | 'expm1'
-  | 'sqrt'
-  | 'rsqrt'
-  | 'abs'
-  | 'sign'
-  | 'reciprocal'
-  | 'sin'
-  | 'cos'
-  | 'tan'
-  | 'tanh'
-  | 'sigmoid'
-  | 'relu'
-  | 'erf'
-  | 'square'
-  | 'floor'
-  | 'ceil'
-  | 'round'
-  | 'logicalNot'
-  | 'isnan'
-  | 'isinf';
-
-export type BinaryOp =
-  | 'add'
-  | 'sub'
-  | 'mul'
-  | 'div'
-  | 'pow'
-  | 'maximum'
-  | 'minimum'
-  | 'atan2'
-  | 'eq'
-  | 'ne'
-  | 'lt'
-  | 'le'
-  | 'gt'
-  | 'ge'
-  | 'logicalAnd'
-  | 'logicalOr';
-
-/** Binary ops whose result is a bool (0 or 1): comparisons and logical connectives. */
-export const BOOL_RESULT_BINARY_OPS: ReadonlySet<BinaryOp> = new Set([
-  'eq',
-  'ne',
-  'lt',
-  'le',
-  'gt',
-  'ge',
-  'logicalAnd',
-  'logicalOr',
-]);
+// The elementwise op unions are the keys of the op table, where each op is declared once.
+export type { BinaryOp, UnaryOp } from './op_table.js';
+export { BOOL_RESULT_BINARY_OPS } from './op_table.js';
+import type { BinaryOp, UnaryOp } from './op_table.js';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
 export type ArgReduceOp = 'argmax' | 'argmin';

@@ -19,7 +19,7 @@ import type {
 import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { allocateStorage } from './storage.js';
 import { contiguousStrides, shapeSize } from '../../tensor/shape.js';
-import { BINARY_KERNELS, INTEGER_BINARY_OVERRIDES, UNARY_KERNELS } from './kernels.js';
+import { binaryOpDef, unaryOpDef, unreachableOp } from '../op_table.js';
 import { positionsOf } from './strided.js';
 import {
   binaryFast,
@@ -106,7 +106,7 @@ export const cpuBackend: Backend = {
     const src = dataOf(x);
     const out = allocateStorage(outDType, size, false);
     if (unaryFast(op, x, out)) return out;
-    const f = UNARY_KERNELS[op];
+    const f = unaryOpDef(op).forward;
     const at = positionsOf(x);
     for (let i = 0; i < size; i++) out[i] = f(src[at(i)]);
     return out;
@@ -118,8 +118,8 @@ export const cpuBackend: Backend = {
     const db = dataOf(b);
     const out = allocateStorage(outDType, size, false);
     if (binaryFast(op, a, b, outDType, out)) return out;
-    const integer = outDType === 'int32' && a.dtype !== 'bool';
-    const f = (integer && INTEGER_BINARY_OVERRIDES[op]) || BINARY_KERNELS[op];
+    const def = binaryOpDef(op);
+    const f = (outDType === 'int32' && a.dtype !== 'bool' && def.integer) || def.forward;
     const atA = positionsOf(a);
     const atB = positionsOf(b);
     if (outDType === 'bool')
@@ -177,6 +177,8 @@ export const cpuBackend: Backend = {
           if (v < accumulator[j] || v !== v) accumulator[j] = v;
         }
         break;
+      default:
+        unreachableOp(op, 'reduce');
     }
     out.set(accumulator);
     return out;

@@ -30,7 +30,12 @@ import { type FunctionBuilder, type Local, ModuleBuilder } from './emitter.js';
 
 type V128 = Local;
 import type { SimdLevel } from './platform.js';
-import { emitElementwiseKernels, EW } from './elementwise_module.js';
+import {
+  BINARY_KERNEL_IDS,
+  emitElementwiseKernels,
+  EW,
+  UNARY_KERNEL_IDS,
+} from './elementwise_module.js';
 
 /** Word indices (Int32) of the control block at byte address 0. */
 export const CTL = {
@@ -1712,14 +1717,15 @@ function emitElementwiseTask(
   const four = () => f.i32_const(4);
   const rowsOf = (i: number) => () => p(i).i32_const(4).i32_mul();
   const calls: [id: number, args: () => void][] = [
-    [
-      EW.RELU,
+    // The op table's unary kernels: units are elements of x and out (P0, P1).
+    ...Object.values(UNARY_KERNEL_IDS).map((id): [number, () => void] => [
+      id,
       () => {
         offset(0, four);
         offset(1, four);
         f.get(count);
       },
-    ],
+    ]),
     [
       EW.RELU_BACKWARD,
       () => {
@@ -1816,7 +1822,7 @@ function emitElementwiseTask(
     });
   // Binary ops: P3 = columns per row; P4 = 1 when the units are rows and b is one row for all,
   // 0 when the units are elements of equal shapes (b advances with a).
-  for (const id of [EW.ADD, EW.SUB, EW.MUL, EW.DIV]) {
+  for (const id of Object.values(BINARY_KERNEL_IDS)) {
     when(id, () => {
       p(4).if_(
         () => {

@@ -29,18 +29,18 @@ import type {
 import { registerBackend } from '../backend.js';
 import { cpuBackend } from '../cpu/cpu_backend.js';
 import type { DType } from '../../tensor/dtype.js';
-import { reluBackwardF32, reluF32 } from './activation.js';
 import {
   adamWasm,
   binaryWasm,
   logSoftmaxBackwardWasm,
+  reluBackwardF32,
   reluBackwardWasm,
-  reluWasm,
   scatterAddWasm,
   sgdWasm,
   sumRowsSideJob,
   softmaxWasm,
   sumLeadingWasm,
+  unaryWasm,
 } from './elementwise.js';
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32, maxPool2dF32 } from './conv.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from '../cpu/conv_kernels.js';
@@ -108,10 +108,7 @@ export const wasmBackend: Backend = {
   },
 
   unary(op: UnaryOp, x: View, outDType: DType): Storage {
-    return (
-      (op === 'relu' && outDType === 'float32' ? (reluWasm(x) ?? reluF32(x)) : null) ??
-      cpuBackend.unary(op, x, outDType)
-    );
+    return unaryWasm(op, x, outDType) ?? cpuBackend.unary(op, x, outDType);
   },
 
   linear(x: View, weight: View, bias: View): Storage | null {
