@@ -51,26 +51,110 @@ export interface BinaryOpDef {
   readonly wasm: BinaryWasm | null;
 }
 
+/**
+ * The unary ops. Each entry's doc comment is the doc of its Tensor method (tensor/tensor.ts
+ * attaches one method per entry) and of its function in autograd/ops/elementwise.ts.
+ */
 export const UNARY_OPS = {
+  /**
+   * −x.
+   * @example
+   * tensor([1, -2]).neg(); // tensor([-1.,  2.])
+   */
   neg: { forward: (x) => -x, dtype: 'same', wasm: null },
+  /**
+   * eˣ.
+   * @example
+   * tensor([0, 1]).exp(); // tensor([1.0000, 2.7183])
+   */
   exp: { forward: Math.exp, dtype: 'float', wasm: null },
+  /**
+   * The natural logarithm.
+   * @example
+   * tensor([1, Math.E]).log(); // tensor([0.0000, 1.0000])
+   */
   log: { forward: Math.log, dtype: 'float', wasm: null },
+  /**
+   * log(1 + x), accurate for small x.
+   * @example
+   * tensor([0, 1e-10]).log1p(); // tensor([0.0000e+00, 1.0000e-10])
+   */
   log1p: { forward: Math.log1p, dtype: 'float', wasm: null },
+  /**
+   * eˣ − 1, accurate for small x.
+   * @example
+   * tensor([0, 1e-10]).expm1(); // tensor([0.0000e+00, 1.0000e-10])
+   */
   expm1: { forward: Math.expm1, dtype: 'float', wasm: null },
+  /**
+   * √x.
+   * @example
+   * tensor([4, 9]).sqrt(); // tensor([2., 3.])
+   */
   sqrt: { forward: Math.sqrt, dtype: 'float', wasm: null },
+  /**
+   * 1/√x.
+   * @example
+   * tensor([4, 16]).rsqrt(); // tensor([0.5000, 0.2500])
+   */
   rsqrt: { forward: (x) => 1 / Math.sqrt(x), dtype: 'float', wasm: null },
+  /**
+   * |x|.
+   * @example
+   * tensor([-1.5, 2]).abs(); // tensor([1.5000, 2.0000])
+   */
   abs: { forward: Math.abs, dtype: 'same', wasm: null },
+  /**
+   * −1, 0 or 1 by the sign of x (NaN for NaN).
+   * @example
+   * tensor([-3, 0, 2]).sign(); // tensor([-1.,  0.,  1.])
+   */
   sign: { forward: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN), dtype: 'same', wasm: null },
+  /**
+   * 1/x.
+   * @example
+   * tensor([2, 4]).reciprocal(); // tensor([0.5000, 0.2500])
+   */
   reciprocal: { forward: (x) => 1 / x, dtype: 'float', wasm: null },
+  /**
+   * The sine (radians).
+   * @example
+   * tensor([0, Math.PI / 2]).sin(); // tensor([0., 1.])
+   */
   sin: { forward: Math.sin, dtype: 'float', wasm: null },
+  /**
+   * The cosine (radians).
+   * @example
+   * tensor([0, Math.PI]).cos(); // tensor([ 1., -1.])
+   */
   cos: { forward: Math.cos, dtype: 'float', wasm: null },
+  /**
+   * The tangent (radians).
+   * @example
+   * tensor([0, Math.PI / 4]).tan(); // tensor([0., 1.])
+   */
   tan: { forward: Math.tan, dtype: 'float', wasm: null },
+  /**
+   * The hyperbolic tangent.
+   * @example
+   * tensor([0, 1]).tanh(); // tensor([0.0000, 0.7616])
+   */
   tanh: { forward: Math.tanh, dtype: 'float', wasm: null },
+  /**
+   * 1 / (1 + e⁻ˣ), without overflow for large |x|.
+   * @example
+   * tensor([0, 2]).sigmoid(); // tensor([0.5000, 0.8808])
+   */
   sigmoid: {
     forward: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
     dtype: 'float',
     wasm: null,
   },
+  /**
+   * max(x, 0) (NaN stays NaN).
+   * @example
+   * tensor([-1, 2]).relu(); // tensor([0., 2.])
+   */
   relu: {
     // x for x > 0 and for NaN, +0 otherwise (−0 included).
     forward: (x) => (x > 0 ? x : x === 0 || x < 0 ? 0 : x),
@@ -102,14 +186,53 @@ export const UNARY_OPS = {
           .select(),
     },
   },
+  /**
+   * The error function.
+   * @example
+   * tensor([0, 1]).erf(); // tensor([0.0000, 0.8427])
+   */
   erf: { forward: erf, dtype: 'float', wasm: null },
+  /**
+   * x².
+   * @example
+   * tensor([-2, 3]).square(); // tensor([4., 9.])
+   */
   square: { forward: (x) => x * x, dtype: 'same', wasm: null },
+  /**
+   * The largest integer ≤ x.
+   * @example
+   * tensor([-1.5, 1.5]).floor(); // tensor([-2.,  1.])
+   */
   floor: { forward: Math.floor, dtype: 'same', wasm: null },
+  /**
+   * The smallest integer ≥ x.
+   * @example
+   * tensor([-1.5, 1.5]).ceil(); // tensor([-1.,  2.])
+   */
   ceil: { forward: Math.ceil, dtype: 'same', wasm: null },
+  /**
+   * The nearest integer, halves to even (as PyTorch).
+   * @example
+   * tensor([0.5, 1.5, 2.6]).round(); // tensor([0., 2., 3.])
+   */
   round: { forward: roundHalfEven, dtype: 'same', wasm: null },
-  // Truthiness as in C/PyTorch: NaN is non-zero, so true (JavaScript's `NaN ? …` says false).
+  /**
+   * A bool tensor: true where x is 0 (NaN is true, as in C and PyTorch).
+   * @example
+   * tensor([0, 2]).logicalNot(); // tensor([ True, False])
+   */
   logicalNot: { forward: (x) => (x !== 0 ? 0 : 1), dtype: 'bool', wasm: null },
+  /**
+   * A bool tensor: true where x is NaN.
+   * @example
+   * tensor([1, NaN]).isnan(); // tensor([False,  True])
+   */
   isnan: { forward: (x) => (Number.isNaN(x) ? 1 : 0), dtype: 'bool', wasm: null },
+  /**
+   * A bool tensor: true where x is ±Infinity.
+   * @example
+   * tensor([1, -Infinity]).isinf(); // tensor([False,  True])
+   */
   isinf: { forward: (x) => (x === Infinity || x === -Infinity ? 1 : 0), dtype: 'bool', wasm: null },
 } as const satisfies Record<string, UnaryOpDef>;
 

@@ -4,6 +4,8 @@
  * under `autograd/ops/`, where its forward and backward live together.
  */
 import type { Backend, Storage, View } from '../backend/backend.js';
+import { UNARY_OP_NAMES, type UNARY_OPS } from '../backend/op_table.js';
+import { applyUnary } from '../autograd/ops/unary.js';
 import {
   AccumulateGrad,
   addHook,
@@ -58,6 +60,18 @@ export class TensorBuffer {
   ) {}
 }
 
+/**
+ * The op table's unary ops as Tensor methods (`x.exp()`, `x.relu()`, …): one per entry of
+ * UNARY_OPS (backend/op_table.ts), attached below the class and documented on the entry.
+ */
+export type UnaryMethods = { readonly [K in keyof typeof UNARY_OPS]: () => Tensor };
+
+// The class's declaration merges with this interface: the op table's methods are added to the
+// prototype after the class, so a new table entry is a Tensor method without a line here.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface Tensor extends UnaryMethods {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Tensor implements View {
   /** The tensor this one is a view of, if any (the root of the view chain). */
   readonly base: Tensor | null;
@@ -362,69 +376,6 @@ export class Tensor implements View {
   atan2(other: TensorLike): Tensor {
     return elementwise.atan2(this, other);
   }
-  neg(): Tensor {
-    return elementwise.neg(this);
-  }
-  exp(): Tensor {
-    return elementwise.exp(this);
-  }
-  log(): Tensor {
-    return elementwise.log(this);
-  }
-  log1p(): Tensor {
-    return elementwise.log1p(this);
-  }
-  expm1(): Tensor {
-    return elementwise.expm1(this);
-  }
-  sqrt(): Tensor {
-    return elementwise.sqrt(this);
-  }
-  rsqrt(): Tensor {
-    return elementwise.rsqrt(this);
-  }
-  square(): Tensor {
-    return elementwise.square(this);
-  }
-  abs(): Tensor {
-    return elementwise.abs(this);
-  }
-  sign(): Tensor {
-    return elementwise.sign(this);
-  }
-  reciprocal(): Tensor {
-    return elementwise.reciprocal(this);
-  }
-  sin(): Tensor {
-    return elementwise.sin(this);
-  }
-  cos(): Tensor {
-    return elementwise.cos(this);
-  }
-  tan(): Tensor {
-    return elementwise.tan(this);
-  }
-  tanh(): Tensor {
-    return elementwise.tanh(this);
-  }
-  sigmoid(): Tensor {
-    return elementwise.sigmoid(this);
-  }
-  relu(): Tensor {
-    return elementwise.relu(this);
-  }
-  erf(): Tensor {
-    return elementwise.erf(this);
-  }
-  floor(): Tensor {
-    return elementwise.floor(this);
-  }
-  ceil(): Tensor {
-    return elementwise.ceil(this);
-  }
-  round(): Tensor {
-    return elementwise.round(this);
-  }
   clamp(min?: TensorLike | null, max?: TensorLike | null): Tensor {
     return elementwise.clamp(this, min, max);
   }
@@ -451,15 +402,6 @@ export class Tensor implements View {
   }
   logicalOr(other: TensorLike): Tensor {
     return elementwise.logicalOr(this, other);
-  }
-  logicalNot(): Tensor {
-    return elementwise.logicalNot(this);
-  }
-  isnan(): Tensor {
-    return elementwise.isnan(this);
-  }
-  isinf(): Tensor {
-    return elementwise.isinf(this);
   }
   /** Elements of this tensor where `condition` holds, else of `other`. */
   where(condition: TensorLike, other: TensorLike): Tensor {
@@ -753,6 +695,16 @@ export class Tensor implements View {
   normal_(mean = 0, std = 1, generator?: Generator): this {
     return inplace.normalInPlace(this, mean, std, generator);
   }
+}
+
+for (const op of UNARY_OP_NAMES) {
+  Object.defineProperty(Tensor.prototype, op, {
+    value: function (this: Tensor): Tensor {
+      return applyUnary(op, this);
+    },
+    writable: true,
+    configurable: true,
+  });
 }
 
 function nest(data: TypedArray, shape: readonly number[], dtype: DType): NestedArray {

@@ -1,10 +1,11 @@
 /**
- * The derivatives of the elementwise ops, one table per op union (UNARY_RULES, BINARY_RULES),
- * each a Record over the union so that an op declared in the op table (backend/op_table.ts,
- * where its kernels and dtype rule live) does not compile without its derivative. Binary ops
- * broadcast; their backward sums each gradient back to its operand's shape (sumToShape).
+ * The elementwise ops as functions: unary ops (their derivatives are UNARY_RULES in unary.ts),
+ * binary ops with their derivatives (BINARY_RULES, a Record over BinaryOp, so an op declared in
+ * the op table, backend/op_table.ts, does not compile without its derivative), where, clamp and
+ * cast. Binary ops broadcast; their backward sums each gradient back to its operand's shape
+ * (sumToShape).
  */
-import { type BinaryOp, binaryOpDef, type UnaryOp, unaryOpDef } from '../../backend/op_table.js';
+import { type BinaryOp, binaryOpDef } from '../../backend/op_table.js';
 import { isFloatingDType, type DType } from '../../tensor/dtype.js';
 import { broadcastShapes, shapesEqual } from '../../tensor/shape.js';
 import { Tensor, type TensorLike } from '../../tensor/tensor.js';
@@ -18,124 +19,35 @@ import {
   scalarTensor,
   wantsGrad,
 } from '../define.js';
-import { isGradEnabled } from '../grad_mode.js';
 import { sumToShape } from './reduction.js';
+import { applyUnary, backwardName } from './unary.js';
 
-/**
- * relu's backward g·(y > 0): one fused backend kernel where the backend has one and no graph is
- * being built (createGraph keeps the differentiable composition).
- */
-function reluGrad(g: Tensor, y: Tensor): Tensor {
-  if (
-    !isGradEnabled() &&
-    g.backend.reluBackward &&
-    g.backend === y.backend &&
-    g.dtype === y.dtype &&
-    shapesEqual(g.shape, y.shape)
-  ) {
-    const out = g.backend.reluBackward(g, y);
-    if (out) return fromStorage(out, g.shape, g.dtype, g);
-  }
-  return g.mul(y.gt(0));
-}
+// ---- unary: the op table's ops as functions (Tensor methods: tensor/tensor.ts) ----
 
-// ---- unary ----
-
-interface UnaryRule {
-  /** What the derivative reads: the input x, the output y, or nothing. */
-  saves: 'x' | 'y' | 'none';
-  /** dL/dx from dL/dy; absent for ops whose derivative is zero almost everywhere. */
-  grad?: (g: Tensor, xOrY: Tensor) => Tensor;
-}
-
-const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
-
-const UNARY_RULES: Record<UnaryOp, UnaryRule> = {
-  neg: { saves: 'none', grad: (g) => g.neg() },
-  exp: { saves: 'y', grad: (g, y) => g.mul(y) },
-  log: { saves: 'x', grad: (g, x) => g.div(x) },
-  log1p: { saves: 'x', grad: (g, x) => g.div(x.add(1)) },
-  expm1: { saves: 'y', grad: (g, y) => g.mul(y.add(1)) },
-  sqrt: { saves: 'y', grad: (g, y) => g.div(y.mul(2)) },
-  rsqrt: { saves: 'y', grad: (g, y) => g.mul(y.pow(3)).mul(-0.5) },
-  abs: { saves: 'x', grad: (g, x) => g.mul(x.sign()) },
-  sign: { saves: 'none' },
-  reciprocal: { saves: 'y', grad: (g, y) => g.mul(y.square()).neg() },
-  sin: { saves: 'x', grad: (g, x) => g.mul(x.cos()) },
-  cos: { saves: 'x', grad: (g, x) => g.mul(x.sin()).neg() },
-  tan: { saves: 'y', grad: (g, y) => g.mul(y.square().add(1)) },
-  tanh: { saves: 'y', grad: (g, y) => g.mul(y.square().neg().add(1)) },
-  sigmoid: { saves: 'y', grad: (g, y) => g.mul(y.mul(y.neg().add(1))) },
-  relu: { saves: 'y', grad: (g, y) => reluGrad(g, y) },
-  erf: {
-    saves: 'x',
-    grad: (g, x) => g.mul(x.square().neg().exp().mul(TWO_OVER_SQRT_PI)),
-  },
-  square: { saves: 'x', grad: (g, x) => g.mul(x.mul(2)) },
-  floor: { saves: 'none' },
-  ceil: { saves: 'none' },
-  round: { saves: 'none' },
-  logicalNot: { saves: 'none' },
-  isnan: { saves: 'none' },
-  isinf: { saves: 'none' },
-};
-
-const backwardNames = new Map<string, string>();
-
-/** `add` → `AddBackward`; cached, as every recorded op asks for its name. */
-function backwardName(op: string): string {
-  let name = backwardNames.get(op);
-  if (name === undefined) {
-    name = `${op[0].toUpperCase()}${op.slice(1)}Backward`;
-    backwardNames.set(op, name);
-  }
-  return name;
-}
-
-function unary(op: UnaryOp, input: Tensor): Tensor {
-  const x = assertTensor(op, input);
-  const rule = UNARY_RULES[op];
-  const dtypeRule = unaryOpDef(op).dtype;
-  const dtype: DType =
-    dtypeRule === 'bool'
-      ? 'bool'
-      : dtypeRule === 'float' && !isFloatingDType(x.dtype)
-        ? 'float32'
-        : x.dtype;
-  const source = castRaw(x, dtypeRule === 'bool' ? x.dtype : dtype);
-  const y = fromStorage(x.backend.unary(op, source, dtype), x.shape, dtype, x);
-  // No graph to record: skip building the backward closure and saved list.
-  if (!wantsGrad(x)) return y;
-  const grad = rule.grad;
-  if (!grad) return record(backwardName(op), y, [x], [], (g) => [g.mul(0)]);
-  const saved = rule.saves === 'x' ? [x] : rule.saves === 'y' ? [y] : [];
-  return record(backwardName(op), y, [x], saved, (g, [s]) => [grad(g, s)]);
-}
-
-export const neg = (x: Tensor) => unary('neg', x);
-export const exp = (x: Tensor) => unary('exp', x);
-export const log = (x: Tensor) => unary('log', x);
-export const log1p = (x: Tensor) => unary('log1p', x);
-export const expm1 = (x: Tensor) => unary('expm1', x);
-export const sqrt = (x: Tensor) => unary('sqrt', x);
-export const rsqrt = (x: Tensor) => unary('rsqrt', x);
-export const abs = (x: Tensor) => unary('abs', x);
-export const sign = (x: Tensor) => unary('sign', x);
-export const reciprocal = (x: Tensor) => unary('reciprocal', x);
-export const sin = (x: Tensor) => unary('sin', x);
-export const cos = (x: Tensor) => unary('cos', x);
-export const tan = (x: Tensor) => unary('tan', x);
-export const tanh = (x: Tensor) => unary('tanh', x);
-export const sigmoid = (x: Tensor) => unary('sigmoid', x);
-export const relu = (x: Tensor) => unary('relu', x);
-export const erf = (x: Tensor) => unary('erf', x);
-export const square = (x: Tensor) => unary('square', x);
-export const floor = (x: Tensor) => unary('floor', x);
-export const ceil = (x: Tensor) => unary('ceil', x);
-export const round = (x: Tensor) => unary('round', x);
-export const logicalNot = (x: Tensor) => unary('logicalNot', x);
-export const isnan = (x: Tensor) => unary('isnan', x);
-export const isinf = (x: Tensor) => unary('isinf', x);
+export const neg = (x: Tensor) => applyUnary('neg', x);
+export const exp = (x: Tensor) => applyUnary('exp', x);
+export const log = (x: Tensor) => applyUnary('log', x);
+export const log1p = (x: Tensor) => applyUnary('log1p', x);
+export const expm1 = (x: Tensor) => applyUnary('expm1', x);
+export const sqrt = (x: Tensor) => applyUnary('sqrt', x);
+export const rsqrt = (x: Tensor) => applyUnary('rsqrt', x);
+export const abs = (x: Tensor) => applyUnary('abs', x);
+export const sign = (x: Tensor) => applyUnary('sign', x);
+export const reciprocal = (x: Tensor) => applyUnary('reciprocal', x);
+export const sin = (x: Tensor) => applyUnary('sin', x);
+export const cos = (x: Tensor) => applyUnary('cos', x);
+export const tan = (x: Tensor) => applyUnary('tan', x);
+export const tanh = (x: Tensor) => applyUnary('tanh', x);
+export const sigmoid = (x: Tensor) => applyUnary('sigmoid', x);
+export const relu = (x: Tensor) => applyUnary('relu', x);
+export const erf = (x: Tensor) => applyUnary('erf', x);
+export const square = (x: Tensor) => applyUnary('square', x);
+export const floor = (x: Tensor) => applyUnary('floor', x);
+export const ceil = (x: Tensor) => applyUnary('ceil', x);
+export const round = (x: Tensor) => applyUnary('round', x);
+export const logicalNot = (x: Tensor) => applyUnary('logicalNot', x);
+export const isnan = (x: Tensor) => applyUnary('isnan', x);
+export const isinf = (x: Tensor) => applyUnary('isinf', x);
 
 // ---- binary ----
 
