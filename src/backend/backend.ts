@@ -289,3 +289,8 @@ export function getBackend(name: string): Backend {
   }
   return backend;
 }
+
+/** The names of the registered devices ('cpu', 'cpu-reference', …), in registration order. */
+export function registeredDevices(): string[] {
+  return [...backends.keys()];
+}

@@ -135,6 +135,24 @@ export const UNARY_OPS = {
    */
   tan: { forward: Math.tan, dtype: 'float', wasm: null },
   /**
+   * The arcsine, in [−π/2, π/2] (NaN outside [−1, 1]).
+   * @example
+   * tensor([0, 1]).asin(); // tensor([0.0000, 1.5708])
+   */
+  asin: { forward: Math.asin, dtype: 'float', wasm: null },
+  /**
+   * The arccosine, in [0, π] (NaN outside [−1, 1]).
+   * @example
+   * tensor([1, 0]).acos(); // tensor([0.0000, 1.5708])
+   */
+  acos: { forward: Math.acos, dtype: 'float', wasm: null },
+  /**
+   * The arctangent, in (−π/2, π/2).
+   * @example
+   * tensor([0, 1]).atan(); // tensor([0.0000, 0.7854])
+   */
+  atan: { forward: Math.atan, dtype: 'float', wasm: null },
+  /**
    * The hyperbolic tangent.
    * @example
    * tensor([0, 1]).tanh(); // tensor([0.0000, 0.7616])
