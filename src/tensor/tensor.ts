@@ -300,8 +300,8 @@ export class Tensor implements View {
   // ---- reading values ----
 
   private assertReadableSync(op: string): void {
-    // The CPU devices ('cpu', 'cpu-reference') hold host arrays; others (a GPU) must be awaited.
-    if (this.device !== 'cpu' && this.device !== 'cpu-reference') {
+    // The CPU devices ('cpu', 'cpu-reference', 'cpu-…') hold host arrays; others (a GPU) must be awaited.
+    if (this.device !== 'cpu' && !this.device.startsWith('cpu-')) {
       throw new Error(
         `${op}: synchronous reads work on CPU tensors only; this tensor is on ${this.device}: use await ${op.replace('Sync', '')}()`,
       );

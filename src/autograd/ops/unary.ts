@@ -4,6 +4,7 @@
  * applyUnary, which runs an op's kernel and records its rule. The public functions are in
  * elementwise.ts, the Tensor methods are attached from the op table in tensor/tensor.ts.
  */
+import { traceKernel } from '../../backend/kernel_trace.js';
 import { type UnaryOp, unaryOpDef } from '../../backend/op_table.js';
 import { isFloatingDType, type DType } from '../../tensor/dtype.js';
 import { shapesEqual } from '../../tensor/shape.js';
@@ -24,8 +25,12 @@ function reluGrad(g: Tensor, y: Tensor): Tensor {
     shapesEqual(g.shape, y.shape)
   ) {
     const out = g.backend.reluBackward(g, y);
-    if (out) return fromStorage(out, g.shape, g.dtype, g);
+    if (out) {
+      traceKernel('reluBackward', 'fused');
+      return fromStorage(out, g.shape, g.dtype, g);
+    }
   }
+  traceKernel('reluBackward', 'composed');
   return g.mul(y.gt(0));
 }
 
