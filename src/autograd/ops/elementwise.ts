@@ -55,10 +55,16 @@ export const isinf = (x: Tensor) => applyUnary('isinf', x);
 // ---- binary ----
 
 /** Runs a binary primitive on broadcast operands; no autograd. */
-function binaryForward(op: BinaryOp, a: Tensor, b: Tensor, computeDType: DType): Tensor {
+function binaryForward(
+  op: BinaryOp,
+  a: Tensor,
+  b: Tensor,
+  computeDType: DType,
+  boolResult = false,
+): Tensor {
   // Equal shapes (the common case) need no broadcasting: skip broadcastShapes' allocations.
   const shape = shapesEqual(a.shape, b.shape) ? a.shape : broadcastShapes(op, a.shape, b.shape);
-  const outDType = binaryOpDef(op).dtype === 'bool' ? 'bool' : computeDType;
+  const outDType = boolResult ? 'bool' : computeDType;
   const left = broadcastView(castRaw(a, computeDType), shape);
   const right = broadcastView(castRaw(b, computeDType), shape);
   return fromStorage(a.backend.binary(op, left, right, outDType), shape, outDType, a);
@@ -141,11 +147,13 @@ const BINARY_RULES: Record<BinaryOp, BinaryRule> = {
 function binary(op: BinaryOp): (left: TensorLike, right: TensorLike) => Tensor {
   const nodeName = backwardName(op);
   const { saves, grad: rule } = BINARY_RULES[op];
+  // The dtype rule, read once here rather than at every call.
   const floatResult = binaryOpDef(op).dtype === 'float';
+  const boolResult = binaryOpDef(op).dtype === 'bool';
   return (left: TensorLike, right: TensorLike): Tensor => {
     const [a, b, dtype] = binaryOperands(op, left, right);
     const computeDType: DType = floatResult && !isFloatingDType(dtype) ? 'float32' : dtype;
-    const out = binaryForward(op, a, b, computeDType);
+    const out = binaryForward(op, a, b, computeDType, boolResult);
     // No graph to record: skip building the backward closure and saved list.
     if (rule === null || !wantsGrad(a, b)) return out;
     const saved = saves === 'inputsAndOutput' ? [a, b, out] : saves === 'inputs' ? [a, b] : [];
