@@ -22,8 +22,23 @@ export { float32, float64, int32, bool } from './tensor/dtype.js';
 export { broadcastShapes } from './tensor/shape.js';
 export * from './tensor/creation.js';
 export { Generator, manualSeed, defaultGenerator, type GeneratorState } from './tensor/random.js';
-export type { Backend, View, Storage } from './backend/backend.js';
-export { registerBackend, getBackend } from './backend/backend.js';
+export type {
+  Backend,
+  BackendPrimitives,
+  FusedKernels,
+  View,
+  Storage,
+  UnaryOp,
+  BinaryOp,
+} from './backend/backend.js';
+export { registerBackend, getBackend, registeredDevices } from './backend/backend.js';
+export {
+  setKernelTrace,
+  kernelTrace,
+  clearKernelTrace,
+  isKernelTraceEnabled,
+  type KernelCall,
+} from './backend/kernel_trace.js';
 
 export * from './autograd/ops/elementwise.js';
 export {

@@ -26,7 +26,10 @@ import { fusedNllLoss } from '../src/autograd/ops/fused.js';
 import { fromStorage } from '../src/autograd/define.js';
 import { bytesOf } from './helpers/values.js';
 import { expectAllClose } from './helpers/close.js';
+import type { Backend, FusedKernels } from '../src/backend/backend.js';
 
+/** The 'cpu' backend with its fused kernels, which it has (a backend may lack them: FusedKernels). */
+const cpuKernels = () => getBackend('cpu') as Backend & Required<FusedKernels>;
 const generator = new Generator(1234);
 const normal = (shape: number[], dtype: DType = 'float64', scale = 1, device?: string) =>
   randn(shape, { dtype, generator, device }).mul(scale);
@@ -199,7 +202,7 @@ describe('fused softmax and log-softmax', () => {
   });
 
   it('the backend kernel reads a strided view along any axis', () => {
-    const backend = getBackend('cpu');
+    const backend = cpuKernels();
     const x = normal([4, 3, 2]).permute([2, 0, 1]);
     for (const axis of [0, 1, 2]) {
       const out = backend.softmax(x, axis, true) as Float64Array;
@@ -267,7 +270,7 @@ describe('fused layer norm', () => {
 
   it('returns per-row mean and rstd from the backend kernel', () => {
     const x = normal([2, 3]);
-    const { mean, rstd } = getBackend('cpu').layerNorm(x, 3, null, null, 0);
+    const { mean, rstd } = cpuKernels().layerNorm(x, 3, null, null, 0);
     const m = x.mean(1).dataSync();
     const r = x.var(1, false, { correction: 0 }).rsqrt().dataSync();
     expectAllClose(mean as Float64Array, m, { rtol: 0, atol: 5e-13 });
@@ -354,7 +357,7 @@ describe('fused batch norm', () => {
 
   it('the statistics kernel gives the per-channel mean and biased variance', () => {
     const x = normal([3, 2, 4]).add(100);
-    const { mean, variance } = getBackend('cpu').batchNormStats(x);
+    const { mean, variance } = cpuKernels().batchNormStats(x);
     const m = x.mean([0, 2]).dataSync();
     const v = x.var([0, 2], false, { correction: 0 }).dataSync();
     expectAllClose(mean as Float64Array, m, { rtol: 0, atol: 5e-11 });
@@ -488,7 +491,7 @@ describe('fused cross-entropy (log-softmax + NLL)', () => {
           for (const t of [labels(targets), labels(targets.map(() => -100))]) {
             const perSample = fusedNllLoss(logp, t, weight, -100, 'none');
             const w = fromStorage(
-              getBackend('cpu').nllLoss(logp, t, weight, -100).weight,
+              cpuKernels().nllLoss(logp, t, weight, -100).weight,
               [n],
               dtype,
               logp,
@@ -509,7 +512,7 @@ describe('fused cross-entropy (log-softmax + NLL)', () => {
   });
 
   it('the NLL kernel rejects a label out of range', () => {
-    const backend = getBackend('cpu');
+    const backend = cpuKernels();
     const logp = normal([2, 3]);
     expect(() => backend.nllLoss(logp, labels([0, 3]), null, -100)).toThrow(
       /target label 3 is out of range for 3 classes/,
@@ -706,7 +709,7 @@ describe('fused optimizer updates', () => {
   }
 
   it('the update kernels write through non-contiguous views', () => {
-    const backend = getBackend('cpu');
+    const backend = cpuKernels();
     const p = normal([4, 3]).t();
     const g = normal([3, 4]);
     const m = zeros([4, 3], { dtype: 'float64' }).t();

@@ -1,11 +1,13 @@
 /**
- * Every core tensor op against PyTorch 1.13: values, dtypes, shapes and input gradients.
+ * Every core tensor op against PyTorch 1.13, on every registered device: values, dtypes, shapes
+ * and input gradients.
  * Fixtures come from scripts/fixtures/ops.py; a case "<key>/<variant>" runs OPS[key] here.
  */
 import { describe, expect, it } from 'vitest';
 import * as cr from '../src/index.js';
 import type { Tensor, DType } from '../src/index.js';
 import { checkCase, loadFixtures, type FixtureCase } from './helpers/reference.js';
+import { DEVICES } from './helpers/devices.js';
 
 type Args = any;
 type OpFn = (x: Tensor[], a: Args) => Tensor | Tensor[];
@@ -130,10 +132,15 @@ describe('ops against PyTorch', () => {
     expect(Object.keys(OPS).filter((k) => !byKey.has(k))).toEqual([]);
     expect(cases.length).toBeGreaterThan(500);
   });
-  for (const [key, group] of byKey) {
-    describe(key, () => {
-      for (const c of group) {
-        it(c.name, () => checkCase(c, OPS[key]));
+  // Every registered device runs every case (the one list in helpers/devices.ts).
+  for (const device of DEVICES) {
+    describe(device, () => {
+      for (const [key, group] of byKey) {
+        describe(key, () => {
+          for (const c of group) {
+            it(c.name, () => checkCase(c, OPS[key], {}, device));
+          }
+        });
       }
     });
   }

@@ -18,61 +18,10 @@ export interface View {
   readonly offset: number;
 }
 
-export type UnaryOp =
-  | 'neg'
-  | 'exp'
-  | 'log'
-  | 'log1p'
-  | 'expm1'
-  | 'sqrt'
-  | 'rsqrt'
-  | 'abs'
-  | 'sign'
-  | 'reciprocal'
-  | 'sin'
-  | 'cos'
-  | 'tan'
-  | 'tanh'
-  | 'sigmoid'
-  | 'relu'
-  | 'erf'
-  | 'square'
-  | 'floor'
-  | 'ceil'
-  | 'round'
-  | 'logicalNot'
-  | 'isnan'
-  | 'isinf';
-
-export type BinaryOp =
-  | 'add'
-  | 'sub'
-  | 'mul'
-  | 'div'
-  | 'pow'
-  | 'maximum'
-  | 'minimum'
-  | 'atan2'
-  | 'eq'
-  | 'ne'
-  | 'lt'
-  | 'le'
-  | 'gt'
-  | 'ge'
-  | 'logicalAnd'
-  | 'logicalOr';
-
-/** Binary ops whose result is a bool (0 or 1): comparisons and logical connectives. */
-export const BOOL_RESULT_BINARY_OPS: ReadonlySet<BinaryOp> = new Set([
-  'eq',
-  'ne',
-  'lt',
-  'le',
-  'gt',
-  'ge',
-  'logicalAnd',
-  'logicalOr',
-]);
+// The elementwise op unions are the keys of the op table, where each op is declared once.
+export type { BinaryOp, UnaryOp } from './op_table.js';
+export { BOOL_RESULT_BINARY_OPS } from './op_table.js';
+import type { BinaryOp, UnaryOp } from './op_table.js';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
 export type ArgReduceOp = 'argmax' | 'argmin';
@@ -104,7 +53,12 @@ export interface MaxPool2dResult {
   readonly indices: Storage;
 }
 
-export interface Backend {
+/**
+ * The primitives every backend implements: storage, copies, the elementwise ops of the op table,
+ * reductions, matmul, gather / scatter and the window ops. With these alone a backend runs every
+ * op, its gradients and the optimizers: everything else is composed from them.
+ */
+export interface BackendPrimitives {
   readonly name: string;
   /** Zero-filled storage of `size` elements. */
   allocate(dtype: DType, size: number): Storage;
@@ -149,17 +103,30 @@ export interface Backend {
    * gets −Infinity and index −1.
    */
   maxPool2d(x: View, geometry: Conv2dGeometry, outSize: readonly [number, number]): MaxPool2dResult;
+  /** Writes `src` (same shape, any dtype) into the view `dst`. */
+  copyInto(dst: View, src: View): void;
+  fill(dst: View, value: number): void;
+}
+
+/**
+ * Fused kernels a backend may add for speed: one pass (or two) over memory where a chain of
+ * primitives would take several. Each is optional (Backend takes them as Partial); where a backend
+ * lacks one, or a kernel returns null for operands it does not take, the op layer runs the
+ * composed path built from primitives, with the same results up to rounding (most fused kernels
+ * round where the composed ops round, and give the same bits). setKernelTrace shows which ran.
+ */
+export interface FusedKernels {
   /**
    * Optional fused relu backward: g·(y > 0) for views of one shape (the composed rule's
    * arithmetic), or null where the backend does not take them (the caller composes it).
    */
-  reluBackward?(grad: View, output: View): Storage | null;
+  reluBackward(grad: View, output: View): Storage | null;
   /**
    * Optional fused linear layer: x [M, K] · weightᵀ (weight [N, K]) + bias [N] as one product
    * whose output starts from the bias (PyTorch's addmm), or null where the backend does not take
    * these operands (the caller composes matmul and add).
    */
-  linear?(x: View, weight: View, bias: View): Storage | null;
+  linear(x: View, weight: View, bias: View): Storage | null;
   /**
    * Optional: a linear layer's gradients for the output gradient grad [M, N] (x [M, K], weight
    * [N, K]), each where `needs` asks: grad·weight [M, K], gradᵀ·x [N, K] and the bias gradient
@@ -167,7 +134,7 @@ export interface Backend {
    * together where the backend does that faster. Any entry may be null (the caller computes it);
    * null where the backend takes none of them.
    */
-  linearBackward?(
+  linearBackward(
     grad: View,
     x: View,
     weight: View,
@@ -178,19 +145,19 @@ export interface Backend {
    * (no tensor refers to it); the backend may reuse its memory at once instead of when the
    * garbage collector finds it. The autograd engine calls it for gradients it has consumed.
    */
-  release?(storage: Storage): void;
+  release(storage: Storage): void;
   /**
    * Optional whole-layer conv2d (groups = 1) of x [N, C, H, W] with weight [O, C, kh, kw] and an
    * optional bias [O]: the output [N, O, outH, outW] and backend-private `columns` that
    * conv2dBackward may reuse. Null (or absent) when the backend does not take these operands;
    * the caller then composes the convolution from unfold2d and matmul.
    */
-  conv2d?(x: View, weight: View, bias: View | null, geometry: Conv2dGeometry): Conv2dResult | null;
+  conv2d(x: View, weight: View, bias: View | null, geometry: Conv2dGeometry): Conv2dResult | null;
   /**
    * The gradients of conv2d for the output gradient `grad`: input, weight and bias, each only
    * where `needs` asks (else null). `columns` is what conv2d returned (or null).
    */
-  conv2dBackward?(
+  conv2dBackward(
     x: View,
     weight: View,
     grad: View,
@@ -198,11 +165,6 @@ export interface Backend {
     columns: Storage | null,
     needs: readonly [boolean, boolean, boolean],
   ): Conv2dGradients;
-  /** Writes `src` (same shape, any dtype) into the view `dst`. */
-  copyInto(dst: View, src: View): void;
-  fill(dst: View, value: number): void;
-
-  // ---- fused kernels: one pass (or two) over memory where a chain of primitives would take several ----
 
   /**
    * Softmax (or, with `log`, log-softmax) of `x` along `axis`, shifted by the row's max so large
@@ -279,6 +241,9 @@ export interface Backend {
   ): void;
 }
 
+/** A backend: the required primitives and any of the optional fused kernels. */
+export type Backend = BackendPrimitives & Partial<FusedKernels>;
+
 export interface LayerNormResult {
   readonly output: Storage;
   /** Per-row mean (x's dtype, one element per row). */
@@ -346,4 +311,9 @@ export function getBackend(name: string): Backend {
     );
   }
   return backend;
+}
+
+/** The names of the registered devices ('cpu', 'cpu-reference', …), in registration order. */
+export function registeredDevices(): string[] {
+  return [...backends.keys()];
 }

@@ -82,7 +82,7 @@ export function fusedAdamStep(
   decoupledWeightDecay: boolean,
 ): boolean {
   if (
-    !fusedUpdateApplies(p, grad, [
+    !fusedUpdateApplies('adamUpdate', p, grad, [
       state.expAvg,
       state.expAvgSq,
       group.amsgrad ? state.maxExpAvgSq : undefined,
@@ -100,7 +100,7 @@ export function fusedAdamStep(
   const expAvg = state.expAvg as Tensor;
   const expAvgSq = state.expAvgSq as Tensor;
   const maxExpAvgSq = group.amsgrad ? (state.maxExpAvgSq as Tensor) : null;
-  p.backend.adamUpdate(p, grad, expAvg, expAvgSq, maxExpAvgSq, {
+  p.backend.adamUpdate!(p, grad, expAvg, expAvgSq, maxExpAvgSq, {
     lr: group.lr,
     beta1: group.betas[0],
     beta2: group.betas[1],

@@ -92,7 +92,7 @@ export class SGD extends Optimizer<SGDOptions> {
   /** The same update by the backend's fused kernel, where it applies (see fusedUpdateApplies). */
   private fusedUpdate(p: Tensor, grad: Tensor, group: ParamGroup<SGDOptions>): boolean {
     const state = group.momentum !== 0 ? this.stateOf(p) : null;
-    if (!fusedUpdateApplies(p, grad, [state?.momentumBuffer])) return false;
+    if (!fusedUpdateApplies('sgdUpdate', p, grad, [state?.momentumBuffer])) return false;
     let buffer: Tensor | null = null;
     let firstStep = false;
     if (state) {
@@ -102,7 +102,7 @@ export class SGD extends Optimizer<SGDOptions> {
       }
       buffer = state.momentumBuffer as Tensor;
     }
-    p.backend.sgdUpdate(p, grad, buffer, {
+    p.backend.sgdUpdate!(p, grad, buffer, {
       lr: group.lr,
       momentum: group.momentum,
       dampening: group.dampening,

@@ -44,13 +44,14 @@ function decode(v: number | string | boolean): number {
   return Number(v);
 }
 
-/** The fixture tensor as a chainrule tensor (a leaf that requires grad if the fixture says so). */
-export function fromFixture(ft: FixtureTensor): Tensor {
+/** The fixture tensor as a chainrule tensor on `device` (a leaf that requires grad if the fixture says so). */
+export function fromFixture(ft: FixtureTensor, device = 'cpu'): Tensor {
   const values = ft.data.map(decode);
   return tensor(values, {
     dtype: ft.dtype,
     shape: ft.shape,
     requiresGrad: ft.requiresGrad ?? false,
+    device,
   });
 }
 
@@ -103,15 +104,16 @@ export function expectMatches(
 }
 
 /**
- * Runs `fn` on the case's inputs and compares the output with PyTorch's; then, if the case has
- * gradients, backpropagates the stored cotangent and compares every input's gradient.
+ * Runs `fn` on the case's inputs (on `device`) and compares the output with PyTorch's; then, if
+ * the case has gradients, backpropagates the stored cotangent and compares every input's gradient.
  */
 export function checkCase(
   c: FixtureCase,
   fn: (inputs: Tensor[], args: any) => Tensor | Tensor[],
   tol: Tolerance = {},
+  device = 'cpu',
 ): void {
-  const inputs = c.inputs.map(fromFixture);
+  const inputs = c.inputs.map((ft) => fromFixture(ft, device));
   const result = fn(inputs, c.args);
   const outputs = Array.isArray(result) ? result : [result];
   const expected = Array.isArray(c.output) ? c.output : [c.output];
@@ -129,7 +131,7 @@ export function checkCase(
     return;
   }
   const total = differentiable
-    .map(({ o, g }) => o.mul(fromFixture(g)).sum())
+    .map(({ o, g }) => o.mul(fromFixture(g, device)).sum())
     .reduce((a, b) => a.add(b));
   total.backward();
   c.grads.forEach((g, i) => {

@@ -4,6 +4,7 @@
  * back into an image. They are each other's adjoints, so each one's backward is the other and
  * convolutions composed from them are differentiable any number of times.
  */
+import { traceKernel } from '../../backend/kernel_trace.js';
 import type { Conv2dGeometry } from '../../backend/backend.js';
 import { convOutputSize, formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -116,12 +117,15 @@ export function conv2dLayer(
     !backend.conv2dBackward ||
     weight.backend !== backend ||
     (bias && bias.backend !== backend)
-  )
+  ) {
+    traceKernel('conv2d', 'composed');
     return null;
+  }
   const [n, c, h, w] = x.shape;
   const [o, , kh, kw] = weight.shape;
   const { outH, outW } = windowCount('conv2d', h, w, geometry);
   const result = backend.conv2d(x, weight, bias, geometry);
+  traceKernel('conv2d', result ? 'fused' : 'composed');
   if (!result) return null;
   const out = fromStorage(result.output, [n, o, outH, outW], x.dtype, x);
   if (!wantsGrad(x, weight) && !(bias && wantsGrad(bias))) return out;

@@ -1,8 +1,11 @@
 /**
- * Elementwise ops and their derivatives, declared side by side. Binary ops broadcast; their
- * backward sums each gradient back to its operand's shape (sumToShape).
+ * The elementwise ops as functions: unary ops (their derivatives are UNARY_RULES in unary.ts),
+ * binary ops with their derivatives (BINARY_RULES, a Record over BinaryOp, so an op declared in
+ * the op table, backend/op_table.ts, does not compile without its derivative), where, clamp and
+ * cast. Binary ops broadcast; their backward sums each gradient back to its operand's shape
+ * (sumToShape).
  */
-import { BOOL_RESULT_BINARY_OPS, type BinaryOp, type UnaryOp } from '../../backend/backend.js';
+import { type BinaryOp, binaryOpDef } from '../../backend/op_table.js';
 import { isFloatingDType, type DType } from '../../tensor/dtype.js';
 import { broadcastShapes, shapesEqual } from '../../tensor/shape.js';
 import { Tensor, type TensorLike } from '../../tensor/tensor.js';
@@ -16,164 +19,141 @@ import {
   scalarTensor,
   wantsGrad,
 } from '../define.js';
-import { isGradEnabled } from '../grad_mode.js';
 import { sumToShape } from './reduction.js';
+import { applyUnary, backwardName } from './unary.js';
 
-/**
- * relu's backward g·(y > 0): one fused backend kernel where the backend has one and no graph is
- * being built (createGraph keeps the differentiable composition).
- */
-function reluGrad(g: Tensor, y: Tensor): Tensor {
-  if (
-    !isGradEnabled() &&
-    g.backend.reluBackward &&
-    g.backend === y.backend &&
-    g.dtype === y.dtype &&
-    shapesEqual(g.shape, y.shape)
-  ) {
-    const out = g.backend.reluBackward(g, y);
-    if (out) return fromStorage(out, g.shape, g.dtype, g);
-  }
-  return g.mul(y.gt(0));
-}
+// ---- unary: the op table's ops as functions (Tensor methods: tensor/tensor.ts) ----
 
-// ---- unary ----
-
-interface UnaryRule {
-  /** What the derivative reads: the input x, the output y, or nothing. */
-  saves: 'x' | 'y' | 'none';
-  /** dL/dx from dL/dy; absent for ops whose derivative is zero almost everywhere. */
-  grad?: (g: Tensor, xOrY: Tensor) => Tensor;
-  /** Whether integer inputs are promoted to float32 (exp, sin, …) or kept (abs, neg, …). */
-  float: boolean;
-}
-
-const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
-
-const UNARY_RULES: Record<UnaryOp, UnaryRule> = {
-  neg: { saves: 'none', float: false, grad: (g) => g.neg() },
-  exp: { saves: 'y', float: true, grad: (g, y) => g.mul(y) },
-  log: { saves: 'x', float: true, grad: (g, x) => g.div(x) },
-  log1p: { saves: 'x', float: true, grad: (g, x) => g.div(x.add(1)) },
-  expm1: { saves: 'y', float: true, grad: (g, y) => g.mul(y.add(1)) },
-  sqrt: { saves: 'y', float: true, grad: (g, y) => g.div(y.mul(2)) },
-  rsqrt: { saves: 'y', float: true, grad: (g, y) => g.mul(y.pow(3)).mul(-0.5) },
-  abs: { saves: 'x', float: false, grad: (g, x) => g.mul(x.sign()) },
-  sign: { saves: 'none', float: false },
-  reciprocal: { saves: 'y', float: true, grad: (g, y) => g.mul(y.square()).neg() },
-  sin: { saves: 'x', float: true, grad: (g, x) => g.mul(x.cos()) },
-  cos: { saves: 'x', float: true, grad: (g, x) => g.mul(x.sin()).neg() },
-  tan: { saves: 'y', float: true, grad: (g, y) => g.mul(y.square().add(1)) },
-  tanh: { saves: 'y', float: true, grad: (g, y) => g.mul(y.square().neg().add(1)) },
-  sigmoid: { saves: 'y', float: true, grad: (g, y) => g.mul(y.mul(y.neg().add(1))) },
-  relu: { saves: 'y', float: false, grad: (g, y) => reluGrad(g, y) },
-  erf: {
-    saves: 'x',
-    float: true,
-    grad: (g, x) => g.mul(x.square().neg().exp().mul(TWO_OVER_SQRT_PI)),
-  },
-  square: { saves: 'x', float: false, grad: (g, x) => g.mul(x.mul(2)) },
-  floor: { saves: 'none', float: false },
-  ceil: { saves: 'none', float: false },
-  round: { saves: 'none', float: false },
-  logicalNot: { saves: 'none', float: false },
-  isnan: { saves: 'none', float: false },
-  isinf: { saves: 'none', float: false },
-};
-
-const BOOL_RESULT: ReadonlySet<UnaryOp> = new Set(['logicalNot', 'isnan', 'isinf']);
-
-const backwardNames = new Map<string, string>();
-
-/** `add` → `AddBackward`; cached, as every recorded op asks for its name. */
-function backwardName(op: string): string {
-  let name = backwardNames.get(op);
-  if (name === undefined) {
-    name = `${op[0].toUpperCase()}${op.slice(1)}Backward`;
-    backwardNames.set(op, name);
-  }
-  return name;
-}
-
-function unary(op: UnaryOp, input: Tensor): Tensor {
-  const x = assertTensor(op, input);
-  const rule = UNARY_RULES[op];
-  const dtype: DType = BOOL_RESULT.has(op)
-    ? 'bool'
-    : rule.float && !isFloatingDType(x.dtype)
-      ? 'float32'
-      : x.dtype;
-  const source = castRaw(x, BOOL_RESULT.has(op) ? x.dtype : dtype);
-  const y = fromStorage(x.backend.unary(op, source, dtype), x.shape, dtype, x);
-  // No graph to record: skip building the backward closure and saved list.
-  if (!wantsGrad(x)) return y;
-  const grad = rule.grad;
-  if (!grad) return record(backwardName(op), y, [x], [], (g) => [g.mul(0)]);
-  const saved = rule.saves === 'x' ? [x] : rule.saves === 'y' ? [y] : [];
-  return record(backwardName(op), y, [x], saved, (g, [s]) => [grad(g, s)]);
-}
-
-export const neg = (x: Tensor) => unary('neg', x);
-export const exp = (x: Tensor) => unary('exp', x);
-export const log = (x: Tensor) => unary('log', x);
-export const log1p = (x: Tensor) => unary('log1p', x);
-export const expm1 = (x: Tensor) => unary('expm1', x);
-export const sqrt = (x: Tensor) => unary('sqrt', x);
-export const rsqrt = (x: Tensor) => unary('rsqrt', x);
-export const abs = (x: Tensor) => unary('abs', x);
-export const sign = (x: Tensor) => unary('sign', x);
-export const reciprocal = (x: Tensor) => unary('reciprocal', x);
-export const sin = (x: Tensor) => unary('sin', x);
-export const cos = (x: Tensor) => unary('cos', x);
-export const tan = (x: Tensor) => unary('tan', x);
-export const tanh = (x: Tensor) => unary('tanh', x);
-export const sigmoid = (x: Tensor) => unary('sigmoid', x);
-export const relu = (x: Tensor) => unary('relu', x);
-export const erf = (x: Tensor) => unary('erf', x);
-export const square = (x: Tensor) => unary('square', x);
-export const floor = (x: Tensor) => unary('floor', x);
-export const ceil = (x: Tensor) => unary('ceil', x);
-export const round = (x: Tensor) => unary('round', x);
-export const logicalNot = (x: Tensor) => unary('logicalNot', x);
-export const isnan = (x: Tensor) => unary('isnan', x);
-export const isinf = (x: Tensor) => unary('isinf', x);
+export const neg = (x: Tensor) => applyUnary('neg', x);
+export const exp = (x: Tensor) => applyUnary('exp', x);
+export const log = (x: Tensor) => applyUnary('log', x);
+export const log1p = (x: Tensor) => applyUnary('log1p', x);
+export const expm1 = (x: Tensor) => applyUnary('expm1', x);
+export const sqrt = (x: Tensor) => applyUnary('sqrt', x);
+export const rsqrt = (x: Tensor) => applyUnary('rsqrt', x);
+export const abs = (x: Tensor) => applyUnary('abs', x);
+export const sign = (x: Tensor) => applyUnary('sign', x);
+export const reciprocal = (x: Tensor) => applyUnary('reciprocal', x);
+export const sin = (x: Tensor) => applyUnary('sin', x);
+export const cos = (x: Tensor) => applyUnary('cos', x);
+export const tan = (x: Tensor) => applyUnary('tan', x);
+export const asin = (x: Tensor) => applyUnary('asin', x);
+export const acos = (x: Tensor) => applyUnary('acos', x);
+export const atan = (x: Tensor) => applyUnary('atan', x);
+export const tanh = (x: Tensor) => applyUnary('tanh', x);
+export const sigmoid = (x: Tensor) => applyUnary('sigmoid', x);
+export const relu = (x: Tensor) => applyUnary('relu', x);
+export const erf = (x: Tensor) => applyUnary('erf', x);
+export const square = (x: Tensor) => applyUnary('square', x);
+export const floor = (x: Tensor) => applyUnary('floor', x);
+export const ceil = (x: Tensor) => applyUnary('ceil', x);
+export const round = (x: Tensor) => applyUnary('round', x);
+export const logicalNot = (x: Tensor) => applyUnary('logicalNot', x);
+export const isnan = (x: Tensor) => applyUnary('isnan', x);
+export const isinf = (x: Tensor) => applyUnary('isinf', x);
 
 // ---- binary ----
 
 /** Runs a binary primitive on broadcast operands; no autograd. */
-function binaryForward(op: BinaryOp, a: Tensor, b: Tensor, computeDType: DType): Tensor {
+function binaryForward(
+  op: BinaryOp,
+  a: Tensor,
+  b: Tensor,
+  computeDType: DType,
+  boolResult = false,
+): Tensor {
   // Equal shapes (the common case) need no broadcasting: skip broadcastShapes' allocations.
   const shape = shapesEqual(a.shape, b.shape) ? a.shape : broadcastShapes(op, a.shape, b.shape);
-  const outDType = BOOL_RESULT_BINARY_OPS.has(op) ? 'bool' : computeDType;
+  const outDType = boolResult ? 'bool' : computeDType;
   const left = broadcastView(castRaw(a, computeDType), shape);
   const right = broadcastView(castRaw(b, computeDType), shape);
   return fromStorage(a.backend.binary(op, left, right, outDType), shape, outDType, a);
 }
 
-type BinaryRule = (
-  g: Tensor,
-  a: Tensor,
-  b: Tensor,
-  out: Tensor,
-  needsGrad: readonly boolean[],
-) => (Tensor | null)[];
+interface BinaryRule {
+  /**
+   * What the derivative reads: rules that read nothing (add, sub) save nothing, so that their
+   * inputs may be modified in place afterwards and are not kept alive by the graph.
+   */
+  saves: 'inputs' | 'inputsAndOutput' | 'none';
+  /** dL/da and dL/db (before sumToShape) from dL/dout; null for ops with no derivative. */
+  grad:
+    | ((
+        g: Tensor,
+        a: Tensor,
+        b: Tensor,
+        out: Tensor,
+        needsGrad: readonly boolean[],
+      ) => (Tensor | null)[])
+    | null;
+}
 
-/**
- * Declares a differentiable binary op: forward primitive + backward rule (before sumToShape).
- * `saves` says what the rule reads: rules that read nothing (add, sub) save nothing, so that
- * their inputs may be modified in place afterwards and are not kept alive by the graph.
- */
-function binary(
-  op: BinaryOp,
-  name: string,
-  rule: BinaryRule | null,
-  saves: 'inputs' | 'inputsAndOutput' | 'none' = 'inputs',
-) {
-  const nodeName = backwardName(name);
+/** Ties send half the gradient to each side, as PyTorch does. */
+function tieSplit(g: Tensor, winner: Tensor, tie: Tensor): Tensor {
+  return where(tie, g.mul(0.5), where(winner, g, 0));
+}
+
+/** Comparisons and logical connectives: a bool result, no derivative. */
+const NOT_DIFFERENTIABLE: BinaryRule = { saves: 'none', grad: null };
+
+const BINARY_RULES: Record<BinaryOp, BinaryRule> = {
+  add: { saves: 'none', grad: (g) => [g, g] },
+  sub: { saves: 'none', grad: (g, _a, _b, _o, needs) => [g, needs[1] ? g.neg() : null] },
+  mul: {
+    saves: 'inputs',
+    grad: (g, a, b, _o, needs) => [needs[0] ? g.mul(b) : null, needs[1] ? g.mul(a) : null],
+  },
+  div: {
+    saves: 'inputs',
+    grad: (g, a, b, _o, needs) => [
+      needs[0] ? g.div(b) : null,
+      needs[1] ? g.mul(a).div(b.square()).neg() : null,
+    ],
+  },
+  // 0 ** 0 = 1 with zero gradient, as PyTorch.
+  pow: {
+    saves: 'inputsAndOutput',
+    grad: (g, a, b, out, needs) => [
+      needs[0] ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
+      needs[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(out).mul(a.log())) : null,
+    ],
+  },
+  maximum: {
+    saves: 'inputs',
+    grad: (g, a, b) => [tieSplit(g, a.gt(b), a.eq(b)), tieSplit(g, b.gt(a), a.eq(b))],
+  },
+  minimum: {
+    saves: 'inputs',
+    grad: (g, a, b) => [tieSplit(g, a.lt(b), a.eq(b)), tieSplit(g, b.lt(a), a.eq(b))],
+  },
+  atan2: {
+    saves: 'inputs',
+    grad: (g, a, b) => {
+      const denominator = a.square().add(b.square());
+      return [g.mul(b).div(denominator), g.mul(a).neg().div(denominator)];
+    },
+  },
+  eq: NOT_DIFFERENTIABLE,
+  ne: NOT_DIFFERENTIABLE,
+  lt: NOT_DIFFERENTIABLE,
+  le: NOT_DIFFERENTIABLE,
+  gt: NOT_DIFFERENTIABLE,
+  ge: NOT_DIFFERENTIABLE,
+  logicalAnd: NOT_DIFFERENTIABLE,
+  logicalOr: NOT_DIFFERENTIABLE,
+};
+
+/** The differentiable function of binary op `op`: forward primitive, then its rule recorded. */
+function binary(op: BinaryOp): (left: TensorLike, right: TensorLike) => Tensor {
+  const nodeName = backwardName(op);
+  const { saves, grad: rule } = BINARY_RULES[op];
+  // The dtype rule, read once here rather than at every call.
+  const floatResult = binaryOpDef(op).dtype === 'float';
+  const boolResult = binaryOpDef(op).dtype === 'bool';
   return (left: TensorLike, right: TensorLike): Tensor => {
-    const [a, b, dtype] = binaryOperands(name, left, right);
-    const computeDType: DType = op === 'div' && !isFloatingDType(dtype) ? 'float32' : dtype;
-    const out = binaryForward(op, a, b, computeDType);
+    const [a, b, dtype] = binaryOperands(op, left, right);
+    const computeDType: DType = floatResult && !isFloatingDType(dtype) ? 'float32' : dtype;
+    const out = binaryForward(op, a, b, computeDType, boolResult);
     // No graph to record: skip building the backward closure and saved list.
     if (rule === null || !wantsGrad(a, b)) return out;
     const saved = saves === 'inputsAndOutput' ? [a, b, out] : saves === 'inputs' ? [a, b] : [];
@@ -189,20 +169,23 @@ function binary(
   };
 }
 
-const addOp = binary('add', 'add', (g) => [g, g], 'none');
-const subOp = binary(
-  'sub',
-  'sub',
-  (g, _a, _b, _o, needs) => [g, needs[1] ? g.neg() : null],
-  'none',
-);
+const addOp = binary('add');
+const subOp = binary('sub');
 
-/** a + alpha·b, broadcasting. */
+/**
+ * a + alpha·b, broadcasting.
+ * @example
+ * add(tensor([1, 2]), tensor([10, 20])); // tensor([11., 22.])
+ */
 export function add(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
   return addOp(a, scaled(b, alpha));
 }
 
-/** a − alpha·b, broadcasting. */
+/**
+ * a − alpha·b, broadcasting.
+ * @example
+ * sub(tensor([5, 7]), 2); // tensor([3., 5.])
+ */
 export function sub(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
   return subOp(a, scaled(b, alpha));
 }
@@ -212,54 +195,21 @@ function scaled(b: TensorLike, alpha: number | undefined): TensorLike {
   return typeof b === 'number' ? b * alpha : mul(b, alpha);
 }
 
-export const mul = binary('mul', 'mul', (g, a, b, _o, needs) => [
-  needs[0] ? g.mul(b) : null,
-  needs[1] ? g.mul(a) : null,
-]);
-
-export const div = binary('div', 'div', (g, a, b, _o, needs) => [
-  needs[0] ? g.div(b) : null,
-  needs[1] ? g.mul(a).div(b.square()).neg() : null,
-]);
-
+export const mul = binary('mul');
+export const div = binary('div');
 /** a ** b. The exponent may be a tensor or a number; 0 ** 0 = 1 with zero gradient, as PyTorch. */
-export const pow = binary(
-  'pow',
-  'pow',
-  (g, a, b, out, needs) => [
-    needs[0] ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
-    needs[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(out).mul(a.log())) : null,
-  ],
-  'inputsAndOutput',
-);
-
-/** Ties send half the gradient to each side, as PyTorch does. */
-function tieSplit(g: Tensor, winner: Tensor, tie: Tensor): Tensor {
-  return where(tie, g.mul(0.5), where(winner, g, 0));
-}
-
-export const maximum = binary('maximum', 'maximum', (g, a, b) => [
-  tieSplit(g, a.gt(b), a.eq(b)),
-  tieSplit(g, b.gt(a), a.eq(b)),
-]);
-export const minimum = binary('minimum', 'minimum', (g, a, b) => [
-  tieSplit(g, a.lt(b), a.eq(b)),
-  tieSplit(g, b.lt(a), a.eq(b)),
-]);
-
-export const atan2 = binary('atan2', 'atan2', (g, a, b) => {
-  const denominator = a.square().add(b.square());
-  return [g.mul(b).div(denominator), g.mul(a).neg().div(denominator)];
-});
-
-export const eq = binary('eq', 'eq', null);
-export const ne = binary('ne', 'ne', null);
-export const lt = binary('lt', 'lt', null);
-export const le = binary('le', 'le', null);
-export const gt = binary('gt', 'gt', null);
-export const ge = binary('ge', 'ge', null);
-export const logicalAnd = binary('logicalAnd', 'logicalAnd', null);
-export const logicalOr = binary('logicalOr', 'logicalOr', null);
+export const pow = binary('pow');
+export const maximum = binary('maximum');
+export const minimum = binary('minimum');
+export const atan2 = binary('atan2');
+export const eq = binary('eq');
+export const ne = binary('ne');
+export const lt = binary('lt');
+export const le = binary('le');
+export const gt = binary('gt');
+export const ge = binary('ge');
+export const logicalAnd = binary('logicalAnd');
+export const logicalOr = binary('logicalOr');
 
 // ---- where, clamp, cast ----
 

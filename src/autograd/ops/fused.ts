@@ -6,7 +6,11 @@
  * which gives the same bits and is used when no graph is being built. Where a rule reads
  * statistics the kernel computed (mean, rstd), it recomputes them from x with differentiable ops
  * when grad mode is on during backward, so that higher derivatives see how they depend on x.
+ * The kernels are optional (FusedKernels): callers check hasKernels first and compose the op from
+ * primitives where the backend lacks them; softmax composes itself.
  */
+import type { Backend, FusedKernels } from '../../backend/backend.js';
+import { traceKernel } from '../../backend/kernel_trace.js';
 import { zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { fromStorage, record } from '../define.js';
@@ -19,22 +23,31 @@ import { sumToShape } from './reduction.js';
  * kernel. Backward: log-softmax g − exp(y)·Σg; softmax y·(g − Σ g·y).
  */
 export function fusedSoftmax(x: Tensor, dim: number, log: boolean): Tensor {
+  const op = log ? 'logSoftmax' : 'softmax';
+  if (!x.backend.softmax) {
+    traceKernel(op, 'composed');
+    // logsumexp shifts by the max, as the kernel: large logits neither overflow nor lose precision.
+    const logProbs = x.sub(x.logsumexp(dim, true));
+    return log ? logProbs : logProbs.exp();
+  }
+  traceKernel(op, 'fused');
   const scalar = x.ndim === 0;
   // A 0-d tensor is read by the kernels as one element along axis 0.
   const asView = (t: Tensor) =>
     scalar ? { storage: t.storage, dtype: t.dtype, shape: [1], strides: [1], offset: t.offset } : t;
   const axis = scalar ? 0 : dim;
   const y = fromStorage(x.backend.softmax(asView(x), axis, log), x.shape, x.dtype, x);
+  const kernelBackward = x.backend.softmaxBackward !== undefined;
   const sumAlong = (t: Tensor) => (scalar ? t : t.sum(dim, true));
   // Without a graph to build, one kernel; the same rule in differentiable ops otherwise.
   const backwardKernel = (g: Tensor, sy: Tensor) =>
-    fromStorage(x.backend.softmaxBackward(asView(g), asView(sy), axis, log), x.shape, x.dtype, x);
+    fromStorage(x.backend.softmaxBackward!(asView(g), asView(sy), axis, log), x.shape, x.dtype, x);
   if (log)
     return record('LogSoftmaxBackward', y, [x], [y], (g, [sy]) => [
-      isGradEnabled() ? g.sub(sy.exp().mul(sumAlong(g))) : backwardKernel(g, sy),
+      isGradEnabled() || !kernelBackward ? g.sub(sy.exp().mul(sumAlong(g))) : backwardKernel(g, sy),
     ]);
   return record('SoftmaxBackward', y, [x], [y], (g, [sy]) => [
-    isGradEnabled() ? sy.mul(g.sub(sumAlong(g.mul(sy)))) : backwardKernel(g, sy),
+    isGradEnabled() || !kernelBackward ? sy.mul(g.sub(sumAlong(g.mul(sy)))) : backwardKernel(g, sy),
   ]);
 }
 
@@ -53,7 +66,8 @@ export function fusedLayerNorm(
   const size = normalizedShape.reduce((a, b) => a * b, 1);
   const lead = x.ndim - normalizedShape.length;
   const axes = normalizedShape.map((_, i) => lead + i);
-  const result = x.backend.layerNorm(x, size, weight, bias, eps);
+  traceKernel('layerNorm', 'fused');
+  const result = x.backend.layerNorm!(x, size, weight, bias, eps);
   const out = fromStorage(result.output, x.shape, x.dtype, x);
   const statShape = x.shape.map((d, i) => (i < lead ? d : 1));
   const mean = fromStorage(result.mean, statShape, x.dtype, x);
@@ -122,12 +136,13 @@ export function fusedBatchNormTraining(
   eps: number,
 ): FusedBatchNormResult {
   const channels = x.shape[1];
-  const stats = x.backend.batchNormStats(x);
+  traceKernel('batchNorm', 'fused');
+  const stats = x.backend.batchNormStats!(x);
   const mean = fromStorage(stats.mean, [channels], x.dtype, x);
   const variance = fromStorage(stats.variance, [channels], x.dtype, x);
   const rstd = noGrad(() => variance.add(eps).rsqrt());
   const output = fromStorage(
-    x.backend.batchNormApply(x, mean, rstd, weight, bias),
+    x.backend.batchNormApply!(x, mean, rstd, weight, bias),
     x.shape,
     x.dtype,
     x,
@@ -175,9 +190,10 @@ export function fusedBatchNormEval(
   bias: Tensor | null,
   eps: number,
 ): Tensor {
+  traceKernel('batchNorm', 'fused');
   const rstd = noGrad(() => runningVar.add(eps).rsqrt());
   const output = fromStorage(
-    x.backend.batchNormApply(x, runningMean, rstd, weight, bias),
+    x.backend.batchNormApply!(x, runningMean, rstd, weight, bias),
     x.shape,
     x.dtype,
     x,
@@ -241,7 +257,8 @@ export function fusedNllLoss(
   reduction: 'none' | 'sum' | 'mean',
 ): Tensor {
   const [n, classes] = logProbs.shape;
-  const result = logProbs.backend.nllLoss(logProbs, target, weight, ignoreIndex);
+  traceKernel('nllLoss', 'fused');
+  const result = logProbs.backend.nllLoss!(logProbs, target, weight, ignoreIndex);
   const loss = fromStorage(result.loss, [n], logProbs.dtype, logProbs);
   const weights = fromStorage(result.weight, [n], logProbs.dtype, logProbs);
   const out = noGrad(() => {
@@ -254,8 +271,8 @@ export function fusedNllLoss(
     return where(empty, NaN, loss.sum().div(where(empty, 1, total)));
   });
   return record('NllLossBackward', out, [logProbs], [target, weights], (g, [sTarget, sWeights]) => {
-    if (!isGradEnabled()) {
-      const backend = logProbs.backend;
+    const backend = logProbs.backend;
+    if (!isGradEnabled() && backend.nllLossBackward) {
       const grad = backend.nllLossBackward(g, sTarget, sWeights, classes, ignoreIndex, reduction);
       return [fromStorage(grad, [n, classes], logProbs.dtype, logProbs)];
     }
@@ -274,4 +291,9 @@ export function fusedNllLoss(
     });
     return [coefficients.mul(reduction === 'none' ? g.unsqueeze(1) : g)];
   });
+}
+
+/** Whether `backend` has every fused kernel named (the fused ops above need them). */
+export function hasKernels(backend: Backend, ...names: (keyof FusedKernels)[]): boolean {
+  return names.every((name) => backend[name] !== undefined);
 }

@@ -3,6 +3,7 @@
  * matmul's PyTorch rules (1-D promotion, broadcast batch dims), mm, bmm, dot, outer and einsum
  * are arrangements of it, so their gradients come from reshape, expand and this one rule.
  */
+import { traceKernel } from '../../backend/kernel_trace.js';
 import { promoteTypes } from '../../tensor/dtype.js';
 import { broadcastShapes, formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -46,6 +47,7 @@ export function linearLayer(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
     backend.linear && weight.backend === backend && bias.backend === backend
       ? backend.linear(x, weight, bias)
       : null;
+  traceKernel('linear', fused ? 'fused' : 'composed');
   if (!fused) return x.matmul(weight.t()).add(bias);
   const out = fromStorage(fused, [x.shape[0], weight.shape[0]], x.dtype, x);
   return record('AddmmBackward', out, [x, weight, bias], [x, weight], (g, [sx, sw], needs) => {
@@ -55,6 +57,7 @@ export function linearLayer(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
       !isGradEnabled() && backend.linearBackward
         ? (backend.linearBackward(g, sx, sw, needs) ?? [null, null, null])
         : [null, null, null];
+    traceKernel('linearBackward', dx || dw || db ? 'fused' : 'composed');
     const biasGrad = needs[2] ? (db ? fromStorage(db, [sw.shape[0]], x.dtype, x) : g.sum(0)) : null;
     return [
       needs[0] ? (dx ? fromStorage(dx, sx.shape, x.dtype, x) : g.matmul(sw)) : null,

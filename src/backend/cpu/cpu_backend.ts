@@ -7,8 +7,9 @@
  */
 import type {
   ArgReduceOp,
-  Backend,
+  BackendPrimitives,
   BinaryOp,
+  FusedKernels,
   Conv2dGeometry,
   MaxPool2dResult,
   ReduceOp,
@@ -18,8 +19,9 @@ import type {
 } from '../backend.js';
 import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { allocateStorage } from './storage.js';
+import { traceKernel } from '../kernel_trace.js';
 import { contiguousStrides, convOutputSize, shapeSize } from '../../tensor/shape.js';
-import { BINARY_KERNELS, INTEGER_BINARY_OVERRIDES, UNARY_KERNELS } from './kernels.js';
+import { binaryOpDef, unaryOpDef, unreachableOp } from '../op_table.js';
 import { positionsOf } from './strided.js';
 import {
   binaryFast,
@@ -73,7 +75,22 @@ function copyView(x: View, dtype: DType, out: TypedArray): TypedArray {
   return out;
 }
 
-export const cpuBackend: Backend = {
+/** The reference backend: every primitive, and the fused kernels it has loops for. */
+export type CpuBackend = BackendPrimitives &
+  Pick<
+    FusedKernels,
+    | 'softmax'
+    | 'softmaxBackward'
+    | 'layerNorm'
+    | 'batchNormStats'
+    | 'batchNormApply'
+    | 'nllLoss'
+    | 'nllLossBackward'
+    | 'sgdUpdate'
+    | 'adamUpdate'
+  >;
+
+export const cpuBackend: CpuBackend = {
   name: 'cpu',
 
   allocate(dtype: DType, size: number): Storage {
@@ -107,8 +124,12 @@ export const cpuBackend: Backend = {
     const size = shapeSize(x.shape);
     const src = dataOf(x);
     const out = allocateStorage(outDType, size, false);
-    if (unaryFast(op, x, out)) return out;
-    const f = UNARY_KERNELS[op];
+    if (unaryFast(op, x, out)) {
+      traceKernel(op, 'fast-path');
+      return out;
+    }
+    traceKernel(op, 'strided');
+    const f = unaryOpDef(op).forward;
     const at = positionsOf(x);
     for (let i = 0; i < size; i++) out[i] = f(src[at(i)]);
     return out;
@@ -119,9 +140,13 @@ export const cpuBackend: Backend = {
     const da = dataOf(a);
     const db = dataOf(b);
     const out = allocateStorage(outDType, size, false);
-    if (binaryFast(op, a, b, outDType, out)) return out;
-    const integer = outDType === 'int32' && a.dtype !== 'bool';
-    const f = (integer && INTEGER_BINARY_OVERRIDES[op]) || BINARY_KERNELS[op];
+    if (binaryFast(op, a, b, outDType, out)) {
+      traceKernel(op, 'fast-path');
+      return out;
+    }
+    traceKernel(op, 'strided');
+    const def = binaryOpDef(op);
+    const f = (outDType === 'int32' && a.dtype !== 'bool' && def.integer) || def.forward;
     const atA = positionsOf(a);
     const atB = positionsOf(b);
     if (outDType === 'bool')
@@ -151,9 +176,11 @@ export const cpuBackend: Backend = {
     const outStrides = contiguousStrides(outShape).map((s, i) => (axes.includes(i) ? 0 : s));
     const accumulator = new Float64Array(out.length).fill(REDUCE_INIT[op]);
     if (reduceFast(op, x, outStrides, accumulator)) {
+      traceKernel(op, 'fast-path');
       out.set(accumulator);
       return out;
     }
+    traceKernel(op, 'strided');
     const src = dataOf(x);
     const at = positionsOf(x);
     const target = positionsOf({ shape: x.shape, strides: outStrides, offset: 0 });
@@ -179,6 +206,8 @@ export const cpuBackend: Backend = {
           if (v < accumulator[j] || v !== v) accumulator[j] = v;
         }
         break;
+      default:
+        unreachableOp(op, 'reduce');
     }
     out.set(accumulator);
     return out;
@@ -226,6 +255,7 @@ export const cpuBackend: Backend = {
   },
 
   matmul(a: View, b: View, outDType: DType): Storage {
+    traceKernel('matmul', 'typescript');
     const [batch, m, k] = a.shape;
     const n = b.shape[2];
     const da = dataOf(a);

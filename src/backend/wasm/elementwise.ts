@@ -5,14 +5,16 @@
  * the kernels take (then the caller runs the reference or TypeScript kernel). Results are
  * bit-identical to those kernels, whatever the split; test/elementwise_wasm.test.ts compares them.
  */
-import type { AdamUpdateOptions, ReduceOp, View } from '../backend.js';
+import type { AdamUpdateOptions, BinaryOp, ReduceOp, UnaryOp, View } from '../backend.js';
 import { adamConstants } from '../cpu/fused_kernels.js';
 import { isBroadcastValue, lastDimRows, scatterBase } from './gather_scatter.js';
 import type { DType } from '../../tensor/dtype.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 import { elementOffsets } from '../cpu/strided.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
-import { ADAM_CONSTANTS, EW } from './elementwise_module.js';
+import { ADAM_CONSTANTS } from './adam_module.js';
+import { BINARY_KERNEL_IDS, EW, UNARY_KERNEL_IDS } from './elementwise_module.js';
+import { allocateStorage } from '../cpu/storage.js';
 import { getRuntime, type GemmRuntime, kernelRuntime } from './kernel_runtime.js';
 import type { SideJob } from './side_by_side.js';
 import { CTL, KIND_ELEMENTWISE } from './control_block.js';
@@ -122,15 +124,20 @@ function addressOf(rt: GemmRuntime, v: View): number {
   return s.byteOffset + v.offset * 4;
 }
 
-/** relu of a contiguous float32 view in arena storage. */
-export function reluWasm(x: View): Float32Array | null {
+/**
+ * A unary op with WebAssembly code in the op table (relu) on a contiguous float32 view in arena
+ * storage; null for other ops, dtypes, layouts and storage.
+ */
+export function unaryWasm(op: UnaryOp, x: View, outDType: DType): Float32Array | null {
+  const kernel = UNARY_KERNEL_IDS[op];
   const size = shapeSize(x.shape);
-  const rt = size >= ARENA_MIN_ELEMENTS ? runtime() : null;
+  if (kernel === undefined || outDType !== 'float32' || size < ARENA_MIN_ELEMENTS) return null;
+  const rt = runtime();
   if (!rt) return null;
   const xp = addressOf(rt, x);
   const out = xp < 0 ? null : rt.arena.float32(size, false);
   if (!out) return null;
-  runKernel(EW.RELU, size, [xp, out.byteOffset], size * 8);
+  runKernel(kernel, size, [xp, out.byteOffset], size * 8);
   return out;
 }
 
@@ -144,6 +151,24 @@ export function reluBackwardWasm(g: View, y: View): Float32Array | null {
   const out = gp < 0 || yp < 0 ? null : rt.arena.float32(size, false);
   if (!out) return null;
   runKernel(EW.RELU_BACKWARD, size, [gp, yp, out.byteOffset], size * 12);
+  return out;
+}
+
+/**
+ * g·(y > 0) for contiguous float32 views of one shape outside the kernels' memory, as a
+ * branch-free loop (the composed rule's arithmetic: y > 0 is 0 or 1); null otherwise.
+ */
+export function reluBackwardF32(g: View, y: View): Float32Array | null {
+  if (g.dtype !== 'float32' || y.dtype !== 'float32') return null;
+  if (!isContiguous(g.shape, g.strides) || !isContiguous(y.shape, y.strides)) return null;
+  const size = shapeSize(g.shape);
+  if (size !== shapeSize(y.shape)) return null;
+  const gs = g.storage as Float32Array;
+  const ys = y.storage as Float32Array;
+  const go = g.offset;
+  const yo = y.offset;
+  const out = allocateStorage('float32', size, false) as Float32Array;
+  for (let i = 0; i < size; i++) out[i] = gs[go + i] * +(ys[yo + i] > 0);
   return out;
 }
 
@@ -165,11 +190,12 @@ function rowBroadcast(shape: readonly number[], b: View): { rows: number; cols: 
   return { rows, cols: expected };
 }
 
-const BINARY_IDS: Record<string, number> = { add: EW.ADD, sub: EW.SUB, mul: EW.MUL, div: EW.DIV };
-
-/** a op b (add, sub, mul, div) in float32: a contiguous, b equal-shaped or a broadcast row. */
-export function binaryWasm(op: string, a: View, b: View, outDType: DType): Float32Array | null {
-  const kernel = BINARY_IDS[op];
+/**
+ * a op b in float32 for an op with WebAssembly code in the op table (add, sub, mul, div): a
+ * contiguous, b equal-shaped or a broadcast row.
+ */
+export function binaryWasm(op: BinaryOp, a: View, b: View, outDType: DType): Float32Array | null {
+  const kernel = BINARY_KERNEL_IDS[op];
   if (outDType !== 'float32' || kernel === undefined) return null;
   const size = shapeSize(a.shape);
   const rt = size >= ARENA_MIN_ELEMENTS ? runtime() : null;

@@ -6,7 +6,12 @@
  * (control_block.ts), so the same call runs on the calling thread or on a worker.
  */
 import { type FunctionBuilder, ModuleBuilder } from './emitter.js';
-import { emitElementwiseKernels, EW } from './elementwise_module.js';
+import {
+  BINARY_KERNEL_IDS,
+  emitElementwiseKernels,
+  EW,
+  UNARY_KERNEL_IDS,
+} from './elementwise_module.js';
 import {
   at,
   CTL,
@@ -85,14 +90,15 @@ function emitElementwiseTask(
   const four = () => f.i32_const(4);
   const rowsOf = (i: number) => () => p(i).i32_const(4).i32_mul();
   const calls: [id: number, args: () => void][] = [
-    [
-      EW.RELU,
+    // The op table's unary kernels: units are elements of x and out (P0, P1).
+    ...Object.values(UNARY_KERNEL_IDS).map((id): [number, () => void] => [
+      id,
       () => {
         offset(0, four);
         offset(1, four);
         f.get(count);
       },
-    ],
+    ]),
     [
       EW.RELU_BACKWARD,
       () => {
@@ -189,7 +195,7 @@ function emitElementwiseTask(
     });
   // Binary ops: P3 = columns per row; P4 = 1 when the units are rows and b is one row for all,
   // 0 when the units are elements of equal shapes (b advances with a).
-  for (const id of [EW.ADD, EW.SUB, EW.MUL, EW.DIV]) {
+  for (const id of Object.values(BINARY_KERNEL_IDS)) {
     when(id, () => {
       p(4).if_(
         () => {

@@ -14,7 +14,8 @@
  * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
 import type {
   AdamUpdateOptions,
-  Backend,
+  BackendPrimitives,
+  FusedKernels,
   BinaryOp,
   ReduceOp,
   Conv2dGeometry,
@@ -27,19 +28,20 @@ import type {
   View,
 } from '../backend.js';
 import { registerBackend } from '../backend.js';
-import { cpuBackend } from '../cpu/cpu_backend.js';
+import { traceKernel } from '../kernel_trace.js';
+import { cpuBackend, type CpuBackend } from '../cpu/cpu_backend.js';
 import type { DType } from '../../tensor/dtype.js';
-import { reluBackwardF32, reluF32 } from './activation.js';
 import {
   adamWasm,
   binaryWasm,
   logSoftmaxBackwardWasm,
+  reluBackwardF32,
   reluBackwardWasm,
-  reluWasm,
   scatterAddWasm,
   sumRowsSideJob,
   softmaxWasm,
   sumLeadingWasm,
+  unaryWasm,
 } from './elementwise.js';
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32 } from './conv.js';
 import { maxPool2dF32 } from './window_kernels.js';
@@ -84,26 +86,32 @@ function matrixView(v: View, rows: number, cols: number, transposed: boolean): V
   };
 }
 
-/** The reference backend under its own device name, for comparisons. */
-const cpuReferenceBackend: Backend = { ...cpuBackend, name: 'cpu-reference' };
+/** `result`, recording that a WebAssembly kernel ran `op` when it is not null. */
+function traced<T>(op: string, result: T | null): T | null {
+  if (result !== null) traceKernel(op, 'wasm');
+  return result;
+}
 
-export const wasmBackend: Backend = {
+/** The reference backend under its own device name, for comparisons. */
+export const cpuReferenceBackend: CpuBackend = { ...cpuBackend, name: 'cpu-reference' };
+
+export const wasmBackend: BackendPrimitives & FusedKernels = {
   ...cpuBackend,
   name: 'cpu',
 
   matmul(a: View, b: View, outDType: DType): Storage {
     if (outDType === 'float32' && a.dtype === 'float32' && b.dtype === 'float32') {
       const out = gemmF32(a, b);
-      if (out) return out;
+      if (out) {
+        traceKernel('matmul', 'wasm');
+        return out;
+      }
     }
     return cpuBackend.matmul(a, b, outDType);
   },
 
   unary(op: UnaryOp, x: View, outDType: DType): Storage {
-    return (
-      (op === 'relu' && outDType === 'float32' ? (reluWasm(x) ?? reluF32(x)) : null) ??
-      cpuBackend.unary(op, x, outDType)
-    );
+    return traced(op, unaryWasm(op, x, outDType)) ?? cpuBackend.unary(op, x, outDType);
   },
 
   linear(x: View, weight: View, bias: View): Storage | null {
@@ -169,11 +177,13 @@ export const wasmBackend: Backend = {
   },
 
   binary(op: BinaryOp, a: View, b: View, outDType: DType): Storage {
-    return binaryWasm(op, a, b, outDType) ?? cpuBackend.binary(op, a, b, outDType);
+    return traced(op, binaryWasm(op, a, b, outDType)) ?? cpuBackend.binary(op, a, b, outDType);
   },
 
   reduce(op: ReduceOp, x: View, axes: readonly number[], outDType: DType): Storage {
-    return sumLeadingWasm(op, x, axes, outDType) ?? cpuBackend.reduce(op, x, axes, outDType);
+    return (
+      traced(op, sumLeadingWasm(op, x, axes, outDType)) ?? cpuBackend.reduce(op, x, axes, outDType)
+    );
   },
 
   sgdUpdate(param: View, grad: View, momentumBuffer: View | null, options: SgdUpdateOptions): void {

@@ -5,7 +5,7 @@
  */
 import { assertTensor } from '../../autograd/define.js';
 import { where } from '../../autograd/ops/elementwise.js';
-import { fusedNllLoss } from '../../autograd/ops/fused.js';
+import { fusedNllLoss, hasKernels } from '../../autograd/ops/fused.js';
 import { isGradEnabled } from '../../autograd/grad_mode.js';
 import { ones } from '../../tensor/creation.js';
 import { formatShape, shapesEqual } from '../../tensor/shape.js';
@@ -163,6 +163,7 @@ type IndexTargets = ReturnType<typeof indexTargets>;
  * class weights (the fused op gives none; the composed path differentiates through them).
  */
 function nllFusable(logProbs: Tensor, s: IndexTargets): boolean {
+  if (!hasKernels(logProbs.backend, 'nllLoss')) return false;
   if (logProbs.numel() === 0 || logProbs.backend !== s.target.backend) return false;
   if (s.weight === null) return true;
   return s.weight.backend === logProbs.backend && !(isGradEnabled() && s.weight.requiresGrad);

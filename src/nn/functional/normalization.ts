@@ -7,7 +7,10 @@ import {
   fusedBatchNormEval,
   fusedBatchNormTraining,
   fusedLayerNorm,
+  hasKernels,
 } from '../../autograd/ops/fused.js';
+import type { FusedKernels } from '../../backend/backend.js';
+import { traceKernel } from '../../backend/kernel_trace.js';
 import { isGradEnabled, noGrad } from '../../autograd/grad_mode.js';
 import { formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -59,13 +62,22 @@ export function layerNorm(
   const w = optionalParam('layerNorm', weight, 'weight', normalizedShape, input);
   const b = optionalParam('layerNorm', bias, 'bias', normalizedShape, input);
   finiteNumber('layerNorm', 'eps', eps);
-  if (fusable(input, w, b)) return fusedLayerNorm(input, normalizedShape, w, b, eps);
+  if (fusable(input, ['layerNorm'], w, b)) return fusedLayerNorm(input, normalizedShape, w, b, eps);
+  traceKernel('layerNorm', 'composed');
   return affine(standardize(input, axes, eps), w, b);
 }
 
-/** Whether the fused kernels apply: a non-empty x, and parameters on x's backend. */
-function fusable(x: Tensor, ...params: (Tensor | null)[]): boolean {
-  return x.numel() > 0 && params.every((p) => p === null || p.backend === x.backend);
+/** Whether the fused kernels apply: x's backend has them, x is not empty, parameters on x's backend. */
+function fusable(
+  x: Tensor,
+  kernels: (keyof FusedKernels)[],
+  ...params: (Tensor | null)[]
+): boolean {
+  return (
+    hasKernels(x.backend, ...kernels) &&
+    x.numel() > 0 &&
+    params.every((p) => p === null || p.backend === x.backend)
+  );
 }
 
 /** torch.finfo(dtype).eps, rmsNorm's default. */
@@ -171,8 +183,9 @@ export function batchNorm(
         'batchNorm: runningMean and runningVar must be given in evaluation mode (training: false)',
       );
     const statsConstant = !isGradEnabled() || (!mean.requiresGrad && !variance.requiresGrad);
-    if (statsConstant && fusable(input, w, b, mean, variance))
+    if (statsConstant && fusable(input, ['batchNormApply'], w, b, mean, variance))
       return fusedBatchNormEval(input, mean, variance, w, b, eps);
+    traceKernel('batchNorm', 'composed');
     const normalized = input
       .sub(perChannel(mean, input)!)
       .div(perChannel(variance, input)!.add(eps).sqrt());
@@ -187,7 +200,7 @@ export function batchNorm(
   }
   if ((mean === null) !== (variance === null))
     throw new Error('batchNorm: pass both runningMean and runningVar, or neither');
-  if (fusable(input, w, b, mean, variance)) {
+  if (fusable(input, ['batchNormStats', 'batchNormApply'], w, b, mean, variance)) {
     const fused = fusedBatchNormTraining(input, w, b, eps);
     if (mean && variance) {
       noGrad(() => {
@@ -198,6 +211,7 @@ export function batchNorm(
     }
     return fused.output;
   }
+  traceKernel('batchNorm', 'composed');
   if (mean && variance) {
     noGrad(() => {
       const batchMean = input.mean(axes);
