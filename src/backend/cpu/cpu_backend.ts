@@ -17,7 +17,12 @@ import type {
   View,
 } from '../backend.js';
 import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
-import { allocateStorage } from './storage.js';
+import {
+  allocateStorage,
+  cpuDeviceMemory,
+  resetCpuPeakMemory,
+  setCpuMemoryLimit,
+} from './storage.js';
 import { contiguousStrides, shapeSize } from '../../tensor/shape.js';
 import { BINARY_KERNELS, INTEGER_BINARY_OVERRIDES, UNARY_KERNELS } from './kernels.js';
 import { positionsOf } from './strided.js';
@@ -75,6 +80,9 @@ function copyView(x: View, dtype: DType, out: TypedArray): TypedArray {
 
 export const cpuBackend: Backend = {
   name: 'cpu',
+  memory: cpuDeviceMemory,
+  setMemoryLimit: setCpuMemoryLimit,
+  resetPeakMemory: resetCpuPeakMemory,
 
   allocate(dtype: DType, size: number): Storage {
     return allocateStorage(dtype, size);

@@ -56,7 +56,8 @@ import {
   sgdStepF32,
   wasmGemmAvailable,
 } from './gemm.js';
-import { setFloat32Allocator } from '../cpu/storage.js';
+import { setFloat32Allocator, setKernelMemory } from '../cpu/storage.js';
+import { setArenaLimit } from './arena.js';
 import { isContiguous, shapeSize } from '../../tensor/shape.js';
 
 export {
@@ -292,6 +293,12 @@ export function useCpuKernels(kind: CpuKernels): void {
 
 /** Registers 'cpu' (WebAssembly kernels where available, else the reference) and 'cpu-reference'. */
 export function registerCpuBackends(): void {
+  // What memory() reports of the kernels' memory, and where setMemoryLimit applies.
+  setKernelMemory({
+    stats: () => getRuntime()?.arena.stats() ?? null,
+    setLimit: setArenaLimit,
+    resetPeak: () => getRuntime()?.arena.resetPeak(),
+  });
   registerBackend(cpuReferenceBackend);
   if (wasmGemmAvailable()) useCpuKernels('wasm');
   else registerBackend(cpuBackend);
