@@ -9,7 +9,9 @@ import * as cr from '../src/index.js';
 import { createModel } from '../src/cli/models.js';
 
 const kind = process.argv[2] ?? 'mlp';
-const steps = Number(process.argv[3] ?? (kind === 'cnn' ? 500 : kind === 'sizes' ? 45_000 : 10_000));
+const steps = Number(
+  process.argv[3] ?? (kind === 'cnn' ? 500 : kind === 'sizes' ? 45_000 : 10_000),
+);
 const device = process.argv[4] ?? 'cpu';
 const MB = 1024 * 1024;
 const rss = () => process.memoryUsage().rss / MB;

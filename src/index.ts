@@ -23,12 +23,7 @@ export * from './tensor/creation.js';
 export { Generator, manualSeed, defaultGenerator, type GeneratorState } from './tensor/random.js';
 export type { Backend, View, Storage } from './backend/backend.js';
 export { registerBackend, getBackend } from './backend/backend.js';
-export {
-  memory,
-  setMemoryLimit,
-  resetPeakMemory,
-  type DeviceMemory,
-} from './backend/memory.js';
+export { memory, setMemoryLimit, resetPeakMemory, type DeviceMemory } from './backend/memory.js';
 
 export * from './autograd/ops/elementwise.js';
 export {

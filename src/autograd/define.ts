@@ -78,9 +78,7 @@ export function assertSameDevice(name: string, inputs: readonly (Tensor | null)[
     else if (t.device !== device) {
       const op = name.replace(/Backward\d*$/, '');
       const devices = inputs.map((x, i) => `input ${i} on ${x === null ? '-' : x.device}`);
-      throw new Error(
-        `${op}: expected all tensors on the same device, got ${devices.join(', ')}`,
-      );
+      throw new Error(`${op}: expected all tensors on the same device, got ${devices.join(', ')}`);
     }
   }
 }

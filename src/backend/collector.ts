@@ -54,8 +54,7 @@ export function makeRegistry<T>(callback: (held: T) => void): {
 } {
   const c = collectorOf();
   const registry = new c.Registry<T>(callback) as CleanupSomeRegistry<T>;
-  const cleanup =
-    typeof registry.cleanupSome === 'function' ? () => registry.cleanupSome!() : null;
+  const cleanup = typeof registry.cleanupSome === 'function' ? () => registry.cleanupSome!() : null;
   if (cleanup) c.cleanups.push(cleanup);
   return { registry, cleanup };
 }

@@ -187,8 +187,7 @@ export function createProgram(): Command {
         const image = readDigitPng(opts.image);
         for (const change of image.changes) process.stdout.write(`${opts.image}: ${change}\n`);
         input = image.input;
-      }
-      else {
+      } else {
         const { test } = mnist({ seed });
         if (opts.index >= test.length)
           throw new InvalidArgumentError(`--index must be below ${test.length}`);

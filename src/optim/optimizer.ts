@@ -76,7 +76,8 @@ function deepCopy<T>(v: T): T {
 export function checkNumber(optimizer: string, option: string, value: unknown): number {
   if (typeof value !== 'number' || Number.isNaN(value)) {
     // String(NaN) is 'NaN'; JSON.stringify(NaN) would say 'null'.
-    const got = typeof value === 'number' || value === undefined ? String(value) : JSON.stringify(value);
+    const got =
+      typeof value === 'number' || value === undefined ? String(value) : JSON.stringify(value);
     throw new TypeError(`${optimizer}: option ${option} must be a number, got ${got}`);
   }
   return value;

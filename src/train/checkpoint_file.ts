@@ -55,7 +55,8 @@ function removeStaleTemporaries(path: string): void {
     const match = pattern.exec(name);
     if (!match) continue;
     const pid = Number(match[1]);
-    if (pid === process.pid || !processAlive(pid)) rmSync(join(dirname(path), name), { force: true });
+    if (pid === process.pid || !processAlive(pid))
+      rmSync(join(dirname(path), name), { force: true });
   }
 }
 
@@ -165,7 +166,8 @@ export function loadCheckpoint(
     (part) => into[part] !== undefined,
   );
   for (const part of parts)
-    if (contents[part] === undefined) throw new Error(`loadCheckpoint: ${path} has no ${part} state`);
+    if (contents[part] === undefined)
+      throw new Error(`loadCheckpoint: ${path} has no ${part} state`);
   const savedGenerators = (contents.generators ?? {}) as Record<string, GeneratorState>;
   for (const name of Object.keys(into.generators ?? {}))
     if (!savedGenerators[name])

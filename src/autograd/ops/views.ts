@@ -398,7 +398,9 @@ export function index(input: Tensor, items: readonly IndexItem[]): Tensor {
     } else if (typeof item === 'number') {
       const size = x.shape[dim];
       if (!Number.isInteger(item))
-        throw new TypeError(`index: index must be an integer, got ${String(item)} (dimension ${dim})`);
+        throw new TypeError(
+          `index: index must be an integer, got ${String(item)} (dimension ${dim})`,
+        );
       if (item < -size || item >= size) {
         throw new RangeError(
           `index: index ${item} is out of range for dimension ${dim} with size ${size}`,

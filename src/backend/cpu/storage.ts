@@ -70,7 +70,8 @@ function countHost(array: TypedArray): void {
  * (for kernels that write every element).
  */
 export function allocateStorage(dtype: DType, size: number, zero = true): TypedArray {
-  const inKernelMemory = dtype === 'float32' && float32Allocator ? float32Allocator(size, zero) : null;
+  const inKernelMemory =
+    dtype === 'float32' && float32Allocator ? float32Allocator(size, zero) : null;
   if (inKernelMemory) return inKernelMemory;
   const array = allocateTypedArray(dtype, size);
   if (array.byteLength >= COUNTED_HOST_BYTES) countHost(array);
