@@ -6,11 +6,18 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
 import { Generator, manualSeed, nn, optim } from '../src/index.js';
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../src/node.js';
 import { crc32 } from '../src/train/checkpoint.js';
 import { expectBitEqual } from './helpers/close.js';
+
+// The real functions, watched: which paths were opened and which descriptors flushed.
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  return { ...real, openSync: vi.fn(real.openSync), fsyncSync: vi.fn(real.fsyncSync) };
+});
 
 const folder = () => mkdtempSync(join(tmpdir(), 'chainrule-ckpt-'));
 
@@ -142,5 +149,20 @@ describe('checkpoint writes', () => {
         'run.ckpt',
       ].sort(),
     );
+  });
+
+  it('flush the folder after the rename', () => {
+    const dir = folder();
+    const openSync = vi.mocked(fs.openSync);
+    const fsyncSync = vi.mocked(fs.fsyncSync);
+    openSync.mockClear();
+    fsyncSync.mockClear();
+    saveCheckpoint(join(dir, 'f.ckpt'), { model: model(1) });
+    const opened = openSync.mock.calls.map((call, i) => [call[0], openSync.mock.results[i].value]);
+    const folderFd = opened.find(([path]) => path === dir)?.[1];
+    expect(folderFd).toBeTypeOf('number');
+    expect(fsyncSync.mock.calls.map((call) => call[0])).toContain(folderFd);
+    // The folder is flushed last, after the file's own data.
+    expect(fsyncSync.mock.calls.at(-1)![0]).toBe(folderFd);
   });
 });
