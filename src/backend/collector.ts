@@ -1,14 +1,13 @@
 /**
  * The garbage collector, as far as a program may drive it: FinalizationRegistries whose callbacks
- * can be run on demand (`cleanupSome`), and, in Node, full collections at once or started in the
- * background. Storage the collector does not see as memory (views of the kernels' memory) or
- * counts only in aggregate (small host arrays) is given back or uncounted through these
- * registries; a synchronous training loop never returns to the event loop, so without
- * `cleanupSome` their callbacks would never run in it.
+ * can be run on demand (`cleanupSome`), and, in Node, full collections at once. Blocks of the
+ * kernels' memory (which V8 does not see as memory) and the count of host arrays come back
+ * through these registries; a synchronous training loop never returns to the event loop, so
+ * without `cleanupSome` their callbacks would never run in it.
  */
 import { nodeBuiltin } from './wasm/platform.js';
 
-type Gc = (options?: { type: 'major'; execution: 'async' }) => void;
+type Gc = () => void;
 type CleanupSomeRegistry<T> = FinalizationRegistry<T> & { cleanupSome?: () => void };
 
 interface Collector {
@@ -70,17 +69,5 @@ export function collectNow(): boolean {
   if (!gc) return false;
   gc();
   runFinalizers();
-  return true;
-}
-
-/**
- * Starts a full collection that marks while the program runs (V8 takes the argument as "start
- * incremental marking"; an engine that ignores it collects at once, which is still correct);
- * false if this engine allows none or its registries cannot run callbacks on demand.
- */
-export function collectSoon(): boolean {
-  const c = collectorOf();
-  if (!c.gc || c.cleanups.length === 0) return false;
-  c.gc({ type: 'major', execution: 'async' });
   return true;
 }

@@ -12,12 +12,10 @@
  * explicitly; so are gradients the autograd engine has spent (releaseStorage). Other tensor
  * storage is given back when its Float32Array is garbage-collected (a FinalizationRegistry). V8
  * knows nothing of the memory these small views stand for, and a synchronous training loop never
- * lets finalizers run, so after every RECLAIM_BUDGET bytes handed out the arena starts a
- * collection where Node allows it (concurrent marking: the loop goes on meanwhile) and takes the
- * finalized blocks back as it allocates (`cleanupSome`); if a second budget is handed out before
- * that collection is done, it collects at once. The dead blocks awaiting the collector are thus
- * at most two budgets, whatever the machine's load. Where neither is available (browsers),
- * finalized blocks come back between tasks.
+ * lets finalizers run, so after every RECLAIM_BUDGET bytes handed out the arena asks for a full
+ * collection where Node allows it and runs the finalizers it finds at once (`cleanupSome`). The
+ * dead blocks awaiting the collector are thus at most one budget, whatever the machine's load.
+ * Where neither is available (browsers), finalized blocks come back between tasks.
  *
  * The memory never grows past its limit (setLimit; the whole memory, kernel temporaries
  * included): a request it cannot meet there returns null or 0, and callers fall back to ordinary
@@ -28,7 +26,7 @@
  */
 import { cpuMemory } from '../cpu/storage.js';
 import { coalesce, FreeBlocks } from './free_blocks.js';
-import { collectNow, collectSoon, makeRegistry, runFinalizers } from '../collector.js';
+import { collectNow, makeRegistry, runFinalizers } from '../collector.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -40,11 +38,13 @@ const ALIGN = 64;
  */
 export const ARENA_MIN_ELEMENTS = 1024;
 /**
- * Storage bytes handed out (and not given back explicitly) between collections. A fixed budget,
- * not one adapted to the collections' cost: that one grew to 768 MB on a loaded machine, and the
- * memory with it (the MNIST MLP at batch 64 reached 420 MB of RSS, the CNN 1 GB).
+ * Storage bytes handed out (and not given back explicitly) between forced collections. A fixed
+ * budget, not one adapted to the collections' cost: that one grew to 768 MB on a loaded machine,
+ * and the memory with it (the MNIST MLP at batch 64 reached 420 MB of RSS, the CNN 1 GB). (A
+ * collection started in the background, gc({ execution: 'async' }), rarely finished within a
+ * budget in a synchronous loop, and kept the write barriers of incremental marking on meanwhile.)
  */
-export const RECLAIM_BUDGET = 32 * 1024 * 1024;
+export const RECLAIM_BUDGET = 64 * 1024 * 1024;
 /** The memory grows by at least this much at a time (see Arena.grow). */
 const GROW_BYTES = 32 * 1024 * 1024;
 /** The smallest page an operating system maps (4 KiB on x86-64; larger pages are multiples). */
@@ -60,9 +60,6 @@ export function sizeClass(bytes: number): number {
   const step = Math.max(ALIGN, power / 8);
   return Math.ceil(b / step) * step;
 }
-
-/** The held value of an object registered with no other reference: its callback says a collection finished. */
-const SENTINEL = -1;
 
 /** Bytes of the kernels' memory: what is in use, its peak, what the memory holds and its limit. */
 export interface KernelMemoryStats {
@@ -131,11 +128,8 @@ export class Arena {
   /** The newest of them (most views are of it: a plain comparison before the WeakSet lookup). */
   private lastBuffer: ArrayBufferLike;
   private registry: FinalizationRegistry<number> | null = null;
-  private cleanup: (() => void) | null = null;
   /** Storage bytes handed out since the last collection, less those given back explicitly. */
   private sinceReclaim = 0;
-  /** Whether a collection started by collectSoon has not yet reported back (its sentinel). */
-  private collecting = false;
   private storageBytes = 0;
   private temporaryBytes = 0;
   private peak = 0;
@@ -278,12 +272,7 @@ export class Arena {
       this.reclaim();
       if (this.storageBytes + bytes > STORAGE_LIMIT) return null;
     }
-    if (this.collecting) {
-      this.cleanup!();
-      // Done: the other registries' callbacks (host arrays' counts) are due too.
-      if (!this.collecting) runFinalizers();
-    }
-    if (this.sinceReclaim >= this.budget()) this.collectSoon();
+    if (this.sinceReclaim >= this.budget()) this.reclaim();
     let ptr = this.take(bytes);
     if (ptr === 0 && this.reclaimWorthwhile()) {
       this.reclaim();
@@ -394,37 +383,9 @@ export class Arena {
 
   private registryOf(): FinalizationRegistry<number> {
     if (!this.registry) {
-      const { registry, cleanup } = makeRegistry<number>((key) => {
-        if (key === SENTINEL) this.collecting = false;
-        else this.freeStorage(...blockOfKey(key));
-      });
-      this.registry = registry;
-      this.cleanup = cleanup;
+      this.registry = makeRegistry<number>((key) => this.freeStorage(...blockOfKey(key))).registry;
     }
     return this.registry;
-  }
-
-  /**
-   * A budget of storage went out since the last collection: starts one that marks while the
-   * program runs, or collects at once if the last one started has not finished (or the engine
-   * cannot collect in the background). The callbacks of what it finds dead run as storage is
-   * handed out (cleanupSome), until the sentinel's says it is done.
-   */
-  private collectSoon(): void {
-    const registry = this.registryOf();
-    if (this.collecting || !this.cleanup) {
-      this.reclaim();
-      return;
-    }
-    // An object only the registry knows: its callback runs once the collection has finished.
-    registry.register({}, SENTINEL);
-    if (!collectSoon()) {
-      this.reclaim();
-      return;
-    }
-    this.sinceReclaim = 0;
-    this.collecting = true;
-    this.collections++;
   }
 
   /** Collects what is dead now (a full GC where allowed) and takes its blocks back. */
