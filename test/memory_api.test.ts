@@ -49,11 +49,14 @@ describe('setMemoryLimit', () => {
     const reserved = k.rt.arena.stats().reservedBytes;
     setMemoryLimit(reserved);
     expect(memory().limitBytes).toBe(reserved);
-    // Live tensors far past what the memory holds: the memory does not grow for them.
-    const keep = Array.from({ length: 12 }, () => ones([4 * MB]));
+    // Live 16 MB tensors until one lies outside: the memory does not grow for them.
+    const keep = [ones([4 * MB])];
+    while (keep.length < 64 && k.rt.arena.contains(keep.at(-1)!.storage as Float32Array))
+      keep.push(ones([4 * MB]));
+    expect(k.rt.arena.contains(keep.at(-1)!.storage as Float32Array)).toBe(false);
     expect(k.rt.arena.stats().reservedBytes).toBe(reserved);
-    expect(keep.every((t) => t.sum().itemSync() === 4 * MB)).toBe(true);
-    expect(keep.some((t) => !k.rt.arena.contains(t.storage as Float32Array))).toBe(true);
+    const last = keep.at(-1)!.dataSync();
+    expect([last.length, last[0], last[last.length - 1]]).toEqual([4 * MB, 1, 1]);
   });
 
   it('refuses a limit that is not a number of bytes', () => {
@@ -88,6 +91,15 @@ describe('kernel memory reuse', () => {
     expect(a.memory.buffer.byteLength).toBeLessThanOrEqual(2 * MB);
     expect(a.stats().bytesInUse).toBe(MB);
     expect(a.stats().peakBytesInUse).toBe(MB);
+  });
+
+  it('at its limit, collects the dead blocks again and again, not once', () => {
+    const a = sharedArena(1024);
+    a.setLimit(4 * MB);
+    let inMemory = 0;
+    for (let i = 0; i < 64; i++) if (a.float32(256 * 1024, false)) inMemory++; // 1 MB each, dropped
+    expect(a.memory.buffer.byteLength).toBeLessThanOrEqual(4 * MB);
+    expect(inMemory).toBeGreaterThan(32);
   });
 
   it('gives a spent block back at once and counts it no more', () => {

@@ -130,6 +130,8 @@ export class Arena {
   private registry: FinalizationRegistry<number> | null = null;
   /** Storage bytes handed out since the last collection, less those given back explicitly. */
   private sinceReclaim = 0;
+  /** Bytes asked for and refused (no room under the limit) since the last collection. */
+  private refusedSinceReclaim = 0;
   private storageBytes = 0;
   private temporaryBytes = 0;
   private peak = 0;
@@ -212,6 +214,7 @@ export class Arena {
       this.reclaim();
       ptr = this.take(size);
     }
+    if (ptr === 0) this.refusedSinceReclaim += size;
     if (ptr !== 0) {
       this.temporaryClass.set(ptr, size);
       this.temporaryBytes += size;
@@ -272,13 +275,16 @@ export class Arena {
       this.reclaim();
       if (this.storageBytes + bytes > STORAGE_LIMIT) return null;
     }
-    if (this.sinceReclaim >= this.budget()) this.reclaim();
+    if (this.sinceReclaim > 0 && this.sinceReclaim >= this.budget()) this.reclaim();
     let ptr = this.take(bytes);
     if (ptr === 0 && this.reclaimWorthwhile()) {
       this.reclaim();
       ptr = this.take(bytes);
     }
-    if (ptr === 0) return null;
+    if (ptr === 0) {
+      this.refusedSinceReclaim += bytes;
+      return null;
+    }
     this.sinceReclaim += bytes;
     this.storageBytes += bytes;
     this.notePeak(bytes);
@@ -291,15 +297,16 @@ export class Arena {
 
   /** Storage bytes handed out between collections: RECLAIM_BUDGET, less under a small limit. */
   private budget(): number {
-    return Math.min(RECLAIM_BUDGET, this.limit / 4);
+    return Math.min(RECLAIM_BUDGET, Math.max(this.limit / 4, 1024 * 1024));
   }
 
   /**
-   * Whether a request that does not fit is worth a collection at once: not when one ran since
-   * the last quarter budget went out (at the limit, each request would otherwise collect).
+   * Whether a request that does not fit is worth a collection at once: only once a quarter budget
+   * went out or was refused since the last (at the limit, each request would otherwise collect,
+   * and a loop whose storage all went to ordinary arrays would never collect again).
    */
   private reclaimWorthwhile(): boolean {
-    return this.sinceReclaim >= this.budget() / 4;
+    return this.sinceReclaim + this.refusedSinceReclaim >= this.budget() / 4;
   }
 
   /** Notes `bytes` more in use, here and in the CPU devices' count. */
@@ -391,6 +398,7 @@ export class Arena {
   /** Collects what is dead now (a full GC where allowed) and takes its blocks back. */
   reclaim(): void {
     this.sinceReclaim = 0;
+    this.refusedSinceReclaim = 0;
     if (!this.registry) return;
     if (collectNow()) this.collections++;
     else runFinalizers();
