@@ -39,6 +39,7 @@ export {
   isKernelTraceEnabled,
   type KernelCall,
 } from './backend/kernel_trace.js';
+export { memory, setMemoryLimit, resetPeakMemory, type DeviceMemory } from './backend/memory.js';
 
 export * from './autograd/ops/elementwise.js';
 export {

@@ -15,7 +15,8 @@ import { Node, type BackwardFn } from './node.js';
  * grad; otherwise returns `output` untouched. `saved` are the tensors the rule reads, checked
  * against in-place changes when backward runs. `scratch` are saved tensors the op made for its
  * rule alone (no one else holds them): their memory goes back to the backend as soon as backward
- * frees the graph.
+ * frees the graph. Every op passes its tensor inputs here, with or without grad mode, so this is
+ * where an op of several tensors refuses ones on different devices (assertSameDevice).
  */
 export function record(
   name: string,
@@ -25,6 +26,7 @@ export function record(
   backward: BackwardFn,
   scratch: readonly Tensor[] = [],
 ): Tensor {
+  assertSameDevice(name, inputs);
   if (!isGradEnabled() || !isFloatingDType(output.dtype)) return output;
   // One pass over the inputs builds the node's edges, shapes and dtypes (record runs once per op).
   const n = inputs.length;
@@ -62,6 +64,23 @@ export function record(
   node.scratch = scratch;
   output.setGradFn(node);
   return output;
+}
+
+/**
+ * Throws, naming the op and each input's device, unless every tensor of `inputs` is on one
+ * device: a gradient would otherwise land on the wrong device and fail far from its cause.
+ */
+export function assertSameDevice(name: string, inputs: readonly (Tensor | null)[]): void {
+  let device: string | null = null;
+  for (const t of inputs) {
+    if (t === null) continue;
+    if (device === null) device = t.device;
+    else if (t.device !== device) {
+      const op = name.replace(/Backward\d*$/, '');
+      const devices = inputs.map((x, i) => `input ${i} on ${x === null ? '-' : x.device}`);
+      throw new Error(`${op}: expected all tensors on the same device, got ${devices.join(', ')}`);
+    }
+  }
 }
 
 /**

@@ -70,6 +70,14 @@ export interface BackendPrimitives {
   /** Whether readSync works (storage in host memory, as on the CPU backends); false on a GPU. */
   readonly canReadSync: boolean;
 
+  // Memory reporting (memory.ts): optional, a backend without them is reported as not counted.
+  /** What the device's memory holds (`memory()` in memory.ts reports it); absent: not counted. */
+  memory?(): DeviceMemory;
+  /** Caps the device's own memory at `bytes` (null: no cap but the engine's), see memory.ts. */
+  setMemoryLimit?(bytes: number | null): void;
+  /** Starts the device's peak of bytes in use again from the bytes in use now. */
+  resetPeakMemory?(): void;
+
   /** Contiguous copy of a view, converted to `dtype`. */
   copy(x: View, dtype: DType): Storage;
   unary(op: UnaryOp, x: View, outDType: DType): Storage;
@@ -239,6 +247,27 @@ export interface FusedKernels {
     maxExpAvgSq: View | null,
     options: AdamUpdateOptions,
   ): void;
+}
+
+/** A device's memory, as `memory()` reports it (bytes). */
+export interface DeviceMemory {
+  /** Tensor storage and kernel scratch handed out and not yet given back (or collected). */
+  readonly bytesInUse: number;
+  /** The most bytesInUse has been since start-up or resetPeakMemory. */
+  readonly peakBytesInUse: number;
+  /** What the device holds from the system: its kernel memory's size plus storage outside it. */
+  readonly reservedBytes: number;
+  /** The most the device's kernel memory may grow to; null when it has none. */
+  readonly limitBytes: number | null;
+  /** The kernels' own memory (WebAssembly), part of the above; null when the device has none. */
+  readonly kernel: {
+    readonly bytesInUse: number;
+    readonly peakBytesInUse: number;
+    readonly reservedBytes: number;
+    readonly freeBytes: number;
+    readonly limitBytes: number;
+    readonly collections: number;
+  } | null;
 }
 
 /** A backend: the required primitives and any of the optional fused kernels. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `chainrule` command: train, evaluate and use MNIST models. */
-import { realpathSync } from 'node:fs';
+import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import '../index.js';
@@ -37,13 +38,41 @@ function positiveNumber(value: string): number {
   return n;
 }
 
+/**
+ * Fails before training, not after its first epoch, when --save names a file in a folder that is
+ * not there or cannot be written, or names a folder.
+ */
+function checkSaveTarget(path: string): void {
+  const folder = dirname(resolve(path));
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isFolder)
+    throw new InvalidArgumentError(`--save ${path}: the folder ${folder} does not exist`);
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw new InvalidArgumentError(`--save ${path}: the folder ${folder} is not writable`);
+  }
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new InvalidArgumentError(`--save ${path}: that is a folder; give a file name`);
+}
+
 /** The model a checkpoint was trained as, with its weights loaded. */
 function loadModel(path: string) {
   const contents = readCheckpoint(path);
   const extra = (contents.extra ?? {}) as { model?: ModelName; seed?: number };
-  if (!extra.model || !MODEL_NAMES.includes(extra.model)) {
+  if (extra.model === undefined) {
     throw new Error(
       `${path} does not say which model it holds; save it with 'chainrule train mnist --save'`,
+    );
+  }
+  if (!MODEL_NAMES.includes(extra.model)) {
+    throw new Error(
+      `${path} holds the model '${String(extra.model)}', which this chainrule does not know; expected one of ${MODEL_NAMES.join(', ')}`,
     );
   }
   if (!contents.model) throw new Error(`${path} holds no model weights`);
@@ -103,6 +132,7 @@ export function createProgram(): Command {
     .action(async (dataset: string, opts) => {
       if (dataset !== 'mnist')
         throw new InvalidArgumentError(`unknown dataset '${dataset}'; available: mnist`);
+      if (opts.save) checkSaveTarget(opts.save);
       const model = opts.model as ModelName;
       const epochs = opts.epochs ?? (model === 'cnn' ? 10 : 20);
       const trainImages = opts.limit ? Math.min(opts.limit, 8000).toLocaleString('en-US') : '8,000';
@@ -154,8 +184,11 @@ export function createProgram(): Command {
         throw new InvalidArgumentError('give exactly one of --image and --index');
       const { model, seed } = loadModel(opts.checkpoint);
       let input: Tensor;
-      if (opts.image !== undefined) input = readDigitPng(opts.image);
-      else {
+      if (opts.image !== undefined) {
+        const image = readDigitPng(opts.image);
+        for (const change of image.changes) process.stdout.write(`${opts.image}: ${change}\n`);
+        input = image.input;
+      } else {
         const { test } = mnist({ seed });
         if (opts.index >= test.length)
           throw new InvalidArgumentError(`--index must be below ${test.length}`);

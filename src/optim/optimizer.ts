@@ -75,9 +75,10 @@ function deepCopy<T>(v: T): T {
 /** Validation helpers shared by the optimizers: each error names the optimizer and the option. */
 export function checkNumber(optimizer: string, option: string, value: unknown): number {
   if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new TypeError(
-      `${optimizer}: option ${option} must be a number, got ${value === undefined ? 'undefined' : JSON.stringify(value)}`,
-    );
+    // String(NaN) is 'NaN'; JSON.stringify(NaN) would say 'null'.
+    const got =
+      typeof value === 'number' || value === undefined ? String(value) : JSON.stringify(value);
+    throw new TypeError(`${optimizer}: option ${option} must be a number, got ${got}`);
   }
   return value;
 }

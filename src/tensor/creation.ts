@@ -1,6 +1,13 @@
 /** Creating tensors: from JavaScript data, filled, ranges, identity and random. */
 import { getBackend } from '../backend/backend.js';
-import { assertDType, type DType, type TypedArray } from './dtype.js';
+import {
+  assertDType,
+  DTYPE_BYTES,
+  formatBytes,
+  MAX_ELEMENTS,
+  type DType,
+  type TypedArray,
+} from './dtype.js';
 import { assertValidShape, formatShape, shapeSize } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 import { defaultGenerator, type Generator } from './random.js';
@@ -24,6 +31,7 @@ function make(
   options: CreationOptions,
 ): Tensor {
   const backend = getBackend(options.device ?? 'cpu');
+  if (dtype === 'int32') assertInt32Values(op, values);
   const t = Tensor.fromStorage(backend.fromValues(dtype, values), shape, dtype, backend);
   if (options.requiresGrad) {
     if (dtype !== 'float32' && dtype !== 'float64') {
@@ -37,9 +45,48 @@ function make(
 }
 
 function toShape(op: string, shape: number | readonly number[]): number[] {
-  const out = typeof shape === 'number' ? [shape] : [...shape];
+  const out = typeof shape === 'number' ? [shape] : shape;
   assertValidShape(op, out);
-  return out;
+  return [...out];
+}
+
+/**
+ * Throws, naming the op, the shape and the bytes, when a tensor of `shape` and `dtype` is larger
+ * than a typed array can hold (checked before anything of that size is allocated).
+ */
+function assertAllocatable(op: string, shape: readonly number[], dtype: DType): void {
+  const elements = shapeSize(shape);
+  if (elements > MAX_ELEMENTS)
+    throw new RangeError(
+      `${op}: a ${dtype} tensor of shape ${formatShape(shape)} is too large to allocate: ${elements} elements, ${formatBytes(elements * DTYPE_BYTES[dtype])}; at most ${MAX_ELEMENTS} elements fit in one tensor`,
+    );
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Throws, naming the value and the dtype, if an int32 tensor cannot hold every one of `values`. */
+function assertInt32Values(op: string, values: ArrayLike<number>): void {
+  if (values instanceof Int32Array || values instanceof Int16Array || values instanceof Int8Array)
+    return;
+  if (values instanceof Uint16Array || values instanceof Uint8Array) return;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(v >= INT32_MIN && v < INT32_MAX + 1))
+      throw new RangeError(
+        `${op}: value ${v} (element ${i}) cannot be converted to int32 without overflow; int32 holds [${INT32_MIN}, ${INT32_MAX}]`,
+      );
+  }
+}
+
+/** The dtype of a random function that draws floats: a float dtype, as PyTorch requires. */
+function floatDTypeOf(op: string, options: CreationOptions): DType {
+  const dtype = dtypeOf(op, options, 'float32');
+  if (dtype !== 'float32' && dtype !== 'float64')
+    throw new TypeError(
+      `${op}: expected a floating point dtype (float32 or float64), got ${dtype}; use randint for integers`,
+    );
+  return dtype;
 }
 
 function dtypeOf(op: string, options: CreationOptions, fallback: DType): DType {
@@ -152,9 +199,15 @@ export function full(
   options: CreationOptions = {},
 ): Tensor {
   const dims = toShape('full', shape);
+  if (typeof value !== 'number' && typeof value !== 'boolean')
+    throw new TypeError(
+      `full: expected a number or a boolean fill value, got ${value === null ? 'null' : `${typeof value} ${JSON.stringify(value)}`}`,
+    );
   const fallback: DType = typeof value === 'boolean' ? 'bool' : 'float32';
+  const dtype = dtypeOf('full', options, fallback);
+  assertAllocatable('full', dims, dtype);
   const values = new Float64Array(shapeSize(dims)).fill(Number(value));
-  return make('full', values, dims, dtypeOf('full', options, fallback), options);
+  return make('full', values, dims, dtype, options);
 }
 
 /** @example zeros([2, 3]) */
@@ -253,7 +306,8 @@ export function eye(n: number, m: number = n, options: CreationOptions = {}): Te
 /** Uniform samples in [0, 1). */
 export function rand(shape: number | readonly number[], options: RandomOptions = {}): Tensor {
   const dims = toShape('rand', shape);
-  const dtype = dtypeOf('rand', options, 'float32');
+  const dtype = floatDTypeOf('rand', options);
+  assertAllocatable('rand', dims, dtype);
   const generator = options.generator ?? defaultGenerator;
   const draw = dtype === 'float64' ? () => generator.nextDouble() : () => generator.nextFloat();
   return make('rand', Array.from({ length: shapeSize(dims) }, draw), dims, dtype, options);
@@ -262,12 +316,14 @@ export function rand(shape: number | readonly number[], options: RandomOptions =
 /** Standard normal samples. */
 export function randn(shape: number | readonly number[], options: RandomOptions = {}): Tensor {
   const dims = toShape('randn', shape);
+  const dtype = floatDTypeOf('randn', options);
+  assertAllocatable('randn', dims, dtype);
   const generator = options.generator ?? defaultGenerator;
   return make(
     'randn',
     Array.from({ length: shapeSize(dims) }, () => generator.nextNormal()),
     dims,
-    dtypeOf('randn', options, 'float32'),
+    dtype,
     options,
   );
 }
@@ -283,12 +339,21 @@ export function randint(
     throw new RangeError(`randint: expected integers low < high, got low=${low}, high=${high}`);
   }
   const dims = toShape('randint', shape);
+  const dtype = dtypeOf('randint', options, 'int32');
+  // PyTorch: "from is out of bounds" / "to - 1 is out of bounds" for the dtype.
+  const [min, max] =
+    dtype === 'int32' ? [INT32_MIN, INT32_MAX] : dtype === 'bool' ? [0, 1] : [-(2 ** 53), 2 ** 53];
+  if (low < min || high - 1 > max)
+    throw new RangeError(
+      `randint: the range [${low}, ${high}) is out of bounds for ${dtype}, which holds [${min}, ${max}]`,
+    );
+  assertAllocatable('randint', dims, dtype);
   const generator = options.generator ?? defaultGenerator;
   return make(
     'randint',
     Array.from({ length: shapeSize(dims) }, () => generator.nextInt(low, high)),
     dims,
-    dtypeOf('randint', options, 'int32'),
+    dtype,
     options,
   );
 }

@@ -14,17 +14,45 @@ export const float64 = 'float64' satisfies DType;
 export const int32 = 'int32' satisfies DType;
 export const bool = 'bool' satisfies DType;
 
-/** Allocates a zero-filled typed array that stores elements of `dtype`. */
+/** Bytes per element of each dtype. */
+export const DTYPE_BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+/** The most elements a typed array may hold (V8 on 64-bit systems). */
+export const MAX_ELEMENTS = 2 ** 32;
+
+/** `bytes` in the largest unit that keeps it at or above 1 (for error messages). */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toPrecision(3)} ${units[unit]} (${bytes} bytes)`;
+}
+
+/**
+ * Allocates a zero-filled typed array that stores elements of `dtype`; a size no array can hold,
+ * or memory the system refuses, is an error that says how many elements and bytes were asked.
+ */
 export function allocateTypedArray(dtype: DType, size: number): TypedArray {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(size);
-    case 'float64':
-      return new Float64Array(size);
-    case 'int32':
-      return new Int32Array(size);
-    case 'bool':
-      return new Uint8Array(size);
+  try {
+    switch (dtype) {
+      case 'float32':
+        return new Float32Array(size);
+      case 'float64':
+        return new Float64Array(size);
+      case 'int32':
+        return new Int32Array(size);
+      case 'bool':
+        return new Uint8Array(size);
+    }
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new RangeError(
+      `cannot allocate a ${dtype} result of ${size} elements, ${formatBytes(size * DTYPE_BYTES[dtype])}: ${error.message}`,
+    );
   }
 }
 

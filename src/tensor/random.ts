@@ -51,7 +51,26 @@ export class Generator {
     return { seed: this.initialSeed, words: [this.s[0], this.s[1], this.s[2], this.s[3]] };
   }
 
+  /** Restores a state from getState(); throws, saying what is wrong, on anything else. */
   setState(state: GeneratorState): this {
+    const words = (state as { words?: unknown } | null)?.words;
+    const seed = (state as { seed?: unknown } | null)?.seed;
+    const problem =
+      state === null || typeof state !== 'object'
+        ? `got ${state === null ? 'null' : typeof state}`
+        : typeof seed !== 'number' || !Number.isFinite(seed)
+          ? `its seed must be a finite number, got ${JSON.stringify(seed) ?? 'undefined'}`
+          : !Array.isArray(words) ||
+              words.length !== 4 ||
+              !words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)
+            ? `its words must be 4 unsigned 32-bit integers, got ${JSON.stringify(words) ?? 'undefined'}`
+            : words.every((w) => w === 0)
+              ? 'its words are all zero, which xoshiro128** never reaches'
+              : null;
+    if (problem)
+      throw new TypeError(
+        `Generator.setState: expected a state from getState() ({ seed, words: [4 × uint32] }); ${problem}`,
+      );
     this.initialSeed = state.seed;
     this.s.set(state.words);
     return this;

@@ -93,11 +93,31 @@ export function normalizeDims(
   return unique;
 }
 
+/** How a value that should be a shape's size reads in an error: its type unless a number. */
+function describeSize(d: unknown): string {
+  return typeof d === 'number' ? String(d) : `${typeof d} ${JSON.stringify(d)}`;
+}
+
+/** Throws unless `shape` is an array (or another list) of numbers: a string is not a shape. */
+export function assertShapeArray(op: string, shape: unknown): void {
+  if (typeof shape === 'string' || !Array.isArray(shape))
+    throw new TypeError(
+      `${op}: expected a shape (an array of sizes), got ${typeof shape === 'string' ? `the string ${JSON.stringify(shape)}` : shape === null ? 'null' : typeof shape}`,
+    );
+  shape.forEach((d: unknown, i) => {
+    if (typeof d !== 'number')
+      throw new TypeError(
+        `${op}: expected a shape of numbers, got ${describeSize(d)} at position ${i}`,
+      );
+  });
+}
+
 export function assertValidShape(op: string, shape: readonly number[]): void {
+  assertShapeArray(op, shape);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       throw new RangeError(
-        `${op}: invalid shape ${formatShape(shape)}: sizes must be non-negative integers`,
+        `${op}: invalid shape ${formatShape(shape)}: size ${describeSize(d)} is ${Number.isInteger(d) ? 'negative' : 'not an integer'}; sizes must be non-negative integers`,
       );
     }
   }

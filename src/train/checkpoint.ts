@@ -44,11 +44,44 @@ function bytesToBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function base64ToBytes(text: string): Uint8Array {
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The bytes of a base64 string; throws (naming `where`) on anything that is not base64. */
+function base64ToBytes(text: unknown, where: string): Uint8Array {
+  if (typeof text !== 'string' || text.length % 4 !== 0 || !BASE64.test(text))
+    throw new Error(
+      `${where}: its data is not base64 (${typeof text === 'string' ? `${text.length} characters` : `got ${typeof text}`})`,
+    );
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
+}
+
+/** A tensor decoded from the file, its byte length checked against its shape and dtype. */
+function decodeTensor(record: Record<string, unknown>, where: string): Tensor {
+  const dtype = assertDType(where, record.dtype);
+  const shape = record.shape;
+  if (
+    !Array.isArray(shape) ||
+    !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)
+  )
+    throw new Error(
+      `${where}: its shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
+    );
+  const bytes = base64ToBytes(record.data, where);
+  const Typed = TYPED[dtype];
+  const width = (Typed as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  const elements = shape.reduce((a: number, b: number) => a * b, 1);
+  if (bytes.length !== elements * width)
+    throw new Error(
+      `${where}: its data is ${bytes.length} bytes, but a ${dtype} tensor of shape [${shape.join(', ')}] takes ${elements * width} (${elements} elements of ${width} bytes)`,
+    );
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  const data = new Typed(copy.buffer);
+  const backend = getBackend('cpu');
+  return Tensor.fromStorage(backend.fromValues(dtype, data), shape as number[], dtype, backend);
 }
 
 /** Replaces every Tensor in a nested value with its encoded form. */
@@ -72,23 +105,22 @@ export function encodeState(value: unknown): unknown {
   return value;
 }
 
-/** The inverse of encodeState. */
-export function decodeState(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(decodeState);
+/**
+ * The inverse of encodeState. `source` names the file and `path` the keys to the value in errors:
+ * a tensor whose data is not base64, or does not hold the bytes its shape and dtype take, is
+ * refused.
+ */
+export function decodeState(value: unknown, source = 'checkpoint', path = ''): unknown {
+  const at = (key: string | number) => (path === '' ? String(key) : `${path} / ${key}`);
+  if (Array.isArray(value)) return value.map((v, i) => decodeState(v, source, at(i)));
   if (value !== null && typeof value === 'object') {
     const record = value as Record<string, unknown>;
-    if (record.__tensor__ === true) {
-      const dtype = assertDType('loadCheckpoint', record.dtype);
-      const bytes = base64ToBytes(String(record.data));
-      const copy = new Uint8Array(bytes.length);
-      copy.set(bytes);
-      const data = new TYPED[dtype](copy.buffer);
-      const shape = record.shape as number[];
-      const backend = getBackend('cpu');
-      return Tensor.fromStorage(backend.fromValues(dtype, data), shape, dtype, backend);
-    }
+    if (record.__tensor__ === true)
+      return decodeTensor(record, `loadCheckpoint: ${source}: tensor '${path}'`);
     if (typeof record.__number__ === 'string') return Number(record.__number__);
-    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, decodeState(v)]));
+    return Object.fromEntries(
+      Object.entries(record).map(([k, v]) => [k, decodeState(v, source, at(k))]),
+    );
   }
   return value;
 }
@@ -96,7 +128,7 @@ export function decodeState(value: unknown): unknown {
 let crcTable: Uint32Array | null = null;
 
 /** CRC-32 (IEEE) of a string's UTF-16 code units: detects truncation and corruption. */
-function crc32(text: string): number {
+export function crc32(text: string): number {
   if (!crcTable) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -140,5 +172,5 @@ export function deserializeCheckpoint(text: string, source = 'checkpoint'): Chec
   if (typeof envelope.payload !== 'string' || crc32(envelope.payload) !== envelope.crc32) {
     throw new Error(`loadCheckpoint: ${source} is corrupted (checksum mismatch)`);
   }
-  return decodeState(JSON.parse(envelope.payload)) as CheckpointContents;
+  return decodeState(JSON.parse(envelope.payload), source) as CheckpointContents;
 }

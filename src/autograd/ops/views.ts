@@ -5,6 +5,7 @@
  */
 import { intArg } from '../../tensor/args.js';
 import {
+  assertShapeArray,
   contiguousStrides,
   formatShape,
   isContiguous,
@@ -29,9 +30,12 @@ function inferShape(
   const unknown = shape.indexOf(-1);
   if (shape.filter((d) => d === -1).length > 1)
     throw new Error(`${op}: only one dimension can be inferred (-1) in ${formatShape(shape)}`);
+  assertShapeArray(op, shape);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < -1)
-      throw new RangeError(`${op}: invalid shape ${formatShape(shape)}`);
+      throw new RangeError(
+        `${op}: invalid shape ${formatShape(shape)}: size ${d} is not an integer >= -1`,
+      );
   }
   const known = shape.reduce((n, d) => (d === -1 ? n : n * d), 1);
   const out = [...shape];
@@ -282,12 +286,17 @@ export function narrow(input: Tensor, dim: number, start: number, length: number
   intArg('narrow', 'length', length);
   const size = x.shape[d];
   const begin = start < 0 ? start + size : start;
-  if (!Number.isInteger(begin) || begin < 0 || begin > size) {
+  if (!Number.isInteger(start))
+    throw new TypeError(`narrow: start must be an integer, got ${String(start)}`);
+  if (!Number.isInteger(length))
+    throw new TypeError(`narrow: length must be an integer, got ${String(length)}`);
+  if (length < 0) throw new RangeError(`narrow: length must be non-negative, got ${length}`);
+  if (begin < 0 || begin > size) {
     throw new RangeError(
       `narrow: start ${start} is out of range for dimension ${d} of size ${size}`,
     );
   }
-  if (!Number.isInteger(length) || length < 0 || begin + length > size) {
+  if (begin + length > size) {
     throw new RangeError(
       `narrow: start ${start} + length ${length} exceeds dimension ${d} of size ${size}`,
     );
@@ -300,7 +309,9 @@ export function select(input: Tensor, dim: number, index: number): Tensor {
   const d = normalizeDim('select', dim, x.ndim);
   intArg('select', 'index', index);
   const size = x.shape[d];
-  if (!Number.isInteger(index) || index < -size || index >= size) {
+  if (!Number.isInteger(index))
+    throw new TypeError(`select: index must be an integer, got ${String(index)}`);
+  if (index < -size || index >= size) {
     throw new RangeError(
       `select: index ${index} is out of range for dimension ${d} with size ${size}`,
     );
@@ -389,7 +400,11 @@ export function index(input: Tensor, items: readonly IndexItem[]): Tensor {
       });
     } else if (typeof item === 'number') {
       const size = x.shape[dim];
-      if (!Number.isInteger(item) || item < -size || item >= size) {
+      if (!Number.isInteger(item))
+        throw new TypeError(
+          `index: index must be an integer, got ${String(item)} (dimension ${dim})`,
+        );
+      if (item < -size || item >= size) {
         throw new RangeError(
           `index: index ${item} is out of range for dimension ${dim} with size ${size}`,
         );

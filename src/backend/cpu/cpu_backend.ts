@@ -18,7 +18,12 @@ import type {
   View,
 } from '../backend.js';
 import { allocateTypedArray, type DType, type TypedArray } from '../../tensor/dtype.js';
-import { allocateStorage } from './storage.js';
+import {
+  allocateStorage,
+  cpuDeviceMemory,
+  resetCpuPeakMemory,
+  setCpuMemoryLimit,
+} from './storage.js';
 import { traceKernel } from '../kernel_trace.js';
 import { contiguousStrides, convOutputSize, shapeSize } from '../../tensor/shape.js';
 import { binaryOpDef, unaryOpDef, unreachableOp } from '../op_table.js';
@@ -92,6 +97,9 @@ export type CpuBackend = BackendPrimitives &
 
 export const cpuBackend: CpuBackend = {
   name: 'cpu',
+  memory: cpuDeviceMemory,
+  setMemoryLimit: setCpuMemoryLimit,
+  resetPeakMemory: resetCpuPeakMemory,
 
   allocate(dtype: DType, size: number): Storage {
     return allocateStorage(dtype, size);

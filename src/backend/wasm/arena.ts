@@ -5,20 +5,28 @@
  * blocks step after step instead of faulting in fresh pages for every large array.
  *
  * Blocks come in size classes (eighths of a power of two: at most 12.5% waste) kept on free
- * lists, PyTorch caching-allocator style: no splitting, no merging; a loop that allocates the
- * same shapes every step finds them on the lists. Kernel temporaries (packed panels, copies of
- * operands that live elsewhere) are taken and given back explicitly. Tensor storage is given back
- * when its Float32Array is garbage-collected (a FinalizationRegistry). V8 knows nothing of the
- * memory these small views stand for, so after every RECLAIM_EVERY bytes handed out the arena
- * asks for a full collection where Node allows it, and collects the finalized blocks at once
- * (`cleanupSome`) instead of waiting for the event loop, which a synchronous training loop never
- * returns to. Where neither is available, finalized blocks come back at the next event-loop turn.
+ * lists, PyTorch caching-allocator style; a loop that allocates the same shapes every step finds
+ * them on the lists. Before the memory grows, neighbouring free blocks are merged and the request
+ * is cut from them (free_blocks.ts), so a loop of varying sizes reuses memory too. Kernel
+ * temporaries (packed panels, copies of operands that live elsewhere) are taken and given back
+ * explicitly; so are gradients the autograd engine has spent (releaseStorage). Other tensor
+ * storage is given back when its Float32Array is garbage-collected (a FinalizationRegistry). V8
+ * knows nothing of the memory these small views stand for, and a synchronous training loop never
+ * lets finalizers run, so after every RECLAIM_BUDGET bytes handed out the arena asks for a full
+ * collection where Node allows it and runs the finalizers it finds at once (`cleanupSome`). The
+ * dead blocks awaiting the collector are thus at most one budget, whatever the machine's load.
+ * Where neither is available (browsers), finalized blocks come back between tasks.
+ *
+ * The memory never grows past its limit (setLimit; the whole memory, kernel temporaries
+ * included): a request it cannot meet there returns null or 0, and callers fall back to ordinary
+ * typed arrays, which the JavaScript engine collects by itself, and to the reference kernels.
  *
  * Only shared memory holds tensor storage: growing it never moves or detaches it, so every view
- * stays valid. Requests the arena cannot meet (memory limit) return null or 0 and the callers
- * fall back to ordinary typed arrays.
+ * stays valid.
  */
-import { nodeBuiltin } from './platform.js';
+import { cpuMemory } from '../cpu/storage.js';
+import { coalesce, FreeBlocks } from './free_blocks.js';
+import { collectNow, makeRegistry, runFinalizers } from '../collector.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -30,11 +38,13 @@ const ALIGN = 64;
  */
 export const ARENA_MIN_ELEMENTS = 1024;
 /**
- * Bytes handed out between forced collections: adapted within these bounds so that the
- * collections take about 1–2% of the time (a full collection costs milliseconds).
+ * Storage bytes handed out (and not given back explicitly) between forced collections. A fixed
+ * budget, not one adapted to the collections' cost: that one grew to 768 MB on a loaded machine,
+ * and the memory with it (the MNIST MLP at batch 64 reached 420 MB of RSS, the CNN 1 GB). (A
+ * collection started in the background, gc({ execution: 'async' }), rarely finished within a
+ * budget in a synchronous loop, and kept the write barriers of incremental marking on meanwhile.)
  */
-const RECLAIM_MIN = 64 * 1024 * 1024;
-const RECLAIM_MAX = 768 * 1024 * 1024;
+export const RECLAIM_BUDGET = 64 * 1024 * 1024;
 /** The memory grows by at least this much at a time (see Arena.grow). */
 const GROW_BYTES = 32 * 1024 * 1024;
 /** The smallest page an operating system maps (4 KiB on x86-64; larger pages are multiples). */
@@ -51,44 +61,39 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(b / step) * step;
 }
 
-interface Reclaimer {
-  /** A registry whose callback gives a block back (its held value: blockKey). */
-  registry: FinalizationRegistry<number>;
-  /** Runs the callbacks of what the collector already found dead (V8's `cleanupSome`), if it can. */
-  cleanup: (() => void) | null;
-  /** A full garbage collection, if this engine lets a program ask for one. */
-  collect: (() => void) | null;
+/** Bytes of the kernels' memory: what is in use, its peak, what the memory holds and its limit. */
+export interface KernelMemoryStats {
+  /** Tensor storage and kernel temporaries handed out and not yet given back. */
+  bytesInUse: number;
+  /** The most bytesInUse has been since the memory was made or resetPeak. */
+  peakBytesInUse: number;
+  /** Tensor storage alone (part of bytesInUse; includes storage dead but not yet collected). */
+  storageBytes: number;
+  /** The memory's size: what the process holds for it (it cannot shrink). */
+  reservedBytes: number;
+  /** Free blocks within reservedBytes, ready for reuse. */
+  freeBytes: number;
+  /** The most reservedBytes may grow to. */
+  limitBytes: number;
+  /** Collections the arena asked for so far. */
+  collections: number;
 }
 
-type CleanupSomeRegistry = FinalizationRegistry<number> & { cleanupSome?: () => void };
+/** The limit given to setLimit for every arena, kept for arenas made later (a new SIMD level). */
+let requestedLimit: number | null = null;
+const arenas = new Set<WeakRef<Arena>>();
 
 /**
- * In Node: V8 flags set at run time (like the relaxed-SIMD one in platform.ts) expose `gc` and
- * FinalizationRegistry's `cleanupSome` in a fresh context, from which the registry is made.
- * Elsewhere: a plain registry, emptied by the engine between tasks.
+ * Caps every kernel memory at `bytes` (null: the engine's maximum). A memory already larger keeps
+ * its size (WebAssembly memory cannot shrink) but grows no further.
  */
-function makeReclaimer(giveBack: (key: number) => void): Reclaimer {
-  const v8 = nodeBuiltin<{ setFlagsFromString(flags: string): void }>('node:v8');
-  const vm = nodeBuiltin<{ runInNewContext(code: string): unknown }>('node:vm');
-  let Registry: typeof FinalizationRegistry = FinalizationRegistry;
-  let collect: (() => void) | null = null;
-  if (v8 && vm) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      v8.setFlagsFromString('--harmony-weak-refs-with-cleanup-some');
-      const [gc, ContextRegistry] = vm.runInNewContext('[globalThis.gc, FinalizationRegistry]') as [
-        unknown,
-        typeof FinalizationRegistry,
-      ];
-      if (typeof gc === 'function') collect = gc as () => void;
-      if (typeof ContextRegistry === 'function') Registry = ContextRegistry;
-    } catch {
-      // Flags refused: the plain registry below still frees blocks between tasks.
-    }
+export function setArenaLimit(bytes: number | null): void {
+  requestedLimit = bytes;
+  for (const ref of arenas) {
+    const arena = ref.deref();
+    if (arena) arena.setLimit(bytes);
+    else arenas.delete(ref);
   }
-  const registry = new Registry<number>(giveBack) as CleanupSomeRegistry;
-  const cleanup = typeof registry.cleanupSome === 'function' ? () => registry.cleanupSome!() : null;
-  return { registry, cleanup, collect };
 }
 
 /** A storage block's address and size class (both multiples of 64, below 2^31) as one exact number. */
@@ -101,14 +106,17 @@ const blockOfKey = (key: number): [number, number] => [
 export class Arena {
   /** First byte never handed out. */
   private top: number;
-  private readonly freeLists = new Map<number, number[]>();
+  /** Free storage blocks (and, after a merge, every free block). */
+  private readonly free = new FreeBlocks();
   /**
-   * Free temporaries, by size class, apart from storage's: a kernel's scratch comes back at once
-   * and is taken again by the next kernel while still in cache (and its pages mapped); on the
-   * shared lists a long-lived result of the same size (a weight's gradient) would take it and
-   * leave the next kernel a cold block or freshly grown, page-faulting memory.
+   * Free temporaries, apart from storage's: a kernel's scratch comes back at once and is taken
+   * again by the next kernel while still in cache (and its pages mapped); on the shared lists a
+   * long-lived result of the same size (a weight's gradient) would take it and leave the next
+   * kernel a cold block or freshly grown, page-faulting memory.
    */
-  private readonly freeTemporaries = new Map<number, number[]>();
+  private readonly freeTemporaries = new FreeBlocks();
+  /** Bytes given back since the last merge of free blocks: no merge until there is news. */
+  private freedSinceMerge = 0;
   /**
    * Size class of every temporary handed out and not yet given back, by address. (A storage
    * block's size is its array's, or in its registry entry: a map of the thousands awaiting the
@@ -119,19 +127,16 @@ export class Arena {
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   /** The newest of them (most views are of it: a plain comparison before the WeakSet lookup). */
   private lastBuffer: ArrayBufferLike;
-  private reclaimer: Reclaimer | null = null;
+  private registry: FinalizationRegistry<number> | null = null;
+  /** Storage bytes handed out since the last collection, less those given back explicitly. */
   private sinceReclaim = 0;
-  /**
-   * Bytes of storage handed out between forced collections. It starts low and grows while the
-   * collections (~10 ms each) take over 2% of the time: every block the first collection has
-   * not yet returned is fresh memory, slower to use than a returned one, so a budget started at
-   * 512 MB kept the MLP's batch-128 steps on fresh memory for their first ~1,300 steps (1.55–1.60
-   * ms median against 1.45–1.50 after; from 64 MB: 1.51–1.55, and half the memory).
-   */
-  private reclaimEvery = RECLAIM_MIN;
-  private lastReclaim = 0;
+  /** Bytes asked for and refused (no room under the limit) since the last collection. */
+  private refusedSinceReclaim = 0;
   private storageBytes = 0;
-  /** Forced collections so far (for tests and profiles). */
+  private temporaryBytes = 0;
+  private peak = 0;
+  private limit: number;
+  /** Collections asked for so far (for tests and profiles). */
   collections = 0;
 
   constructor(
@@ -142,6 +147,14 @@ export class Arena {
     this.top = Math.ceil(base / ALIGN) * ALIGN;
     this.lastBuffer = memory.buffer;
     this.buffers.add(this.lastBuffer);
+    this.limit = maxBytes;
+    this.setLimit(requestedLimit);
+    arenas.add(new WeakRef(this));
+  }
+
+  /** Caps the memory's size at `bytes` (null: maxBytes); see setArenaLimit. */
+  setLimit(bytes: number | null): void {
+    this.limit = Math.min(this.maxBytes, bytes ?? Infinity);
   }
 
   /** Whether tensor storage may live here (shared memory: views survive growth). */
@@ -172,19 +185,41 @@ export class Arena {
     return this.storageBytes;
   }
 
+  /** What the memory holds and what is in use (memory() reports it). */
+  stats(): KernelMemoryStats {
+    return {
+      bytesInUse: this.storageBytes + this.temporaryBytes,
+      peakBytesInUse: this.peak,
+      storageBytes: this.storageBytes,
+      reservedBytes: this.memory.buffer.byteLength,
+      freeBytes: this.free.bytes + this.freeTemporaries.bytes,
+      limitBytes: this.limit,
+      collections: this.collections,
+    };
+  }
+
+  /** Starts the peak of bytesInUse again from the bytes in use now. */
+  resetPeak(): void {
+    this.peak = this.storageBytes + this.temporaryBytes;
+  }
+
   /**
    * A 64-byte-aligned block of at least `bytes` for a kernel's temporaries, to be given back with
    * `release`; 0 when memory cannot grow that far.
    */
   allocate(bytes: number): number {
     const size = sizeClass(bytes);
-    const reused = this.freeTemporaries.get(size)?.pop();
-    let ptr = reused ?? this.take(size);
-    if (ptr === 0) {
+    let ptr = this.freeTemporaries.pop(size) || this.take(size);
+    if (ptr === 0 && this.reclaimWorthwhile()) {
       this.reclaim();
       ptr = this.take(size);
     }
-    if (ptr !== 0) this.temporaryClass.set(ptr, size);
+    if (ptr === 0) this.refusedSinceReclaim += size;
+    if (ptr !== 0) {
+      this.temporaryClass.set(ptr, size);
+      this.temporaryBytes += size;
+      this.notePeak(size);
+    }
     return ptr;
   }
 
@@ -210,7 +245,10 @@ export class Arena {
     const size = this.temporaryClass.get(ptr);
     if (size === undefined) throw new Error(`Arena.release: ${ptr} is not an allocated block`);
     this.temporaryClass.delete(ptr);
-    this.pushFree(this.freeTemporaries, ptr, size);
+    this.temporaryBytes -= size;
+    cpuMemory.sub(size);
+    this.freedSinceMerge += size;
+    this.freeTemporaries.push(ptr, size);
   }
 
   /**
@@ -237,20 +275,45 @@ export class Arena {
       this.reclaim();
       if (this.storageBytes + bytes > STORAGE_LIMIT) return null;
     }
-    if (this.sinceReclaim >= this.reclaimEvery) this.reclaim();
+    if (this.sinceReclaim > 0 && this.sinceReclaim >= this.budget()) this.reclaim();
     let ptr = this.take(bytes);
-    if (ptr === 0) {
+    if (ptr === 0 && this.reclaimWorthwhile()) {
       this.reclaim();
       ptr = this.take(bytes);
-      if (ptr === 0) return null;
+    }
+    if (ptr === 0) {
+      this.refusedSinceReclaim += bytes;
+      return null;
     }
     this.sinceReclaim += bytes;
     this.storageBytes += bytes;
+    this.notePeak(bytes);
     const array = new Kind(this.buffer(), ptr, size);
     if (zero) array.fill(0);
     // The array is its own unregister token (held weakly), for releaseStorage.
-    this.reclaimerOf().registry.register(array, blockKey(ptr, bytes), array);
+    this.registryOf().register(array, blockKey(ptr, bytes), array);
     return array;
+  }
+
+  /** Storage bytes handed out between collections: RECLAIM_BUDGET, less under a small limit. */
+  private budget(): number {
+    return Math.min(RECLAIM_BUDGET, Math.max(this.limit / 4, 1024 * 1024));
+  }
+
+  /**
+   * Whether a request that does not fit is worth a collection at once: only once a quarter budget
+   * went out or was refused since the last (at the limit, each request would otherwise collect,
+   * and a loop whose storage all went to ordinary arrays would never collect again).
+   */
+  private reclaimWorthwhile(): boolean {
+    return this.sinceReclaim + this.refusedSinceReclaim >= this.budget() / 4;
+  }
+
+  /** Notes `bytes` more in use, here and in the CPU devices' count. */
+  private notePeak(bytes: number): void {
+    cpuMemory.add(bytes);
+    const inUse = this.storageBytes + this.temporaryBytes;
+    if (inUse > this.peak) this.peak = inUse;
   }
 
   /**
@@ -260,28 +323,44 @@ export class Arena {
    * array is not live storage of this arena (then nothing changes).
    */
   releaseStorage(array: Float32Array | Int32Array): boolean {
-    if (!this.contains(array) || !this.reclaimer?.registry.unregister(array)) return false;
+    if (!this.contains(array) || !this.registry?.unregister(array)) return false;
     const size = sizeClass(array.byteLength);
-    // Back without the collector: it no longer counts toward the next forced collection.
+    // Back without the collector: it no longer counts toward the next collection.
     this.sinceReclaim = Math.max(0, this.sinceReclaim - size);
     this.freeStorage(array.byteOffset, size);
     return true;
   }
 
-  /** Puts a storage block back on its free list. */
+  /** Puts a storage block back on the free lists. */
   private freeStorage(ptr: number, size: number): void {
     this.storageBytes -= size;
-    this.pushFree(this.freeLists, ptr, size);
+    cpuMemory.sub(size);
+    this.freedSinceMerge += size;
+    this.free.push(ptr, size);
   }
 
-  /** A block of `size` bytes from its free list or from the top (growing memory); 0 if neither. */
+  /**
+   * A block of `size` bytes: from its free list, from the untouched memory past the top, cut
+   * from merged free blocks, or from the top after growing the memory; 0 if none.
+   */
   private take(size: number): number {
-    const list = this.freeLists.get(size);
-    if (list && list.length > 0) return list.pop()!;
+    const reused = this.free.pop(size);
+    if (reused !== 0) return reused;
+    const have = this.memory.buffer.byteLength;
+    if (this.top + size > have) {
+      // Growing would be needed: first cut it from a larger free block, merging what was given
+      // back since the last merge if none is large enough.
+      let carved = this.free.carve(size);
+      if (carved === 0 && this.freedSinceMerge > 0) {
+        this.freedSinceMerge = 0;
+        this.top = coalesce([this.free, this.freeTemporaries], this.free, this.top);
+        carved = this.free.carve(size);
+      }
+      if (carved !== 0) return carved;
+    }
     const ptr = this.top;
     const end = ptr + size;
-    if (end > this.maxBytes) return 0;
-    const have = this.memory.buffer.byteLength;
+    if (end > this.limit) return 0;
     if (end > have && !this.grow(have, end)) return 0;
     this.top = end;
     return ptr;
@@ -294,7 +373,7 @@ export class Arena {
    * batch 128 while the arena grows: 1.44–1.47 ms median instead of 1.51–1.55).
    */
   private grow(have: number, end: number): boolean {
-    const wanted = Math.min(this.maxBytes, Math.max(end, have + GROW_BYTES));
+    const wanted = Math.min(this.limit, Math.max(end, have + GROW_BYTES));
     try {
       this.memory.grow(Math.ceil((wanted - have) / PAGE));
     } catch {
@@ -309,34 +388,19 @@ export class Arena {
     return true;
   }
 
-  private pushFree(lists: Map<number, number[]>, ptr: number, size: number): void {
-    let list = lists.get(size);
-    if (!list) lists.set(size, (list = []));
-    list.push(ptr);
-  }
-
-  private reclaimerOf(): Reclaimer {
-    this.reclaimer ??= makeReclaimer((key) => this.freeStorage(...blockOfKey(key)));
-    return this.reclaimer;
+  private registryOf(): FinalizationRegistry<number> {
+    if (!this.registry) {
+      this.registry = makeRegistry<number>((key) => this.freeStorage(...blockOfKey(key))).registry;
+    }
+    return this.registry;
   }
 
   /** Collects what is dead now (a full GC where allowed) and takes its blocks back. */
   reclaim(): void {
     this.sinceReclaim = 0;
-    if (!this.reclaimer) return;
-    const { collect, cleanup } = this.reclaimer;
-    if (collect) {
-      const start = performance.now();
-      collect();
-      const end = performance.now();
-      this.collections++;
-      // Collect less often when collecting takes over 2% of the time since the last one, more
-      // often (less memory) under 0.5%.
-      const share = (end - start) / Math.max(1e-3, end - this.lastReclaim);
-      if (share > 0.02) this.reclaimEvery = Math.min(RECLAIM_MAX, this.reclaimEvery * 2);
-      else if (share < 0.005) this.reclaimEvery = Math.max(RECLAIM_MIN, this.reclaimEvery / 2);
-      this.lastReclaim = end;
-    }
-    cleanup?.();
+    this.refusedSinceReclaim = 0;
+    if (!this.registry) return;
+    if (collectNow()) this.collections++;
+    else runFinalizers();
   }
 }

@@ -51,7 +51,8 @@ import { arenaFloat32, getRuntime, numThreads, wasmGemmAvailable } from './kerne
 import { gemmF32, gemmF32Beside, gemmSideJob } from './gemm.js';
 import { runSideBySide } from './side_by_side.js';
 import { plainSgdF32 } from './sgd.js';
-import { setFloat32Allocator } from '../cpu/storage.js';
+import { setFloat32Allocator, setKernelMemory } from '../cpu/storage.js';
+import { setArenaLimit } from './arena.js';
 
 export { configureGemm } from './gemm.js';
 export {
@@ -275,6 +276,12 @@ export function useCpuKernels(kind: CpuKernels): void {
 
 /** Registers 'cpu' (WebAssembly kernels where available, else the reference) and 'cpu-reference'. */
 export function registerCpuBackends(): void {
+  // What memory() reports of the kernels' memory, and where setMemoryLimit applies.
+  setKernelMemory({
+    stats: () => getRuntime()?.arena.stats() ?? null,
+    setLimit: setArenaLimit,
+    resetPeak: () => getRuntime()?.arena.resetPeak(),
+  });
   registerBackend(cpuReferenceBackend);
   if (wasmGemmAvailable()) useCpuKernels('wasm');
   else registerBackend(cpuBackend);
