@@ -12,6 +12,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { createModel, MODEL_NAMES, type ModelName } from './models.js';
 import { crossEntropyLoss, OPTIMIZER_NAMES, trainMnist, type OptimizerName } from './mnist_job.js';
 import { readDigitPng } from './predict_image.js';
+import { createLearner, METHOD_DEFAULTS, METHOD_NAMES, type MethodName } from './learn_methods.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -38,14 +39,16 @@ function positiveNumber(value: string): number {
 /** The model a checkpoint was trained as, with its weights loaded. */
 function loadModel(path: string) {
   const contents = readCheckpoint(path);
-  const extra = (contents.extra ?? {}) as { model?: ModelName; seed?: number };
+  const extra = (contents.extra ?? {}) as { model?: ModelName; seed?: number; method?: MethodName };
   if (!extra.model || !MODEL_NAMES.includes(extra.model)) {
     throw new Error(
       `${path} does not say which model it holds; save it with 'chainrule train mnist --save'`,
     );
   }
   if (!contents.model) throw new Error(`${path} holds no model weights`);
-  const model = createModel(extra.model);
+  const method = extra.method ?? 'backprop';
+  const model =
+    method === 'backprop' ? createModel(extra.model) : createLearner(method, extra.model);
   model.loadStateDict(contents.model);
   model.eval();
   return { model, name: extra.model, seed: extra.seed ?? 0 };
@@ -92,6 +95,14 @@ export function createProgram(): Command {
       nonNegativeInt,
       0,
     )
+    .addOption(
+      new Option(
+        '--method <name>',
+        'how the mnist model learns: backprop, or a trainer of learn (ff: Forward-Forward, dfa: direct feedback alignment, dni: synthetic gradients)',
+      )
+        .choices(METHOD_NAMES)
+        .default('backprop'),
+    )
     .option('--save <path>', 'write a checkpoint after every epoch (atomically)')
     .option(
       '--limit <n>',
@@ -102,11 +113,13 @@ export function createProgram(): Command {
       if (dataset !== 'mnist')
         throw new InvalidArgumentError(`unknown dataset '${dataset}'; available: mnist`);
       const model = opts.model as ModelName;
-      const epochs = opts.epochs ?? (model === 'cnn' ? 10 : 20);
+      const method = opts.method as MethodName;
+      const epochs = opts.epochs ?? METHOD_DEFAULTS[method].epochs ?? (model === 'cnn' ? 10 : 20);
       const trainImages = opts.limit ? Math.min(opts.limit, 8000).toLocaleString('en-US') : '8,000';
       process.stderr.write(
         `training ${model} on MNIST (${trainImages} train / 2,000 test), ${opts.optimizer}, batch ${opts.batchSize}, ${epochs} epochs, seed ${opts.seed}\n`,
       );
+      if (method !== 'backprop') process.stderr.write(`learning by ${method}, not backprop\n`);
       const result = await trainMnist({
         model,
         optimizer: opts.optimizer as OptimizerName,
@@ -116,6 +129,7 @@ export function createProgram(): Command {
         seed: opts.seed,
         save: opts.save,
         limit: opts.limit,
+        method,
       });
       process.stdout.write(
         `test accuracy: ${(result.testAccuracy * 100).toFixed(2)}% (test loss ${result.testLoss.toFixed(4)}, ${result.seconds.toFixed(1)} s of training)\n`,
