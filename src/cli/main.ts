@@ -12,6 +12,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { createModel, MODEL_NAMES, type ModelName } from './models.js';
 import { crossEntropyLoss, OPTIMIZER_NAMES, trainMnist, type OptimizerName } from './mnist_job.js';
 import { readDigitPng } from './predict_image.js';
+import { GENERATIVE_JOBS, type GenerativeJob } from './generative_jobs.js';
+import { runGenerativeJob } from './generative_command.js';
 import { createLearner, METHOD_DEFAULTS, METHOD_NAMES, type MethodName } from './learn_methods.js';
 
 function positiveInt(name: string) {
@@ -103,6 +105,15 @@ export function createProgram(): Command {
         .choices(METHOD_NAMES)
         .default('backprop'),
     )
+    .option(
+      '--classifier <path>',
+      "train gan: the MNIST classifier that judges the samples ('chainrule train mnist --model cnn --save <path>')",
+    )
+    .option(
+      '--out <dir>',
+      'train autoencoder|vae|gan: folder for the PNG grids',
+      'chainrule-images',
+    )
     .option('--save <path>', 'write a checkpoint after every epoch (atomically)')
     .option(
       '--limit <n>',
@@ -110,6 +121,8 @@ export function createProgram(): Command {
       positiveInt('--limit'),
     )
     .action(async (dataset: string, opts) => {
+      if ((GENERATIVE_JOBS as readonly string[]).includes(dataset))
+        return runGenerativeJob(dataset as GenerativeJob, opts, (path) => loadModel(path).model);
       if (dataset !== 'mnist')
         throw new InvalidArgumentError(`unknown dataset '${dataset}'; available: mnist`);
       const model = opts.model as ModelName;
@@ -136,6 +149,13 @@ export function createProgram(): Command {
       );
       if (opts.save) process.stdout.write(`saved checkpoint to ${opts.save}\n`);
     });
+
+  program.commands
+    .find((c) => c.name() === 'train')!
+    .addHelpText(
+      'after',
+      '\nGenerative models on MNIST: chainrule train autoencoder|vae|gan (PNG grids in --out).',
+    );
 
   program
     .command('eval')

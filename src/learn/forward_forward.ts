@@ -28,6 +28,7 @@ const NAME = 'ForwardForward';
 
 export type NegativeData = 'random' | 'hard';
 export type ForwardForwardPrediction = 'goodness' | 'softmax';
+export type ForwardForwardObjective = 'threshold' | 'symba';
 
 export interface ForwardForwardOptions {
   /** Number of classes (labels written into the first `numClasses` inputs). Default 10. */
@@ -50,6 +51,14 @@ export interface ForwardForwardOptions {
    * softmax head on the detached activities). Default 'goodness'.
    */
   predict?: ForwardForwardPrediction;
+  /**
+   * The local loss: 'threshold' (Hinton's: log(1 + exp(±(goodness - threshold))) on positive and
+   * negative rows) or 'symba' (Lee & Song 2023: log(1 + exp(-alpha (G_pos - G_neg))) on each
+   * image's positive/negative pair, which needs no threshold and learns faster). Default 'threshold'.
+   */
+  objective?: ForwardForwardObjective;
+  /** The scale of the goodness gap in the 'symba' objective. Default 4. */
+  alpha?: number;
   /** Draws the negative labels (default: the global generator that manualSeed seeds). */
   generator?: Generator;
 }
@@ -81,6 +90,8 @@ export class ForwardForward extends Module {
   readonly labelScale: number;
   readonly peerNormalization: number;
   readonly predict: ForwardForwardPrediction;
+  readonly objective: ForwardForwardObjective;
+  readonly alpha: number;
   private readonly generator: Generator;
   private readonly widths: number[];
 
@@ -110,6 +121,11 @@ export class ForwardForward extends Module {
       'goodness',
       'softmax',
     ]);
+    this.objective = checkChoice(NAME, 'objective', options.objective ?? 'threshold', [
+      'threshold',
+      'symba',
+    ]);
+    this.alpha = checkNumber(NAME, 'alpha', options.alpha ?? 4, 0);
     const inputs = inputWidth(NAME, layers[0], 0);
     if (inputs <= this.numClasses)
       throw new RangeError(
@@ -219,7 +235,11 @@ export class ForwardForward extends Module {
     let total: Tensor | null = null;
     const acts = this.activities(both);
     acts.forEach((a, i) => {
-      let local = F.softplus(goodness(a).sub(this.threshold).mul(sign)).mean();
+      const g = goodness(a);
+      let local =
+        this.objective === 'symba'
+          ? F.softplus(g.narrow(0, n, n).sub(g.narrow(0, 0, n)).mul(this.alpha)).mean()
+          : F.softplus(g.sub(this.threshold).mul(sign)).mean();
       if (this.peerNormalization > 0) local = local.add(this.peerLoss(i, a.narrow(0, 0, n)));
       total = total ? total.add(local) : local;
     });
