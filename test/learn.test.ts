@@ -42,7 +42,7 @@ const makers: Record<string, () => Learner> = {
   ForwardForward: () =>
     new learn.ForwardForward([block(DIMS, 32), block(32, 32)], {
       numClasses: CLASSES,
-      threshold: 1,
+      objective: 'symba',
     }),
   DirectFeedbackAlignment: () =>
     new learn.DirectFeedbackAlignment([block(DIMS, 32), block(32, 32), new nn.Linear(32, CLASSES)]),
@@ -61,7 +61,9 @@ async function trainTiny(make: () => Learner, seed: number, epochs = 8) {
     generator: new Generator(seed),
   });
   const history = await train.fit(model, loader, {
-    optimizer: new optim.Adam(model.parameters(), { lr: 0.01 }),
+    optimizer: new optim.Adam(model.parameters(), {
+      lr: model instanceof learn.ForwardForward ? 0.03 : 0.01,
+    }),
     loss: lossFn,
     epochs,
     metrics: { accuracy: train.accuracy },

@@ -12,7 +12,7 @@ export const METHOD_NAMES: readonly MethodName[] = ['backprop', 'ff', 'dfa', 'dn
 /** Epochs and learning rate of each method's default run (backprop keeps the job's own). */
 export const METHOD_DEFAULTS: Record<MethodName, { epochs?: number; lr?: number }> = {
   backprop: {},
-  ff: { epochs: 20, lr: 3e-3 },
+  ff: { epochs: 10, lr: 0.03 },
   dfa: { epochs: 20, lr: 1e-3 },
   dni: { epochs: 20, lr: 1e-3 },
 };
@@ -26,8 +26,8 @@ function block(inputs: number, outputs: number, flatten = false): nn.Module {
 
 /**
  * The model a method trains. dfa and dni train the README's MLP (784-256-128-10, ReLU) layer by
- * layer; ff trains 784-500-500 (ReLU) with the label written into the image, and predicts by
- * goodness; it has no output layer.
+ * layer; ff trains 784-500-500 (ReLU) with the label written into the image, on the SymBa
+ * objective with hard negative labels, and predicts by goodness; it has no output layer.
  */
 export function createLearner(
   method: Exclude<MethodName, 'backprop'>,
@@ -39,7 +39,10 @@ export function createLearner(
     );
   switch (method) {
     case 'ff':
-      return new learn.ForwardForward([block(784, 500), block(500, 500)]);
+      return new learn.ForwardForward([block(784, 500), block(500, 500)], {
+        objective: 'symba',
+        negatives: 'hard',
+      });
     case 'dfa':
       return new learn.DirectFeedbackAlignment([
         block(784, 256, true),
