@@ -223,10 +223,11 @@ export async function trainGan(
       const n = real.shape[0];
       const yes = ones([n, 1]);
       const no = zeros([n, 1]);
-      // Discriminator step: real digits are 1, generated ones 0 (the generator is not updated).
+      // Discriminator step: real digits are 0.9 (one-sided label smoothing), generated ones 0;
+      // the generator is not updated.
       optD.zeroGrad();
       const fake = noGrad(() => g.call(randn([n, LATENT], { generator: noise })));
-      const valueD = bce(d.call(real), yes).add(bce(d.call(fake), no));
+      const valueD = bce(d.call(real), yes.mul(0.9)).add(bce(d.call(fake), no));
       valueD.backward();
       optD.step();
       // Generator step, non-saturating: maximise log D(G(z)) rather than minimise log(1 - D(G(z))).

@@ -95,26 +95,33 @@ export class VAE extends nn.Module {
   }
 }
 
-/** Noise [N, latent] → digits [N, 784] in [0, 1]. */
+/** Noise [N, latent] → digits [N, 784] in [0, 1]; batch norm keeps its early steps well scaled. */
 export function createGenerator(latent: number): nn.Module {
   return new nn.Sequential(
     new nn.Linear(latent, 256),
-    new nn.LeakyReLU(0.2),
+    new nn.BatchNorm1d(256),
+    new nn.ReLU(),
     new nn.Linear(256, 512),
-    new nn.LeakyReLU(0.2),
+    new nn.BatchNorm1d(512),
+    new nn.ReLU(),
     new nn.Linear(512, PIXELS),
     new nn.Sigmoid(),
   );
 }
 
-/** Digits [N, 1, 28, 28] or [N, 784] → one logit per digit (real vs generated), [N, 1]. */
+/**
+ * Digits [N, 1, 28, 28] or [N, 784] → one logit per digit (real vs generated), [N, 1]. Dropout
+ * keeps it from winning outright on 8,000 images (a discriminator loss near 0 starves the generator).
+ */
 export function createDiscriminator(): nn.Module {
   return new nn.Sequential(
     new nn.Flatten(),
     new nn.Linear(PIXELS, 512),
     new nn.LeakyReLU(0.2),
+    new nn.Dropout(0.3),
     new nn.Linear(512, 256),
     new nn.LeakyReLU(0.2),
+    new nn.Dropout(0.3),
     new nn.Linear(256, 1),
   );
 }
