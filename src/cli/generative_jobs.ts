@@ -80,16 +80,17 @@ export interface AutoencoderResult {
 
 const mse = (output: Tensor, target: Tensor): Tensor => F.mseLoss(output, target);
 
-/** Trains the 784-256-32-256-784 autoencoder on mean squared reconstruction error. */
-export async function trainAutoencoder(options: GenerativeJobOptions): Promise<AutoencoderResult> {
-  const { train, test } = digits(options);
-  const model = createAutoencoder();
-  const flat = (x: Tensor) => x.reshape([x.shape[0], 784]);
-  const generator = new Generator(options.seed);
-  const loader = new DataLoader(new TensorDataset(train, flat(train)), {
+/** Trains `model` through fit with Adam on (inputs, targets) pairs; returns the seconds it took. */
+async function fitPairs(
+  model: nn.Module,
+  inputs: Tensor,
+  targets: Tensor,
+  options: GenerativeJobOptions,
+): Promise<number> {
+  const loader = new DataLoader(new TensorDataset(inputs, targets), {
     batchSize: options.batchSize,
     shuffle: true,
-    generator,
+    generator: new Generator(options.seed),
   });
   const start = performance.now();
   await fit(model, loader, {
@@ -98,19 +99,34 @@ export async function trainAutoencoder(options: GenerativeJobOptions): Promise<A
     epochs: options.epochs,
     callbacks: progress(options),
   });
-  const seconds = (performance.now() - start) / 1000;
-  const testLoader = new DataLoader(new TensorDataset(test, flat(test)), { batchSize: 500 });
-  const { loss: testMse } = await evaluate(model, testLoader, mse);
+  return (performance.now() - start) / 1000;
+}
+
+/** Writes the first 64 test digits, each row of 16 followed by its reconstructions. */
+function writeReconstructions(model: nn.Module, test: Tensor, path: string): string {
   const shown = test.narrow(0, 0, 64);
-  const path = writeImageGrid(
-    join(options.out, 'autoencoder-reconstructions.png'),
+  model.eval();
+  return writeImageGrid(
+    path,
     pairs(
       shown,
       noGrad(() => model.call(shown)),
     ),
     16,
   );
-  return { testMse, seconds, images: [path] };
+}
+
+const flat = (x: Tensor): Tensor => x.reshape([x.shape[0], 784]);
+
+/** Trains the 784-256-32-256-784 autoencoder on mean squared reconstruction error. */
+export async function trainAutoencoder(options: GenerativeJobOptions): Promise<AutoencoderResult> {
+  const { train, test } = digits(options);
+  const model = createAutoencoder();
+  const seconds = await fitPairs(model, train, flat(train), options);
+  const testLoader = new DataLoader(new TensorDataset(test, flat(test)), { batchSize: 500 });
+  const { loss: testMse } = await evaluate(model, testLoader, mse);
+  const path = join(options.out, 'autoencoder-reconstructions.png');
+  return { testMse, seconds, images: [writeReconstructions(model, test, path)] };
 }
 
 export interface VaeResult extends AutoencoderResult {
@@ -124,21 +140,8 @@ export async function trainVae(options: GenerativeJobOptions): Promise<VaeResult
   const { train, test } = digits(options);
   const noise = new Generator(options.seed + 1);
   const model = new VAE(16, noise);
-  const generator = new Generator(options.seed);
-  const labels = zeros([train.shape[0]]).int(); // the VAE ignores them; fit's batches are pairs
-  const loader = new DataLoader(new TensorDataset(train, labels), {
-    batchSize: options.batchSize,
-    shuffle: true,
-    generator,
-  });
-  const start = performance.now();
-  await fit(model, loader, {
-    optimizer: new optim.Adam(model.parameters(), { lr: options.lr }),
-    loss: mse,
-    epochs: options.epochs,
-    callbacks: progress(options),
-  });
-  const seconds = (performance.now() - start) / 1000;
+  // The VAE's trainStep ignores the targets; fit's batches are pairs.
+  const seconds = await fitPairs(model, train, zeros([train.shape[0]]).int(), options);
   model.eval();
   let elbo = 0;
   let kl = 0;
@@ -155,14 +158,10 @@ export async function trainVae(options: GenerativeJobOptions): Promise<VaeResult
     });
   }
   const count = test.shape[0];
-  const shown = test.narrow(0, 0, 64);
-  const reconstructions = writeImageGrid(
+  const reconstructions = writeReconstructions(
+    model,
+    test,
     join(options.out, 'vae-reconstructions.png'),
-    pairs(
-      shown,
-      noGrad(() => model.call(shown)),
-    ),
-    16,
   );
   const z = randn([64, model.latent], { generator: new Generator(options.seed + 3) });
   const samples = writeImageGrid(
