@@ -31,7 +31,7 @@ export const GENERATIVE_JOBS: readonly GenerativeJob[] = ['autoencoder', 'vae', 
 export const GENERATIVE_DEFAULTS: Record<GenerativeJob, { epochs: number; lr: number }> = {
   autoencoder: { epochs: 10, lr: 1e-3 },
   vae: { epochs: 20, lr: 1e-3 },
-  gan: { epochs: 40, lr: 2e-4 },
+  gan: { epochs: 15, lr: 2e-4 },
 };
 
 export interface GenerativeJobOptions {
