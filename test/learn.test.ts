@@ -173,6 +173,37 @@ describe('locality', () => {
   });
 });
 
+describe('ForwardForward variants', () => {
+  const layers = () => [block(DIMS, 16), block(16, 16)];
+  const options = { numClasses: CLASSES, negatives: 'random' as const };
+
+  it("predict: 'softmax' trains a head on detached activities, which sends no gradient into the layers", () => {
+    manualSeed(2);
+    const withHead = new learn.ForwardForward(layers(), { ...options, predict: 'softmax' });
+    const plain = new learn.ForwardForward(layers(), options);
+    plain.loadStateDict(withHead.stateDict(), { strict: false });
+    const [x, y] = blobs(16, 2).tensors;
+    manualSeed(3);
+    const { output } = withHead.trainStep(x, y);
+    manualSeed(3);
+    plain.trainStep(x, y);
+    expect(output!.shape).toEqual([16, CLASSES]);
+    expect(withHead.head!.weight.grad).not.toBeNull();
+    const grads = (m: learn.ForwardForward) =>
+      m.layers.flatMap((l) => l.parameters().map((p) => p.grad!));
+    grads(withHead).forEach((g, i) => expectBitEqual(g, grads(plain)[i]));
+  });
+
+  it('peerNormalization keeps a running mean per unit in the state dict', () => {
+    manualSeed(2);
+    const ff = new learn.ForwardForward(layers(), { ...options, peerNormalization: 0.03 });
+    expect(Object.keys(ff.stateDict())).toContain('peer_mean_1');
+    const [x, y] = blobs(16, 2).tensors;
+    ff.trainStep(x, y);
+    expect(Array.from(ff.stateDict().peer_mean_0.dataSync()).some((v) => v > 0)).toBe(true);
+  });
+});
+
 describe('bad input', () => {
   it('rejects empty layer lists and sizes that do not chain, naming the trainer', () => {
     expect(() => new learn.ForwardForward([])).toThrow(
