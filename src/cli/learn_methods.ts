@@ -12,7 +12,7 @@ export const METHOD_NAMES: readonly MethodName[] = ['backprop', 'ff', 'dfa', 'dn
 /** Epochs and learning rate of each method's default run (backprop keeps the job's own). */
 export const METHOD_DEFAULTS: Record<MethodName, { epochs?: number; lr?: number }> = {
   backprop: {},
-  ff: { epochs: 10, lr: 0.03 },
+  ff: { epochs: 8, lr: 0.03 },
   dfa: { epochs: 20, lr: 1e-3 },
   dni: { epochs: 20, lr: 1e-3 },
 };
