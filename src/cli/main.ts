@@ -15,6 +15,9 @@ import type { Tensor } from '../tensor/tensor.js';
 import { createModel, MODEL_NAMES, type ModelName } from './models.js';
 import { crossEntropyLoss, OPTIMIZER_NAMES, trainMnist, type OptimizerName } from './mnist_job.js';
 import { readDigitPng } from './predict_image.js';
+import { GENERATIVE_JOBS, type GenerativeJob } from './generative_jobs.js';
+import { runGenerativeJob } from './generative_command.js';
+import { createLearner, METHOD_DEFAULTS, METHOD_NAMES, type MethodName } from './learn_methods.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -64,7 +67,7 @@ function checkSaveTarget(path: string): void {
 /** The model a checkpoint was trained as, with its weights loaded. */
 function loadModel(path: string) {
   const contents = readCheckpoint(path);
-  const extra = (contents.extra ?? {}) as { model?: ModelName; seed?: number };
+  const extra = (contents.extra ?? {}) as { model?: ModelName; seed?: number; method?: MethodName };
   if (extra.model === undefined) {
     throw new Error(
       `${path} does not say which model it holds; save it with 'chainrule train mnist --save'`,
@@ -76,7 +79,9 @@ function loadModel(path: string) {
     );
   }
   if (!contents.model) throw new Error(`${path} holds no model weights`);
-  const model = createModel(extra.model);
+  const method = extra.method ?? 'backprop';
+  const model =
+    method === 'backprop' ? createModel(extra.model) : createLearner(method, extra.model);
   model.loadStateDict(contents.model);
   model.eval();
   return { model, name: extra.model, seed: extra.seed ?? 0 };
@@ -123,6 +128,23 @@ export function createProgram(): Command {
       nonNegativeInt,
       0,
     )
+    .addOption(
+      new Option(
+        '--method <name>',
+        'how the mnist model learns: backprop, or a trainer of learn (ff: Forward-Forward, 8 epochs at lr 0.03 unless given; dfa: direct feedback alignment; dni: synthetic gradients)',
+      )
+        .choices(METHOD_NAMES)
+        .default('backprop'),
+    )
+    .option(
+      '--classifier <path>',
+      "train gan: the MNIST classifier that judges the samples ('chainrule train mnist --model cnn --save <path>')",
+    )
+    .option(
+      '--out <dir>',
+      'train autoencoder|vae|gan: folder for the PNG grids',
+      'chainrule-images',
+    )
     .option('--save <path>', 'write a checkpoint after every epoch (atomically)')
     .option(
       '--limit <n>',
@@ -130,15 +152,19 @@ export function createProgram(): Command {
       positiveInt('--limit'),
     )
     .action(async (dataset: string, opts) => {
+      if ((GENERATIVE_JOBS as readonly string[]).includes(dataset))
+        return runGenerativeJob(dataset as GenerativeJob, opts, (path) => loadModel(path).model);
       if (dataset !== 'mnist')
         throw new InvalidArgumentError(`unknown dataset '${dataset}'; available: mnist`);
       if (opts.save) checkSaveTarget(opts.save);
       const model = opts.model as ModelName;
-      const epochs = opts.epochs ?? (model === 'cnn' ? 10 : 20);
+      const method = opts.method as MethodName;
+      const epochs = opts.epochs ?? METHOD_DEFAULTS[method].epochs ?? (model === 'cnn' ? 10 : 20);
       const trainImages = opts.limit ? Math.min(opts.limit, 8000).toLocaleString('en-US') : '8,000';
       process.stderr.write(
         `training ${model} on MNIST (${trainImages} train / 2,000 test), ${opts.optimizer}, batch ${opts.batchSize}, ${epochs} epochs, seed ${opts.seed}\n`,
       );
+      if (method !== 'backprop') process.stderr.write(`learning by ${method}, not backprop\n`);
       const result = await trainMnist({
         model,
         optimizer: opts.optimizer as OptimizerName,
@@ -148,12 +174,20 @@ export function createProgram(): Command {
         seed: opts.seed,
         save: opts.save,
         limit: opts.limit,
+        method,
       });
       process.stdout.write(
         `test accuracy: ${(result.testAccuracy * 100).toFixed(2)}% (test loss ${result.testLoss.toFixed(4)}, ${result.seconds.toFixed(1)} s of training)\n`,
       );
       if (opts.save) process.stdout.write(`saved checkpoint to ${opts.save}\n`);
     });
+
+  program.commands
+    .find((c) => c.name() === 'train')!
+    .addHelpText(
+      'after',
+      '\nGenerative models on MNIST: chainrule train autoencoder|vae|gan (PNG grids in --out;\ndefault epochs 10, 20 and 15; lr 1e-3, 1e-3 and 2e-4).',
+    );
 
   program
     .command('eval')

@@ -13,6 +13,7 @@ import type { Callback } from '../train/callbacks.js';
 import { ProgressBar } from '../train/progress_bar.js';
 import { ModelCheckpoint } from '../train/model_checkpoint.js';
 import { createModel, type ModelName } from './models.js';
+import { createLearner, METHOD_DEFAULTS, type MethodName } from './learn_methods.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = [
@@ -36,6 +37,8 @@ export interface MnistJobOptions {
   progress?: NodeJS.WritableStream | null;
   /** Use at most this many training images (for quick runs and tests). */
   limit?: number;
+  /** backprop (default), or a trainer of `learn`: ff, dfa, dni. */
+  method?: MethodName;
 }
 
 export const DEFAULT_LR: Record<OptimizerName, number> = {
@@ -83,7 +86,8 @@ export interface MnistJobResult {
 /** Trains and evaluates; the split, the initial weights and the batch order all follow `seed`. */
 export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResult> {
   const { model: modelName, optimizer: optimizerName, batchSize, epochs, seed } = options;
-  const lr = options.lr ?? DEFAULT_LR[optimizerName];
+  const method = options.method ?? 'backprop';
+  const lr = options.lr ?? METHOD_DEFAULTS[method].lr ?? DEFAULT_LR[optimizerName];
   manualSeed(seed);
   const { train, test } = mnist({ seed });
   const trainSet = options.limit
@@ -92,7 +96,7 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
         Array.from({ length: Math.min(options.limit, train.length) }, (_, i) => i),
       )
     : train;
-  const model = createModel(modelName);
+  const model = method === 'backprop' ? createModel(modelName) : createLearner(method, modelName);
   const optimizer = createOptimizer(optimizerName, model.parameters(), lr);
   const generator = new Generator(seed);
   const trainLoader = new DataLoader(trainSet, { batchSize, shuffle: true, generator });
@@ -105,7 +109,11 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
       new ModelCheckpoint(options.save, {
         monitor: 'valAccuracy',
         saveBestOnly: false,
-        state: { optimizer, generators: { loader: generator }, extra: { model: modelName, seed } },
+        state: {
+          optimizer,
+          generators: { loader: generator },
+          extra: { model: modelName, seed, method },
+        },
       }),
     );
   }

@@ -11,6 +11,22 @@ export interface TrainableModel extends StatefulModel {
   call(input: Tensor): Tensor;
   train(mode?: boolean): unknown;
   eval(): unknown;
+  /**
+   * A training step of the model's own (Keras's train_step), for models that do not learn by
+   * backpropagating one loss end to end (the trainers of `learn`). It leaves the gradient of
+   * every parameter it trains in `.grad`; fit zeroes the gradients before it and steps the
+   * optimizer after it, as for backprop.
+   */
+  trainStep?(input: Tensor, target: Tensor, loss: LossFn): TrainStepResult;
+}
+
+/** (model output, target) → scalar loss. */
+export type LossFn = (output: Tensor, target: Tensor) => Tensor;
+
+/** What a custom training step reports: the loss to log, and the output metrics read (if any). */
+export interface TrainStepResult {
+  loss: Tensor;
+  output?: Tensor;
 }
 
 export interface OptimizerLike {
@@ -27,8 +43,8 @@ export interface BatchSource extends Iterable<Batch> {
 
 export interface FitOptions {
   optimizer: OptimizerLike;
-  /** (model output, target) → scalar loss. */
-  loss: (output: Tensor, target: Tensor) => Tensor;
+  /** (model output, target) → scalar loss (a model with `trainStep` receives it there). */
+  loss: LossFn;
   epochs: number;
   valLoader?: BatchSource;
   callbacks?: Callback[];
@@ -109,6 +125,10 @@ export async function fit(
     throw new RangeError(
       `fit: accumulateSteps must be a positive integer, got ${String(accumulateSteps)}`,
     );
+  if (model.trainStep && accumulateSteps !== 1)
+    throw new RangeError(
+      'fit: accumulateSteps applies to models trained by backprop of one loss; this model has its own trainStep (it runs its own backward passes)',
+    );
   if (!Number.isInteger(epochs) || epochs < 0)
     throw new RangeError(`fit: epochs must be a non-negative integer, got ${epochs}`);
   if (typeof loss !== 'function')
@@ -128,6 +148,7 @@ export async function fit(
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, state);
     const totals: Logs = { loss: 0 };
     let count = 0;
+    let metricCount = 0;
     let step = 0;
     let inGroup = 0;
     for (const batch of loader) {
@@ -135,9 +156,14 @@ export async function fit(
       if (inGroup === 0) optimizer.zeroGrad();
       const left = loader.length === undefined ? Infinity : loader.length - (step - inGroup);
       const groupSize = Math.min(accumulateSteps, left);
-      const output = model.call(x);
-      const value = loss(output, y);
-      (groupSize === 1 ? value : value.div(groupSize)).backward();
+      let output: Tensor | undefined;
+      let value: Tensor;
+      if (model.trainStep) ({ loss: value, output } = model.trainStep(x, y, loss));
+      else {
+        output = model.call(x);
+        value = loss(output, y);
+        (groupSize === 1 ? value : value.div(groupSize)).backward();
+      }
       if (++inGroup >= groupSize) {
         optimizer.step();
         inGroup = 0;
@@ -149,8 +175,11 @@ export async function fit(
           `fit: the loss became ${lossValue} at epoch ${epoch}, step ${step}; lower the learning rate or check the data`,
         );
       totals.loss += lossValue * n;
-      for (const [name, metric] of Object.entries(metrics))
-        totals[name] = (totals[name] ?? 0) + metric(output, y) * n;
+      if (output) {
+        for (const [name, metric] of Object.entries(metrics))
+          totals[name] = (totals[name] ?? 0) + metric(output, y) * n;
+        metricCount += n;
+      }
       count += n;
       for (const cb of callbacks)
         await cb.onBatchEnd?.(step, { loss: lossValue, batchSize: n }, state);
@@ -158,7 +187,9 @@ export async function fit(
     }
     if (inGroup > 0) optimizer.step(); // the loader ended inside a group
     if (count === 0) throw new Error('fit: the training loader yielded no batches');
-    const logs: Logs = Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / count]));
+    const logs: Logs = Object.fromEntries(
+      Object.entries(totals).map(([k, v]) => [k, v / (k === 'loss' ? count : metricCount)]),
+    );
     if (valLoader) {
       const validation = await evaluate(model, valLoader, loss, metrics);
       for (const [k, v] of Object.entries(validation))
