@@ -1,0 +1,106 @@
+/**
+ * Finite-difference checks in float64 of backpropagation through time and attention: cells
+ * unrolled over several steps (gradients of the inputs, the initial state and every weight),
+ * whole RNN layers with a padded batch, scaled dot-product attention and multi-head attention
+ * with masks; and second derivatives of an LSTM cell (gradgradcheck).
+ */
+import { describe, expect, it } from 'vitest';
+import { F, Generator, gradcheck, gradgradcheck, nn, randn, type Tensor } from '../src/index.js';
+
+const gen = new Generator(7);
+const r = (shape: number[]) =>
+  randn(shape, { dtype: 'float64', generator: gen }).requiresGrad_(true);
+
+function unroll(steps: number, step: (x: Tensor, s: Tensor[]) => Tensor[]) {
+  return (xs: Tensor, ...state: Tensor[]): Tensor[] => {
+    let s = state;
+    const outs: Tensor[] = [];
+    for (let t = 0; t < steps; t++) {
+      s = step(xs.select(0, t), s);
+      outs.push(s[0]);
+    }
+    return [...outs, ...s.slice(1)];
+  };
+}
+
+describe('gradcheck of unrolled recurrent cells (float64)', () => {
+  it('LSTMCell over 3 steps: input, [h0, c0] and every parameter', () => {
+    const cell = new nn.LSTMCell(2, 2).double();
+    const fn = unroll(3, (x, [h, c]) => cell.call(x, [h, c]));
+    expect(
+      gradcheck(
+        (x, h, c) => fn(x, h, c),
+        [r([3, 1, 2]), r([1, 2]), r([1, 2]), ...cell.parameters()],
+      ),
+    ).toBe(true);
+  });
+
+  it('GRUCell over 3 steps', () => {
+    const cell = new nn.GRUCell(2, 2).double();
+    const fn = unroll(3, (x, [h]) => [cell.call(x, h)]);
+    expect(gradcheck((x, h) => fn(x, h), [r([3, 2, 2]), r([2, 2]), ...cell.parameters()])).toBe(
+      true,
+    );
+  });
+
+  it('RNNCell (tanh) over 4 steps', () => {
+    const cell = new nn.RNNCell(2, 3).double();
+    const fn = unroll(4, (x, [h]) => [cell.call(x, h)]);
+    expect(gradcheck((x, h) => fn(x, h), [r([4, 2, 2]), r([2, 3]), ...cell.parameters()])).toBe(
+      true,
+    );
+  });
+
+  it('bidirectional 2-layer GRU on a padded batch (lengths)', () => {
+    const gru = new nn.GRU(1, 1, { numLayers: 2, bidirectional: true }).double();
+    const fn = (x: Tensor, h0: Tensor) => gru.call(x, h0, { lengths: [3, 1] });
+    expect(gradcheck(fn, [r([3, 2, 1]), r([4, 2, 1]), ...gru.parameters()])).toBe(true);
+  });
+
+  it('batch-first LSTM layer with a given state', () => {
+    const lstm = new nn.LSTM(2, 2, { batchFirst: true }).double();
+    const fn = (x: Tensor, h0: Tensor, c0: Tensor) => lstm.call(x, [h0, c0]).flat(2);
+    expect(gradcheck(fn, [r([2, 3, 2]), r([1, 2, 2]), r([1, 2, 2]), ...lstm.parameters()])).toBe(
+      true,
+    );
+  });
+});
+
+describe('gradcheck of attention (float64)', () => {
+  it('scaledDotProductAttention with a float mask, a causal mask and a custom scale', () => {
+    const mask = randn([3, 4], { dtype: 'float64', generator: gen });
+    expect(
+      gradcheck(
+        (q, k, v) => F.scaledDotProductAttention(q, k, v, { attnMask: mask, scale: 0.7 }),
+        [r([2, 3, 2]), r([2, 4, 2]), r([2, 4, 3])],
+      ),
+    ).toBe(true);
+    expect(
+      gradcheck(
+        (q, k, v) => F.scaledDotProductAttention(q, k, v, { isCausal: true }),
+        [r([2, 3, 2]), r([2, 3, 2]), r([2, 3, 2])],
+      ),
+    ).toBe(true);
+  });
+
+  it('MultiheadAttention with a causal mask and a key padding mask: inputs and parameters', () => {
+    const mha = new nn.MultiheadAttention(4, 2, { batchFirst: true }).double();
+    const padding = nn.Transformer.generateSquareSubsequentMask(3).isinf().narrow(0, 0, 2);
+    const fn = (q: Tensor, kv: Tensor) =>
+      mha.call(q, kv, kv, { isCausal: true, keyPaddingMask: padding }) as Tensor[];
+    expect(gradcheck(fn, [r([2, 3, 4]), r([2, 3, 4]), ...mha.parameters()])).toBe(true);
+  });
+});
+
+describe('second derivatives', () => {
+  it('gradgradcheck of an LSTM cell step (input, state and weights)', () => {
+    const cell = new nn.LSTMCell(2, 2).double();
+    const [wIh, wHh, bIh, bHh] = cell.parameters();
+    expect(
+      gradgradcheck(
+        (x, h, c) => cell.call(x, [h, c]),
+        [r([2, 2]), r([2, 2]), r([2, 2]), wIh, wHh, bIh, bHh],
+      ),
+    ).toBe(true);
+  });
+});
