@@ -45,9 +45,7 @@ for (let i = 1; i <= steps; i++) {
   if (i === 500) baseline = heapMB();
   if (i % Math.max(1, Math.floor(steps / 10)) === 0) {
     const heap = heapMB();
-    console.log(
-      `step ${i}: loss ${(loss.itemSync() as number).toExponential(3)}, heap ${heap.toFixed(1)} MB (${(heap - baseline >= 0 ? '+' : '') + (heap - baseline).toFixed(1)} MB since step 500)`,
-    );
+    console.log(`step ${i}: loss ${(loss.itemSync() as number).toExponential(3)}, heap ${heap.toFixed(1)} MB (${(heap - baseline >= 0 ? '+' : '') + (heap - baseline).toFixed(1)} MB since step 500)`);
   }
 }
 console.log(`${steps} steps in ${((performance.now() - start) / 1000).toFixed(1)} s`);
