@@ -5,7 +5,18 @@
  * with masks; and second derivatives of an LSTM cell (gradgradcheck).
  */
 import { describe, expect, it } from 'vitest';
-import { F, Generator, gradcheck, gradgradcheck, nn, randn, type Tensor } from '../src/index.js';
+import {
+  autograd,
+  F,
+  Generator,
+  gradcheck,
+  gradgradcheck,
+  nn,
+  randn,
+  type Tensor,
+} from '../src/index.js';
+import { composedSequence, recurrentSequence } from '../src/autograd/ops/rnn_sequence.js';
+import { expectAllClose } from './helpers/close.js';
 
 const gen = new Generator(7);
 const r = (shape: number[]) =>
@@ -101,6 +112,46 @@ describe('second derivatives', () => {
         (x, h, c) => cell.call(x, [h, c]),
         [r([2, 2]), r([2, 2]), r([2, 2]), wIh, wHh, bIh, bHh],
       ),
+    ).toBe(true);
+  });
+});
+
+describe('the fused recurrent pass (autograd/ops/rnn_sequence.ts)', () => {
+  const modes = ['LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU'] as const;
+  for (const mode of modes) {
+    it(`${mode}: the kernels give the composed ops' values and gradients (both directions, lengths)`, () => {
+      const g = mode === 'LSTM' ? 4 : mode === 'GRU' ? 3 : 1;
+      for (const reverse of [false, true]) {
+        const inputs = {
+          mode,
+          proj: r([4, 3, g * 2]),
+          h0: r([3, 2]),
+          c0: mode === 'LSTM' ? r([3, 2]) : null,
+          weightHh: r([g * 2, 2]),
+          biasHh: r([g * 2]),
+          reverse,
+          lengths: [4, 1, 3],
+        };
+        const leaves = [inputs.proj, inputs.h0, inputs.c0, inputs.weightHh, inputs.biasHh].filter(
+          (t): t is Tensor => t !== null,
+        );
+        const cot = randn([4, 3, mode === 'LSTM' ? 4 : 2], { dtype: 'float64', generator: gen });
+        const fused = recurrentSequence(inputs);
+        const gf = autograd.grad(fused.mul(cot).sum(), leaves);
+        const composed = composedSequence(inputs);
+        const gc = autograd.grad(composed.mul(cot).sum(), leaves);
+        expectAllClose(fused, composed, { rtol: 1e-12, atol: 1e-14 });
+        gf.forEach((a, i) =>
+          expectAllClose(a!, gc[i]!, { rtol: 1e-10, atol: 1e-12, message: `grad ${i}` }),
+        );
+      }
+    });
+  }
+
+  it('gradgradcheck through an LSTM layer (the fused pass differentiates its recomputation)', () => {
+    const lstm = new nn.LSTM(1, 1).double();
+    expect(
+      gradgradcheck((x: Tensor) => lstm.call(x)[0], [r([3, 1, 1]), ...lstm.parameters()]),
     ).toBe(true);
   });
 });

@@ -3,13 +3,15 @@
  * backpropagation through time: the forward unrolls the steps as ordinary tensor ops, so
  * backward sends the gradient back through every step. PyTorch's shapes, gate order and
  * parameter names (weight_ih_l0, weight_hh_l1_reverse, …), so a PyTorch state dict loads as is.
- * Each layer and direction computes its input projection for all time steps in one matmul; only
- * h·W_hhᵀ and the gate math run per step.
+ * Each layer and direction computes its input projection for all time steps in one matmul, then
+ * runs the recurrence as one fused op (autograd/ops/rnn_sequence.ts): per step, h·W_hhᵀ and one
+ * gate kernel.
  */
 import { tensor, zeros } from '../../tensor/creation.js';
 import { formatShape, shapesEqual } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { cat, stack } from '../../autograd/ops/shape_ops.js';
+import { recurrentSequence } from '../../autograd/ops/rnn_sequence.js';
 import * as F from '../functional/index.js';
 import * as init from '../init.js';
 import { Module, pyFloat, pyRepr } from '../module.js';
@@ -58,37 +60,37 @@ interface Pass {
   c0: Tensor | null;
   weights: CellWeights;
   reverse: boolean;
-  masks: Tensor[] | null; // per step [N, 1] bool: the sequence is still running
+  lengths: readonly number[] | null;
+  /** [L, N, 1]: 1 where the sequence is still running, 0 in its padding (with lengths). */
+  outputMask: Tensor | null;
 }
 
 /** Runs one direction of one layer: returns the outputs [L, N, H] and the final state. */
 function runPass(p: Pass): [Tensor, Tensor, Tensor | null] {
   const [steps, batch, features] = p.input.shape;
-  const rows = p.weights.weightIh.shape[0];
+  const { weightIh, biasIh, weightHh, biasHh } = p.weights;
+  const hidden = weightHh.shape[1];
   // The input projection of every step at once: one [L·N, F] × [F, G·H] product.
-  const proj = F.linear(
-    p.input.reshape([steps * batch, features]),
-    p.weights.weightIh,
-    p.weights.biasIh,
-  ).reshape([steps, batch, rows]);
-  const outputs = new Array<Tensor>(steps);
-  let h = p.h0;
-  let c = p.c0;
-  for (let s = 0; s < steps; s++) {
-    const t = p.reverse ? steps - 1 - s : s;
-    const [h1, c1] = recurrentStep(p.mode, proj.select(0, t), h, c, p.weights);
-    if (p.masks) {
-      const m = p.masks[t];
-      h = h1.where(m, h);
-      if (c1 !== null) c = c1.where(m, c!);
-      outputs[t] = h1.mul(m.to(h1.dtype));
-    } else {
-      h = h1;
-      c = c1;
-      outputs[t] = h1;
-    }
-  }
-  return [stack(outputs, 0), h, c];
+  const proj = F.linear(p.input.reshape([steps * batch, features]), weightIh, biasIh).reshape([
+    steps,
+    batch,
+    weightIh.shape[0],
+  ]);
+  const states = recurrentSequence({
+    mode: p.mode,
+    proj,
+    h0: p.h0,
+    c0: p.c0,
+    weightHh,
+    biasHh,
+    reverse: p.reverse,
+    lengths: p.lengths,
+  });
+  const last = states.select(0, p.reverse ? 0 : steps - 1);
+  const h = states.narrow(2, 0, hidden);
+  const output = p.outputMask ? h.mul(p.outputMask) : h;
+  const c = p.mode === 'LSTM' ? last.narrow(1, hidden, hidden) : null;
+  return [output, last.narrow(1, 0, hidden), c];
 }
 
 /** Shared by RNN, LSTM and GRU: parameters, checks, and the loop over layers and directions. */
@@ -192,8 +194,12 @@ abstract class RNNBase extends Module {
     return unbatched ? s.unsqueeze(1) : s;
   }
 
-  /** Per step t, a [N, 1] bool mask of the sequences still running at t. */
-  private stepMasks(lengths: readonly number[] | Tensor, steps: number, batch: number): Tensor[] {
+  /** The lengths as numbers, checked. */
+  private checkLengths(
+    lengths: readonly number[] | Tensor,
+    steps: number,
+    batch: number,
+  ): number[] {
     const values = Array.isArray(lengths)
       ? (lengths as readonly number[])
       : Array.from((lengths as Tensor).dataSync());
@@ -201,15 +207,7 @@ abstract class RNNBase extends Module {
       throw new Error(
         `${this.layerName}: lengths must hold one integer in 1…${steps} (the sequence length) per batch element (${batch}), got [${values.join(', ')}]`,
       );
-    const masks: Tensor[] = [];
-    for (let t = 0; t < steps; t++)
-      masks.push(
-        tensor(
-          values.map((v) => [t < v]),
-          { dtype: 'bool' },
-        ),
-      );
-    return masks;
+    return values.map(Number);
   }
 
   /** The recurrence over all layers and directions; returns the output and final h (and c). */
@@ -227,8 +225,16 @@ abstract class RNNBase extends Module {
       throw new Error(
         `${this.layerName}: lengths needs a batched input, got shape ${formatShape(x.shape)}`,
       );
-    const masks =
-      options.lengths === undefined ? null : this.stepMasks(options.lengths, steps, batch);
+    const lengths =
+      options.lengths === undefined ? null : this.checkLengths(options.lengths, steps, batch);
+    // [L, N, 1]: which outputs are real steps (padding outputs zeros, as pad_packed_sequence).
+    const outputMask =
+      lengths === null
+        ? null
+        : tensor(
+            Array.from({ length: steps }, (_, t) => lengths.map((v) => [t < v ? 1 : 0])),
+            { dtype: input.dtype },
+          );
     let layerInput = input;
     const hN: Tensor[] = [];
     const cN: Tensor[] = [];
@@ -243,7 +249,8 @@ abstract class RNNBase extends Module {
           c0: c === null ? null : c.select(0, k),
           weights: this.weightsOf(layer, d === 1),
           reverse: d === 1,
-          masks,
+          lengths,
+          outputMask,
         });
         outs.push(out);
         hN.push(hk);
