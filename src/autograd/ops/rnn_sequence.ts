@@ -55,7 +55,7 @@ function hProjOf(h: Tensor, w: Tensor, b: Tensor | null): Tensor {
  * fallback for other storage, and what the createGraph backward differentiates).
  */
 export function composedSequence(p: SequenceInputs): Tensor {
-  const [steps, batch] = p.proj.shape;
+  const steps = p.proj.shape[0];
   const lengths = p.lengths;
   const masks =
     lengths === null

@@ -19,7 +19,6 @@ import { Parameter } from '../parameter.js';
 import {
   checkFloat,
   gateCount,
-  recurrentStep,
   type CellWeights,
   type RNNMode,
   type RNNNonlinearity,
