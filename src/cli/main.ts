@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The `chainrule` command: train, evaluate and use MNIST models. */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import '../index.js';
 import { mnist } from '../data/datasets/mnist.js';
@@ -12,6 +14,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { createModel, MODEL_NAMES, type ModelName } from './models.js';
 import { crossEntropyLoss, OPTIMIZER_NAMES, trainMnist, type OptimizerName } from './mnist_job.js';
 import { readDigitPng } from './predict_image.js';
+import { runSequenceJob, SEQUENCE_DATASETS, SEQUENCE_MODEL_NAMES } from './sequence_cli.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -68,9 +71,14 @@ export function createProgram(): Command {
   program
     .command('train')
     .description('train a model on a dataset and print its test accuracy')
-    .argument('<dataset>', "the dataset: 'mnist' (8,000 train / 2,000 test real digits)")
+    .argument(
+      '<dataset>',
+      "the dataset: 'mnist' (8,000 train / 2,000 test real digits), 'adding' (the adding problem), 'names' (a character-level model of first names)",
+    )
     .addOption(
-      new Option('--model <name>', 'model architecture').choices(MODEL_NAMES).default('mlp'),
+      new Option('--model <name>', 'model architecture (adding and names: lstm by default)')
+        .choices([...MODEL_NAMES, ...SEQUENCE_MODEL_NAMES])
+        .default('mlp'),
     )
     .addOption(
       new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZER_NAMES).default('adam'),
@@ -98,9 +106,28 @@ export function createProgram(): Command {
       'train on the first n training images only (quick runs)',
       positiveInt('--limit'),
     )
-    .action(async (dataset: string, opts) => {
+    .option('--length <n>', 'adding: the sequence length T (default 100)', positiveInt('--length'))
+    .option('--temperature <t>', 'names: sampling temperature (default 0.8)', positiveNumber)
+    .action(async (dataset: string, opts, command: Command) => {
+      if (SEQUENCE_DATASETS.includes(dataset)) {
+        const explicit = command.getOptionValueSource('model') !== 'default';
+        const batchSize =
+          command.getOptionValueSource('batchSize') === 'default' ? undefined : opts.batchSize;
+        runSequenceJob(
+          dataset,
+          { ...opts, batchSize, model: explicit ? opts.model : 'lstm' },
+          (line) => process.stdout.write(line + '\n'),
+        );
+        return;
+      }
       if (dataset !== 'mnist')
-        throw new InvalidArgumentError(`unknown dataset '${dataset}'; available: mnist`);
+        throw new InvalidArgumentError(
+          `unknown dataset '${dataset}'; available: mnist, ${SEQUENCE_DATASETS.join(', ')}`,
+        );
+      if (!MODEL_NAMES.includes(opts.model))
+        throw new InvalidArgumentError(
+          `model '${opts.model}' is not an MNIST model; available: ${MODEL_NAMES.join(', ')}`,
+        );
       const model = opts.model as ModelName;
       const epochs = opts.epochs ?? (model === 'cnn' ? 10 : 20);
       const trainImages = opts.limit ? Math.min(opts.limit, 8000).toLocaleString('en-US') : '8,000';
@@ -167,8 +194,10 @@ export function createProgram(): Command {
   return program;
 }
 
+// npx and npm link start the command through a symlink (node_modules/.bin/chainrule): compare
+// real paths, or the program would silently do nothing.
 const invokedDirectly =
-  process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+  process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (invokedDirectly) {
   createProgram()
     .parseAsync(process.argv)
