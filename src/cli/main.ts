@@ -18,6 +18,7 @@ import { readDigitPng } from './predict_image.js';
 import { GENERATIVE_JOBS, type GenerativeJob } from './generative_jobs.js';
 import { runGenerativeJob } from './generative_command.js';
 import { createLearner, METHOD_DEFAULTS, METHOD_NAMES, type MethodName } from './learn_methods.js';
+import { runSequenceJob, SEQUENCE_DATASETS, SEQUENCE_MODEL_NAMES } from './sequence_cli.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -104,9 +105,14 @@ export function createProgram(): Command {
   program
     .command('train')
     .description('train a model on a dataset and print its test accuracy')
-    .argument('<dataset>', "the dataset: 'mnist' (8,000 train / 2,000 test real digits)")
+    .argument(
+      '<dataset>',
+      "the dataset: 'mnist' (8,000 train / 2,000 test real digits), 'adding' (the adding problem), 'names' (a character-level model of first names)",
+    )
     .addOption(
-      new Option('--model <name>', 'model architecture').choices(MODEL_NAMES).default('mlp'),
+      new Option('--model <name>', 'model architecture (adding and names: lstm by default)')
+        .choices([...MODEL_NAMES, ...SEQUENCE_MODEL_NAMES])
+        .default('mlp'),
     )
     .addOption(
       new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZER_NAMES).default('adam'),
@@ -151,11 +157,30 @@ export function createProgram(): Command {
       'train on the first n training images only (quick runs)',
       positiveInt('--limit'),
     )
-    .action(async (dataset: string, opts) => {
+    .option('--length <n>', 'adding: the sequence length T (default 100)', positiveInt('--length'))
+    .option('--temperature <t>', 'names: sampling temperature (default 0.8)', positiveNumber)
+    .action(async (dataset: string, opts, command: Command) => {
       if ((GENERATIVE_JOBS as readonly string[]).includes(dataset))
         return runGenerativeJob(dataset as GenerativeJob, opts, (path) => loadModel(path).model);
+      if (SEQUENCE_DATASETS.includes(dataset)) {
+        const explicit = command.getOptionValueSource('model') !== 'default';
+        const batchSize =
+          command.getOptionValueSource('batchSize') === 'default' ? undefined : opts.batchSize;
+        runSequenceJob(
+          dataset,
+          { ...opts, batchSize, model: explicit ? opts.model : 'lstm' },
+          (line) => process.stdout.write(line + '\n'),
+        );
+        return;
+      }
       if (dataset !== 'mnist')
-        throw new InvalidArgumentError(`unknown dataset '${dataset}'; available: mnist`);
+        throw new InvalidArgumentError(
+          `unknown dataset '${dataset}'; available: mnist, ${[...SEQUENCE_DATASETS, ...GENERATIVE_JOBS].join(', ')}`,
+        );
+      if (!MODEL_NAMES.includes(opts.model))
+        throw new InvalidArgumentError(
+          `model '${opts.model}' is not an MNIST model; available: ${MODEL_NAMES.join(', ')}`,
+        );
       if (opts.save) checkSaveTarget(opts.save);
       const model = opts.model as ModelName;
       const method = opts.method as MethodName;

@@ -1,12 +1,27 @@
 /** The MNIST models of the main job. */
 import * as nn from '../nn/index.js';
+import type { Tensor } from '../tensor/tensor.js';
 
-export type ModelName = 'mlp' | 'cnn';
-export const MODEL_NAMES: readonly ModelName[] = ['mlp', 'cnn'];
+export type ModelName = 'mlp' | 'cnn' | 'lstm';
+export const MODEL_NAMES: readonly ModelName[] = ['mlp', 'cnn', 'lstm'];
+
+/**
+ * Row-by-row MNIST: each image is a sequence of 28 rows of 28 pixels read by an LSTM (hidden 128);
+ * the last hidden state goes through a linear layer to the 10 logits.
+ */
+export class RowLSTM extends nn.Module {
+  lstm = new nn.LSTM(28, 128, { batchFirst: true });
+  fc = new nn.Linear(128, 10);
+
+  forward(x: Tensor): Tensor {
+    const [, [h]] = this.lstm.call(x.reshape([-1, 28, 28]));
+    return this.fc.call(h.select(0, 0));
+  }
+}
 
 /**
  * mlp: 784-256-128-10 with ReLU. cnn: conv3x3(32)-ReLU-maxpool-conv3x3(64)-ReLU-maxpool-fc128-fc10.
- * Both take images [N, 1, 28, 28] and return logits [N, 10].
+ * lstm: RowLSTM below. All take images [N, 1, 28, 28] and return logits [N, 10].
  */
 export function createModel(name: ModelName): nn.Module {
   switch (name) {
@@ -32,6 +47,8 @@ export function createModel(name: ModelName): nn.Module {
         new nn.ReLU(),
         new nn.Linear(128, 10),
       );
+    case 'lstm':
+      return new RowLSTM();
     default:
       throw new Error(`unknown model '${String(name)}'; expected one of ${MODEL_NAMES.join(', ')}`);
   }

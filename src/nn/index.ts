@@ -26,3 +26,7 @@ export * from './losses.js';
 export * as init from './init.js';
 export * as functional from './functional/index.js';
 export * as utils from './utils/index.js';
+export { RNNCell, LSTMCell, GRUCell, type RNNNonlinearity } from './layers/rnn_cells.js';
+export * from './layers/rnn.js';
+export * from './layers/attention.js';
+export * from './layers/transformer.js';

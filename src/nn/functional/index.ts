@@ -59,4 +59,13 @@ export {
   type BinaryCrossEntropyWithLogitsOptions,
   type KlDivOptions,
 } from './losses.js';
+export { glu, swiglu } from './glu.js';
+export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './attention.js';
+export {
+  sinusoidalPositionalEncoding,
+  rotaryEmbedding,
+  applyRotaryPosEmb,
+  type SinusoidalOptions,
+  type RotaryOptions,
+} from './positional.js';
 export { pad } from '../../autograd/ops/shape_ops.js';
