@@ -79,3 +79,4 @@ export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export * as train from './train/index.js';
 export { softmax, logSoftmax } from './autograd/ops/softmax.js';
+export * as safetensors from './io/safetensors/index.js';

@@ -21,13 +21,22 @@ import {
   type CheckpointContents,
 } from './checkpoint.js';
 
-/** Writes `text` to `path` atomically (temp file + fsync + rename). */
-export function writeFileAtomic(path: string, text: string): void {
+/** Writes `contents` to `path` atomically (temp file + fsync + rename); `op` names the caller in errors. */
+export function writeFileAtomic(
+  path: string,
+  contents: string | Uint8Array,
+  op = 'saveCheckpoint',
+): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   let fd: number | null = null;
   try {
     fd = openSync(temporary, 'w');
-    writeSync(fd, text);
+    if (typeof contents === 'string') writeSync(fd, contents);
+    else {
+      // writeSync may write less than asked; loop until every byte is out.
+      for (let done = 0; done < contents.length;)
+        done += writeSync(fd, contents, done, contents.length - done);
+    }
     fsyncSync(fd);
     closeSync(fd);
     fd = null;
@@ -36,7 +45,7 @@ export function writeFileAtomic(path: string, text: string): void {
     if (fd !== null) closeSync(fd);
     rmSync(temporary, { force: true });
     throw new Error(
-      `saveCheckpoint: could not write ${path}: ${(error as Error).message}; any previous file there is unchanged`,
+      `${op}: could not write ${path}: ${(error as Error).message}; any previous file there is unchanged`,
     );
   }
 }
