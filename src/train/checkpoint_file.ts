@@ -3,16 +3,7 @@
  * temporary file in the same folder, is flushed to disk, and is renamed over the target, so a
  * crash or a failed save never destroys the previous checkpoint.
  */
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
 import {
@@ -20,34 +11,20 @@ import {
   serializeCheckpoint,
   type CheckpointContents,
 } from './checkpoint.js';
+import { writeFileAtomic } from './write_file_atomic.js';
+import * as safetensors from '../io/safetensors/file.js';
 
-/** Writes `contents` to `path` atomically (temp file + fsync + rename); `op` names the caller in errors. */
-export function writeFileAtomic(
-  path: string,
-  contents: string | Uint8Array,
-  op = 'saveCheckpoint',
-): void {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  let fd: number | null = null;
-  try {
-    fd = openSync(temporary, 'w');
-    if (typeof contents === 'string') writeSync(fd, contents);
-    else {
-      // writeSync may write less than asked; loop until every byte is out.
-      for (let done = 0; done < contents.length;)
-        done += writeSync(fd, contents, done, contents.length - done);
-    }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(temporary, path);
-  } catch (error) {
-    if (fd !== null) closeSync(fd);
-    rmSync(temporary, { force: true });
-    throw new Error(
-      `${op}: could not write ${path}: ${(error as Error).message}; any previous file there is unchanged`,
-    );
-  }
+export { writeFileAtomic } from './write_file_atomic.js';
+
+/**
+ * A checkpoint path ending in `.safetensors` holds the model there (PyTorch reads it with
+ * `safetensors.torch.load_file`) and the rest (optimizer, scheduler, generators, epoch, extra)
+ * in this JSON file beside it.
+ */
+export function sidecarPath(path: string): string | null {
+  return path.endsWith('.safetensors')
+    ? path.slice(0, -'.safetensors'.length) + '.state.json'
+    : null;
 }
 
 interface HasState {
@@ -69,9 +46,11 @@ export interface TrainingState {
 }
 
 /**
- * Saves model, optimizer, scheduler and generator state in one file, atomically.
+ * Saves model, optimizer, scheduler and generator state in one file, atomically; or, for a path
+ * ending in `.safetensors`, the model there and the rest in a JSON beside it ({@link sidecarPath}).
  * @example
  * saveCheckpoint('run/last.ckpt', { model, optimizer, scheduler, generators: { loader: generator }, epoch });
+ * saveCheckpoint('run/last.safetensors', { model, optimizer, epoch }); // + run/last.state.json
  */
 export function saveCheckpoint(path: string, state: TrainingState): void {
   const contents: CheckpointContents = {
@@ -84,11 +63,24 @@ export function saveCheckpoint(path: string, state: TrainingState): void {
     epoch: state.epoch,
     extra: state.extra,
   };
-  writeFileAtomic(path, serializeCheckpoint(contents));
+  const sidecar = sidecarPath(path);
+  if (sidecar === null) return writeFileAtomic(path, serializeCheckpoint(contents));
+  if (!contents.model)
+    throw new Error(`saveCheckpoint: ${path} is a .safetensors checkpoint but no model was given`);
+  // Model first: a crash in between leaves new weights with the previous loop state, never
+  // loop state that claims weights the file does not hold.
+  safetensors.save(contents.model, path, { format: 'pt' });
+  writeFileAtomic(sidecar, serializeCheckpoint({ ...contents, model: undefined }));
 }
 
 /** Reads and verifies a checkpoint file. */
 export function readCheckpoint(path: string): CheckpointContents {
+  const sidecar = sidecarPath(path);
+  if (sidecar !== null) {
+    const model = safetensors.load(path);
+    if (!existsSync(sidecar)) return { model };
+    return { ...readCheckpoint(sidecar), model };
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

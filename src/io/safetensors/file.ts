@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Tensor } from '../../tensor/tensor.js';
-import { writeFileAtomic } from '../../train/checkpoint_file.js';
+import { writeFileAtomic } from '../../train/write_file_atomic.js';
 import { deserialize, metadata, serialize } from './codec.js';
 
 export { serialize, deserialize, metadata } from './codec.js';
