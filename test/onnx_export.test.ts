@@ -61,6 +61,16 @@ describe('onnx.exportBytes options and errors', () => {
     );
   });
 
+  it('averages attention weights with the ReduceMean of the opset (axes input from 18)', async () => {
+    const mha = new nn.MultiheadAttention(4, 2);
+    const q = randn([3, 2, 4]);
+    const [, want] = noGrad(() => mha.call(q, q, q));
+    for (const opsetVersion of [17, 18, 21]) {
+      const got = await runOnnx(onnx.exportBytes(mha, [q, q, q], { opsetVersion }), [q, q, q]);
+      expectMatches(got[1], want!, `opset ${opsetVersion}`);
+    }
+  });
+
   it('restores training mode and exports evaluation behaviour', () => {
     const model = new nn.Sequential(new nn.Linear(2, 2), new nn.Dropout(0.5));
     onnx.exportBytes(model, [randn([1, 2])]);

@@ -108,6 +108,50 @@ export function onnxCases(): OnnxCase[] {
       inputs: [img],
     },
     {
+      name: 'multihead_attention',
+      model: new nn.MultiheadAttention(8, 2),
+      inputs: [randn([4, 3, 8]), randn([6, 3, 8]), randn([6, 3, 8])],
+    },
+    {
+      name: 'multihead_attention_batch_first_no_bias',
+      model: new nn.MultiheadAttention(8, 4, { batchFirst: true, bias: false }),
+      inputs: [randn([3, 4, 8]), randn([3, 5, 8]), randn([3, 5, 8])],
+    },
+    {
+      name: 'transformer_encoder_layer',
+      model: new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16 }),
+      inputs: [randn([5, 3, 8])],
+    },
+    {
+      name: 'transformer_encoder_norm_first_gelu',
+      model: new nn.TransformerEncoder(
+        new nn.TransformerEncoderLayer(8, 2, {
+          dimFeedforward: 16,
+          normFirst: true,
+          activation: 'gelu',
+          batchFirst: true,
+        }),
+        2,
+        { norm: new nn.LayerNorm(8) },
+      ),
+      inputs: [randn([3, 5, 8])],
+    },
+    {
+      name: 'transformer_decoder_layer',
+      model: new nn.TransformerDecoderLayer(8, 2, { dimFeedforward: 16 }),
+      inputs: [randn([4, 2, 8]), randn([6, 2, 8])],
+    },
+    {
+      name: 'transformer',
+      model: new nn.Transformer(8, 2, {
+        numEncoderLayers: 1,
+        numDecoderLayers: 2,
+        dimFeedforward: 16,
+        batchFirst: true,
+      }),
+      inputs: [randn([2, 6, 8]), randn([2, 4, 8])],
+    },
+    {
       name: 'rnn_relu_2layer',
       model: new nn.RNN(5, 4, { numLayers: 2, nonlinearity: 'relu' }),
       inputs: [seq],

@@ -11,6 +11,7 @@ import type { Module } from '../../nn/module.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { LAYER_CONVERTERS, type Converter, type LayerClass } from './convert_layers.js';
 import { SEQUENCE_CONVERTERS } from './convert_sequence.js';
+import { ATTENTION_CONVERTERS } from './convert_attention.js';
 import { GraphBuilder, ONNX_ELEM_TYPE, type Traced } from './graph.js';
 import { encodeModel } from './proto.js';
 
@@ -25,7 +26,11 @@ export interface OnnxExportOptions {
   opsetVersion?: number;
 }
 
-const CONVERTERS = new Map<LayerClass, Converter>([...LAYER_CONVERTERS, ...SEQUENCE_CONVERTERS]);
+const CONVERTERS = new Map<LayerClass, Converter>([
+  ...LAYER_CONVERTERS,
+  ...SEQUENCE_CONVERTERS,
+  ...ATTENTION_CONVERTERS,
+]);
 
 /** The layer classes the exporter converts. */
 export function exportableLayers(): string[] {
@@ -119,7 +124,7 @@ export function exportBytes(
     throw new Error(
       `onnx.export: ${inputNames.length} inputNames for ${examples.length} example inputs`,
     );
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(opset);
   const inputs = examples.map((tensor, i) => ({ name: g.reserve(inputNames[i]), tensor }));
   const wasTraining = model.training;
   model.eval();

@@ -56,6 +56,9 @@ function rawBytes(data: ArrayBufferView): Uint8Array {
 }
 
 export class GraphBuilder {
+  /** The opset the graph targets (some ops changed signature, e.g. ReduceMean at 18). */
+  constructor(readonly opset = 17) {}
+
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
   readonly #initialized = new Map<Tensor, string>();
