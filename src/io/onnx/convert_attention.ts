@@ -106,6 +106,13 @@ function residual(
   return like(layerNorm(g, norm, [like(g.op('Add', [x.name, f(x)]))], normPath)[0]);
 }
 
+/** The first block of both layer kinds: self-attention with its residual and norm1. */
+function selfAttentionBlock(g: GraphBuilder, m: any, x: Traced, path: string): Traced {
+  const p = (s: string) => (path ? `${path}.${s}` : s);
+  const attend = (t: Traced) => attention(g, m.selfAttn, [t, t, t], p('self_attn'), false)[0];
+  return residual(g, m, x, m.norm1, p('norm1'), attend);
+}
+
 function encoderLayer(
   g: GraphBuilder,
   m: nn.TransformerEncoderLayer,
@@ -113,14 +120,7 @@ function encoderLayer(
   path: string,
 ): Traced {
   const p = (s: string) => (path ? `${path}.${s}` : s);
-  x = residual(
-    g,
-    m,
-    x,
-    m.norm1,
-    p('norm1'),
-    (t) => attention(g, m.selfAttn, [t, t, t], p('self_attn'), false)[0],
-  );
+  x = selfAttentionBlock(g, m, x, path);
   return residual(g, m, x, m.norm2, p('norm2'), (t) => feedForward(g, m, t, path));
 }
 
@@ -132,14 +132,7 @@ function decoderLayer(
   path: string,
 ): Traced {
   const p = (s: string) => (path ? `${path}.${s}` : s);
-  x = residual(
-    g,
-    m,
-    x,
-    m.norm1,
-    p('norm1'),
-    (t) => attention(g, m.selfAttn, [t, t, t], p('self_attn'), false)[0],
-  );
+  x = selfAttentionBlock(g, m, x, path);
   x = residual(
     g,
     m,
