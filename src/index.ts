@@ -104,3 +104,5 @@ export * as data from './data/index.js';
 export * as train from './train/index.js';
 export { softmax, logSoftmax } from './autograd/ops/softmax.js';
 export * as learn from './learn/index.js';
+export * as safetensors from './io/safetensors/index.js';
+export * as onnx from './io/onnx/index.js';

@@ -16,3 +16,5 @@ export {
 } from './train/checkpoint_file.js';
 export { ModelCheckpoint, type ModelCheckpointOptions } from './train/model_checkpoint.js';
 export { ProgressBar, type ProgressBarOptions } from './train/progress_bar.js';
+export * as safetensors from './io/safetensors/file.js';
+export * as onnx from './io/onnx/file.js';

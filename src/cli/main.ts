@@ -8,11 +8,12 @@ import '../index.js';
 import { mnist } from '../data/datasets/mnist.js';
 import { DataLoader } from '../data/index.js';
 import { noGrad } from '../autograd/grad_mode.js';
-import { readCheckpoint } from '../train/checkpoint_file.js';
 import { evaluate } from '../train/fit.js';
 import { accuracy } from '../train/metrics.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { createModel, MODEL_NAMES, type ModelName } from './models.js';
+import { MODEL_NAMES, type ModelName } from './models.js';
+import { loadModel } from './load_model.js';
+import { exportCheckpoint, EXPORT_FORMATS, type ExportFormat } from './export_command.js';
 import { crossEntropyLoss, OPTIMIZER_NAMES, trainMnist, type OptimizerName } from './mnist_job.js';
 import { readDigitPng } from './predict_image.js';
 import { GENERATIVE_JOBS, type GenerativeJob } from './generative_jobs.js';
@@ -63,29 +64,6 @@ function checkSaveTarget(path: string): void {
   }
   if (existsSync(path) && statSync(path).isDirectory())
     throw new InvalidArgumentError(`--save ${path}: that is a folder; give a file name`);
-}
-
-/** The model a checkpoint was trained as, with its weights loaded. */
-function loadModel(path: string) {
-  const contents = readCheckpoint(path);
-  const extra = (contents.extra ?? {}) as { model?: ModelName; seed?: number; method?: MethodName };
-  if (extra.model === undefined) {
-    throw new Error(
-      `${path} does not say which model it holds; save it with 'chainrule train mnist --save'`,
-    );
-  }
-  if (!MODEL_NAMES.includes(extra.model)) {
-    throw new Error(
-      `${path} holds the model '${String(extra.model)}', which this chainrule does not know; expected one of ${MODEL_NAMES.join(', ')}`,
-    );
-  }
-  if (!contents.model) throw new Error(`${path} holds no model weights`);
-  const method = extra.method ?? 'backprop';
-  const model =
-    method === 'backprop' ? createModel(extra.model) : createLearner(method, extra.model);
-  model.loadStateDict(contents.model);
-  model.eval();
-  return { model, name: extra.model, seed: extra.seed ?? 0 };
 }
 
 function report(probabilities: Tensor): string {
@@ -257,6 +235,20 @@ export function createProgram(): Command {
       }
       const probabilities = noGrad(() => model.call(input).softmax(1).squeeze(0));
       process.stdout.write(report(probabilities) + '\n');
+    });
+
+  program
+    .command('export')
+    .description('write a checkpoint as ONNX (for ONNX Runtime) or safetensors (for PyTorch)')
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(EXPORT_FORMATS)
+        .makeOptionMandatory(),
+    )
+    .argument('<checkpoint>', "a checkpoint written by 'chainrule train --save'")
+    .argument('<out>', 'the file to write')
+    .action((checkpoint: string, out: string, opts) => {
+      process.stdout.write(exportCheckpoint(opts.format as ExportFormat, checkpoint, out) + '\n');
     });
   return program;
 }

@@ -3,17 +3,7 @@
  * temporary file in the same folder, is flushed to disk, and is renamed over the target, so a
  * crash or a failed save never destroys the previous checkpoint.
  */
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Generator, GeneratorState } from '../tensor/random.js';
 import {
@@ -21,86 +11,20 @@ import {
   serializeCheckpoint,
   type CheckpointContents,
 } from './checkpoint.js';
+import { writeFileAtomic } from './write_file_atomic.js';
+import * as safetensors from '../io/safetensors/file.js';
 
-/** A temporary file of writeFileAtomic for `path`: `.<name>.<pid>.<time>.tmp` (pid and time captured). */
-function temporaryPattern(name: string): RegExp {
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^\\.${escaped}\\.(\\d+)\\.(\\d+)\\.tmp$`);
-}
-
-/** Whether the process `pid` is running (signal 0 tests it without sending anything). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { writeFileAtomic } from './write_file_atomic.js';
 
 /**
- * Removes the temporary files that writes of `path` killed mid-way left behind (up to a whole
- * checkpoint each): those of processes no longer running, and this process's own earlier ones.
- * Another running process's write of the same path is left alone.
+ * A checkpoint path ending in `.safetensors` holds the model there (PyTorch reads it with
+ * `safetensors.torch.load_file`) and the rest (optimizer, scheduler, generators, epoch, extra)
+ * in this JSON file beside it.
  */
-function removeStaleTemporaries(path: string): void {
-  const pattern = temporaryPattern(basename(path));
-  let names: string[];
-  try {
-    names = readdirSync(dirname(path));
-  } catch {
-    return; // the write itself reports a folder it cannot use
-  }
-  for (const name of names) {
-    const match = pattern.exec(name);
-    if (!match) continue;
-    const pid = Number(match[1]);
-    if (pid === process.pid || !processAlive(pid))
-      rmSync(join(dirname(path), name), { force: true });
-  }
-}
-
-/**
- * Flushes the folder's entry of a file just renamed into it, so that the rename itself survives
- * a power cut. Some systems cannot open or flush a folder (Windows): the file's own data is
- * flushed already, so that is not an error.
- */
-function fsyncDirectory(folder: string): void {
-  let fd: number | null = null;
-  try {
-    fd = openSync(folder, 'r');
-    fsyncSync(fd);
-  } catch {
-    // not supported here
-  } finally {
-    if (fd !== null) closeSync(fd);
-  }
-}
-
-/**
- * Writes `text` to `path` atomically: a temporary file in the same folder, flushed, renamed over
- * the target, and the folder flushed. Temporary files that earlier writes of `path` left when
- * killed are removed first.
- */
-export function writeFileAtomic(path: string, text: string): void {
-  removeStaleTemporaries(path);
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  let fd: number | null = null;
-  try {
-    fd = openSync(temporary, 'w');
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(temporary, path);
-  } catch (error) {
-    if (fd !== null) closeSync(fd);
-    rmSync(temporary, { force: true });
-    throw new Error(
-      `saveCheckpoint: could not write ${path}: ${(error as Error).message}; any previous file there is unchanged`,
-    );
-  }
-  fsyncDirectory(dirname(path));
+export function sidecarPath(path: string): string | null {
+  return path.endsWith('.safetensors')
+    ? path.slice(0, -'.safetensors'.length) + '.state.json'
+    : null;
 }
 
 interface HasState {
@@ -122,9 +46,11 @@ export interface TrainingState {
 }
 
 /**
- * Saves model, optimizer, scheduler and generator state in one file, atomically.
+ * Saves model, optimizer, scheduler and generator state in one file, atomically; or, for a path
+ * ending in `.safetensors`, the model there and the rest in a JSON beside it ({@link sidecarPath}).
  * @example
  * saveCheckpoint('run/last.ckpt', { model, optimizer, scheduler, generators: { loader: generator }, epoch });
+ * saveCheckpoint('run/last.safetensors', { model, optimizer, epoch }); // + run/last.state.json
  */
 export function saveCheckpoint(path: string, state: TrainingState): void {
   const contents: CheckpointContents = {
@@ -137,11 +63,24 @@ export function saveCheckpoint(path: string, state: TrainingState): void {
     epoch: state.epoch,
     extra: state.extra,
   };
-  writeFileAtomic(path, serializeCheckpoint(contents));
+  const sidecar = sidecarPath(path);
+  if (sidecar === null) return writeFileAtomic(path, serializeCheckpoint(contents));
+  if (!contents.model)
+    throw new Error(`saveCheckpoint: ${path} is a .safetensors checkpoint but no model was given`);
+  // Model first: a crash in between leaves new weights with the previous loop state, never
+  // loop state that claims weights the file does not hold.
+  safetensors.save(contents.model, path, { format: 'pt' });
+  writeFileAtomic(sidecar, serializeCheckpoint({ ...contents, model: undefined }));
 }
 
 /** Reads and verifies a checkpoint file. */
 export function readCheckpoint(path: string): CheckpointContents {
+  const sidecar = sidecarPath(path);
+  if (sidecar !== null) {
+    const model = safetensors.load(path);
+    if (!existsSync(sidecar)) return { model };
+    return { ...readCheckpoint(sidecar), model };
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
