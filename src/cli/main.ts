@@ -18,7 +18,7 @@ import { crossEntropyLoss, OPTIMIZER_NAMES, trainMnist, type OptimizerName } fro
 import { readDigitPng } from './predict_image.js';
 import { GENERATIVE_JOBS, type GenerativeJob } from './generative_jobs.js';
 import { runGenerativeJob } from './generative_command.js';
-import { createLearner, METHOD_DEFAULTS, METHOD_NAMES, type MethodName } from './learn_methods.js';
+import { METHOD_DEFAULTS, METHOD_NAMES, type MethodName } from './learn_methods.js';
 import { runSequenceJob, SEQUENCE_DATASETS, SEQUENCE_MODEL_NAMES } from './sequence_cli.js';
 
 function positiveInt(name: string) {
