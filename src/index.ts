@@ -78,4 +78,5 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export * as train from './train/index.js';
+export * as privacy from './privacy/index.js';
 export { softmax, logSoftmax } from './autograd/ops/softmax.js';
