@@ -12,6 +12,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { createModel, MODEL_NAMES, type ModelName } from './models.js';
 import { crossEntropyLoss, OPTIMIZER_NAMES, trainMnist, type OptimizerName } from './mnist_job.js';
 import { readDigitPng } from './predict_image.js';
+import type { DpOptions } from './private_job.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -33,6 +34,27 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a positive number');
   return n;
+}
+
+/** The DP-SGD options of `train`, or undefined without --dp (whose own options then may not be given). */
+function dpOptionsOf(opts: Record<string, unknown>): DpOptions | undefined {
+  const names = ['noiseMultiplier', 'maxGradNorm', 'delta', 'targetEpsilon'] as const;
+  if (!opts.dp) {
+    const stray = names.find((n) => opts[n] !== undefined);
+    if (stray)
+      throw new InvalidArgumentError(
+        `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --dp`,
+      );
+    return undefined;
+  }
+  const delta = (opts.delta as number | undefined) ?? 1e-5;
+  if (!(delta < 1)) throw new InvalidArgumentError('--delta must be in (0, 1)');
+  return {
+    noiseMultiplier: (opts.noiseMultiplier as number | undefined) ?? 1.1,
+    maxGradNorm: (opts.maxGradNorm as number | undefined) ?? 1.0,
+    delta,
+    targetEpsilon: opts.targetEpsilon as number | undefined,
+  };
 }
 
 /** The model a checkpoint was trained as, with its weights loaded. */
@@ -98,14 +120,24 @@ export function createProgram(): Command {
       'train on the first n training images only (quick runs)',
       positiveInt('--limit'),
     )
+    .option('--dp', 'train with DP-SGD: Poisson sampling, per-sample clipping and Gaussian noise')
+    .option('--noise-multiplier <x>', 'DP-SGD noise std over the clipping norm', positiveNumber)
+    .option('--max-grad-norm <x>', 'DP-SGD per-sample clipping norm', positiveNumber)
+    .option('--delta <x>', 'DP-SGD delta of the reported epsilon', positiveNumber)
+    .option(
+      '--target-epsilon <x>',
+      'DP-SGD: choose the noise to end at this epsilon',
+      positiveNumber,
+    )
     .action(async (dataset: string, opts) => {
       if (dataset !== 'mnist')
         throw new InvalidArgumentError(`unknown dataset '${dataset}'; available: mnist`);
       const model = opts.model as ModelName;
       const epochs = opts.epochs ?? (model === 'cnn' ? 10 : 20);
+      const dp = dpOptionsOf(opts);
       const trainImages = opts.limit ? Math.min(opts.limit, 8000).toLocaleString('en-US') : '8,000';
       process.stderr.write(
-        `training ${model} on MNIST (${trainImages} train / 2,000 test), ${opts.optimizer}, batch ${opts.batchSize}, ${epochs} epochs, seed ${opts.seed}\n`,
+        `training ${model} on MNIST (${trainImages} train / 2,000 test), ${opts.optimizer}, batch ${opts.batchSize}, ${epochs} epochs, seed ${opts.seed}${dp ? `, DP-SGD (clip ${dp.maxGradNorm}, ${dp.targetEpsilon !== undefined ? `target epsilon ${dp.targetEpsilon}` : `noise ${dp.noiseMultiplier}`})` : ''}\n`,
       );
       const result = await trainMnist({
         model,
@@ -116,10 +148,17 @@ export function createProgram(): Command {
         seed: opts.seed,
         save: opts.save,
         limit: opts.limit,
+        dp,
       });
       process.stdout.write(
         `test accuracy: ${(result.testAccuracy * 100).toFixed(2)}% (test loss ${result.testLoss.toFixed(4)}, ${result.seconds.toFixed(1)} s of training)\n`,
       );
+      if (result.privacy) {
+        const { epsilon, delta } = result.privacy;
+        process.stdout.write(
+          `privacy: epsilon ${epsilon.toFixed(2)} at delta ${delta.toExponential()}\n`,
+        );
+      }
       if (opts.save) process.stdout.write(`saved checkpoint to ${opts.save}\n`);
     });
 

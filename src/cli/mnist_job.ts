@@ -13,6 +13,7 @@ import type { Callback } from '../train/callbacks.js';
 import { ProgressBar } from '../train/progress_bar.js';
 import { ModelCheckpoint } from '../train/model_checkpoint.js';
 import { createModel, type ModelName } from './models.js';
+import { dpReport, makeJobPrivate, type DpOptions, type DpReport } from './private_job.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = [
@@ -36,6 +37,8 @@ export interface MnistJobOptions {
   progress?: NodeJS.WritableStream | null;
   /** Use at most this many training images (for quick runs and tests). */
   limit?: number;
+  /** Train with DP-SGD (Poisson sampling at batchSize / train size, clipping, noise). */
+  dp?: DpOptions;
 }
 
 export const DEFAULT_LR: Record<OptimizerName, number> = {
@@ -78,6 +81,8 @@ export interface MnistJobResult {
   testAccuracy: number;
   testLoss: number;
   seconds: number;
+  /** The privacy spent, for a --dp run. */
+  privacy?: DpReport;
 }
 
 /** Trains and evaluates; the split, the initial weights and the batch order all follow `seed`. */
@@ -92,10 +97,28 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
         Array.from({ length: Math.min(options.limit, train.length) }, (_, i) => i),
       )
     : train;
-  const model = createModel(modelName);
-  const optimizer = createOptimizer(optimizerName, model.parameters(), lr);
+  let model: Module = createModel(modelName);
+  let optimizer: optim.Optimizer | ReturnType<typeof makeJobPrivate>['optimizer'] = createOptimizer(
+    optimizerName,
+    model.parameters(),
+    lr,
+  );
   const generator = new Generator(seed);
-  const trainLoader = new DataLoader(trainSet, { batchSize, shuffle: true, generator });
+  let trainLoader: Iterable<[Tensor, Tensor]> & { length: number } = new DataLoader(trainSet, {
+    batchSize,
+    shuffle: true,
+    generator,
+  });
+  const dp = options.dp
+    ? makeJobPrivate(
+        options.dp,
+        model,
+        optimizer as optim.Optimizer,
+        trainLoader as DataLoader<unknown, unknown>,
+        epochs,
+      )
+    : null;
+  if (dp) ({ module: model, optimizer, dataLoader: trainLoader } = dp);
   const testLoader = new DataLoader(test, { batchSize: 500 });
   const callbacks: Callback[] = [];
   if (options.progress !== null)
@@ -119,5 +142,12 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
   });
   const seconds = (performance.now() - start) / 1000;
   const result = await evaluate(model, testLoader, crossEntropyLoss, { accuracy });
-  return { model, history, testAccuracy: result.accuracy, testLoss: result.loss, seconds };
+  return {
+    model,
+    history,
+    testAccuracy: result.accuracy,
+    testLoss: result.loss,
+    seconds,
+    ...(dp && options.dp ? { privacy: dpReport(options.dp, dp) } : {}),
+  };
 }
