@@ -1,9 +1,9 @@
 /** The `--int8` MNIST job: integer-only (NITI-style) training on the same split as the float job. */
 import { mnist } from '../data/datasets/mnist.js';
+import { IntRandom } from '../quant/int_arith.js';
 import {
   createIntModel,
   gatherRows,
-  IntRandom,
   quantizeImages,
   type IntModelName,
 } from '../quant/int_model.js';

@@ -13,6 +13,7 @@ import { createModel, MODEL_NAMES, type ModelName } from './models.js';
 import { crossEntropyLoss, OPTIMIZER_NAMES, trainMnist, type OptimizerName } from './mnist_job.js';
 import { readDigitPng } from './predict_image.js';
 import type { DpOptions } from './private_job.js';
+import { trainInt8Mnist } from './int8_job.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -34,6 +35,30 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a positive number');
   return n;
+}
+
+/** `train --int8`: the integer job, with the same closing line as the float job. */
+function runInt8(model: ModelName, epochs: number, opts: Record<string, unknown>): void {
+  const batchSize = opts.batchSize as number;
+  const updateBits = (opts.updateBits as number | undefined) ?? 4;
+  const trainImages = opts.limit
+    ? Math.min(opts.limit as number, 8000).toLocaleString('en-US')
+    : '8,000';
+  process.stderr.write(
+    `training ${model} in int8 (NITI) on MNIST (${trainImages} train / 2,000 test), batch ${batchSize}, ${epochs} epochs, update bits ${updateBits}, seed ${opts.seed}\n`,
+  );
+  const result = trainInt8Mnist({
+    model,
+    batchSize,
+    epochs,
+    seed: opts.seed as number,
+    updateBits,
+    limit: opts.limit as number | undefined,
+    progress: process.stderr,
+  });
+  process.stdout.write(
+    `test accuracy: ${(result.testAccuracy * 100).toFixed(2)}% (int8, ${result.seconds.toFixed(1)} s of training)\n`,
+  );
 }
 
 /** The DP-SGD options of `train`, or undefined without --dp (whose own options then may not be given). */
@@ -120,6 +145,12 @@ export function createProgram(): Command {
       'train on the first n training images only (quick runs)',
       positiveInt('--limit'),
     )
+    .option('--int8', 'integer-only training (NITI): int8 weights, activations and errors')
+    .option(
+      '--update-bits <n>',
+      '--int8: bits of the largest weight change per step (the learning rate; default 4)',
+      positiveInt('--update-bits'),
+    )
     .option('--dp', 'train with DP-SGD: Poisson sampling, per-sample clipping and Gaussian noise')
     .option('--noise-multiplier <x>', 'DP-SGD noise std over the clipping norm', positiveNumber)
     .option('--max-grad-norm <x>', 'DP-SGD per-sample clipping norm', positiveNumber)
@@ -135,6 +166,12 @@ export function createProgram(): Command {
       const model = opts.model as ModelName;
       const epochs = opts.epochs ?? (model === 'cnn' ? 10 : 20);
       const dp = dpOptionsOf(opts);
+      if (opts.int8 || opts.updateBits !== undefined) {
+        if (!opts.int8) throw new InvalidArgumentError('--update-bits needs --int8');
+        if (dp) throw new InvalidArgumentError('--int8 and --dp cannot be combined');
+        runInt8(model, epochs, opts);
+        return;
+      }
       const trainImages = opts.limit ? Math.min(opts.limit, 8000).toLocaleString('en-US') : '8,000';
       process.stderr.write(
         `training ${model} on MNIST (${trainImages} train / 2,000 test), ${opts.optimizer}, batch ${opts.batchSize}, ${epochs} epochs, seed ${opts.seed}${dp ? `, DP-SGD (clip ${dp.maxGradNorm}, ${dp.targetEpsilon !== undefined ? `target epsilon ${dp.targetEpsilon}` : `noise ${dp.noiseMultiplier}`})` : ''}\n`,

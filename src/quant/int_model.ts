@@ -3,7 +3,7 @@
  * whole training step in integers: forward in int8 with int32 accumulation, the integer
  * cross-entropy error, backward, and the stochastic-rounding weight update.
  */
-import { IntRandom, QMAX, type QTensor } from './int_arith.js';
+import { QMAX, type IntRandom, type QTensor } from './int_arith.js';
 import { crossEntropyErrorInt } from './int_cross_entropy.js';
 import {
   IntConv2d,
@@ -111,5 +111,3 @@ export function gatherRows(x: QTensor, indices: ArrayLike<number>): QTensor {
     out.set(x.data.subarray(indices[i] * row, (indices[i] + 1) * row), i * row);
   return { data: out, shape: [indices.length, ...x.shape.slice(1)], exp: x.exp };
 }
-
-export { IntRandom };
