@@ -15,6 +15,7 @@ import {
   cat,
 } from '../src/index.js';
 import { expectAllClose } from './helpers/close.js';
+import { gaussianNoise } from '../src/privacy/noise.js';
 
 /** A model with every layer kind that has a per-sample rule, in float64. */
 class Mixed extends nn.Module {
@@ -148,6 +149,26 @@ describe('privacy.DPOptimizer', () => {
     // 20,000 draws: the sample std is within 2% of the truth with overwhelming probability.
     expect(Math.abs(mean)).toBeLessThan(0.02 * 2.6);
     expect(Math.abs(std - 2.6) / 2.6).toBeLessThan(0.02);
+  });
+
+  it('draws normal noise: variance, tails and kurtosis of 200,000 samples', () => {
+    const x = gaussianNoise([200000], 1, new Generator(8), 'float64').dataSync();
+    let v = 0;
+    let k = 0;
+    let beyond2 = 0;
+    let beyond3 = 0;
+    for (const a of x) {
+      v += a * a;
+      k += a ** 4;
+      if (Math.abs(a) > 2) beyond2++;
+      if (Math.abs(a) > 3) beyond3++;
+    }
+    const n = x.length;
+    // Each bound is about five standard errors of its estimate.
+    expect(Math.abs(v / n - 1)).toBeLessThan(0.016);
+    expect(Math.abs(k / n - 3)).toBeLessThan(0.11);
+    expect(Math.abs(beyond2 / n - 0.0455)).toBeLessThan(0.0024);
+    expect(Math.abs(beyond3 / n - 0.0027)).toBeLessThan(0.0006);
   });
 
   it('divides the clipped sum by the expected batch size for a mean loss', () => {

@@ -5,12 +5,13 @@
  * expected batch size (for a mean loss), and the step is counted by the accountant.
  */
 import { noGrad } from '../autograd/grad_mode.js';
-import { randn, zeros } from '../tensor/creation.js';
+import { zeros } from '../tensor/creation.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
 import type { RDPAccountant } from './accountant.js';
 import type { GradSampleModule } from './grad_sample_module.js';
+import { gaussianNoise } from './noise.js';
 
 export interface DPOptimizerOptions {
   /** The model whose per-sample gradients are clipped (its parameters must be the optimizer's). */
@@ -96,8 +97,7 @@ export class DPOptimizer {
     noGrad(() => {
       for (const p of this.module.trainableParameters()) {
         let g = sums.get(p) ?? zeros(p.shape, { dtype: p.dtype });
-        if (std > 0)
-          g = g.add(randn(p.shape, { dtype: p.dtype, generator: this.generator }).mul(std));
+        if (std > 0) g = g.add(gaussianNoise(p.shape, std, this.generator, p.dtype));
         p.grad = divisor === 1 ? g : g.div(divisor);
       }
     });

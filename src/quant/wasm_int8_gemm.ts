@@ -7,9 +7,12 @@
  * Both operands are packed K-contiguous, k padded with zeros to a multiple of 16, rows padded to
  * the 2×4 register tile; each step of the micro-kernel loads 16 int8 of two rows of A and of four
  * rows of B and accumulates eight dot products in eight i32x4 accumulators:
- * - relaxed SIMD: `i32x4.relaxed_dot_i8x16_i7x16_add_s` (16 products and their sum in one
- *   instruction: pmaddubsw + pmaddwd on x86). Its second operand must be 7-bit (0…127), so this
- *   path runs only when A (activations after ReLU, or pixels) has no negative value;
+ * - relaxed SIMD: `i16x8.relaxed_dot_i8x16_i7x16_s` (16 products summed in pairs: pmaddubsw on
+ *   x86) and `i32x4.extadd_pairwise_i16x8_s`. Its second operand must be 7-bit (0…127), so this
+ *   path runs only when A (activations after ReLU, or pixels) has no negative value. The fused
+ *   `i32x4.relaxed_dot_i8x16_i7x16_add_s` would save two instructions, but Node 20's V8 (11.3)
+ *   returned wrong sums from it for some of the eight accumulators (two of four columns), so it
+ *   is not used;
  * - plain SIMD: each operand sign-extended to i16x8 (`i16x8.extend_low/high_i8x16_s`) and
  *   `i32x4.dot_i16x8_s`, 8 products per instruction.
  * Integer sums are exact, so every path, thread count and tile gives the reference's integers.
