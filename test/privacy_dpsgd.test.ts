@@ -232,6 +232,33 @@ describe('privacy.DPDataLoader and makePrivate', () => {
     expect(Object.keys(module.stateDict())).toEqual(Object.keys(model.stateDict()));
   });
 
+  it('chooses the noise for a target ε over the planned epochs', () => {
+    const ds = new data.TensorDataset(randn([100, 3]), randint(0, 2, [100]));
+    const model = new nn.Linear(3, 2);
+    const { noiseMultiplier, dataLoader, sampleRate } = privacy.makePrivate({
+      module: model,
+      optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }),
+      dataLoader: new data.DataLoader(ds, { batchSize: 10 }),
+      maxGradNorm: 1,
+      targetEpsilon: 2,
+      delta: 1e-5,
+      epochs: 4,
+    });
+    const steps = 4 * dataLoader.length;
+    const eps = privacy.computeEpsilon({ sampleRate, noiseMultiplier, steps, delta: 1e-5 });
+    expect(eps.epsilon).toBeLessThanOrEqual(2);
+    expect(eps.epsilon).toBeGreaterThan(1.98);
+    expect(() =>
+      privacy.makePrivate({
+        module: model,
+        optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }),
+        dataLoader: new data.DataLoader(ds, { batchSize: 10 }),
+        maxGradNorm: 1,
+        targetEpsilon: 2,
+      }),
+    ).toThrow(/targetEpsilon needs delta/);
+  });
+
   it('takes a step of noise alone on an empty batch', () => {
     const ds = new data.TensorDataset(randn([3, 4]), randint(0, 2, [3]));
     const model = new nn.Linear(4, 2);
