@@ -83,6 +83,14 @@ const FAMILIES: Family[] = [
     rounds: 2,
   },
   {
+    suite: 'private_int8',
+    title: 'DP-SGD and int8 training',
+    description:
+      'chainrule alone (bench/suites/private_int8.ts): the MLP step at batch 256 with SGD and with DP-SGD (per-sample clipping to 1, noise 1.1; goal: at most 3× SGD); n = 1024 matmul in int8 (GOPS, relaxed-SIMD and plain-SIMD kernels) against float32 (GFLOP/s; goal: int8 at least 1.5×); the int8 (NITI) MLP and CNN steps at batch 64 against float32 SGD steps. Mixed units: compare rows within the table.',
+    higherIsBetter: false,
+    frameworks: ['chainrule'],
+  },
+  {
     suite: 'overhead',
     title: 'Eager overhead',
     description: `"add, 1 element": µs per op of a 1-element add with gradient tracking, in a loop of 1,000 (timed around the loop; TensorFlow.js and jax-js track gradients inside their gradient function, so the loop runs there). "chain": ms for 100 elementwise ops (×a, +b, tanh) on ${CHAIN_SIZE.toLocaleString('en-US')} elements, then sum and backward to the input.`,

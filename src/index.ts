@@ -102,6 +102,8 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export * as train from './train/index.js';
+export * as privacy from './privacy/index.js';
+export * as quant from './quant/index.js';
 export { softmax, logSoftmax } from './autograd/ops/softmax.js';
 export * as learn from './learn/index.js';
 export * as safetensors from './io/safetensors/index.js';

@@ -20,6 +20,8 @@ import { GENERATIVE_JOBS, type GenerativeJob } from './generative_jobs.js';
 import { runGenerativeJob } from './generative_command.js';
 import { METHOD_DEFAULTS, METHOD_NAMES, type MethodName } from './learn_methods.js';
 import { runSequenceJob, SEQUENCE_DATASETS, SEQUENCE_MODEL_NAMES } from './sequence_cli.js';
+import type { DpOptions } from './private_job.js';
+import { trainInt8Mnist } from './int8_job.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -41,6 +43,53 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a positive number');
   return n;
+}
+
+/** `train --int8`: the integer job, with the same closing line as the float job. */
+function runInt8(model: ModelName, epochs: number, opts: Record<string, unknown>): void {
+  if (model !== 'mlp' && model !== 'cnn')
+    throw new InvalidArgumentError(`--int8 trains the mlp and cnn models, not '${model}'`);
+  const batchSize = opts.batchSize as number;
+  const updateBits = (opts.updateBits as number | undefined) ?? 4;
+  const trainImages = opts.limit
+    ? Math.min(opts.limit as number, 8000).toLocaleString('en-US')
+    : '8,000';
+  process.stderr.write(
+    `training ${model} in int8 (NITI) on MNIST (${trainImages} train / 2,000 test), batch ${batchSize}, ${epochs} epochs, update bits ${updateBits}, seed ${opts.seed}\n`,
+  );
+  const result = trainInt8Mnist({
+    model,
+    batchSize,
+    epochs,
+    seed: opts.seed as number,
+    updateBits,
+    limit: opts.limit as number | undefined,
+    progress: process.stderr,
+  });
+  process.stdout.write(
+    `test accuracy: ${(result.testAccuracy * 100).toFixed(2)}% (int8, ${result.seconds.toFixed(1)} s of training)\n`,
+  );
+}
+
+/** The DP-SGD options of `train`, or undefined without --dp (whose own options then may not be given). */
+function dpOptionsOf(opts: Record<string, unknown>): DpOptions | undefined {
+  const names = ['noiseMultiplier', 'maxGradNorm', 'delta', 'targetEpsilon'] as const;
+  if (!opts.dp) {
+    const stray = names.find((n) => opts[n] !== undefined);
+    if (stray)
+      throw new InvalidArgumentError(
+        `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --dp`,
+      );
+    return undefined;
+  }
+  const delta = (opts.delta as number | undefined) ?? 1e-5;
+  if (!(delta < 1)) throw new InvalidArgumentError('--delta must be in (0, 1)');
+  return {
+    noiseMultiplier: (opts.noiseMultiplier as number | undefined) ?? 1.1,
+    maxGradNorm: (opts.maxGradNorm as number | undefined) ?? 1.0,
+    delta,
+    targetEpsilon: opts.targetEpsilon as number | undefined,
+  };
 }
 
 /**
@@ -135,6 +184,21 @@ export function createProgram(): Command {
       'train on the first n training images only (quick runs)',
       positiveInt('--limit'),
     )
+    .option('--int8', 'integer-only training (NITI): int8 weights, activations and errors')
+    .option(
+      '--update-bits <n>',
+      '--int8: bits of the largest weight change per step (the learning rate; default 4)',
+      positiveInt('--update-bits'),
+    )
+    .option('--dp', 'train with DP-SGD: Poisson sampling, per-sample clipping and Gaussian noise')
+    .option('--noise-multiplier <x>', 'DP-SGD noise std over the clipping norm', positiveNumber)
+    .option('--max-grad-norm <x>', 'DP-SGD per-sample clipping norm', positiveNumber)
+    .option('--delta <x>', 'DP-SGD delta of the reported epsilon', positiveNumber)
+    .option(
+      '--target-epsilon <x>',
+      'DP-SGD: choose the noise to end at this epsilon',
+      positiveNumber,
+    )
     .option('--length <n>', 'adding: the sequence length T (default 100)', positiveInt('--length'))
     .option('--temperature <t>', 'names: sampling temperature (default 0.8)', positiveNumber)
     .action(async (dataset: string, opts, command: Command) => {
@@ -163,9 +227,18 @@ export function createProgram(): Command {
       const model = opts.model as ModelName;
       const method = opts.method as MethodName;
       const epochs = opts.epochs ?? METHOD_DEFAULTS[method].epochs ?? (model === 'cnn' ? 10 : 20);
+      const dp = dpOptionsOf(opts);
+      if ((opts.int8 || dp) && method !== 'backprop')
+        throw new InvalidArgumentError(`--method ${method} cannot be combined with --int8 or --dp`);
+      if (opts.int8 || opts.updateBits !== undefined) {
+        if (!opts.int8) throw new InvalidArgumentError('--update-bits needs --int8');
+        if (dp) throw new InvalidArgumentError('--int8 and --dp cannot be combined');
+        runInt8(model, epochs, opts);
+        return;
+      }
       const trainImages = opts.limit ? Math.min(opts.limit, 8000).toLocaleString('en-US') : '8,000';
       process.stderr.write(
-        `training ${model} on MNIST (${trainImages} train / 2,000 test), ${opts.optimizer}, batch ${opts.batchSize}, ${epochs} epochs, seed ${opts.seed}\n`,
+        `training ${model} on MNIST (${trainImages} train / 2,000 test), ${opts.optimizer}, batch ${opts.batchSize}, ${epochs} epochs, seed ${opts.seed}${dp ? `, DP-SGD (clip ${dp.maxGradNorm}, ${dp.targetEpsilon !== undefined ? `target epsilon ${dp.targetEpsilon}` : `noise ${dp.noiseMultiplier}`})` : ''}\n`,
       );
       if (method !== 'backprop') process.stderr.write(`learning by ${method}, not backprop\n`);
       const result = await trainMnist({
@@ -178,10 +251,17 @@ export function createProgram(): Command {
         save: opts.save,
         limit: opts.limit,
         method,
+        dp,
       });
       process.stdout.write(
         `test accuracy: ${(result.testAccuracy * 100).toFixed(2)}% (test loss ${result.testLoss.toFixed(4)}, ${result.seconds.toFixed(1)} s of training)\n`,
       );
+      if (result.privacy) {
+        const { epsilon, delta } = result.privacy;
+        process.stdout.write(
+          `privacy: epsilon ${epsilon.toFixed(2)} at delta ${delta.toExponential()}\n`,
+        );
+      }
       if (opts.save) process.stdout.write(`saved checkpoint to ${opts.save}\n`);
     });
 

@@ -14,6 +14,7 @@ import { ProgressBar } from '../train/progress_bar.js';
 import { ModelCheckpoint } from '../train/model_checkpoint.js';
 import { createModel, type ModelName } from './models.js';
 import { createLearner, METHOD_DEFAULTS, type MethodName } from './learn_methods.js';
+import { dpReport, makeJobPrivate, type DpOptions, type DpReport } from './private_job.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = [
@@ -39,6 +40,8 @@ export interface MnistJobOptions {
   limit?: number;
   /** backprop (default), or a trainer of `learn`: ff, dfa, dni. */
   method?: MethodName;
+  /** Train with DP-SGD (Poisson sampling at batchSize / train size, clipping, noise). */
+  dp?: DpOptions;
 }
 
 export const DEFAULT_LR: Record<OptimizerName, number> = {
@@ -81,6 +84,8 @@ export interface MnistJobResult {
   testAccuracy: number;
   testLoss: number;
   seconds: number;
+  /** The privacy spent, for a --dp run. */
+  privacy?: DpReport;
 }
 
 /** Trains and evaluates; the split, the initial weights and the batch order all follow `seed`. */
@@ -96,10 +101,29 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
         Array.from({ length: Math.min(options.limit, train.length) }, (_, i) => i),
       )
     : train;
-  const model = method === 'backprop' ? createModel(modelName) : createLearner(method, modelName);
-  const optimizer = createOptimizer(optimizerName, model.parameters(), lr);
+  let model: Module =
+    method === 'backprop' ? createModel(modelName) : createLearner(method, modelName);
+  let optimizer: optim.Optimizer | ReturnType<typeof makeJobPrivate>['optimizer'] = createOptimizer(
+    optimizerName,
+    model.parameters(),
+    lr,
+  );
   const generator = new Generator(seed);
-  const trainLoader = new DataLoader(trainSet, { batchSize, shuffle: true, generator });
+  let trainLoader: Iterable<[Tensor, Tensor]> & { length: number } = new DataLoader(trainSet, {
+    batchSize,
+    shuffle: true,
+    generator,
+  });
+  const dp = options.dp
+    ? makeJobPrivate(
+        options.dp,
+        model,
+        optimizer as optim.Optimizer,
+        trainLoader as DataLoader<unknown, unknown>,
+        epochs,
+      )
+    : null;
+  if (dp) ({ module: model, optimizer, dataLoader: trainLoader } = dp);
   const testLoader = new DataLoader(test, { batchSize: 500 });
   const callbacks: Callback[] = [];
   if (options.progress !== null)
@@ -127,5 +151,12 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
   });
   const seconds = (performance.now() - start) / 1000;
   const result = await evaluate(model, testLoader, crossEntropyLoss, { accuracy });
-  return { model, history, testAccuracy: result.accuracy, testLoss: result.loss, seconds };
+  return {
+    model,
+    history,
+    testAccuracy: result.accuracy,
+    testLoss: result.loss,
+    seconds,
+    ...(dp && options.dp ? { privacy: dpReport(options.dp, dp) } : {}),
+  };
 }
