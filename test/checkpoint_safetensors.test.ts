@@ -3,16 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  Generator,
   loadCheckpoint,
   manualSeed,
   nn,
   optim,
-  randn,
   readCheckpoint,
   safetensors,
   saveCheckpoint,
 } from '../src/node.js';
+import { loadIntoFresh, steppedState } from './helpers/checkpoint_round_trip.js';
 import { expectBitEqual } from './helpers/close.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chainrule-ckpt-st-'));
@@ -26,13 +25,7 @@ function makeModel(seed: number) {
 describe('checkpoints as safetensors + JSON', () => {
   it('write the model as safetensors and the loop state beside it, and load both back', () => {
     const model = makeModel(0);
-    const optimizer = new optim.Adam(model.parameters(), { lr: 0.01 });
-    model
-      .call(randn([4, 2]))
-      .sum()
-      .backward();
-    optimizer.step();
-    const generator = new Generator(5);
+    const { optimizer, generator } = steppedState(model);
     const path = join(dir, 'run.safetensors');
     saveCheckpoint(path, { model, optimizer, generators: { loader: generator }, epoch: 3 });
     expect(existsSync(join(dir, 'run.state.json'))).toBe(true);
@@ -44,13 +37,8 @@ describe('checkpoints as safetensors + JSON', () => {
     expect(readCheckpoint(path).optimizer).toBeDefined();
 
     const other = makeModel(1);
-    const otherOptimizer = new optim.Adam(other.parameters(), { lr: 0.5 });
-    const otherGenerator = new Generator(0);
-    const contents = loadCheckpoint(path, {
-      model: other,
-      optimizer: otherOptimizer,
-      generators: { loader: otherGenerator },
-    });
+    const loaded = loadIntoFresh(path, other);
+    const { contents, optimizer: otherOptimizer, generator: otherGenerator } = loaded;
     expect(contents.epoch).toBe(3);
     for (const [name, value] of Object.entries(model.stateDict()))
       expectBitEqual(other.stateDict()[name], value, name);

@@ -6,32 +6,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { describe, expect, it, vi } from 'vitest';
-import { createProgram } from '../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { createModel } from '../src/cli/models.js';
 import { saveCheckpoint } from '../src/node.js';
+import { runCli } from './helpers/cli.js';
 
 /** What the command wrote to stderr in the last run. */
 const errors: string[] = [];
 
-async function run(args: string[]): Promise<string> {
-  const out: string[] = [];
+/** Runs the command with stdout captured; what it wrote to stderr goes to `errors`. */
+function run(args: string[]): Promise<string> {
   errors.length = 0;
-  const stdout = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((s) => (out.push(String(s)), true));
-  const stderr = vi
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((s) => (errors.push(String(s)), true));
-  try {
-    await createProgram()
-      .exitOverride()
-      .parseAsync(['node', 'chainrule', ...args]);
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  return out.join('');
+  return runCli(args, errors);
 }
 
 function png(path: string, size: number, pixel: (x: number, y: number) => number[]): void {

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { manualSeed, rand, safetensors, saveCheckpoint } from '../src/node.js';
 import { createModel } from '../src/cli/models.js';
 import { loadModel } from '../src/cli/load_model.js';
 import { servePredictions } from '../examples/serve_onnx.js';
+import { runCli } from './helpers/cli.js';
 import { expectBitEqual } from './helpers/close.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chainrule-export-'));
@@ -13,25 +14,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('chainrule export', () => {
   it('turns a safetensors checkpoint of the CLI into ONNX that onnxruntime serves with the same predictions, and into safetensors', async () => {
-    const { createProgram } = await import('../src/cli/main.js');
-    const out: string[] = [];
-    const stdout = vi
-      .spyOn(process.stdout, 'write')
-      .mockImplementation((s) => (out.push(String(s)), true));
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const checkpoint = join(dir, 'mlp.safetensors');
-    try {
-      const run = (...args: string[]) => createProgram().parseAsync(['node', 'chainrule', ...args]);
-      // A checkpoint as `chainrule train mnist --save mlp.safetensors` writes it (untrained weights).
-      manualSeed(0);
-      saveCheckpoint(checkpoint, { model: createModel('mlp'), extra: { model: 'mlp', seed: 0 } });
-      await run('export', '--format', 'onnx', checkpoint, join(dir, 'mlp.onnx'));
-      await run('export', '--format', 'safetensors', checkpoint, join(dir, 'weights.safetensors'));
-    } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
-    }
-    expect(out.join('')).toMatch(/wrote mlp to .*mlp\.onnx \(ONNX opset 17/);
+    // A checkpoint as `chainrule train mnist --save mlp.safetensors` writes it (untrained weights).
+    manualSeed(0);
+    saveCheckpoint(checkpoint, { model: createModel('mlp'), extra: { model: 'mlp', seed: 0 } });
+    const out = await runCli(['export', '--format', 'onnx', checkpoint, join(dir, 'mlp.onnx')]);
+    await runCli([
+      'export',
+      '--format',
+      'safetensors',
+      checkpoint,
+      join(dir, 'weights.safetensors'),
+    ]);
+    expect(out).toMatch(/wrote mlp to .*mlp\.onnx \(ONNX opset 17/);
     manualSeed(1);
     const rows = await servePredictions(join(dir, 'mlp.onnx'), checkpoint, rand([20, 1, 28, 28]));
     expect(rows.filter((r) => r.chainrule !== r.onnxRuntime)).toEqual([]);

@@ -1,24 +1,6 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { privacy } from '../src/index.js';
-
-/** Runs the command with stdout captured (stderr silenced); returns what it printed. */
-async function run(args: string[]): Promise<string> {
-  const { createProgram } = await import('../src/cli/main.js');
-  const out: string[] = [];
-  const stdout = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((s) => (out.push(String(s)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await createProgram()
-      .exitOverride()
-      .parseAsync(['node', 'chainrule', ...args]);
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  return out.join('');
-}
+import { runCli as run } from './helpers/cli.js';
 
 describe('chainrule train mnist --dp / --int8', () => {
   it('--dp ends with the test accuracy and the ε the accountant spent', async () => {

@@ -1,27 +1,8 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { createProgram } from '../src/cli/main.js';
-
-async function run(args: string[]): Promise<string> {
-  const out: string[] = [];
-  const stdout = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((s) => (out.push(String(s)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const program = createProgram();
-    // Parse errors of a subcommand throw instead of ending the process.
-    for (const command of [program, ...program.commands])
-      command.exitOverride().configureOutput({ writeErr: () => {} });
-    await program.parseAsync(['node', 'chainrule', ...args]);
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  return out.join('');
-}
+import { describe, expect, it } from 'vitest';
+import { runCli as run } from './helpers/cli.js';
 
 describe('chainrule train with the learn trainers and generative jobs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'chainrule-learn-'));

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
 import {
   Generator,
@@ -22,6 +22,8 @@ import {
   readCheckpoint,
   saveCheckpoint,
 } from '../src/node.js';
+import { loadIntoFresh, steppedState } from './helpers/checkpoint_round_trip.js';
+import { runCli } from './helpers/cli.js';
 import { expectAllClose } from './helpers/close.js';
 
 const { fit, EarlyStopping, accuracy } = train;
@@ -152,13 +154,7 @@ describe('checkpoints', () => {
 
   it('round-trips model, optimizer and generator state', () => {
     const model = makeModel(0);
-    const optimizer = new optim.Adam(model.parameters(), { lr: 0.01 });
-    model
-      .call(randn([4, 2]))
-      .sum()
-      .backward();
-    optimizer.step();
-    const generator = new Generator(5);
+    const { optimizer, generator } = steppedState(model);
     generator.nextUint32();
     const path = join(dir, 'roundtrip.ckpt');
     saveCheckpoint(path, {
@@ -169,13 +165,8 @@ describe('checkpoints', () => {
       extra: { note: 'x' },
     });
     const other = makeModel(1);
-    const otherOptimizer = new optim.Adam(other.parameters(), { lr: 0.5 });
-    const otherGenerator = new Generator(0);
-    const contents = loadCheckpoint(path, {
-      model: other,
-      optimizer: otherOptimizer,
-      generators: { loader: otherGenerator },
-    });
+    const loaded = loadIntoFresh(path, other);
+    const { contents, optimizer: otherOptimizer, generator: otherGenerator } = loaded;
     expect(contents.epoch).toBe(3);
     expect(contents.extra).toEqual({ note: 'x' });
     expect(weightsOf(other)).toEqual(weightsOf(model));
@@ -367,76 +358,42 @@ describe('ProgressBar', () => {
 
 describe('the chainrule command', () => {
   it('trains, saves, evaluates and predicts', async () => {
-    const { createProgram } = await import('../src/cli/main.js');
     const dir = mkdtempSync(join(tmpdir(), 'chainrule-cli-'));
     const path = join(dir, 'mlp.ckpt');
-    const out: string[] = [];
-    const stdout = vi
-      .spyOn(process.stdout, 'write')
-      .mockImplementation((s) => (out.push(String(s)), true));
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      await createProgram().parseAsync([
-        'node',
-        'chainrule',
-        'train',
-        'mnist',
-        '--limit',
-        '512',
-        '--epochs',
-        '2',
-        '--save',
-        path,
-      ]);
-      expect(out.join('')).toMatch(/test accuracy: \d+\.\d\d% \(test loss/);
-      const accuracyLine = out.join('').match(/test accuracy: (\d+\.\d\d)%/)!;
-      expect(Number(accuracyLine[1])).toBeGreaterThan(50); // 16 Adam steps on 512 digits; chance is 10%
-      out.length = 0;
-      await createProgram().parseAsync(['node', 'chainrule', 'eval', '--checkpoint', path]);
-      expect(out.join('')).toContain(`mlp: test accuracy ${accuracyLine[1]}%`);
-      out.length = 0;
-      await createProgram().parseAsync([
-        'node',
-        'chainrule',
-        'predict',
-        '--checkpoint',
-        path,
-        '--index',
-        '0',
-      ]);
-      const byIndex = out.join('');
-      expect(byIndex).toMatch(/test image 0, label \d\nprediction: \d \(\d+\.\d%\)/);
-      // The same digit as a PNG file (dark on light, 56×56, as a user might draw it) gets the same answer.
-      const { datasets } = await import('../src/node.js');
-      const pixels = datasets.mnist({ seed: 0 }).test.images.index(0, 0).dataSync();
-      const png = new PNG({ width: 56, height: 56 });
-      for (let y = 0; y < 56; y++) {
-        for (let x = 0; x < 56; x++) {
-          const v = Math.round(255 * (1 - pixels[Math.floor(y / 2) * 28 + Math.floor(x / 2)]));
-          png.data.set([v, v, v, 255], 4 * (y * 56 + x));
-        }
+    const trained = await runCli([
+      'train',
+      'mnist',
+      '--limit',
+      '512',
+      '--epochs',
+      '2',
+      '--save',
+      path,
+    ]);
+    expect(trained).toMatch(/test accuracy: \d+\.\d\d% \(test loss/);
+    const accuracyLine = trained.match(/test accuracy: (\d+\.\d\d)%/)!;
+    expect(Number(accuracyLine[1])).toBeGreaterThan(50); // 16 Adam steps on 512 digits; chance is 10%
+    expect(await runCli(['eval', '--checkpoint', path])).toContain(
+      `mlp: test accuracy ${accuracyLine[1]}%`,
+    );
+    const byIndex = await runCli(['predict', '--checkpoint', path, '--index', '0']);
+    expect(byIndex).toMatch(/test image 0, label \d\nprediction: \d \(\d+\.\d%\)/);
+    // The same digit as a PNG file (dark on light, 56×56, as a user might draw it) gets the same answer.
+    const { datasets } = await import('../src/node.js');
+    const pixels = datasets.mnist({ seed: 0 }).test.images.index(0, 0).dataSync();
+    const png = new PNG({ width: 56, height: 56 });
+    for (let y = 0; y < 56; y++) {
+      for (let x = 0; x < 56; x++) {
+        const v = Math.round(255 * (1 - pixels[Math.floor(y / 2) * 28 + Math.floor(x / 2)]));
+        png.data.set([v, v, v, 255], 4 * (y * 56 + x));
       }
-      const image = join(dir, 'digit.png');
-      writeFileSync(image, PNG.sync.write(png));
-      out.length = 0;
-      await createProgram().parseAsync([
-        'node',
-        'chainrule',
-        'predict',
-        '--checkpoint',
-        path,
-        '--image',
-        image,
-      ]);
-      expect(out.join('').match(/prediction: \d/)![0]).toBe(byIndex.match(/prediction: \d/)![0]);
-      await expect(
-        createProgram()
-          .exitOverride()
-          .parseAsync(['node', 'chainrule', 'predict', '--checkpoint', path, '--image', path]),
-      ).rejects.toThrow(/predict: cannot read .*mlp\.ckpt as a PNG image/);
-    } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
     }
+    const image = join(dir, 'digit.png');
+    writeFileSync(image, PNG.sync.write(png));
+    const byImage = await runCli(['predict', '--checkpoint', path, '--image', image]);
+    expect(byImage.match(/prediction: \d/)![0]).toBe(byIndex.match(/prediction: \d/)![0]);
+    await expect(runCli(['predict', '--checkpoint', path, '--image', path])).rejects.toThrow(
+      /predict: cannot read .*mlp\.ckpt as a PNG image/,
+    );
   });
 });
