@@ -3,7 +3,7 @@
  * `iters` steps of ACCUMULATORS independent f32x4 multiply-adds (relaxed-SIMD fused, or
  * mul + add), 8 flops each, with no memory traffic. Benchmarks report kernels against it.
  */
-import { ModuleBuilder } from '../../src/backend/wasm/emitter.js';
+import { onePageModule } from '../../src/backend/wasm/platform.js';
 
 const CEILING_ACCUMULATORS = 12;
 
@@ -13,13 +13,7 @@ export function ceilingFlops(iters: number): number {
 }
 
 export function buildCeilingModule(kind: 'relaxed' | 'simd'): Uint8Array<ArrayBuffer> {
-  const m = new ModuleBuilder({
-    module: 'env',
-    name: 'memory',
-    initialPages: 1,
-    maximumPages: 1,
-    shared: false,
-  });
+  const m = onePageModule();
   const f = m.func('run', ['i32'], ['f32']);
   const iters = f.param(0);
   const acc = Array.from({ length: CEILING_ACCUMULATORS }, () => f.local('v128'));

@@ -32,15 +32,23 @@ export function nodeBuiltin<T>(name: string): T | null {
 export const hasWebAssembly =
   typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
 
-function probe(build: (m: ModuleBuilder) => void): boolean {
-  if (!hasWebAssembly) return false;
-  const m = new ModuleBuilder({
+/**
+ * A module builder importing one unshared page of memory (`env.memory`): room for small probes
+ * and register-only loops (bench/lib/ceiling_module.ts) that barely touch memory.
+ */
+export function onePageModule(): ModuleBuilder {
+  return new ModuleBuilder({
     module: 'env',
     name: 'memory',
     initialPages: 1,
     maximumPages: 1,
     shared: false,
   });
+}
+
+function probe(build: (m: ModuleBuilder) => void): boolean {
+  if (!hasWebAssembly) return false;
+  const m = onePageModule();
   build(m);
   try {
     return WebAssembly.validate(m.encode());
