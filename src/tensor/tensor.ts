@@ -24,7 +24,8 @@ import * as softmaxOps from '../autograd/ops/softmax.js';
 import * as conversion from '../autograd/ops/conversion.js';
 import { backward as runTensorBackward, type BackwardOptions } from '../autograd/backward.js';
 import { isFloatingDType, type DType, type TypedArray } from './dtype.js';
-import { contiguousStrides, formatShape, isContiguous, normalizeDim, shapeSize } from './shape.js';
+import { contiguousStrides, isContiguous, normalizeDim, shapeSize } from './shape.js';
+import { assertOneElement, assertReadableSync, checkRequiresGradChange } from './tensor_checks.js';
 import { formatTensor } from './format.js';
 import { boolArg } from './args.js';
 import {
@@ -185,17 +186,8 @@ export class Tensor implements View {
    */
   requiresGrad_(requiresGrad = true): this {
     boolArg('requiresGrad_', 'requiresGrad', requiresGrad);
-    if (!this.isLeaf) {
-      if (requiresGrad) return this;
-      throw new Error(
-        `requiresGrad_: you can only change requiresGrad of leaf tensors; use detach() for a tensor that does not require grad`,
-      );
-    }
-    if (requiresGrad && !isFloatingDType(this.dtype)) {
-      throw new TypeError(
-        `requiresGrad_: only tensors of floating point dtype can require gradients, got ${this.dtype}`,
-      );
-    }
+    if (!this.isLeaf && requiresGrad) return this;
+    checkRequiresGradChange(this, requiresGrad);
     this._requiresGrad = requiresGrad;
     return this;
   }
@@ -297,21 +289,13 @@ export class Tensor implements View {
 
   // ---- reading values ----
 
-  private assertReadableSync(op: string): void {
-    if (!this.backend.canReadSync) {
-      throw new Error(
-        `${op}: synchronous reads work on CPU tensors only; this tensor is on ${this.device}: use await ${op.replace('Sync', '')}()`,
-      );
-    }
-  }
-
   /** The elements in row-major order, as a new typed array. @example await tensor([1, 2]).data(); // Float32Array [1, 2] */
   async data(): Promise<TypedArray> {
     return this.backend.read(this);
   }
   /** The elements in row-major order, as a new typed array (CPU tensors only). @example tensor([1, 2]).dataSync(); // Float32Array [1, 2] */
   dataSync(): TypedArray {
-    this.assertReadableSync('dataSync');
+    assertReadableSync(this, 'dataSync');
     return this.backend.readSync(this);
   }
   /** The elements as nested JavaScript arrays (booleans for bool tensors). @example await tensor([[1, 2]]).array(); // [[1, 2]] */
@@ -330,22 +314,15 @@ export class Tensor implements View {
    * if (loss.itemSync() < 0.1) console.log('converged');
    */
   async item(): Promise<number | boolean> {
-    this.assertOneElement('item');
+    assertOneElement(this, 'item');
     const value = (await this.data())[0];
     return this.dtype === 'bool' ? value !== 0 : value;
   }
   /** item() without waiting, for tensors on a CPU device (throws on a device that cannot read synchronously). @example tensor([1, 2]).sum().itemSync(); // 3 */
   itemSync(): number | boolean {
-    this.assertOneElement('itemSync');
+    assertOneElement(this, 'itemSync');
     const value = this.dataSync()[0];
     return this.dtype === 'bool' ? value !== 0 : value;
-  }
-  private assertOneElement(op: string): void {
-    if (this.numel() !== 1) {
-      throw new Error(
-        `${op}: a tensor with ${this.numel()} elements (shape ${formatShape(this.shape)}) cannot be converted to a number`,
-      );
-    }
   }
 
   /** Prints like PyTorch, with camelCase suffixes: `tensor([[1., 2.], [3., 4.]], requiresGrad=true)`. @example tensor([1, 2]).toString(); // 'tensor([1., 2.])' */
