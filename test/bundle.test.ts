@@ -41,10 +41,16 @@ const smoke = `
 `;
 const expected = { grad: [7, 11, 9, 13], withGrads: 4, node: 'undefined,undefined' };
 
+/**
+ * A page's globals without Node's: the Encoding API that every browser has (protobufjs, which the
+ * ONNX export in the main entry uses, makes its UTF-8 decoder at load), and no process or require.
+ */
+const BROWSER_GLOBALS = '{ TextDecoder, TextEncoder }';
+
 describe('the core bundled for the browser', () => {
   it('an IIFE bundle loads and trains in a context without Node globals', async () => {
     const code = await bundle('iife');
-    const context = vm.createContext({});
+    const context = vm.createContext({ TextDecoder, TextEncoder });
     vm.runInContext(`${code}\nglobalThis.c = chainrule;`, context);
     expect(JSON.parse(vm.runInContext(smoke, context) as string)).toEqual(expected);
   });
@@ -58,7 +64,7 @@ describe('the core bundled for the browser', () => {
     const runner = `
       import vm from 'node:vm';
       import { readFileSync } from 'node:fs';
-      const context = vm.createContext({});
+      const context = vm.createContext(${BROWSER_GLOBALS});
       const core = new vm.SourceTextModule(readFileSync(${JSON.stringify(file)}, 'utf8'), { context });
       await core.link(() => { throw new Error('the bundle imports a module'); });
       await core.evaluate();
