@@ -5,6 +5,7 @@
  * for integer α and by the two-sided series with erfc for fractional α, all in log space so that
  * nothing overflows at α = 63. Everything here is plain float64 arithmetic on numbers.
  */
+import { erfcContinuedFraction } from '../backend/cpu/scalar_math.js';
 
 /** The orders TF-Privacy and Opacus use: 1.1 to 10.9 by 0.1, then 12 to 63. */
 export const DEFAULT_ORDERS: readonly number[] = [
@@ -43,25 +44,9 @@ function erfSeries(z: number): number {
   return (2 / Math.sqrt(Math.PI)) * sum;
 }
 
-/** log erfc(z) for z ≥ 2 by the continued fraction (modified Lentz), without underflow. */
+/** log erfc(z) for z ≥ 2 by the continued fraction, without underflow. */
 function logErfcContinuedFraction(z: number): number {
-  // erfc(z) = e^(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + 2/(z + …)))))
-  const tiny = 1e-300;
-  let f = z;
-  let c = z;
-  let d = 0;
-  for (let n = 1; n < 500; n++) {
-    const a = n / 2;
-    d = z + a * d;
-    d = d === 0 ? tiny : d;
-    c = z + a / c;
-    c = c === 0 ? tiny : c;
-    d = 1 / d;
-    const delta = c * d;
-    f *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
-  }
-  return -z * z - 0.5 * Math.log(Math.PI) - Math.log(f);
+  return -z * z - 0.5 * Math.log(Math.PI) - Math.log(erfcContinuedFraction(z));
 }
 
 /** log erfc(x) for any real x, accurate to about 1e-13 relative (exported for tests). */

@@ -24,6 +24,15 @@ export function erf(x: number): number {
 /** erfc(x) for x ≥ 3 by the Lentz evaluation of its continued fraction. */
 function erfcLarge(x: number): number {
   if (x > 27) return 0;
+  return Math.exp(-x * x) / Math.sqrt(Math.PI) / erfcContinuedFraction(x);
+}
+
+/**
+ * The continued fraction F(x) in erfc(x) = e^{-x²}/√π / F(x), evaluated by modified Lentz; for
+ * x ≥ 2 or so (it converges slowly below). Callers that need log erfc use it without the
+ * exponential, which underflows.
+ */
+export function erfcContinuedFraction(x: number): number {
   // erfc(x) = e^{-x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + …)))))
   const tiny = 1e-300;
   let f = x;
@@ -40,7 +49,7 @@ function erfcLarge(x: number): number {
     f *= delta;
     if (Math.abs(delta - 1) < 1e-16) break;
   }
-  return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+  return f;
 }
 
 /** Round half to even, as PyTorch's round does. */
