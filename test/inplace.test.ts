@@ -22,6 +22,8 @@ describe('in-place values and versions', () => {
   const cases: [string, (t: Tensor) => Tensor, number[]][] = [
     ['add_', (t) => t.add_(tensor([10, 20, 30, 40])), [11, 22, 33, 44]],
     ['add_ alpha', (t) => t.add_(2, 3), [7, 8, 9, 10]],
+    ['add_ { alpha }', (t) => t.add_(tensor([1, 1, 1, 1]), { alpha: 3 }), [4, 5, 6, 7]],
+    ['sub_ { alpha }', (t) => t.sub_(2, { alpha: 0.5 }), [0, 1, 2, 3]],
     ['add_ broadcast', (t) => t.add_(tensor(1)), [2, 3, 4, 5]],
     ['sub_', (t) => t.sub_(tensor([1, 1, 1, 1]), 2), [-1, 0, 1, 2]],
     ['mul_', (t) => t.mul_(tensor([2, 3, 4, 5])), [2, 6, 12, 20]],
@@ -381,5 +383,18 @@ describe('in-place and autograd', () => {
     expectClose(g, [3]);
     const [gg] = autograd.grad(g!.sum(), [x]);
     expectClose(gg, [2]);
+  });
+});
+
+describe('add and sub alpha', () => {
+  it('takes PyTorch keyword as an options object, and names the op when alpha is not a number', () => {
+    expect(values(tensor([1, 2]).add(tensor([10, 20]), { alpha: 2 }))).toEqual([21, 42]);
+    expect(values(tensor([5, 7]).sub(tensor([1, 1]), { alpha: 2 }))).toEqual([3, 5]);
+    expect(() => tensor([1, 2]).add(tensor([1, 1]), 'x' as never)).toThrow(
+      'add: alpha must be a number (or { alpha: number }), got string',
+    );
+    expect(() => tensor([1, 2]).sub(tensor([1, 1]), { alpha: null } as never)).toThrow(
+      'sub: alpha must be a number',
+    );
   });
 });

@@ -338,11 +338,11 @@ export class Tensor implements View {
   // ---- elementwise ----
 
   /** this + alpha·other, broadcasting. @example tensor([1, 2]).add(tensor([10, 20]), 2); // tensor([21., 42.]) */
-  add(other: TensorLike, alpha?: number): Tensor {
+  add(other: TensorLike, alpha?: elementwise.Alpha): Tensor {
     return elementwise.add(this, other, alpha);
   }
   /** this − alpha·other, broadcasting. @example tensor([5, 7]).sub(2); // tensor([3., 5.]) */
-  sub(other: TensorLike, alpha?: number): Tensor {
+  sub(other: TensorLike, alpha?: elementwise.Alpha): Tensor {
     return elementwise.sub(this, other, alpha);
   }
   /** this · other, elementwise, broadcasting. @example tensor([1, 2]).mul(3); // tensor([3., 6.]) */
@@ -716,11 +716,11 @@ export class Tensor implements View {
   // ---- in place (each bumps the version counter) ----
 
   /** In place: this += alpha·other. @example x.add_(1); */
-  add_(other: TensorLike, alpha?: number): this {
+  add_(other: TensorLike, alpha?: elementwise.Alpha): this {
     return inplace.applyInPlace(this, 'add_', (x) => x.add(other, alpha));
   }
   /** In place: this −= alpha·other. @example x.sub_(g, 0.1); */
-  sub_(other: TensorLike, alpha?: number): this {
+  sub_(other: TensorLike, alpha?: elementwise.Alpha): this {
     return inplace.applyInPlace(this, 'sub_', (x) => x.sub(other, alpha));
   }
   /** In place: this *= other. @example x.mul_(0.5); */

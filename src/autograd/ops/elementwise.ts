@@ -177,8 +177,8 @@ const subOp = binary('sub');
  * @example
  * add(tensor([1, 2]), tensor([10, 20])); // tensor([11., 22.])
  */
-export function add(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
-  return addOp(a, scaled(b, alpha));
+export function add(a: TensorLike, b: TensorLike, alpha?: Alpha): Tensor {
+  return addOp(a, scaled('add', b, alpha));
 }
 
 /**
@@ -186,13 +186,21 @@ export function add(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
  * @example
  * sub(tensor([5, 7]), 2); // tensor([3., 5.])
  */
-export function sub(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
-  return subOp(a, scaled(b, alpha));
+export function sub(a: TensorLike, b: TensorLike, alpha?: Alpha): Tensor {
+  return subOp(a, scaled('sub', b, alpha));
 }
 
-function scaled(b: TensorLike, alpha: number | undefined): TensorLike {
-  if (alpha === undefined) return b;
-  return typeof b === 'number' ? b * alpha : mul(b, alpha);
+/** add's and sub's multiplier of b: a number, or PyTorch's keyword as an options object. */
+export type Alpha = number | { alpha?: number };
+
+function scaled(op: string, b: TensorLike, alpha: Alpha | undefined): TensorLike {
+  const value = typeof alpha === 'object' && alpha !== null ? alpha.alpha : alpha;
+  if (value === undefined) return b;
+  if (typeof value !== 'number')
+    throw new Error(
+      `${op}: alpha must be a number (or { alpha: number }), got ${value === null ? 'null' : typeof value}`,
+    );
+  return typeof b === 'number' ? b * value : mul(b, value);
 }
 
 export const mul = binary('mul');
