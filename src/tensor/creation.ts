@@ -44,6 +44,17 @@ function make(
   return t;
 }
 
+/**
+ * `length` values of `value(i)`, in a typed array the size of the dtype's elements (float32 in
+ * four bytes, others as float64, exact for every int32 and bool): a plain array of a billion
+ * numbers takes 8+ GB and turns into a dictionary past V8's fast-array limit.
+ */
+function generate(dtype: DType, length: number, value: (i: number) => number): ArrayLike<number> {
+  const values = dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
+  for (let i = 0; i < length; i++) values[i] = value(i);
+  return values;
+}
+
 function toShape(op: string, shape: number | readonly number[]): number[] {
   const out = typeof shape === 'number' ? [shape] : shape;
   assertValidShape(op, out);
@@ -260,15 +271,11 @@ export function arange(
       `arange: upper bound ${to} and lower bound ${from} are inconsistent with step sign ${step}`,
     );
   const length = Math.max(0, Math.ceil((to - from) / step));
-  const values = Array.from({ length }, (_, i) => from + i * step);
   const integral = [from, to, step].every(Number.isInteger);
-  return make(
-    'arange',
-    values,
-    [length],
-    dtypeOf('arange', options, integral ? 'int32' : 'float32'),
-    options,
-  );
+  const dtype = dtypeOf('arange', options, integral ? 'int32' : 'float32');
+  assertAllocatable('arange', [length], dtype);
+  const values = generate(dtype, length, (i) => from + i * step);
+  return make('arange', values, [length], dtype, options);
 }
 
 /** `steps` evenly spaced values from start to end, both included. */
@@ -288,11 +295,13 @@ export function linspace(
       throw new RangeError(`linspace: ${name} must be a finite number, got ${v}`);
   }
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
+  const dtype = dtypeOf('linspace', options, 'float32');
+  assertAllocatable('linspace', [steps], dtype);
   // Like PyTorch, fill the second half from the end so that both endpoints are exact.
-  const values = Array.from({ length: steps }, (_, i) =>
+  const values = generate(dtype, steps, (i) =>
     i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step,
   );
-  return make('linspace', values, [steps], dtypeOf('linspace', options, 'float32'), options);
+  return make('linspace', values, [steps], dtype, options);
 }
 
 /** An n×m matrix with ones on the diagonal. */
@@ -310,7 +319,7 @@ export function rand(shape: number | readonly number[], options: RandomOptions =
   assertAllocatable('rand', dims, dtype);
   const generator = options.generator ?? defaultGenerator;
   const draw = dtype === 'float64' ? () => generator.nextDouble() : () => generator.nextFloat();
-  return make('rand', Array.from({ length: shapeSize(dims) }, draw), dims, dtype, options);
+  return make('rand', generate(dtype, shapeSize(dims), draw), dims, dtype, options);
 }
 
 /** Standard normal samples. */
@@ -319,13 +328,8 @@ export function randn(shape: number | readonly number[], options: RandomOptions 
   const dtype = floatDTypeOf('randn', options);
   assertAllocatable('randn', dims, dtype);
   const generator = options.generator ?? defaultGenerator;
-  return make(
-    'randn',
-    Array.from({ length: shapeSize(dims) }, () => generator.nextNormal()),
-    dims,
-    dtype,
-    options,
-  );
+  const values = generate(dtype, shapeSize(dims), () => generator.nextNormal());
+  return make('randn', values, dims, dtype, options);
 }
 
 /** Uniform integers in [low, high). */
@@ -349,13 +353,8 @@ export function randint(
     );
   assertAllocatable('randint', dims, dtype);
   const generator = options.generator ?? defaultGenerator;
-  return make(
-    'randint',
-    Array.from({ length: shapeSize(dims) }, () => generator.nextInt(low, high)),
-    dims,
-    dtype,
-    options,
-  );
+  const values = generate(dtype, shapeSize(dims), () => generator.nextInt(low, high));
+  return make('randint', values, dims, dtype, options);
 }
 
 export function randLike(t: Tensor, options: RandomOptions = {}): Tensor {
