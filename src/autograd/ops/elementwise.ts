@@ -1,9 +1,7 @@
 /**
- * The elementwise ops as functions: unary ops (their derivatives are UNARY_RULES in unary.ts),
- * binary ops with their derivatives (BINARY_RULES, a Record over BinaryOp, so an op declared in
- * the op table, backend/op_table.ts, does not compile without its derivative), where, clamp and
- * cast. Binary ops broadcast; their backward sums each gradient back to its operand's shape
- * (sumToShape).
+ * The elementwise ops as functions: the op table's unary and binary ops (backend/op_table.ts
+ * declares each with its derivative; here they run and record it), where, clamp and cast. Binary
+ * ops broadcast; their backward sums each gradient back to its operand's shape (sumToShape).
  */
 import { type BinaryOp, binaryOpDef } from '../../backend/op_table.js';
 import { isFloatingDType, type DType } from '../../tensor/dtype.js';
@@ -70,83 +68,10 @@ function binaryForward(
   return fromStorage(a.backend.binary(op, left, right, outDType), shape, outDType, a);
 }
 
-interface BinaryRule {
-  /**
-   * What the derivative reads: rules that read nothing (add, sub) save nothing, so that their
-   * inputs may be modified in place afterwards and are not kept alive by the graph.
-   */
-  saves: 'inputs' | 'inputsAndOutput' | 'none';
-  /** dL/da and dL/db (before sumToShape) from dL/dout; null for ops with no derivative. */
-  grad:
-    | ((
-        g: Tensor,
-        a: Tensor,
-        b: Tensor,
-        out: Tensor,
-        needsGrad: readonly boolean[],
-      ) => (Tensor | null)[])
-    | null;
-}
-
-/** Ties send half the gradient to each side, as PyTorch does. */
-function tieSplit(g: Tensor, winner: Tensor, tie: Tensor): Tensor {
-  return where(tie, g.mul(0.5), where(winner, g, 0));
-}
-
-/** Comparisons and logical connectives: a bool result, no derivative. */
-const NOT_DIFFERENTIABLE: BinaryRule = { saves: 'none', grad: null };
-
-const BINARY_RULES: Record<BinaryOp, BinaryRule> = {
-  add: { saves: 'none', grad: (g) => [g, g] },
-  sub: { saves: 'none', grad: (g, _a, _b, _o, needs) => [g, needs[1] ? g.neg() : null] },
-  mul: {
-    saves: 'inputs',
-    grad: (g, a, b, _o, needs) => [needs[0] ? g.mul(b) : null, needs[1] ? g.mul(a) : null],
-  },
-  div: {
-    saves: 'inputs',
-    grad: (g, a, b, _o, needs) => [
-      needs[0] ? g.div(b) : null,
-      needs[1] ? g.mul(a).div(b.square()).neg() : null,
-    ],
-  },
-  // 0 ** 0 = 1 with zero gradient, as PyTorch.
-  pow: {
-    saves: 'inputsAndOutput',
-    grad: (g, a, b, out, needs) => [
-      needs[0] ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
-      needs[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(out).mul(a.log())) : null,
-    ],
-  },
-  maximum: {
-    saves: 'inputs',
-    grad: (g, a, b) => [tieSplit(g, a.gt(b), a.eq(b)), tieSplit(g, b.gt(a), a.eq(b))],
-  },
-  minimum: {
-    saves: 'inputs',
-    grad: (g, a, b) => [tieSplit(g, a.lt(b), a.eq(b)), tieSplit(g, b.lt(a), a.eq(b))],
-  },
-  atan2: {
-    saves: 'inputs',
-    grad: (g, a, b) => {
-      const denominator = a.square().add(b.square());
-      return [g.mul(b).div(denominator), g.mul(a).neg().div(denominator)];
-    },
-  },
-  eq: NOT_DIFFERENTIABLE,
-  ne: NOT_DIFFERENTIABLE,
-  lt: NOT_DIFFERENTIABLE,
-  le: NOT_DIFFERENTIABLE,
-  gt: NOT_DIFFERENTIABLE,
-  ge: NOT_DIFFERENTIABLE,
-  logicalAnd: NOT_DIFFERENTIABLE,
-  logicalOr: NOT_DIFFERENTIABLE,
-};
-
 /** The differentiable function of binary op `op`: forward primitive, then its rule recorded. */
 function binary(op: BinaryOp): (left: TensorLike, right: TensorLike) => Tensor {
   const nodeName = backwardName(op);
-  const { saves, grad: rule } = BINARY_RULES[op];
+  const { saves, grad: rule } = binaryOpDef(op).derivative;
   // The dtype rule, read once here rather than at every call.
   const floatResult = binaryOpDef(op).dtype === 'float';
   const boolResult = binaryOpDef(op).dtype === 'bool';

@@ -1,11 +1,10 @@
 /**
- * The derivatives of the unary elementwise ops (UNARY_RULES, a Record over UnaryOp, so an op
- * declared in the op table, backend/op_table.ts, does not compile without its derivative) and
- * applyUnary, which runs an op's kernel and records its rule. The public functions are in
- * elementwise.ts, the Tensor methods are attached from the op table in tensor/tensor.ts.
+ * applyUnary, which runs a unary op's kernel and records its derivative (declared with the op in
+ * backend/op_table.ts; relu's backward substituted by a fused kernel). The public functions are
+ * in elementwise.ts, the Tensor methods are attached from the op table in tensor/tensor.ts.
  */
 import { traceKernel } from '../../backend/kernel_trace.js';
-import { type UnaryOp, unaryOpDef } from '../../backend/op_table.js';
+import { type UnaryDerivative, type UnaryOp, unaryOpDef } from '../../backend/op_table.js';
 import { isFloatingDType, type DType } from '../../tensor/dtype.js';
 import { shapesEqual } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -34,47 +33,19 @@ function reluGrad(g: Tensor, y: Tensor): Tensor {
   return g.mul(y.gt(0));
 }
 
-interface UnaryRule {
-  /** What the derivative reads: the input x, the output y, or nothing. */
-  saves: 'x' | 'y' | 'none';
-  /** dL/dx from dL/dy; absent for ops whose derivative is zero almost everywhere. */
+/**
+ * Derivatives the autograd layer runs instead of the op table's composition, for speed: a fused
+ * backend kernel computing the same values.
+ */
+const FUSED_DERIVATIVES: Partial<Record<UnaryOp, TensorDerivative>> = {
+  relu: { saves: 'y', grad: reluGrad },
+};
+
+/** An op table derivative as autograd runs it: on tensors. */
+interface TensorDerivative {
+  saves: UnaryDerivative['saves'];
   grad?: (g: Tensor, xOrY: Tensor) => Tensor;
 }
-
-const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
-
-const UNARY_RULES: Record<UnaryOp, UnaryRule> = {
-  neg: { saves: 'none', grad: (g) => g.neg() },
-  exp: { saves: 'y', grad: (g, y) => g.mul(y) },
-  log: { saves: 'x', grad: (g, x) => g.div(x) },
-  log1p: { saves: 'x', grad: (g, x) => g.div(x.add(1)) },
-  expm1: { saves: 'y', grad: (g, y) => g.mul(y.add(1)) },
-  sqrt: { saves: 'y', grad: (g, y) => g.div(y.mul(2)) },
-  rsqrt: { saves: 'y', grad: (g, y) => g.mul(y.pow(3)).mul(-0.5) },
-  abs: { saves: 'x', grad: (g, x) => g.mul(x.sign()) },
-  sign: { saves: 'none' },
-  reciprocal: { saves: 'y', grad: (g, y) => g.mul(y.square()).neg() },
-  sin: { saves: 'x', grad: (g, x) => g.mul(x.cos()) },
-  cos: { saves: 'x', grad: (g, x) => g.mul(x.sin()).neg() },
-  tan: { saves: 'y', grad: (g, y) => g.mul(y.square().add(1)) },
-  asin: { saves: 'x', grad: (g, x) => g.mul(x.square().neg().add(1).rsqrt()) },
-  acos: { saves: 'x', grad: (g, x) => g.mul(x.square().neg().add(1).rsqrt()).neg() },
-  atan: { saves: 'x', grad: (g, x) => g.div(x.square().add(1)) },
-  tanh: { saves: 'y', grad: (g, y) => g.mul(y.square().neg().add(1)) },
-  sigmoid: { saves: 'y', grad: (g, y) => g.mul(y.mul(y.neg().add(1))) },
-  relu: { saves: 'y', grad: (g, y) => reluGrad(g, y) },
-  erf: {
-    saves: 'x',
-    grad: (g, x) => g.mul(x.square().neg().exp().mul(TWO_OVER_SQRT_PI)),
-  },
-  square: { saves: 'x', grad: (g, x) => g.mul(x.mul(2)) },
-  floor: { saves: 'none' },
-  ceil: { saves: 'none' },
-  round: { saves: 'none' },
-  logicalNot: { saves: 'none' },
-  isnan: { saves: 'none' },
-  isinf: { saves: 'none' },
-};
 
 const backwardNames = new Map<string, string>();
 
@@ -91,7 +62,7 @@ export function backwardName(op: string): string {
 /** Internal: runs unary op `op` on x and records its derivative (the public functions wrap it). */
 export function applyUnary(op: UnaryOp, input: Tensor): Tensor {
   const x = assertTensor(op, input);
-  const rule = UNARY_RULES[op];
+  const rule: TensorDerivative = FUSED_DERIVATIVES[op] ?? unaryOpDef(op).derivative;
   const dtypeRule = unaryOpDef(op).dtype;
   const dtype: DType =
     dtypeRule === 'bool'
