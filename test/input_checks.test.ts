@@ -88,7 +88,19 @@ describe('sizes too large to allocate', () => {
       /randn: a float32 tensor of shape \[100000, 100000\] is too large/,
     );
     expect(() => zeros([1]).expand([1e5, 1e5]).contiguous()).toThrow(
-      /cannot allocate a float32 result of 10000000000 elements, 37\.3 GB \(40000000000 bytes\)/,
+      /contiguous: a float32 tensor of shape \[100000, 100000\] is too large to allocate: 10000000000 elements, 37\.3 GB \(40000000000 bytes\)/,
+    );
+  });
+
+  it('name the op and its operands when a result outgrows its inputs', () => {
+    expect(() => zeros([70000, 1]).add(zeros([1, 70000]))).toThrow(
+      /add: broadcasting \[70000, 1\] with \[1, 70000\]: a float32 tensor of shape \[70000, 70000\] is too large to allocate/,
+    );
+    expect(() => zeros([70000, 1]).matmul(zeros([1, 70000]))).toThrow(
+      /matmul: \[1, 70000, 1\] @ \[1, 1, 70000\]: a float32 tensor of shape \[1, 70000, 70000\] is too large/,
+    );
+    expect(() => zeros([70000]).repeat([70000])).toThrow(
+      /contiguous: a float32 tensor of shape \[70000, 70000\] is too large/,
     );
   });
 });

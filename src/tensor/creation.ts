@@ -1,13 +1,6 @@
 /** Creating tensors: from JavaScript data, filled, ranges, identity and random. */
 import { getBackend } from '../backend/backend.js';
-import {
-  assertDType,
-  DTYPE_BYTES,
-  formatBytes,
-  MAX_ELEMENTS,
-  type DType,
-  type TypedArray,
-} from './dtype.js';
+import { assertAllocatable, assertDType, type DType, type TypedArray } from './dtype.js';
 import { assertValidShape, formatShape, shapeSize } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 import { defaultGenerator, type Generator } from './random.js';
@@ -59,18 +52,6 @@ function toShape(op: string, shape: number | readonly number[]): number[] {
   const out = typeof shape === 'number' ? [shape] : shape;
   assertValidShape(op, out);
   return [...out];
-}
-
-/**
- * Throws, naming the op, the shape and the bytes, when a tensor of `shape` and `dtype` is larger
- * than a typed array can hold (checked before anything of that size is allocated).
- */
-function assertAllocatable(op: string, shape: readonly number[], dtype: DType): void {
-  const elements = shapeSize(shape);
-  if (elements > MAX_ELEMENTS)
-    throw new RangeError(
-      `${op}: a ${dtype} tensor of shape ${formatShape(shape)} is too large to allocate: ${elements} elements, ${formatBytes(elements * DTYPE_BYTES[dtype])}; at most ${MAX_ELEMENTS} elements fit in one tensor`,
-    );
 }
 
 const INT32_MIN = -(2 ** 31);

@@ -1,3 +1,5 @@
+import { formatShape, shapeSize } from './shape.js';
+
 /** Element types. float32 is the default; float64 exists for gradcheck and precise CPU work. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
 
@@ -54,6 +56,24 @@ export function allocateTypedArray(dtype: DType, size: number): TypedArray {
       `cannot allocate a ${dtype} result of ${size} elements, ${formatBytes(size * DTYPE_BYTES[dtype])}: ${error.message}`,
     );
   }
+}
+
+/**
+ * Throws, naming the op, the shape and the bytes (and `inputs`, how the op got there, when given),
+ * when a tensor of `shape` and `dtype` is larger than a typed array can hold: checked before
+ * anything of that size is allocated.
+ */
+export function assertAllocatable(
+  op: string,
+  shape: readonly number[],
+  dtype: DType,
+  inputs?: string,
+): void {
+  const elements = shapeSize(shape);
+  if (elements > MAX_ELEMENTS)
+    throw new RangeError(
+      `${op}: ${inputs ? `${inputs}: ` : ''}a ${dtype} tensor of shape ${formatShape(shape)} is too large to allocate: ${elements} elements, ${formatBytes(elements * DTYPE_BYTES[dtype])}; at most ${MAX_ELEMENTS} elements fit in one tensor`,
+    );
 }
 
 export function isFloatingDType(dtype: DType): boolean {

@@ -4,8 +4,8 @@
  * ops broadcast; their backward sums each gradient back to its operand's shape (sumToShape).
  */
 import { type BinaryOp, binaryOpDef } from '../../backend/op_table.js';
-import { isFloatingDType, type DType } from '../../tensor/dtype.js';
-import { broadcastShapes, shapesEqual } from '../../tensor/shape.js';
+import { assertAllocatable, isFloatingDType, type DType } from '../../tensor/dtype.js';
+import { broadcastShapes, formatShape, shapesEqual } from '../../tensor/shape.js';
 import { Tensor, type TensorLike } from '../../tensor/tensor.js';
 import {
   assertTensor,
@@ -61,8 +61,17 @@ function binaryForward(
   boolResult = false,
 ): Tensor {
   // Equal shapes (the common case) need no broadcasting: skip broadcastShapes' allocations.
-  const shape = shapesEqual(a.shape, b.shape) ? a.shape : broadcastShapes(op, a.shape, b.shape);
   const outDType = boolResult ? 'bool' : computeDType;
+  let shape = a.shape;
+  if (!shapesEqual(a.shape, b.shape)) {
+    shape = broadcastShapes(op, a.shape, b.shape);
+    assertAllocatable(
+      op,
+      shape,
+      outDType,
+      `broadcasting ${formatShape(a.shape)} with ${formatShape(b.shape)}`,
+    );
+  }
   const left = broadcastView(castRaw(a, computeDType), shape);
   const right = broadcastView(castRaw(b, computeDType), shape);
   return fromStorage(a.backend.binary(op, left, right, outDType), shape, outDType, a);

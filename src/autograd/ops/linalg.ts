@@ -4,7 +4,7 @@
  * are arrangements of it, so their gradients come from reshape, expand and this one rule.
  */
 import { traceKernel } from '../../backend/kernel_trace.js';
-import { promoteTypes } from '../../tensor/dtype.js';
+import { assertAllocatable, promoteTypes } from '../../tensor/dtype.js';
 import { broadcastShapes, formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { assertTensor, castRaw, fromStorage, record } from '../define.js';
@@ -14,6 +14,12 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   const dtype = promoteTypes(a.dtype, b.dtype);
   const [batch, m] = a.shape;
   const n = b.shape[2];
+  assertAllocatable(
+    'matmul',
+    [batch, m, n],
+    dtype,
+    `${formatShape(a.shape)} @ ${formatShape(b.shape)}`,
+  );
   const out = fromStorage(
     a.backend.matmul(castRaw(a, dtype), castRaw(b, dtype), dtype),
     [batch, m, n],

@@ -4,6 +4,7 @@
  * windows (slice, select, narrow, diagonal, index) scatter the gradient into zeros.
  */
 import { intArg } from '../../tensor/args.js';
+import { assertAllocatable } from '../../tensor/dtype.js';
 import {
   assertShapeArray,
   contiguousStrides,
@@ -468,6 +469,7 @@ export function diagonal(input: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor 
 // ---- copies and detaching ----
 
 function copyOf(x: Tensor): Tensor {
+  assertAllocatable('contiguous', x.shape, x.dtype);
   return fromStorage(x.backend.copy(x, x.dtype), x.shape, x.dtype, x);
 }
 
