@@ -1,0 +1,251 @@
+/**
+ * inspect's curvature tools against the full Hessians PyTorch formed in float64
+ * (scripts/fixtures/hessian.py → test/fixtures/hessian.json): Hessian-vector products, the extreme
+ * eigenvalues and the top eigenvector by Lanczos, Hutchinson's trace, and the SLQ density.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { F, inspect, linalg, noGrad, tensor, type Tensor } from '../src/index.js';
+import { tridiagonalEigen } from '../src/inspect/tridiagonal_eigen.js';
+import { expectAllClose } from './helpers/close.js';
+import { fromFixture, type FixtureTensor } from './helpers/reference.js';
+
+interface ModelFixture {
+  name: 'mlp_tanh' | 'softmax_regression' | 'tiny_cnn';
+  params: FixtureTensor[];
+  data: Record<string, FixtureTensor>;
+  loss: number;
+  numel: number;
+  eigenvalues: number[];
+  topEigenvector: number[];
+  trace: number;
+  hvps: { v: FixtureTensor[]; hv: FixtureTensor[] }[];
+}
+
+const fixtures = (
+  JSON.parse(
+    readFileSync(fileURLToPath(new URL('./fixtures/hessian.json', import.meta.url)), 'utf8'),
+  ) as { models: ModelFixture[] }
+).models;
+
+type Loss = (params: Tensor[], data: Record<string, Tensor>) => Tensor;
+
+/** The same networks as the fixture script, as functions of the parameter list. */
+const losses: Record<ModelFixture['name'], Loss> = {
+  mlp_tanh: ([w1, b1, w2, b2], { x, y }) =>
+    F.mseLoss(F.linear(F.linear(x, w1, b1).tanh(), w2, b2), y),
+  softmax_regression: ([w, b], { x, labels }) => F.crossEntropy(F.linear(x, w, b), labels),
+  tiny_cnn: ([cw, cb, w, b], { x, labels }) =>
+    F.crossEntropy(F.linear(F.conv2d(x, cw, cb).tanh().flatten(1), w, b), labels),
+};
+
+/** The fixture's network in `dtype`: its params (requiring grad) and the loss as a closure over them. */
+function setup(fixture: ModelFixture, dtype: 'float32' | 'float64' = 'float64') {
+  const cast = (t: Tensor) => (t.isFloatingPoint() ? t.to(dtype) : t);
+  const params = fixture.params.map((p) => cast(fromFixture(p)).requiresGrad_());
+  const data = Object.fromEntries(
+    Object.entries(fixture.data).map(([k, v]) => [k, cast(fromFixture(v))]),
+  );
+  return { params, lossFn: () => losses[fixture.name](params, data) };
+}
+
+/** |Δ| / |expected| of each pair. */
+const relative = (got: number[], expected: number[]) =>
+  got.map((g, i) => Math.abs(g - expected[i]) / Math.abs(expected[i]));
+
+const flat = (ts: Tensor[]) => ts.flatMap((t) => Array.from(t.dataSync()));
+
+describe.each(fixtures)('inspect curvature on $name ($numel params) against PyTorch', (fixture) => {
+  const ascending = fixture.eigenvalues;
+  const descending = [...ascending].reverse();
+  const norm = Math.max(Math.abs(ascending[0]), Math.abs(descending[0]));
+
+  it('hessianVectorProduct equals PyTorch (float64)', async () => {
+    const { params, lossFn } = setup(fixture);
+    for (const { v, hv } of fixture.hvps) {
+      const got = await inspect.hessianVectorProduct(
+        lossFn,
+        params,
+        v.map((t) => fromFixture(t)),
+      );
+      expectAllClose(flat(got), flat(hv.map((t) => fromFixture(t))), { rtol: 1e-10, atol: 1e-12 });
+    }
+  });
+
+  it('hessianEigenvalues: the top 3 (descending) and the top eigenvector, float64', async () => {
+    const { params, lossFn } = setup(fixture);
+    const result = await inspect.hessianEigenvalues(lossFn, params, {
+      k: 3,
+      seed: 1,
+      returnEigenvectors: true,
+    });
+    expect(result.converged).toBe(true);
+    expect(result.eigenvalues).toHaveLength(3);
+    expect(Math.max(...relative(result.eigenvalues, descending.slice(0, 3)))).toBeLessThan(1e-8);
+    expect(result.loss).toBeCloseTo(fixture.loss, 12);
+    const top = result.eigenvectors![0];
+    expect(top.map((t) => t.shape)).toEqual(params.map((p) => p.shape));
+    expectAllClose(flat(top), fixture.topEigenvector, { atol: 1e-6, rtol: 0 });
+  });
+
+  it("hessianEigenvalues: 'smallest' and 'largest-magnitude'", async () => {
+    const { params, lossFn } = setup(fixture);
+    const smallest = await inspect.hessianEigenvalues(lossFn, params, {
+      k: 2,
+      which: 'smallest',
+      seed: 2,
+    });
+    // Lanczos from one vector sees an exactly repeated eigenvalue once (softmax regression's null
+    // space: 5 zeros) until its Krylov space closes, so the reference is the distinct eigenvalues.
+    const distinct = ascending.filter((x, i) => i === 0 || x - ascending[i - 1] > 1e-9 * norm);
+    expectAllClose(smallest.eigenvalues, distinct.slice(0, 2), { rtol: 0, atol: 1e-8 * norm });
+    const byMagnitude = [...ascending].sort((a, b) => Math.abs(b) - Math.abs(a)).slice(0, 2);
+    const largest = await inspect.hessianEigenvalues(lossFn, params, {
+      k: 2,
+      which: 'largest-magnitude',
+      seed: 3,
+    });
+    expectAllClose(largest.eigenvalues, byMagnitude, { rtol: 1e-8 });
+  });
+
+  it('hessianEigenvalues in float32 agrees within 1e-3 relative', async () => {
+    const { params, lossFn } = setup(fixture, 'float32');
+    const result = await inspect.hessianEigenvalues(lossFn, params, { k: 2, seed: 4 });
+    expect(Math.max(...relative(result.eigenvalues, descending.slice(0, 2)))).toBeLessThan(1e-3);
+  });
+
+  it('hessianTrace (Hutchinson) is within 4 standard errors of the trace', async () => {
+    const { params, lossFn } = setup(fixture);
+    const result = await inspect.hessianTrace(lossFn, params, { maxIter: 60, seed: 5 });
+    expect(result.standardError).toBeGreaterThan(0);
+    expect(Number.isFinite(result.standardError)).toBe(true);
+    expect(Math.abs(result.trace - fixture.trace)).toBeLessThan(4 * result.standardError);
+  });
+});
+
+describe('inspect.hessianDensity (stochastic Lanczos quadrature)', () => {
+  const fixture = fixtures.find((f) => f.name === 'mlp_tanh')!;
+
+  it('with as many steps as parameters, its nodes are the eigenvalues and it integrates to 1', async () => {
+    const { params, lossFn } = setup(fixture);
+    const { runs, grid, density, sigma } = await inspect.hessianDensity(lossFn, params, {
+      iterations: fixture.numel,
+      runs: 2,
+      seed: 6,
+    });
+    expect(runs).toHaveLength(2);
+    for (const run of runs) {
+      expectAllClose(run.nodes, fixture.eigenvalues, { rtol: 0, atol: 1e-9 });
+      expect(run.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    }
+    const step = grid[1] - grid[0];
+    expect(density.reduce((a, b) => a + b, 0) * step).toBeCloseTo(1, 6);
+    // The mass within 3σ of the top eigenvalue is its weight (averaged over the runs): it sits there.
+    const top = fixture.eigenvalues[fixture.numel - 1];
+    const mass = density.reduce(
+      (m, d, i) => (Math.abs(grid[i] - top) < 3 * sigma ? m + d * step : m),
+      0,
+    );
+    const weight = (runs[0].weights.at(-1)! + runs[1].weights.at(-1)!) / 2;
+    expect(mass).toBeGreaterThan(0.99 * 0.9973 * weight);
+    expect(mass).toBeLessThan(1.01 * weight + 1e-6);
+  });
+
+  it('with few steps, the nodes lie within the spectrum and the weights sum to 1', async () => {
+    const { params, lossFn } = setup(fixture);
+    const { runs } = await inspect.hessianDensity(lossFn, params, { iterations: 12, seed: 7 });
+    const [lo, hi] = [fixture.eigenvalues[0], fixture.eigenvalues.at(-1)!];
+    expect(runs[0].nodes).toHaveLength(12);
+    expect(runs[0].nodes.every((x) => x >= lo - 1e-9 && x <= hi + 1e-9)).toBe(true);
+    expect(runs[0].weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    // Gauss quadrature's extreme nodes converge first: the top one is λ_max already.
+    expect(runs[0].nodes.at(-1)!).toBeCloseTo(hi, 4);
+  });
+});
+
+describe('Lanczos details', () => {
+  /** 0.5·xᵀAx: its Hessian is A (symmetric). */
+  const quadratic = (a: number[][]) => {
+    const A = tensor(a, { dtype: 'float64' });
+    const x = tensor(
+      a.map((_, i) => i / 10),
+      { dtype: 'float64', requiresGrad: true },
+    );
+    return { x, lossFn: () => x.dot(A.matmul(x)).mul(0.5), A };
+  };
+
+  it('finds repeated eigenvalues (restarting when the Krylov space closes)', async () => {
+    const { x, lossFn } = quadratic([
+      [5, 0, 0, 0],
+      [0, 5, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, -2],
+    ]);
+    const result = await inspect.hessianEigenvalues(lossFn, x, { k: 3, seed: 8 });
+    expectAllClose(result.eigenvalues, [5, 5, 1], { atol: 1e-12 });
+    const smallest = await inspect.hessianEigenvalues(lossFn, [x], { which: 'smallest', seed: 9 });
+    expect(smallest.eigenvalues[0]).toBeCloseTo(-2, 12);
+  });
+
+  it('the tridiagonal QL solver agrees with linalg.eigh', () => {
+    const alpha = [2, -1, 0.5, 3, 1e-3, 4, -2];
+    const beta = [1, 0.3, -2, 0.7, 1e-9, 1.5];
+    const m = alpha.length;
+    const dense = Array.from({ length: m }, (_, i) =>
+      Array.from({ length: m }, (_, j) =>
+        i === j ? alpha[i] : Math.abs(i - j) === 1 ? beta[Math.min(i, j)] : 0,
+      ),
+    );
+    const { values, rows } = tridiagonalEigen(alpha, beta, [0, m - 1]);
+    const { eigenvalues, eigenvectors } = linalg.eigh(tensor(dense, { dtype: 'float64' }));
+    expectAllClose(values, eigenvalues, { atol: 1e-13 });
+    // Rows of the eigenvector matrix, compared without sign (each column's sign is arbitrary).
+    const v = eigenvectors.arraySync() as number[][];
+    expectAllClose(rows[0].map(Math.abs), v[0].map(Math.abs), { atol: 1e-12 });
+    expectAllClose(rows[1].map(Math.abs), v[m - 1].map(Math.abs), { atol: 1e-12 });
+  });
+});
+
+describe('inspect curvature errors name the function and the problem', () => {
+  const w = () => tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });
+
+  it('params that do not require grad', async () => {
+    const p = tensor([1, 2]);
+    await expect(inspect.hessianEigenvalues(() => p.pow(2).sum(), [p])).rejects.toThrow(
+      /inspect\.hessianEigenvalues: params\[0\] \(shape \[2\]\) does not require grad/,
+    );
+  });
+
+  it('a loss that is not a scalar', async () => {
+    const p = w();
+    await expect(inspect.hessianTrace(() => p.pow(2), [p])).rejects.toThrow(
+      /inspect\.hessianTrace: lossFn must return a scalar loss \(one element\), got shape \[3\]/,
+    );
+  });
+
+  it('k larger than the parameter count', async () => {
+    const p = w();
+    await expect(inspect.hessianEigenvalues(() => p.pow(3).sum(), p, { k: 4 })).rejects.toThrow(
+      /inspect\.hessianEigenvalues: k = 4 is larger than the number of parameters \(3\)/,
+    );
+  });
+
+  it('a loss whose graph does not reach a param', async () => {
+    const p = w();
+    const unused = w();
+    await expect(inspect.hessianDensity(() => p.pow(3).sum(), [p, unused])).rejects.toThrow(
+      /inspect\.hessianDensity: the loss does not depend on params\[1\] \(shape \[3\]\): its gradient is None/,
+    );
+    await expect(
+      inspect.hessianVectorProduct(() => noGrad(() => p.pow(3).sum()), [p], [w()]),
+    ).rejects.toThrow(/inspect\.hessianVectorProduct: the loss does not require grad/);
+  });
+
+  it('v shaped unlike the params', async () => {
+    const p = w();
+    await expect(
+      inspect.hessianVectorProduct(() => p.pow(3).sum(), [p], [tensor([1, 2])]),
+    ).rejects.toThrow(/v\[0\] has shape \[2\] but params\[0\] has shape \[3\]/);
+  });
+});
