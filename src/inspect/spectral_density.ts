@@ -26,7 +26,7 @@ export interface HessianDensityOptions {
   gridSize?: number;
   /**
    * Standard deviation of the Gaussian put at each node; default 1% of the spread of the nodes
-   * (PyHessian uses a variance of 1e-5 × the spread). The grid runs from the smallest node − 6σ to
+   * (PyHessian uses a variance of 1e-5 × max(1, spread)). The grid runs from the smallest node − 6σ to
    * the largest + 6σ, so the density integrates to 1 on it.
    */
   sigma?: number;
