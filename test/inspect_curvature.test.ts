@@ -241,6 +241,43 @@ describe('Lanczos details', () => {
     expect(smallest.eigenvalues[0]).toBeCloseTo(-2, 12);
   });
 
+  it('hessianVectorProduct: the TSDoc example, one tensor in, one tensor out', async () => {
+    const w = tensor([1, 2], { requiresGrad: true });
+    const [hv] = await inspect.hessianVectorProduct(() => w.pow(3).sum(), [w], [tensor([1, 1])]);
+    expectAllClose(hv, [6, 12]);
+    // A single tensor gives a single tensor; v of another float dtype is cast to the param's.
+    const single = await inspect.hessianVectorProduct(
+      () => w.pow(3).sum(),
+      w,
+      tensor([1, -1], { dtype: 'float64' }),
+    );
+    expect(single.dtype).toBe('float32');
+    expectAllClose(single, [6, -12]);
+  });
+
+  it('hessianTrace is exact, and stops at minIter, when the Hessian is diagonal', async () => {
+    const { x, lossFn } = quadratic([
+      [3, 0, 0],
+      [0, -1, 0],
+      [0, 0, 0.5],
+    ]);
+    const result = await inspect.hessianTrace(lossFn, x, { minIter: 4, seed: 10 });
+    expect(result.samples).toHaveLength(4);
+    expect(result.trace).toBeCloseTo(2.5, 14);
+    expect(result.standardError).toBeCloseTo(0, 14);
+  });
+
+  it('one parameter: its Hessian is a number', async () => {
+    const w = tensor(0.5, { dtype: 'float64', requiresGrad: true });
+    const result = await inspect.hessianEigenvalues(() => w.pow(4), w, {
+      returnEigenvectors: true,
+    });
+    expect(result.eigenvalues[0]).toBeCloseTo(12 * 0.25, 12);
+    expect(result.converged).toBe(true);
+    expect(result.eigenvectors![0][0].shape).toEqual([]);
+    expectAllClose(result.eigenvectors![0][0].reshape([1]), [1]);
+  });
+
   it('the tridiagonal QL solver agrees with linalg.eigh', () => {
     const alpha = [2, -1, 0.5, 3, 1e-3, 4, -2];
     const beta = [1, 0.3, -2, 0.7, 1e-9, 1.5];
