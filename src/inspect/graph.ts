@@ -63,11 +63,21 @@ export interface GraphJSON {
 
 /** A backward graph with its exports. */
 export class Graph {
+  readonly #ids: ReadonlyMap<Node, string>;
+
   constructor(
     readonly nodes: readonly GraphNode[],
     readonly edges: readonly GraphEdge[],
     readonly output: string,
-  ) {}
+    ids: ReadonlyMap<Node, string> = new Map(),
+  ) {
+    this.#ids = ids;
+  }
+
+  /** The id of an autograd node of this graph (a `backwardSteps` step's node, say). @example g.idOf(loss.gradFn!); // 'n7' */
+  idOf(node: Node): string | undefined {
+    return this.#ids.get(node);
+  }
 
   /** Plain data (what JSON.stringify writes). @example JSON.stringify(inspect.graph(loss)); */
   toJSON(): GraphJSON {
@@ -207,7 +217,7 @@ export function graph(tensor: Tensor, options: GraphOptions = {}): Graph {
     }
     return out;
   });
-  return new Graph(nodes, edges, ids.get(root)!);
+  return new Graph(nodes, edges, ids.get(root)!, ids);
 }
 
 function leafNames(options: GraphOptions): Map<Tensor, string> {
