@@ -237,6 +237,8 @@ function start(): void {
   $('stop').addEventListener('click', () => state && (state.training = false));
   input('history-file').addEventListener('change', () => {
     const file = input('history-file').files?.[0];
+    // Cleared, so that choosing the same file again (rewritten by a running job) reloads it.
+    input('history-file').value = '';
     if (file) void openHistory(file);
   });
   fillForm('neuron');
