@@ -94,6 +94,8 @@ describe('inspect.graph', () => {
     expect(sin.site).toMatch(/inspect_graph\.test\.ts:\d+:\d+/);
     expectAllClose(sin.value!, a.sin(), { rtol: 0 });
     expect(inspect.graph(example().y).nodes.every((n) => n.site === undefined)).toBe(true);
+    // Scalars show their value in the box.
+    expect(g.toSVG()).toContain(`[] = ${Number(Number(y.itemSync()).toPrecision(4))}</text>`);
   });
 
   it('writes DOT whose edges join declared nodes', () => {

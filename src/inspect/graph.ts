@@ -116,7 +116,10 @@ export class Graph {
       this.nodes.map((n) => ({
         id: n.id,
         label: n.label,
-        detail: formatShape(n.shape),
+        // A scalar's value fits the box, as in the worked examples of backprop.
+        detail:
+          formatShape(n.shape) +
+          (n.value?.length === 1 ? ` = ${Number(n.value[0].toPrecision(4))}` : ''),
         title: nodeTitle(n),
         kind: n.isOutput ? 'output' : n.kind,
       })),
