@@ -238,6 +238,9 @@ describe.skipIf(!found)('the inspector page in chromium', () => {
 
     const out = join(tmp, 'static');
     expect(await runCli(['inspect', '--static', out])).toContain('index.html');
+    await expect(runCli(['inspect', '--port', '70000'])).rejects.toThrow(
+      'inspect: --port must be an integer from 0 to 65535, got 70000',
+    );
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('inspector.js');
     await svgPage.goto(`file://${out}/index.html`);
     await svgPage.waitForSelector('body[data-ready="true"]');

@@ -84,6 +84,10 @@ export function serveInspectorPage(
   port: number,
   host = '127.0.0.1',
 ): Promise<Server> {
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    return Promise.reject(
+      new Error(`inspect: --port must be an integer from 0 to 65535, got ${port}`),
+    );
   const files = new Map(
     Object.keys(PAGE_FILES).map((f) => [`/${f}`, readFileSync(join(pageDir, f))]),
   );
