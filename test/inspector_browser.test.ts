@@ -23,7 +23,8 @@ const CHROMIUM =
     .find((file) => existsSync(file)) ??
   '/usr/bin/chromium';
 const found = existsSync(CHROMIUM);
-if (!found && process.env.CI) {
+const ci = process.env.CI !== undefined && !['', '0', 'false'].includes(process.env.CI);
+if (!found && ci) {
   throw new Error(
     `inspector browser test: chromium not found at ${CHROMIUM}, and CI is set (.ci/run installs it)`,
   );
