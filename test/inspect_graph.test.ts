@@ -122,6 +122,10 @@ describe('inspect.graph', () => {
 
   it('refuses a tensor without a graph, and gradients of a freed graph', () => {
     expect(() => inspect.graph(tensor([1, 2]))).toThrow(/does not require grad/);
+    const { a, y: z } = example();
+    expect(() => inspect.graph(z, { names: { a, b: 3 as unknown as Tensor } })).toThrow(
+      'inspect.graph: names.b must be a Tensor, got number',
+    );
     const { y } = example();
     y.backward();
     expect(() => inspect.graph(y, { grads: true })).toThrow(

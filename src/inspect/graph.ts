@@ -228,7 +228,15 @@ function leafNames(options: GraphOptions): Map<Tensor, string> {
   if (options.module) for (const [name, p] of options.module.namedParameters()) names.set(p, name);
   const given = options.names;
   if (given instanceof Map) for (const [t, name] of given) names.set(t, name);
-  else if (given) for (const [name, t] of Object.entries(given)) names.set(t, name);
+  else if (given) {
+    for (const [name, t] of Object.entries(given)) {
+      if (!(t instanceof Tensor))
+        throw new TypeError(
+          `inspect.graph: names.${name} must be a Tensor, got ${t === null ? 'null' : typeof t}`,
+        );
+      names.set(t, name);
+    }
+  }
   return names;
 }
 
