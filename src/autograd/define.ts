@@ -8,6 +8,7 @@ import { isFloatingDType, promoteTypes, promoteWithScalar, type DType } from '..
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { isGradEnabled } from './grad_mode.js';
+import { isGraphRecording, noteRecorded } from './graph_recording.js';
 import { Node, type BackwardFn } from './node.js';
 
 /**
@@ -63,6 +64,7 @@ export function record(
   const node = new Node(name, edges, saved, backward, shapes, dtypes);
   node.scratch = scratch;
   output.setGradFn(node);
+  if (isGraphRecording()) noteRecorded(node, output);
   return output;
 }
 

@@ -71,6 +71,11 @@ function topologicalOrder(roots: readonly Node[], consumers: Map<Node, number>):
   return order;
 }
 
+/** Every node reachable from `roots`, consumers before inputs: the order backward runs them in. */
+export function reverseTopologicalOrder(roots: readonly Node[]): Node[] {
+  return topologicalOrder(roots, collectGraph(roots));
+}
+
 function addGradients(a: Tensor | undefined, b: Tensor): Tensor {
   return a === undefined ? b : a.add(b);
 }

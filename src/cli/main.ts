@@ -22,6 +22,7 @@ import { METHOD_DEFAULTS, METHOD_NAMES, type MethodName } from './learn_methods.
 import { runSequenceJob, SEQUENCE_DATASETS, SEQUENCE_MODEL_NAMES } from './sequence_cli.js';
 import type { DpOptions } from './private_job.js';
 import { trainInt8Mnist } from './int8_job.js';
+import { runInspect } from './inspect_command.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -329,6 +330,17 @@ export function createProgram(): Command {
     .argument('<out>', 'the file to write')
     .action((checkpoint: string, out: string, opts) => {
       process.stdout.write(exportCheckpoint(opts.format as ExportFormat, checkpoint, out) + '\n');
+    });
+
+  program
+    .command('inspect')
+    .description(
+      'the inspector: a page where chainrule runs in the browser (graph, backward step-through, training)',
+    )
+    .option('--port <n>', 'port to serve the page on', nonNegativeInt, 8080)
+    .option('--static <dir>', 'write the page into DIR instead of serving it')
+    .action(async (opts) => {
+      await runInspect({ port: opts.port as number, static: opts.static as string | undefined });
     });
   return program;
 }

@@ -1,9 +1,34 @@
 /**
- * `inspect.*`: seeing backprop happen: gradient diagnostics, graph export and curvature.
+ * `inspect`: see backprop happen: graph export, the backward step-through, gradient diagnostics
+ * and curvature.
  * @example
  * import { inspect } from 'chainrule';
  * const { eigenvalues } = await inspect.hessianEigenvalues(lossFn, model.parameters(), { k: 2 });
  */
+
+// Graph export and the backward step-through.
+export {
+  graph,
+  Graph,
+  type GraphOptions,
+  type GraphNode,
+  type GraphEdge,
+  type GraphJSON,
+} from './graph.js';
+export {
+  backwardSteps,
+  type BackwardStep,
+  type BackwardStepInput,
+  type BackwardStepsOptions,
+} from './backward_steps.js';
+export { recordGraph, setRecordGraph, isGraphRecording } from '../autograd/graph_recording.js';
+export {
+  layeredLayout,
+  type Layout,
+  type LayoutBox,
+  type LayoutEdge,
+  type LayoutOptions,
+} from './graph_layout.js';
 
 // Curvature: Hessian-vector products, eigenvalues (Lanczos), trace (Hutchinson), density (SLQ).
 export { hessianVectorProduct, type LossFn, type Params } from './hessian_vector_product.js';
