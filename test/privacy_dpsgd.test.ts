@@ -111,6 +111,32 @@ describe('privacy.GradSampleModule', () => {
     expect(Math.max(...clippedNorms)).toBeLessThanOrEqual(C);
   });
 
+  it("with accumulateGrads off, skips the parameters' .grad and clips the same", () => {
+    manualSeed(6);
+    const model = new nn.Sequential(
+      new nn.Linear(6, 8),
+      new nn.ReLU(),
+      new nn.Linear(8, 3),
+    ).double();
+    const gsm = new privacy.GradSampleModule(model);
+    const x = randn([5, 6], { dtype: 'float64', requiresGrad: true });
+    const y = randint(0, 3, [5]);
+    F.crossEntropy(gsm.call(x), y).backward();
+    const want = gsm.clipAndSum(0.5);
+    const wantInputGrad = x.grad!.clone();
+    gsm.zeroGrad();
+    gsm.clearCaptures();
+    x.grad = null;
+    gsm.accumulateGrads = false;
+    F.crossEntropy(gsm.call(x), y).backward();
+    for (const p of model.parameters()) expect(p.grad).toBeNull();
+    // The input's gradient flows as before, and the clipped sums need no ordinary .grad.
+    expectAllClose(x.grad!, wantInputGrad, { rtol: 1e-12 });
+    const got = gsm.clipAndSum(0.5);
+    expectAllClose(got.norms!, want.norms!, { rtol: 1e-12 });
+    for (const [p, s] of want.sums) expectAllClose(got.sums.get(p)!, s, { rtol: 1e-12 });
+  });
+
   it('refuses batch norm, naming the layer and group norm as the fix', () => {
     const model = new nn.Sequential(new nn.Conv2d(1, 8, 3), new nn.BatchNorm2d(8), new nn.ReLU());
     expect(() => new privacy.GradSampleModule(model)).toThrow(
@@ -182,8 +208,12 @@ describe('privacy.DPOptimizer', () => {
       expectedBatchSize: 8,
     });
     const x = randn([4, 3], { dtype: 'float64' });
-    F.mseLoss(gsm.call(x), randn([4, 2], { dtype: 'float64' })).backward();
+    const t = randn([4, 2], { dtype: 'float64' });
+    // The plain gradient through F.linear: the layer's own calls skip it under a DPOptimizer.
+    F.mseLoss(F.linear(x, layer.weight, layer.bias), t).backward();
     const plain = layer.weight.grad!.clone(); // mean over 4 examples
+    opt.zeroGrad();
+    F.mseLoss(gsm.call(x), t).backward();
     opt.privatizeGrads();
     // No clipping and no noise: the sum of the 4 examples' gradients over 8.
     expectAllClose(layer.weight.grad!, plain.mul(4 / 8), { rtol: 1e-9 });

@@ -73,6 +73,8 @@ export class DPOptimizer {
       );
     this.originalOptimizer = optimizer;
     this.module = options.module;
+    // step() replaces every .grad with the clipped noisy sum: backward need not compute it.
+    this.module.accumulateGrads = false;
     this.noiseMultiplier = noiseMultiplier;
     this.maxGradNorm = maxGradNorm;
     this.expectedBatchSize = expectedBatchSize;
