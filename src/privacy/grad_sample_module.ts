@@ -212,10 +212,14 @@ export class GradSampleModule extends Module {
 
   /**
    * DP-SGD's clipping: each example's gradient over all parameters scaled to norm at most
-   * `maxGradNorm`, summed over the batch. Returns the sums per parameter, the per-sample norms
-   * before clipping and the batch size (0 when the last backward saw no layer).
+   * `maxGradNorm`, summed over the batch (and times `scale`, folded into the clip factors).
+   * Returns the sums per parameter, the per-sample norms before clipping and the batch size (0
+   * when the last backward saw no layer).
    */
-  clipAndSum(maxGradNorm: number): {
+  clipAndSum(
+    maxGradNorm: number,
+    { scale: sumScale = 1 }: { scale?: number } = {},
+  ): {
     sums: Map<Parameter, Tensor>;
     norms: Tensor | null;
     batchSize: number;
@@ -238,7 +242,12 @@ export class GradSampleModule extends Module {
       for (const p of prepared.slice(1)) sq = sq.add(p.normSq);
       const norms = sq.sqrt().mul(scale);
       // Opacus's factor: min(1, C / (‖g‖ + 1e-6)), times the scale to each example's own loss.
-      const factor = norms.add(1e-6).reciprocal().mul(maxGradNorm).clamp(null, 1).mul(scale);
+      const factor = norms
+        .add(1e-6)
+        .reciprocal()
+        .mul(maxGradNorm)
+        .clamp(null, 1)
+        .mul(scale * sumScale);
       const sums = new Map<Parameter, Tensor>();
       for (const { layer, calls, perSample } of prepared) {
         const part = perSample

@@ -286,6 +286,15 @@ export class FunctionBuilder {
   i32_shr_u(): this {
     return this.op(0x76);
   }
+  i32_shr_s(): this {
+    return this.op(0x75);
+  }
+  i32_xor(): this {
+    return this.op(0x73);
+  }
+  i32_rotl(): this {
+    return this.op(0x77);
+  }
   f32_reinterpret_i32(): this {
     return this.op(0xbe);
   }
@@ -313,6 +322,9 @@ export class FunctionBuilder {
   // f64 arithmetic and conversions (float32 sums accumulate in float64, as the reference does).
   f64_load(offset = 0): this {
     return this.op(0x2b).memarg(3, offset);
+  }
+  f64_store(offset = 0): this {
+    return this.op(0x39).memarg(3, offset);
   }
   f64_const(v: number): this {
     this.code.push(0x44);
