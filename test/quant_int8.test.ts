@@ -26,6 +26,7 @@ describe('int8 matmul kernels', () => {
           [3, 5, 17],
           [7, 9, 64],
           [130, 66, 200], // several tasks: the thread pool when there are threads
+          [38, 302, 600], // two blocks of B's rows (128 KB each), the second one partial
         ]) {
           for (const nonNegative of [true, false]) {
             const a = randomInt8(m * k, rng, nonNegative);

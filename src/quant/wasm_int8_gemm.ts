@@ -4,7 +4,7 @@
  * the way the float32 gemm runs: C [m, n] = A [m, k] · B [n, k]ᵀ in int32 for int8 operands in
  * [−127, 127].
  *
- * Both operands are packed K-contiguous, k padded with zeros to a multiple of 16, rows padded to
+ * Both operands are packed K-contiguous, k padded with zeros to a multiple of 32, rows padded to
  * the 2×4 register tile; each step of the micro-kernel loads 16 int8 of two rows of A and of four
  * rows of B and accumulates eight dot products in eight i32x4 accumulators:
  * - relaxed SIMD: `i16x8.relaxed_dot_i8x16_i7x16_s` (16 products summed in pairs: pmaddubsw on
@@ -33,10 +33,12 @@ const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB
 /** Bytes 0…1023: the thread pool's control block; 1024…: this kernel's job parameters. */
 const PARAMS = 1024;
-const P = { A: 0, B: 1, C: 2, MPAD: 3, NPAD: 4, K16: 5, RPT: 6 } as const;
+const P = { A: 0, B: 1, C: 2, MPAD: 3, NPAD: 4, KP: 5, RPT: 6, NB: 7 } as const;
 const DATA_START = 4096;
 const MR = 2;
 const NR = 4;
+/** k per loop step: two 16-byte steps, the second at a load offset (no address arithmetic). */
+const KSTEP = 32;
 
 export type Int8Variant = 'relaxed' | 'simd';
 
@@ -77,9 +79,14 @@ export function buildInt8GemmModule(
   });
   const f = m.func('run_task', ['i32', 'i32'], []);
   const index = f.param(1);
-  const [a, b, c, npad, k16, i, iEnd, j, t] = Array.from({ length: 9 }, () => f.local('i32'));
+  const [a, b, c, npad, kp, i, iEnd, j, t, i0, jb, jEnd] = Array.from({ length: 12 }, () =>
+    f.local('i32'),
+  );
   const pa = [f.local('i32'), f.local('i32')];
   const pb = Array.from({ length: NR }, () => f.local('i32'));
+  // This step's addresses in A's and B's rows: the loads add their offsets.
+  const xa = Array.from({ length: MR }, () => f.local('i32'));
+  const xb = Array.from({ length: NR }, () => f.local('i32'));
   const acc: Local[][] = Array.from({ length: MR }, () =>
     Array.from({ length: NR }, () => f.local('v128')),
   );
@@ -89,7 +96,7 @@ export function buildInt8GemmModule(
   param(f, P.B).set(b);
   param(f, P.C).set(c);
   param(f, P.NPAD).set(npad);
-  param(f, P.K16).set(k16);
+  param(f, P.KP).set(kp);
   // Rows [index·RPT, min((index + 1)·RPT, MPAD)).
   f.get(index);
   param(f, P.RPT).i32_mul().tee(i);
@@ -98,45 +105,70 @@ export function buildInt8GemmModule(
   param(f, P.MPAD);
   f.get(iEnd);
   param(f, P.MPAD).i32_lt_s().select().set(iEnd);
+  f.get(i).set(i0);
+  // Blocks of NB rows of B (columns of C), each swept by all this task's rows of A while it is
+  // in cache: without them each pair of A's rows read all of B (1 MB at n = 1024) from L3.
+  f.i32_const(0).set(jb);
   f.block(() =>
     f.loop(() => {
-      f.get(i).get(iEnd).i32_ge_s().br_if(1);
-      // pa[r] = A + (i + r)·K16
-      f.get(i).get(k16).i32_mul().get(a).i32_add().tee(pa[0]).get(k16).i32_add().set(pa[1]);
-      f.for_(
-        j,
-        () => f.i32_const(0),
-        () => f.get(npad),
-        NR,
-        () => {
-          f.get(j).get(k16).i32_mul().get(b).i32_add().set(pb[0]);
-          for (let q = 1; q < NR; q++)
-            f.get(pb[q - 1])
-              .get(k16)
-              .i32_add()
-              .set(pb[q]);
-          for (const row of acc) for (const x of row) f.v128_const_zero().set(x);
-          f.for_(
-            t,
-            () => f.i32_const(0),
-            () => f.get(k16),
-            16,
-            () => microStep(),
-          );
-          storeTile();
-        },
-      );
-      f.get(i).i32_const(MR).i32_add().set(i).br(0);
+      f.get(jb).get(npad).i32_ge_s().br_if(1);
+      // jEnd = min(jb + NB, NPAD)
+      f.get(jb);
+      param(f, P.NB).i32_add().tee(jEnd);
+      f.get(npad);
+      f.get(jEnd).get(npad).i32_lt_s().select().set(jEnd);
+      f.get(i0).set(i);
+      rowPairs();
+      f.get(jEnd).set(jb).br(0);
     }),
   );
   return m.encode();
 
+  /** Rows [i, iEnd) of A in pairs against rows [jb, jEnd) of B. */
+  function rowPairs(): void {
+    f.block(() =>
+      f.loop(() => {
+        f.get(i).get(iEnd).i32_ge_s().br_if(1);
+        // pa[r] = A + (i + r)·KP
+        f.get(i).get(kp).i32_mul().get(a).i32_add().tee(pa[0]).get(kp).i32_add().set(pa[1]);
+        f.for_(
+          j,
+          () => f.get(jb),
+          () => f.get(jEnd),
+          NR,
+          () => {
+            f.get(j).get(kp).i32_mul().get(b).i32_add().set(pb[0]);
+            for (let q = 1; q < NR; q++)
+              f.get(pb[q - 1])
+                .get(kp)
+                .i32_add()
+                .set(pb[q]);
+            for (const row of acc) for (const x of row) f.v128_const_zero().set(x);
+            f.for_(
+              t,
+              () => f.i32_const(0),
+              () => f.get(kp),
+              KSTEP,
+              () => {
+                for (let r = 0; r < MR; r++) f.get(pa[r]).get(t).i32_add().set(xa[r]);
+                for (let q = 0; q < NR; q++) f.get(pb[q]).get(t).i32_add().set(xb[q]);
+                for (let off = 0; off < KSTEP; off += 16) microStep(off);
+              },
+            );
+            storeTile();
+          },
+        );
+        f.get(i).i32_const(MR).i32_add().set(i).br(0);
+      }),
+    );
+  }
+
   /** 16 values of k: two rows of A against four rows of B. */
-  function microStep(): void {
+  function microStep(off: number): void {
     if (variant === 'relaxed') {
-      for (let r = 0; r < MR; r++) f.get(pa[r]).get(t).i32_add().v128_load().set(av[r]);
+      for (let r = 0; r < MR; r++) f.get(xa[r]).v128_load(off).set(av[r]);
       for (let q = 0; q < NR; q++) {
-        f.get(pb[q]).get(t).i32_add().v128_load().set(bv[0]);
+        f.get(xb[q]).v128_load(off).set(bv[0]);
         for (let r = 0; r < MR; r++) {
           // (signed B, 7-bit A): pairs summed to i16, then pairs of those added to i32.
           f.get(acc[r][q]).get(bv[0]).get(av[r]);
@@ -148,7 +180,7 @@ export function buildInt8GemmModule(
       return;
     }
     for (let r = 0; r < MR; r++) {
-      f.get(pa[r]).get(t).i32_add().v128_load().set(bv[2]);
+      f.get(xa[r]).v128_load(off).set(bv[2]);
       f.get(bv[2]);
       simd(f, I16X8_EXTEND_LOW_I8X16_S);
       f.set(av[2 * r]);
@@ -157,7 +189,7 @@ export function buildInt8GemmModule(
       f.set(av[2 * r + 1]);
     }
     for (let q = 0; q < NR; q++) {
-      f.get(pb[q]).get(t).i32_add().v128_load().set(bv[2]);
+      f.get(xb[q]).v128_load(off).set(bv[2]);
       f.get(bv[2]);
       simd(f, I16X8_EXTEND_LOW_I8X16_S);
       f.set(bv[0]);
@@ -231,6 +263,12 @@ function runtimeFor(variant: Int8Variant): Int8Runtime | null {
   return rt;
 }
 
+/**
+ * Bytes of B swept by a task's rows of A at a time: in L2 beside those rows (Zen 5 and recent
+ * Intel cores have 1–2 MB of L2; 128 KB leaves room on older 256 KB ones).
+ */
+const B_BLOCK_BYTES = 128 * 1024;
+
 /** Below this many multiply-adds a product stays on the calling thread. */
 const PARALLEL_MIN_WORK = 1 << 20;
 
@@ -251,12 +289,20 @@ export function int8KernelFor(aNonNegative: boolean): Int8Variant | 'reference' 
   return 'reference';
 }
 
+/** Whether no value of `x` is negative: the sign bits of four values per 32-bit word at a time. */
 function allNonNegative(x: Int8Array): boolean {
-  for (let i = 0; i < x.length; i++) if (x[i] < 0) return false;
+  const head = Math.min(x.length, (4 - (x.byteOffset & 3)) & 3);
+  for (let i = 0; i < head; i++) if (x[i] < 0) return false;
+  const words = (x.length - head) >> 2;
+  const w = new Int32Array(x.buffer, x.byteOffset + head, words);
+  let signs = 0;
+  for (let i = 0; i < words; i++) signs |= w[i];
+  if ((signs & 0x80808080) !== 0) return false;
+  for (let i = head + 4 * words; i < x.length; i++) if (x[i] < 0) return false;
   return true;
 }
 
-/** Copies [rows, k] into [rowsPad, k16] at `offset`, zero-padded. */
+/** Copies [rows, k] into [rowsPad, kp] at `offset`, zero-padded. */
 function pack(
   dst: Int8Array,
   offset: number,
@@ -264,13 +310,13 @@ function pack(
   rows: number,
   rowsPad: number,
   k: number,
-  k16: number,
+  kp: number,
 ): void {
-  if (k === k16) dst.set(src, offset);
-  else for (let r = 0; r < rows; r++) dst.set(src.subarray(r * k, (r + 1) * k), offset + r * k16);
-  if (k !== k16)
-    for (let r = 0; r < rows; r++) dst.fill(0, offset + r * k16 + k, offset + (r + 1) * k16);
-  dst.fill(0, offset + rows * k16, offset + rowsPad * k16);
+  if (k === kp) dst.set(src, offset);
+  else for (let r = 0; r < rows; r++) dst.set(src.subarray(r * k, (r + 1) * k), offset + r * kp);
+  if (k !== kp)
+    for (let r = 0; r < rows; r++) dst.fill(0, offset + r * kp + k, offset + (r + 1) * kp);
+  dst.fill(0, offset + rows * kp, offset + rowsPad * kp);
 }
 
 /**
@@ -288,11 +334,11 @@ export function matmulNTWasm(
   if (kind === 'reference' || m === 0 || n === 0)
     return kind === 'reference' ? null : new Int32Array(m * n);
   const rt = runtimeFor(kind)!;
-  const k16 = Math.max(16, Math.ceil(k / 16) * 16);
+  const kp = Math.max(KSTEP, Math.ceil(k / KSTEP) * KSTEP);
   const mpad = Math.ceil(m / MR) * MR;
   const npad = Math.ceil(n / NR) * NR;
-  const aBytes = mpad * k16;
-  const bBytes = npad * k16;
+  const aBytes = mpad * kp;
+  const bBytes = npad * kp;
   const aPtr = DATA_START;
   const bPtr = aPtr + aBytes;
   const cPtr = (bPtr + bBytes + 15) & ~15;
@@ -304,8 +350,8 @@ export function matmulNTWasm(
     rt.memory.grow(pages);
   }
   const bytes = new Int8Array(rt.memory.buffer);
-  pack(bytes, aPtr, a, m, mpad, k, k16);
-  pack(bytes, bPtr, b, n, npad, k, k16);
+  pack(bytes, aPtr, a, m, mpad, k, kp);
+  pack(bytes, bPtr, b, n, npad, k, kp);
   const words = new Int32Array(rt.memory.buffer, PARAMS, 8);
   const threads = rt.shared && canBlock ? numThreads() : 1;
   const work = m * n * k;
@@ -318,8 +364,9 @@ export function matmulNTWasm(
   words[P.C] = cPtr;
   words[P.MPAD] = mpad;
   words[P.NPAD] = npad;
-  words[P.K16] = k16;
+  words[P.KP] = kp;
   words[P.RPT] = rpt;
+  words[P.NB] = Math.min(npad, Math.max(NR, Math.floor(B_BLOCK_BYTES / kp / NR) * NR));
   if (tasks > 1) {
     if (!rt.pool) rt.pool = ThreadPool.start(rt.module, rt.memory, threads - 1);
   }
