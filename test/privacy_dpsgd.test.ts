@@ -241,6 +241,19 @@ describe('privacy.DPDataLoader and makePrivate', () => {
     const sizes = [...loader].map((b) => (b as Tensor[])[0].shape[0]);
     const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
     expect(Math.abs(mean - 20)).toBeLessThan(4); // std of the mean ≈ 1
+    // Each example on its own: in about 30% of 2,000 batches (std ≈ 1%), the last one included.
+    const small = new data.TensorDataset(tensor(Array.from({ length: 50 }, (_, i) => i)));
+    const many = new privacy.DPDataLoader(small, {
+      sampleRate: 0.3,
+      generator: new Generator(3),
+      stepsPerEpoch: 2000,
+    });
+    const counts = new Array(50).fill(0);
+    for (const [b] of many as Iterable<Tensor[]>) for (const i of b.dataSync()) counts[i]++;
+    expect(Math.min(...counts) / 2000).toBeGreaterThan(0.25);
+    expect(Math.max(...counts) / 2000).toBeLessThan(0.35);
+    const all = new privacy.DPDataLoader(small, { sampleRate: 1, generator: new Generator(3) });
+    expect([...all].map((b) => (b as Tensor[])[0].shape[0])).toEqual([50]);
     expect(new Set(sizes).size).toBeGreaterThan(3); // sizes vary
   });
 
