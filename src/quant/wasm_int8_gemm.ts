@@ -4,7 +4,7 @@
  * the way the float32 gemm runs: C [m, n] = A [m, k] · B [n, k]ᵀ in int32 for int8 operands in
  * [−127, 127].
  *
- * Both operands are packed K-contiguous, k padded with zeros to a multiple of 32, rows padded to
+ * Both operands are packed K-contiguous, k padded with zeros to a multiple of 16, rows padded to
  * the 2×4 register tile; each step of the micro-kernel loads 16 int8 of two rows of A and of four
  * rows of B and accumulates eight dot products in eight i32x4 accumulators:
  * - relaxed SIMD: `i16x8.relaxed_dot_i8x16_i7x16_s` (16 products summed in pairs: pmaddubsw on
@@ -37,8 +37,8 @@ const P = { A: 0, B: 1, C: 2, MPAD: 3, NPAD: 4, KP: 5, RPT: 6, NB: 7 } as const;
 const DATA_START = 4096;
 const MR = 2;
 const NR = 4;
-/** k per loop step: two 16-byte steps, the second at a load offset (no address arithmetic). */
-const KSTEP = 32;
+/** k per step of the micro-kernel (one v128 of int8). */
+const KSTEP = 16;
 
 export type Int8Variant = 'relaxed' | 'simd';
 
@@ -84,9 +84,6 @@ export function buildInt8GemmModule(
   );
   const pa = [f.local('i32'), f.local('i32')];
   const pb = Array.from({ length: NR }, () => f.local('i32'));
-  // This step's addresses in A's and B's rows: the loads add their offsets.
-  const xa = Array.from({ length: MR }, () => f.local('i32'));
-  const xb = Array.from({ length: NR }, () => f.local('i32'));
   const acc: Local[][] = Array.from({ length: MR }, () =>
     Array.from({ length: NR }, () => f.local('v128')),
   );
@@ -149,11 +146,7 @@ export function buildInt8GemmModule(
               () => f.i32_const(0),
               () => f.get(kp),
               KSTEP,
-              () => {
-                for (let r = 0; r < MR; r++) f.get(pa[r]).get(t).i32_add().set(xa[r]);
-                for (let q = 0; q < NR; q++) f.get(pb[q]).get(t).i32_add().set(xb[q]);
-                for (let off = 0; off < KSTEP; off += 16) microStep(off);
-              },
+              () => microStep(),
             );
             storeTile();
           },
@@ -164,11 +157,11 @@ export function buildInt8GemmModule(
   }
 
   /** 16 values of k: two rows of A against four rows of B. */
-  function microStep(off: number): void {
+  function microStep(): void {
     if (variant === 'relaxed') {
-      for (let r = 0; r < MR; r++) f.get(xa[r]).v128_load(off).set(av[r]);
+      for (let r = 0; r < MR; r++) f.get(pa[r]).get(t).i32_add().v128_load().set(av[r]);
       for (let q = 0; q < NR; q++) {
-        f.get(xb[q]).v128_load(off).set(bv[0]);
+        f.get(pb[q]).get(t).i32_add().v128_load().set(bv[0]);
         for (let r = 0; r < MR; r++) {
           // (signed B, 7-bit A): pairs summed to i16, then pairs of those added to i32.
           f.get(acc[r][q]).get(bv[0]).get(av[r]);
@@ -180,7 +173,7 @@ export function buildInt8GemmModule(
       return;
     }
     for (let r = 0; r < MR; r++) {
-      f.get(xa[r]).v128_load(off).set(bv[2]);
+      f.get(pa[r]).get(t).i32_add().v128_load().set(bv[2]);
       f.get(bv[2]);
       simd(f, I16X8_EXTEND_LOW_I8X16_S);
       f.set(av[2 * r]);
@@ -189,7 +182,7 @@ export function buildInt8GemmModule(
       f.set(av[2 * r + 1]);
     }
     for (let q = 0; q < NR; q++) {
-      f.get(xb[q]).v128_load(off).set(bv[2]);
+      f.get(pb[q]).get(t).i32_add().v128_load().set(bv[2]);
       f.get(bv[2]);
       simd(f, I16X8_EXTEND_LOW_I8X16_S);
       f.set(bv[0]);
