@@ -4,6 +4,8 @@ import { expectBitEqual, expectAllClose } from './helpers/close.js';
 import { requantize, shiftStochastic, bitLength, IntRandom } from '../src/quant/int_arith.js';
 import { matmulNTWasm } from '../src/quant/wasm_int8_gemm.js';
 import { crossEntropyErrorInt } from '../src/quant/int_cross_entropy.js';
+import { applyUpdate, applyUpdateReference } from '../src/quant/int_update.js';
+import { applyUpdateWasm } from '../src/quant/wasm_int_update.js';
 
 function randomInt8(n: number, rng: IntRandom, nonNegative = false): Int8Array {
   return Int8Array.from({ length: n }, () =>
@@ -73,6 +75,34 @@ describe('integer arithmetic', () => {
     expect(Math.abs(mean - 1.25)).toBeLessThan(0.02);
     const neg = shiftStochastic(new Int32Array(20000).fill(-5), 2, rng);
     expect(Math.abs(neg.reduce((s, v) => s + v, 0) / neg.length + 1.25)).toBeLessThan(0.02);
+  });
+
+  it("updates weights in WebAssembly with the reference's integers and random stream", () => {
+    const rng = new IntRandom(9);
+    for (const [n, shift] of [
+      [1, 1],
+      [1003, 3],
+      [70_001, 12],
+      [5000, 30],
+    ]) {
+      const w = randomInt8(n, rng);
+      // Gradients of shift + 8 bits (all 32 for the largest shift): steps of up to ±256, so
+      // some weights clamp and most do not, with both signs.
+      const bits = Math.min(31, shift + 8);
+      const g = Int32Array.from({ length: n }, () => (rng.nextUint32() | 0) >> (31 - bits));
+      const want = w.slice();
+      const got = w.slice();
+      const r1 = new IntRandom(shift);
+      const r2 = new IntRandom(shift);
+      applyUpdateReference(want, g, shift, r1);
+      expect(applyUpdateWasm(got, g, shift, r2), 'a WebAssembly kernel exists in Node').toBe(true);
+      expectBitEqual(got, want, `n ${n}, shift ${shift}`);
+      expect(r2.getState()).toBe(r1.getState());
+      if (n > 1000) expect(new Set(want).size).toBeGreaterThan(100); // not all clamped
+    }
+    expect(() => applyUpdate(new Int8Array(2), new Int32Array(3), 1, rng)).toThrow(
+      /2 weights but 3 gradient values/,
+    );
   });
 
   it('computes the cross-entropy error close to 128·(softmax − onehot)', () => {

@@ -47,6 +47,15 @@ export class IntRandom {
   constructor(seed: number) {
     this.state = (seed ^ 0x9e3779b9) | 0 || 1;
   }
+  /** The stream's state, for kernels that draw the same numbers elsewhere (setState puts it back). */
+  getState(): number {
+    return this.state;
+  }
+  setState(state: number): void {
+    if (!Number.isInteger(state) || (state | 0) === 0)
+      throw new RangeError(`IntRandom.setState: expected a non-zero 32-bit integer, got ${state}`);
+    this.state = state | 0;
+  }
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
     let x = this.state;

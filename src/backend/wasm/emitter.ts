@@ -199,6 +199,12 @@ export class FunctionBuilder {
   i32_store(offset = 0): this {
     return this.op(0x36).memarg(2, offset);
   }
+  i32_load8_s(offset = 0): this {
+    return this.op(0x2c).memarg(0, offset);
+  }
+  i32_store8(offset = 0): this {
+    return this.op(0x3a).memarg(0, offset);
+  }
   f32_store(offset = 0): this {
     return this.op(0x38).memarg(2, offset);
   }
