@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { F, quant, tensor } from '../src/index.js';
 import { expectBitEqual, expectAllClose } from './helpers/close.js';
-import { requantize, shiftStochastic, bitLength, IntRandom } from '../src/quant/int_arith.js';
+import {
+  requantize,
+  shiftStochastic,
+  bitLength,
+  IntRandom,
+  maxAbs,
+  maxAbsReference,
+} from '../src/quant/int_arith.js';
 import { matmulNTWasm } from '../src/quant/wasm_int8_gemm.js';
 import { crossEntropyErrorInt } from '../src/quant/int_cross_entropy.js';
 import { applyUpdate, applyUpdateReference } from '../src/quant/int_update.js';
-import { applyUpdateWasm } from '../src/quant/wasm_int_update.js';
+import { applyUpdateWasm, maxAbsWasm } from '../src/quant/wasm_int_arith.js';
 
 function randomInt8(n: number, rng: IntRandom, nonNegative = false): Int8Array {
   return Int8Array.from({ length: n }, () =>
@@ -77,10 +84,20 @@ describe('integer arithmetic', () => {
     expect(Math.abs(neg.reduce((s, v) => s + v, 0) / neg.length + 1.25)).toBeLessThan(0.02);
   });
 
+  it('finds the largest magnitude in WebAssembly as the reference does', () => {
+    const rng = new IntRandom(4);
+    const data = Int32Array.from({ length: 5000 }, () => (rng.nextUint32() | 0) >> 3);
+    expect(maxAbsWasm(data)).toBe(maxAbsReference(data));
+    data[4321] = -(2 ** 31);
+    expect(maxAbsWasm(data)).toBe(2 ** 31);
+    expect(maxAbs(data)).toBe(maxAbsReference(data));
+  });
+
   it("updates weights in WebAssembly with the reference's integers and random stream", () => {
     const rng = new IntRandom(9);
     for (const [n, shift] of [
       [1, 1],
+      [2001, 0],
       [1003, 3],
       [70_001, 12],
       [5000, 30],

@@ -1,10 +1,10 @@
 /**
  * NITI's weight update W −= (g >> shift) with stochastic rounding, clamped to ±127: the
- * TypeScript reference, and the dispatch to the WebAssembly loop (`wasm_int_update.ts`, the same
+ * TypeScript reference, and the dispatch to the WebAssembly loop (`wasm_int_arith.ts`, the same
  * integers and the same random stream) that the training loop uses.
  */
 import { QMAX, shiftStochastic, type IntRandom } from './int_arith.js';
-import { applyUpdateWasm } from './wasm_int_update.js';
+import { applyUpdateWasm } from './wasm_int_arith.js';
 
 /** The reference: W −= shiftStochastic(g, shift), clamped to ±127. */
 export function applyUpdateReference(
