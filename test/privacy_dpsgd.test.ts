@@ -14,8 +14,8 @@ import {
   train,
   cat,
 } from '../src/index.js';
-import { expectAllClose } from './helpers/close.js';
-import { gaussianNoise } from '../src/privacy/noise.js';
+import { expectAllClose, expectBitEqual } from './helpers/close.js';
+import { gaussianNoise, gaussianNoiseInto } from '../src/privacy/noise.js';
 
 /** A model with every layer kind that has a per-sample rule, in float64. */
 class Mixed extends nn.Module {
@@ -111,6 +111,32 @@ describe('privacy.GradSampleModule', () => {
     expect(Math.max(...clippedNorms)).toBeLessThanOrEqual(C);
   });
 
+  it("with accumulateGrads off, skips the parameters' .grad and clips the same", () => {
+    manualSeed(6);
+    const model = new nn.Sequential(
+      new nn.Linear(6, 8),
+      new nn.ReLU(),
+      new nn.Linear(8, 3),
+    ).double();
+    const gsm = new privacy.GradSampleModule(model);
+    const x = randn([5, 6], { dtype: 'float64', requiresGrad: true });
+    const y = randint(0, 3, [5]);
+    F.crossEntropy(gsm.call(x), y).backward();
+    const want = gsm.clipAndSum(0.5);
+    const wantInputGrad = x.grad!.clone();
+    gsm.zeroGrad();
+    gsm.clearCaptures();
+    x.grad = null;
+    gsm.accumulateGrads = false;
+    F.crossEntropy(gsm.call(x), y).backward();
+    for (const p of model.parameters()) expect(p.grad).toBeNull();
+    // The input's gradient flows as before, and the clipped sums need no ordinary .grad.
+    expectAllClose(x.grad!, wantInputGrad, { rtol: 1e-12 });
+    const got = gsm.clipAndSum(0.5);
+    expectAllClose(got.norms!, want.norms!, { rtol: 1e-12 });
+    for (const [p, s] of want.sums) expectAllClose(got.sums.get(p)!, s, { rtol: 1e-12 });
+  });
+
   it('refuses batch norm, naming the layer and group norm as the fix', () => {
     const model = new nn.Sequential(new nn.Conv2d(1, 8, 3), new nn.BatchNorm2d(8), new nn.ReLU());
     expect(() => new privacy.GradSampleModule(model)).toThrow(
@@ -171,6 +197,19 @@ describe('privacy.DPOptimizer', () => {
     expect(Math.abs(beyond3 / n - 0.0027)).toBeLessThan(0.0006);
   });
 
+  it('draws the same noise bits in WebAssembly as in JavaScript, and leaves the generator the same', () => {
+    // 150,000 samples: three of the kernel's chunks, some thousand rejections.
+    const fast = new Float32Array(150_001);
+    const slow = new Float32Array(150_001);
+    const g1 = new Generator(11);
+    const g2 = new Generator(11);
+    gaussianNoiseInto(fast, 0.7, g1);
+    gaussianNoiseInto(slow, 0.7, g2, true);
+    expectBitEqual(fast, slow);
+    expect(g1.getState()).toEqual(g2.getState());
+    expect(fast.some((v) => Math.abs(v) > 0.7 * 3.442619855899)).toBe(true); // the tail was drawn
+  });
+
   it('divides the clipped sum by the expected batch size for a mean loss', () => {
     manualSeed(4);
     const layer = new nn.Linear(3, 2).double();
@@ -182,8 +221,12 @@ describe('privacy.DPOptimizer', () => {
       expectedBatchSize: 8,
     });
     const x = randn([4, 3], { dtype: 'float64' });
-    F.mseLoss(gsm.call(x), randn([4, 2], { dtype: 'float64' })).backward();
+    const t = randn([4, 2], { dtype: 'float64' });
+    // The plain gradient through F.linear: the layer's own calls skip it under a DPOptimizer.
+    F.mseLoss(F.linear(x, layer.weight, layer.bias), t).backward();
     const plain = layer.weight.grad!.clone(); // mean over 4 examples
+    opt.zeroGrad();
+    F.mseLoss(gsm.call(x), t).backward();
     opt.privatizeGrads();
     // No clipping and no noise: the sum of the 4 examples' gradients over 8.
     expectAllClose(layer.weight.grad!, plain.mul(4 / 8), { rtol: 1e-9 });
@@ -198,6 +241,19 @@ describe('privacy.DPDataLoader and makePrivate', () => {
     const sizes = [...loader].map((b) => (b as Tensor[])[0].shape[0]);
     const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
     expect(Math.abs(mean - 20)).toBeLessThan(4); // std of the mean ≈ 1
+    // Each example on its own: in about 30% of 2,000 batches (std ≈ 1%), the last one included.
+    const small = new data.TensorDataset(tensor(Array.from({ length: 50 }, (_, i) => i)));
+    const many = new privacy.DPDataLoader(small, {
+      sampleRate: 0.3,
+      generator: new Generator(3),
+      stepsPerEpoch: 2000,
+    });
+    const counts = new Array(50).fill(0);
+    for (const [b] of many as Iterable<Tensor[]>) for (const i of b.dataSync()) counts[i]++;
+    expect(Math.min(...counts) / 2000).toBeGreaterThan(0.25);
+    expect(Math.max(...counts) / 2000).toBeLessThan(0.35);
+    const all = new privacy.DPDataLoader(small, { sampleRate: 1, generator: new Generator(3) });
+    expect([...all].map((b) => (b as Tensor[])[0].shape[0])).toEqual([50]);
     expect(new Set(sizes).size).toBeGreaterThan(3); // sizes vary
   });
 

@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { F, quant, tensor } from '../src/index.js';
 import { expectBitEqual, expectAllClose } from './helpers/close.js';
-import { requantize, shiftStochastic, bitLength, IntRandom } from '../src/quant/int_arith.js';
+import {
+  requantize,
+  shiftStochastic,
+  bitLength,
+  IntRandom,
+  maxAbs,
+  maxAbsReference,
+} from '../src/quant/int_arith.js';
 import { matmulNTWasm } from '../src/quant/wasm_int8_gemm.js';
 import { crossEntropyErrorInt } from '../src/quant/int_cross_entropy.js';
+import { applyUpdate, applyUpdateReference } from '../src/quant/int_update.js';
+import { applyUpdateWasm, maxAbsWasm } from '../src/quant/wasm_int_arith.js';
 
 function randomInt8(n: number, rng: IntRandom, nonNegative = false): Int8Array {
   return Int8Array.from({ length: n }, () =>
@@ -26,6 +35,7 @@ describe('int8 matmul kernels', () => {
           [3, 5, 17],
           [7, 9, 64],
           [130, 66, 200], // several tasks: the thread pool when there are threads
+          [38, 302, 600], // two blocks of B's rows (128 KB each), the second one partial
         ]) {
           for (const nonNegative of [true, false]) {
             const a = randomInt8(m * k, rng, nonNegative);
@@ -72,6 +82,44 @@ describe('integer arithmetic', () => {
     expect(Math.abs(mean - 1.25)).toBeLessThan(0.02);
     const neg = shiftStochastic(new Int32Array(20000).fill(-5), 2, rng);
     expect(Math.abs(neg.reduce((s, v) => s + v, 0) / neg.length + 1.25)).toBeLessThan(0.02);
+  });
+
+  it('finds the largest magnitude in WebAssembly as the reference does', () => {
+    const rng = new IntRandom(4);
+    const data = Int32Array.from({ length: 5000 }, () => (rng.nextUint32() | 0) >> 3);
+    expect(maxAbsWasm(data)).toBe(maxAbsReference(data));
+    data[4321] = -(2 ** 31);
+    expect(maxAbsWasm(data)).toBe(2 ** 31);
+    expect(maxAbs(data)).toBe(maxAbsReference(data));
+  });
+
+  it("updates weights in WebAssembly with the reference's integers and random stream", () => {
+    const rng = new IntRandom(9);
+    for (const [n, shift] of [
+      [1, 1],
+      [2001, 0],
+      [1003, 3],
+      [70_001, 12],
+      [5000, 30],
+    ]) {
+      const w = randomInt8(n, rng);
+      // Gradients of shift + 8 bits (all 32 for the largest shift): steps of up to ±256, so
+      // some weights clamp and most do not, with both signs.
+      const bits = Math.min(31, shift + 8);
+      const g = Int32Array.from({ length: n }, () => (rng.nextUint32() | 0) >> (31 - bits));
+      const want = w.slice();
+      const got = w.slice();
+      const r1 = new IntRandom(shift);
+      const r2 = new IntRandom(shift);
+      applyUpdateReference(want, g, shift, r1);
+      expect(applyUpdateWasm(got, g, shift, r2), 'a WebAssembly kernel exists in Node').toBe(true);
+      expectBitEqual(got, want, `n ${n}, shift ${shift}`);
+      expect(r2.getState()).toBe(r1.getState());
+      if (n > 1000) expect(new Set(want).size).toBeGreaterThan(100); // not all clamped
+    }
+    expect(() => applyUpdate(new Int8Array(2), new Int32Array(3), 1, rng)).toThrow(
+      /2 weights but 3 gradient values/,
+    );
   });
 
   it('computes the cross-entropy error close to 128·(softmax − onehot)', () => {

@@ -18,6 +18,13 @@ export interface DPDataLoaderOptions {
   stepsPerEpoch?: number;
 }
 
+/** The next example after `i` that is in the batch (every one when the sampling rate is 1). */
+function nextIncluded(i: number, logMiss: number, generator: Generator): number {
+  if (logMiss === -Infinity) return i + 1;
+  const u = 1 - generator.nextDouble(); // in (0, 1]
+  return i + 1 + Math.floor(Math.log(u) / logMiss);
+}
+
 /** An empty batch shaped like the dataset's batches (the first dim 0), from one collated example. */
 function emptyBatch(dataset: DatasetLike<unknown>): unknown {
   const one =
@@ -63,10 +70,16 @@ export class DPDataLoader<B = unknown> implements Iterable<B> {
 
   *[Symbol.iterator](): IterableIterator<B> {
     const n = this.dataset.length;
-    const q = this.sampleRate;
+    // Skips between included examples are geometric: P(skip = s) = (1 − q)^s q, drawn as
+    // ⌊log U / log(1 − q)⌋, so a step costs about q·n draws instead of one per example.
+    const logMiss = Math.log1p(-this.sampleRate);
     for (let step = 0; step < this.length; step++) {
       const indices: number[] = [];
-      for (let i = 0; i < n; i++) if (this.generator.nextDouble() < q) indices.push(i);
+      let i = nextIncluded(-1, logMiss, this.generator);
+      while (i < n) {
+        indices.push(i);
+        i = nextIncluded(i, logMiss, this.generator);
+      }
       if (indices.length === 0) yield emptyBatch(this.dataset) as B;
       else if (typeof this.dataset.getBatch === 'function')
         yield this.dataset.getBatch(indices) as B;

@@ -5,13 +5,14 @@
  * expected batch size (for a mean loss), and the step is counted by the accountant.
  */
 import { noGrad } from '../autograd/grad_mode.js';
-import { zeros } from '../tensor/creation.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
+import { tensor, zeros } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Parameter } from '../nn/parameter.js';
 import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
 import type { RDPAccountant } from './accountant.js';
 import type { GradSampleModule } from './grad_sample_module.js';
-import { gaussianNoise } from './noise.js';
+import { gaussianNoiseInto } from './noise.js';
 
 export interface DPOptimizerOptions {
   /** The model whose per-sample gradients are clipped (its parameters must be the optimizer's). */
@@ -73,6 +74,8 @@ export class DPOptimizer {
       );
     this.originalOptimizer = optimizer;
     this.module = options.module;
+    // step() replaces every .grad with the clipped noisy sum: backward need not compute it.
+    this.module.accumulateGrads = false;
     this.noiseMultiplier = noiseMultiplier;
     this.maxGradNorm = maxGradNorm;
     this.expectedBatchSize = expectedBatchSize;
@@ -90,21 +93,25 @@ export class DPOptimizer {
    * (Opacus's pre_step). Parameters that the last backward did not reach get noise alone.
    */
   privatizeGrads(): void {
-    const { sums, norms } = this.module.clipAndSum(this.maxGradNorm);
-    this.lastNorms = norms;
-    const std = this.noiseMultiplier * this.maxGradNorm;
     const divisor = this.module.lossReduction === 'mean' ? this.expectedBatchSize : 1;
+    // The divisor scales the clip factors, so the sums come out averaged with no pass of their own.
+    const { sums, norms } = this.module.clipAndSum(this.maxGradNorm, { scale: 1 / divisor });
+    this.lastNorms = norms;
+    const std = (this.noiseMultiplier * this.maxGradNorm) / divisor;
+    const params = this.module.trainableParameters();
     noGrad(() => {
-      for (const p of this.module.trainableParameters()) {
+      const noise = std > 0 ? noiseFor(params, std, this.generator) : null;
+      for (const p of params) {
         // Fresh storage of our own, changed in place and handed to .grad as autograd's own, so
         // that zeroGrad gives it back to the kernels' memory at once (with new tensors per step
         // the arena kept growing until a collection, a third of the DP step's time).
         const g = sums.get(p) ?? zeros(p.shape, { dtype: p.dtype });
-        if (std > 0) g.add_(gaussianNoise(p.shape, std, this.generator, p.dtype));
-        if (divisor !== 1) g.div_(divisor);
+        if (noise) g.add_(noise.views.get(p)!);
         p.releaseGrad();
         p.setOwnGrad(g);
       }
+      // The noise is spent and only its views (now dropped) held it: its memory goes back too.
+      for (const flat of noise?.flats ?? []) flat.backend.release?.(flat.storage);
     });
   }
 
@@ -128,4 +135,31 @@ export class DPOptimizer {
   loadStateDict(state: OptimizerStateDict): void {
     this.originalOptimizer.loadStateDict(state);
   }
+}
+
+/**
+ * N(0, std²) noise for each parameter (a view of `flats`), drawn for all parameters of a dtype
+ * into one array in their order: one fast pass and one tensor instead of one per parameter.
+ */
+function noiseFor(
+  params: readonly Parameter[],
+  std: number,
+  generator: Generator,
+): { views: Map<Parameter, Tensor>; flats: Tensor[] } {
+  const views = new Map<Parameter, Tensor>();
+  const flats: Tensor[] = [];
+  for (const dtype of new Set(params.map((p) => p.dtype))) {
+    const group = params.filter((p) => p.dtype === dtype);
+    const total = group.reduce((s, p) => s + p.numel(), 0);
+    const values = dtype === 'float64' ? new Float64Array(total) : new Float32Array(total);
+    gaussianNoiseInto(values, std, generator);
+    const flat = tensor(values, { shape: [total], dtype });
+    flats.push(flat);
+    let at = 0;
+    for (const p of group) {
+      views.set(p, flat.narrow(0, at, p.numel()).reshape([...p.shape]));
+      at += p.numel();
+    }
+  }
+  return { views, flats };
 }

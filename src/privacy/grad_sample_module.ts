@@ -3,12 +3,15 @@
  * Opacus's GradSampleModule does: a forward hook on each layer with parameters keeps the layer's
  * input and puts a hook on its output that keeps the gradient reaching it; the per-layer rules
  * of `grad_sample.ts` turn the pair into per-sample gradients, their norms or their clipped sum
- * when DP-SGD asks. The ordinary `.grad` is still accumulated by the backward pass.
+ * when DP-SGD asks. The ordinary `.grad` is still accumulated by the backward pass, unless
+ * `accumulateGrads` is off (DPOptimizer turns it off: it replaces `.grad` anyway), in which case
+ * linear layers skip their weight-gradient products.
  */
 import { isGradEnabled, noGrad } from '../autograd/grad_mode.js';
 import type { RemovableHandle } from '../autograd/node.js';
 import { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
+import { Linear } from '../nn/layers/linear.js';
 import { BatchNorm1d, BatchNorm2d } from '../nn/layers/normalization.js';
 import { Tensor } from '../tensor/tensor.js';
 import {
@@ -22,6 +25,7 @@ import {
   type GradSampleRule,
   type LayerCall,
 } from './grad_sample.js';
+import { linearInputGradOnly } from './input_grad_only.js';
 
 /** How the loss combines the examples of a batch: per-sample gradients are taken of each example's own loss. */
 export type LossReduction = 'mean' | 'sum';
@@ -79,6 +83,12 @@ function gcd(a: number, b: number): number {
 export class GradSampleModule extends Module {
   readonly _module: Module;
   readonly lossReduction: LossReduction;
+  /**
+   * Whether backward also accumulates the hooked layers' ordinary `.grad` (default true). Off,
+   * the linear layers on [N, in] inputs compute only their input's gradient and their parameters
+   * get no `.grad`: what DP-SGD wants, whose step builds the gradient from the per-sample ones.
+   */
+  accumulateGrads = true;
   private readonly layers: HookedLayer[] = [];
   private readonly handles: RemovableHandle[] = [];
 
@@ -105,15 +115,22 @@ export class GradSampleModule extends Module {
     }
   }
 
-  private capture(layer: HookedLayer, args: unknown[], output: unknown): void {
+  /** The forward hook: keeps the input, and hooks the output (a replacement when it skips the parameters' grads). */
+  private capture(layer: HookedLayer, args: unknown[], output: unknown): Tensor | undefined {
     if (!isGradEnabled() || !(output instanceof Tensor) || !output.requiresGrad) return;
     const input = args[0];
     if (!(input instanceof Tensor)) return;
     const call: PendingCall = { activations: input.detach(), backprops: null };
     layer.calls.push(call);
-    output.registerHook((g) => {
+    const m = layer.module;
+    const tapped =
+      !this.accumulateGrads && m instanceof Linear && input.ndim === 2
+        ? linearInputGradOnly(input, m.weight, m.bias, output)
+        : output;
+    tapped.registerHook((g) => {
       call.backprops = call.backprops ? call.backprops.add(g.detach()) : g.detach();
     });
+    return tapped === output ? undefined : tapped;
   }
 
   // The wrapped model's forward is untyped here, as Module's own is.
@@ -195,10 +212,14 @@ export class GradSampleModule extends Module {
 
   /**
    * DP-SGD's clipping: each example's gradient over all parameters scaled to norm at most
-   * `maxGradNorm`, summed over the batch. Returns the sums per parameter, the per-sample norms
-   * before clipping and the batch size (0 when the last backward saw no layer).
+   * `maxGradNorm`, summed over the batch (and times `scale`, folded into the clip factors).
+   * Returns the sums per parameter, the per-sample norms before clipping and the batch size (0
+   * when the last backward saw no layer).
    */
-  clipAndSum(maxGradNorm: number): {
+  clipAndSum(
+    maxGradNorm: number,
+    { scale: sumScale = 1 }: { scale?: number } = {},
+  ): {
     sums: Map<Parameter, Tensor>;
     norms: Tensor | null;
     batchSize: number;
@@ -221,7 +242,12 @@ export class GradSampleModule extends Module {
       for (const p of prepared.slice(1)) sq = sq.add(p.normSq);
       const norms = sq.sqrt().mul(scale);
       // Opacus's factor: min(1, C / (‖g‖ + 1e-6)), times the scale to each example's own loss.
-      const factor = norms.add(1e-6).reciprocal().mul(maxGradNorm).clamp(null, 1).mul(scale);
+      const factor = norms
+        .add(1e-6)
+        .reciprocal()
+        .mul(maxGradNorm)
+        .clamp(null, 1)
+        .mul(scale * sumScale);
       const sums = new Map<Parameter, Tensor>();
       for (const { layer, calls, perSample } of prepared) {
         const part = perSample

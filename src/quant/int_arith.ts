@@ -5,6 +5,7 @@
  * shift, rounded to nearest or stochastically. Everything here is integer arithmetic on typed
  * arrays; no float is computed.
  */
+import { maxAbsWasm } from './wasm_int_arith.js';
 
 /** An int8 tensor with a per-tensor power-of-two scale: element i is data[i] · 2^exp. */
 export interface QTensor {
@@ -30,6 +31,15 @@ export function bitLength(x: number): number {
 
 /** The largest |x| over an int32 array. */
 export function maxAbs(data: Int32Array | Int8Array): number {
+  if (data instanceof Int32Array) {
+    const fast = maxAbsWasm(data);
+    if (fast !== null) return fast;
+  }
+  return maxAbsReference(data);
+}
+
+/** maxAbs in TypeScript: the reference of the WebAssembly loop. */
+export function maxAbsReference(data: Int32Array | Int8Array): number {
   let m = 0;
   for (let i = 0; i < data.length; i++) {
     const v = data[i] < 0 ? -data[i] : data[i];
@@ -46,6 +56,15 @@ export class IntRandom {
   private state: number;
   constructor(seed: number) {
     this.state = (seed ^ 0x9e3779b9) | 0 || 1;
+  }
+  /** The stream's state, for kernels that draw the same numbers elsewhere (setState puts it back). */
+  getState(): number {
+    return this.state;
+  }
+  setState(state: number): void {
+    if (!Number.isInteger(state) || (state | 0) === 0)
+      throw new RangeError(`IntRandom.setState: expected a non-zero 32-bit integer, got ${state}`);
+    this.state = state | 0;
   }
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {

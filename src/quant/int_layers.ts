@@ -11,7 +11,6 @@ import {
   maxAbs,
   QMAX,
   requantize,
-  shiftStochastic,
   type IntRandom,
   type QTensor,
 } from './int_arith.js';
@@ -23,6 +22,7 @@ import {
   type IntConvGeometry,
 } from './int8_kernels.js';
 import { matmulNT } from './int8_gemm.js';
+import { applyUpdate } from './int_update.js';
 
 export interface IntLayer {
   /** The layer's name in messages. */
@@ -52,15 +52,6 @@ function initWeights(
   const data = new Int8Array(count);
   for (let i = 0; i < count; i++) data[i] = rng.nextInt(2 * QMAX + 1) - QMAX;
   return { data, exp };
-}
-
-/** W −= (g >> shift) with stochastic rounding, clamped to ±127, for the shift that leaves `bits` bits. */
-function applyUpdate(w: Int8Array, grad: Int32Array, shift: number, rng: IntRandom): void {
-  const delta = shiftStochastic(grad, shift, rng);
-  for (let i = 0; i < w.length; i++) {
-    const v = w[i] - delta[i];
-    w[i] = v > QMAX ? QMAX : v < -QMAX ? -QMAX : v;
-  }
 }
 
 /**

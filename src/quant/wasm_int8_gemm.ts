@@ -33,10 +33,12 @@ const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB
 /** Bytes 0…1023: the thread pool's control block; 1024…: this kernel's job parameters. */
 const PARAMS = 1024;
-const P = { A: 0, B: 1, C: 2, MPAD: 3, NPAD: 4, K16: 5, RPT: 6 } as const;
+const P = { A: 0, B: 1, C: 2, MPAD: 3, NPAD: 4, KP: 5, RPT: 6, NB: 7 } as const;
 const DATA_START = 4096;
 const MR = 2;
 const NR = 4;
+/** k per step of the micro-kernel (one v128 of int8). */
+const KSTEP = 16;
 
 export type Int8Variant = 'relaxed' | 'simd';
 
@@ -77,7 +79,9 @@ export function buildInt8GemmModule(
   });
   const f = m.func('run_task', ['i32', 'i32'], []);
   const index = f.param(1);
-  const [a, b, c, npad, k16, i, iEnd, j, t] = Array.from({ length: 9 }, () => f.local('i32'));
+  const [a, b, c, npad, kp, i, iEnd, j, t, i0, jb, jEnd] = Array.from({ length: 12 }, () =>
+    f.local('i32'),
+  );
   const pa = [f.local('i32'), f.local('i32')];
   const pb = Array.from({ length: NR }, () => f.local('i32'));
   const acc: Local[][] = Array.from({ length: MR }, () =>
@@ -89,7 +93,7 @@ export function buildInt8GemmModule(
   param(f, P.B).set(b);
   param(f, P.C).set(c);
   param(f, P.NPAD).set(npad);
-  param(f, P.K16).set(k16);
+  param(f, P.KP).set(kp);
   // Rows [index·RPT, min((index + 1)·RPT, MPAD)).
   f.get(index);
   param(f, P.RPT).i32_mul().tee(i);
@@ -98,38 +102,59 @@ export function buildInt8GemmModule(
   param(f, P.MPAD);
   f.get(iEnd);
   param(f, P.MPAD).i32_lt_s().select().set(iEnd);
+  f.get(i).set(i0);
+  // Blocks of NB rows of B (columns of C), each swept by all this task's rows of A while it is
+  // in cache: without them each pair of A's rows read all of B (1 MB at n = 1024) from L3.
+  f.i32_const(0).set(jb);
   f.block(() =>
     f.loop(() => {
-      f.get(i).get(iEnd).i32_ge_s().br_if(1);
-      // pa[r] = A + (i + r)·K16
-      f.get(i).get(k16).i32_mul().get(a).i32_add().tee(pa[0]).get(k16).i32_add().set(pa[1]);
-      f.for_(
-        j,
-        () => f.i32_const(0),
-        () => f.get(npad),
-        NR,
-        () => {
-          f.get(j).get(k16).i32_mul().get(b).i32_add().set(pb[0]);
-          for (let q = 1; q < NR; q++)
-            f.get(pb[q - 1])
-              .get(k16)
-              .i32_add()
-              .set(pb[q]);
-          for (const row of acc) for (const x of row) f.v128_const_zero().set(x);
-          f.for_(
-            t,
-            () => f.i32_const(0),
-            () => f.get(k16),
-            16,
-            () => microStep(),
-          );
-          storeTile();
-        },
-      );
-      f.get(i).i32_const(MR).i32_add().set(i).br(0);
+      f.get(jb).get(npad).i32_ge_s().br_if(1);
+      // jEnd = min(jb + NB, NPAD)
+      f.get(jb);
+      param(f, P.NB).i32_add().tee(jEnd);
+      f.get(npad);
+      f.get(jEnd).get(npad).i32_lt_s().select().set(jEnd);
+      f.get(i0).set(i);
+      rowPairs();
+      f.get(jEnd).set(jb).br(0);
     }),
   );
   return m.encode();
+
+  /** Rows [i, iEnd) of A in pairs against rows [jb, jEnd) of B. */
+  function rowPairs(): void {
+    f.block(() =>
+      f.loop(() => {
+        f.get(i).get(iEnd).i32_ge_s().br_if(1);
+        // pa[r] = A + (i + r)·KP
+        f.get(i).get(kp).i32_mul().get(a).i32_add().tee(pa[0]).get(kp).i32_add().set(pa[1]);
+        f.for_(
+          j,
+          () => f.get(jb),
+          () => f.get(jEnd),
+          NR,
+          () => {
+            f.get(j).get(kp).i32_mul().get(b).i32_add().set(pb[0]);
+            for (let q = 1; q < NR; q++)
+              f.get(pb[q - 1])
+                .get(kp)
+                .i32_add()
+                .set(pb[q]);
+            for (const row of acc) for (const x of row) f.v128_const_zero().set(x);
+            f.for_(
+              t,
+              () => f.i32_const(0),
+              () => f.get(kp),
+              KSTEP,
+              () => microStep(),
+            );
+            storeTile();
+          },
+        );
+        f.get(i).i32_const(MR).i32_add().set(i).br(0);
+      }),
+    );
+  }
 
   /** 16 values of k: two rows of A against four rows of B. */
   function microStep(): void {
@@ -231,6 +256,12 @@ function runtimeFor(variant: Int8Variant): Int8Runtime | null {
   return rt;
 }
 
+/**
+ * Bytes of B swept by a task's rows of A at a time: in L2 beside those rows (Zen 5 and recent
+ * Intel cores have 1–2 MB of L2; 128 KB leaves room on older 256 KB ones).
+ */
+const B_BLOCK_BYTES = 128 * 1024;
+
 /** Below this many multiply-adds a product stays on the calling thread. */
 const PARALLEL_MIN_WORK = 1 << 20;
 
@@ -251,12 +282,20 @@ export function int8KernelFor(aNonNegative: boolean): Int8Variant | 'reference' 
   return 'reference';
 }
 
+/** Whether no value of `x` is negative: the sign bits of four values per 32-bit word at a time. */
 function allNonNegative(x: Int8Array): boolean {
-  for (let i = 0; i < x.length; i++) if (x[i] < 0) return false;
+  const head = Math.min(x.length, (4 - (x.byteOffset & 3)) & 3);
+  for (let i = 0; i < head; i++) if (x[i] < 0) return false;
+  const words = (x.length - head) >> 2;
+  const w = new Int32Array(x.buffer, x.byteOffset + head, words);
+  let signs = 0;
+  for (let i = 0; i < words; i++) signs |= w[i];
+  if ((signs & 0x80808080) !== 0) return false;
+  for (let i = head + 4 * words; i < x.length; i++) if (x[i] < 0) return false;
   return true;
 }
 
-/** Copies [rows, k] into [rowsPad, k16] at `offset`, zero-padded. */
+/** Copies [rows, k] into [rowsPad, kp] at `offset`, zero-padded. */
 function pack(
   dst: Int8Array,
   offset: number,
@@ -264,13 +303,13 @@ function pack(
   rows: number,
   rowsPad: number,
   k: number,
-  k16: number,
+  kp: number,
 ): void {
-  if (k === k16) dst.set(src, offset);
-  else for (let r = 0; r < rows; r++) dst.set(src.subarray(r * k, (r + 1) * k), offset + r * k16);
-  if (k !== k16)
-    for (let r = 0; r < rows; r++) dst.fill(0, offset + r * k16 + k, offset + (r + 1) * k16);
-  dst.fill(0, offset + rows * k16, offset + rowsPad * k16);
+  if (k === kp) dst.set(src, offset);
+  else for (let r = 0; r < rows; r++) dst.set(src.subarray(r * k, (r + 1) * k), offset + r * kp);
+  if (k !== kp)
+    for (let r = 0; r < rows; r++) dst.fill(0, offset + r * kp + k, offset + (r + 1) * kp);
+  dst.fill(0, offset + rows * kp, offset + rowsPad * kp);
 }
 
 /**
@@ -288,11 +327,11 @@ export function matmulNTWasm(
   if (kind === 'reference' || m === 0 || n === 0)
     return kind === 'reference' ? null : new Int32Array(m * n);
   const rt = runtimeFor(kind)!;
-  const k16 = Math.max(16, Math.ceil(k / 16) * 16);
+  const kp = Math.max(KSTEP, Math.ceil(k / KSTEP) * KSTEP);
   const mpad = Math.ceil(m / MR) * MR;
   const npad = Math.ceil(n / NR) * NR;
-  const aBytes = mpad * k16;
-  const bBytes = npad * k16;
+  const aBytes = mpad * kp;
+  const bBytes = npad * kp;
   const aPtr = DATA_START;
   const bPtr = aPtr + aBytes;
   const cPtr = (bPtr + bBytes + 15) & ~15;
@@ -304,8 +343,8 @@ export function matmulNTWasm(
     rt.memory.grow(pages);
   }
   const bytes = new Int8Array(rt.memory.buffer);
-  pack(bytes, aPtr, a, m, mpad, k, k16);
-  pack(bytes, bPtr, b, n, npad, k, k16);
+  pack(bytes, aPtr, a, m, mpad, k, kp);
+  pack(bytes, bPtr, b, n, npad, k, kp);
   const words = new Int32Array(rt.memory.buffer, PARAMS, 8);
   const threads = rt.shared && canBlock ? numThreads() : 1;
   const work = m * n * k;
@@ -318,8 +357,9 @@ export function matmulNTWasm(
   words[P.C] = cPtr;
   words[P.MPAD] = mpad;
   words[P.NPAD] = npad;
-  words[P.K16] = k16;
+  words[P.KP] = kp;
   words[P.RPT] = rpt;
+  words[P.NB] = Math.min(npad, Math.max(NR, Math.floor(B_BLOCK_BYTES / kp / NR) * NR));
   if (tasks > 1) {
     if (!rt.pool) rt.pool = ThreadPool.start(rt.module, rt.memory, threads - 1);
   }

@@ -199,6 +199,12 @@ export class FunctionBuilder {
   i32_store(offset = 0): this {
     return this.op(0x36).memarg(2, offset);
   }
+  i32_load8_s(offset = 0): this {
+    return this.op(0x2c).memarg(0, offset);
+  }
+  i32_store8(offset = 0): this {
+    return this.op(0x3a).memarg(0, offset);
+  }
   f32_store(offset = 0): this {
     return this.op(0x38).memarg(2, offset);
   }
@@ -286,6 +292,15 @@ export class FunctionBuilder {
   i32_shr_u(): this {
     return this.op(0x76);
   }
+  i32_shr_s(): this {
+    return this.op(0x75);
+  }
+  i32_xor(): this {
+    return this.op(0x73);
+  }
+  i32_rotl(): this {
+    return this.op(0x77);
+  }
   f32_reinterpret_i32(): this {
     return this.op(0xbe);
   }
@@ -313,6 +328,9 @@ export class FunctionBuilder {
   // f64 arithmetic and conversions (float32 sums accumulate in float64, as the reference does).
   f64_load(offset = 0): this {
     return this.op(0x2b).memarg(3, offset);
+  }
+  f64_store(offset = 0): this {
+    return this.op(0x39).memarg(3, offset);
   }
   f64_const(v: number): this {
     this.code.push(0x44);
