@@ -108,3 +108,4 @@ export { softmax, logSoftmax } from './autograd/ops/softmax.js';
 export * as learn from './learn/index.js';
 export * as safetensors from './io/safetensors/index.js';
 export * as onnx from './io/onnx/index.js';
+export * as inspect from './inspect/index.js';
