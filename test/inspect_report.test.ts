@@ -128,11 +128,13 @@ describe('inspect.gradientReport', () => {
     const report = await inspect.gradientReport(model, { lr: 0.5, activations });
     const [fc1, relu, fc2] = report.layers;
     const l1 = linears(model)[0];
-    const w = l1.weight.grad!.square().sum().add(l1.bias!.grad!.square().sum()).sqrt().itemSync();
+    const w = Number(
+      l1.weight.grad!.square().sum().add(l1.bias!.grad!.square().sum()).sqrt().itemSync(),
+    );
     expect(fc1.gradNorm).toBeCloseTo(w, 5);
     expect(fc1.parameters.map((p) => p.name)).toEqual(['0.weight', '0.bias']);
-    expect(fc1.parameters[0].gradNorm).toBeCloseTo(l1.weight.grad!.norm().itemSync(), 5);
-    expect(fc1.parameters[0].weightNorm).toBeCloseTo(l1.weight.norm().itemSync(), 5);
+    expect(fc1.parameters[0].gradNorm).toBeCloseTo(Number(l1.weight.grad!.norm().itemSync()), 5);
+    expect(fc1.parameters[0].weightNorm).toBeCloseTo(Number(l1.weight.norm().itemSync()), 5);
     expect(fc1.parameters[0].updateRatio).toBeCloseTo(
       (0.5 * fc1.parameters[0].gradNorm!) / fc1.parameters[0].weightNorm,
       8,
@@ -141,11 +143,11 @@ describe('inspect.gradientReport', () => {
     const hidden = noGrad(() => F.relu(l1.call(x)));
     expect(relu.type).toBe('ReLU');
     expect(relu.gradNorm).toBeNull();
-    expect(relu.activation!.mean).toBeCloseTo(hidden.mean().itemSync(), 5);
-    expect(relu.activation!.std).toBeCloseTo(hidden.std({ correction: 0 }).itemSync(), 5);
+    expect(relu.activation!.mean).toBeCloseTo(Number(hidden.mean().itemSync()), 5);
+    expect(relu.activation!.std).toBeCloseTo(Number(hidden.std({ correction: 0 }).itemSync()), 5);
     const deadUnits = (hidden.amax(0).dataSync() as Float32Array).filter((v) => v <= 0).length;
     expect(relu.activation!.deadFraction).toBeCloseTo(deadUnits / 6, 10);
-    expect(fc2.activation!.mean).toBeCloseTo(out.mean().itemSync(), 5);
+    expect(fc2.activation!.mean).toBeCloseTo(Number(out.mean().itemSync()), 5);
     expect(fc2.activation!.deadFraction).toBeNull();
     activations.remove();
   });

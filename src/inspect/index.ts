@@ -15,3 +15,14 @@ export {
 export type { LayerReport, ParameterStats } from './layer_stats.js';
 export type { Problem, ProblemKind } from './problems.js';
 export { DEFAULT_THRESHOLDS, type ReportThresholds } from './thresholds.js';
+export { GradientMonitor, type GradientMonitorOptions } from './gradient_monitor.js';
+export {
+  parseHistory,
+  historyLayers,
+  HISTORY_FORMAT,
+  type GradientHistory,
+  type HistoryRecord,
+  type HistoryProblem,
+  type LayerFigures,
+  type FitHistoryLike,
+} from './gradient_history.js';
