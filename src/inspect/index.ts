@@ -26,3 +26,4 @@ export {
   type LayerFigures,
   type FitHistoryLike,
 } from './gradient_history.js';
+export * as plots from './plots/index.js';
