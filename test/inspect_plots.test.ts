@@ -131,6 +131,7 @@ describe('inspect.plots', () => {
     expect(count(svg, /<line class="stem"/g)).toBe(3);
     expect(count(svg, /class="stem"[^>]*stroke="#d55e00"/g)).toBe(1);
     expect(svg).toContain('λ3 = -0.500000');
+    expect(inspect.plots.hessianSpectrum({ eigenvalues: [4, 1, -0.5] })).toBe(svg);
     const density = inspect.plots.hessianSpectrum({ grid: [0, 1, 2], density: [0.5, 1e-4, 0.01] });
     tags(density);
     expect(density).toContain('1e-4');

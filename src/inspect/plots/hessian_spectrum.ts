@@ -30,13 +30,23 @@ function checkNumbers(op: string, name: string, values: unknown): number[] {
   return values as number[];
 }
 
+/** What the spectrum plot takes: eigenvalues, a result holding them (`hessianEigenvalues`'s), or a density. */
+export type SpectrumInput = number[] | { eigenvalues: number[] } | SpectrumDensity;
+
 /** The spectrum panel: eigenvalues as stems by rank (negative ones below zero: a saddle), or a density curve. */
-export function spectrumPanel(op: string, spectrum: number[] | SpectrumDensity): Panel {
+export function spectrumPanel(op: string, input: SpectrumInput): Panel {
+  const spectrum: unknown =
+    input !== null && typeof input === 'object' && 'eigenvalues' in input && !('density' in input)
+      ? input.eigenvalues
+      : input;
   if (!Array.isArray(spectrum)) {
     if (spectrum === null || typeof spectrum !== 'object')
-      throw new TypeError(`${op}: expected an array of eigenvalues or { grid, density }`);
-    const grid = checkNumbers(op, 'grid', spectrum.grid);
-    const density = checkNumbers(op, 'density', spectrum.density);
+      throw new TypeError(
+        `${op}: expected an array of eigenvalues, { eigenvalues } or { grid, density }, got ${String(spectrum)}`,
+      );
+    const { grid: g, density: d } = spectrum as Partial<SpectrumDensity>;
+    const grid = checkNumbers(op, 'grid', g);
+    const density = checkNumbers(op, 'density', d);
     if (grid.length !== density.length)
       throw new RangeError(
         `${op}: grid (${grid.length}) and density (${density.length}) differ in length`,
@@ -74,12 +84,12 @@ export function spectrumPanel(op: string, spectrum: number[] | SpectrumDensity):
 }
 
 /**
- * The Hessian spectrum as an SVG document: an array of eigenvalues (e.g. from
- * `inspect.hessianEigenvalues`) as stems by rank, negative ones in orange; or a density
- * `{ grid, density }` as a curve on a log scale.
+ * The Hessian spectrum as an SVG document: eigenvalues (an array, or `inspect.hessianEigenvalues`'s
+ * result) as stems by rank, negative ones in orange; or a density `{ grid, density }`
+ * (`inspect.hessianDensity`'s result) as a curve on a log scale.
  * @example
  * writeFileSync('spectrum.svg', inspect.plots.hessianSpectrum([12.1, 3.4, -0.2]));
  */
-export function hessianSpectrum(spectrum: number[] | SpectrumDensity): string {
+export function hessianSpectrum(spectrum: SpectrumInput): string {
   return stackPanels([spectrumPanel('inspect.plots.hessianSpectrum', spectrum)]);
 }

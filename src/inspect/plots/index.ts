@@ -3,6 +3,6 @@
  */
 export { lossCurves, accuracyCurves } from './training_curves.js';
 export { gradientHeatmap } from './gradient_heatmap.js';
-export { hessianSpectrum, type SpectrumDensity } from './hessian_spectrum.js';
+export { hessianSpectrum, type SpectrumDensity, type SpectrumInput } from './hessian_spectrum.js';
 export { historyPlot } from './history_plot.js';
 export type { HistoryInput } from './history_input.js';
