@@ -52,6 +52,8 @@ export interface MnistJobOptions {
   plot?: string;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /** Where `--plot x.svg` writes the history: x.json. */
 export function historyPathFor(plot: string): string {
   return plot.replace(/\.svg$/i, '') + '.json';
@@ -180,7 +182,7 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
   if (monitor && options.plot) {
     writeFileAtomic(options.plot, historyPlot(monitor.history), 'train --plot');
     const { records, problems } = monitor.history;
-    plot = `wrote plots to ${options.plot} and the gradient history to ${historyPathFor(options.plot)} (${records.length} records, ${problems.length} problems)`;
+    plot = `wrote plots to ${options.plot} and the gradient history to ${historyPathFor(options.plot)} (${plural(records.length, 'record')}, ${plural(problems.length, 'problem')})`;
   }
   return {
     model,

@@ -4,7 +4,7 @@
  * of a fit History (`{ epochs, series }`), and says what is wrong with one that is neither.
  */
 import type { ProblemKind } from './problems.js';
-import type { ReportThresholds } from './thresholds.js';
+import { DEFAULT_THRESHOLDS, type ReportThresholds } from './thresholds.js';
 
 export const HISTORY_FORMAT = 'chainrule.gradient-history';
 
@@ -114,7 +114,7 @@ export function parseHistory(json: string, source = 'history'): GradientHistory 
       format: HISTORY_FORMAT,
       version: 1,
       every: 0,
-      thresholds: undefined as unknown as ReportThresholds,
+      thresholds: { ...DEFAULT_THRESHOLDS },
       records: [],
       epochs,
       problems: [],
