@@ -2,6 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { F, inspect, manualSeed, nn, noGrad, randint, randn, tensor } from '../src/index.js';
 import { expectAllClose } from './helpers/close.js';
+import {
+  normSummaries,
+  readOutputSummary,
+  summarizeOutput,
+} from '../src/inspect/tensor_summary.js';
 
 /** Linear layers of `width` with `act()` between them (none after the last). */
 function mlp(depth: number, width: number, act: () => nn.Module, input = 8, output = 4) {
@@ -208,6 +213,56 @@ describe('inspect.gradientReport', () => {
     const other = inspect.recordActivations(new nn.Linear(1, 1));
     await expect(inspect.gradientReport(model, { activations: other })).rejects.toThrow(
       /records another model/,
+    );
+  });
+});
+
+describe('tensor summaries: the host pass and the device-op path agree', () => {
+  it('norms and NaN/Inf counts', async () => {
+    manualSeed(9);
+    const tensors = [
+      randn([50, 7]),
+      randn([13]).mul(1e-30), // squares underflow float32
+      randn([5]).mul(1e30), // squares overflow float32
+      tensor([1, NaN, Infinity, 2]),
+      randn([3, 4], { dtype: 'float64' }).mul(1e200), // squares overflow float64
+      tensor([0, 0]),
+    ];
+    const host = await normSummaries(tensors);
+    const device = await normSummaries(tensors, true);
+    expect(host.map((s) => s.nonFinite)).toEqual([0, 0, 0, 2, 0, 0]);
+    expect(device.map((s) => s.nonFinite)).toEqual(host.map((s) => s.nonFinite));
+    // float64 with scaling: the norm without overflow or underflow
+    const exact = tensors.map((t) => {
+      const v = Array.from(t.dataSync());
+      const top = Math.max(...v.map(Math.abs));
+      return top === 0 ? 0 : top * Math.sqrt(v.reduce((s, x) => s + (x / top) ** 2, 0));
+    });
+    expectAllClose(
+      host.map((s) => s.norm),
+      [...exact.slice(0, 3), NaN, ...exact.slice(4)],
+      { rtol: 1e-12 },
+    );
+    expectAllClose(
+      device.map((s) => s.norm),
+      host.map((s) => s.norm),
+      { rtol: 1e-5 },
+    );
+  });
+
+  it('output moments and fired units', async () => {
+    manualSeed(10);
+    const y = F.relu(randn([6, 3, 2]).sub(0.8));
+    const host = await readOutputSummary(summarizeOutput(y, true));
+    const device = await readOutputSummary(summarizeOutput(y, true, true));
+    expectAllClose(
+      [host.mean, host.variance, host.nonFinite],
+      [device.mean, device.variance, device.nonFinite],
+      { rtol: 1e-5 },
+    );
+    expect(Array.from(host.fired!)).toEqual(Array.from(device.fired!, Number));
+    expect(Array.from(host.fired!)).toEqual(
+      Array.from(y.amax(0).gt(0).reshape([-1]).dataSync(), Number),
     );
   });
 });

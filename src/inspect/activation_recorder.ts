@@ -1,25 +1,16 @@
 /**
  * Forward hooks that keep summary statistics of every leaf module's output while a report is
- * being recorded: mean, variance, non-finite count and, for ReLUs, which units fired. Only small
- * tensors are kept (a few numbers per call, one flag per unit for a ReLU), computed on the
- * tensor's own device and read when the report is made.
+ * being recorded: mean, variance, non-finite count and, for ReLUs, which units fired. Only these
+ * are kept (a few numbers per call, one flag per unit for a ReLU), never the outputs themselves:
+ * computed at once on the host for CPU tensors, on the device otherwise and read when the report
+ * is made (tensor_summary.ts).
  */
-import { noGrad } from '../autograd/grad_mode.js';
 import type { RemovableHandle } from '../autograd/node.js';
-import { cat } from '../autograd/ops/shape_ops.js';
 import { Tensor } from '../tensor/tensor.js';
 import { isFloatingDType } from '../tensor/dtype.js';
 import { Module } from '../nn/module.js';
 import { ReLU } from '../nn/layers/activation.js';
-
-/** One module call's statistics, still on the device. */
-interface CallStats {
-  count: number;
-  /** [mean, variance (correction 0), number of NaN/Inf values] */
-  moments: Tensor;
-  /** For a ReLU: per unit (every position but the batch dimension), whether any example fired it. */
-  fired: Tensor | null;
-}
+import { readOutputSummary, summarizeOutput, type OutputSummary } from './tensor_summary.js';
 
 /** Activation statistics of one module over the calls recorded. */
 export interface ActivationStats {
@@ -58,7 +49,7 @@ function firstTensor(output: unknown): Tensor | null {
 export class ActivationRecorder {
   /** While false the hooks keep nothing (the GradientMonitor turns it on for the steps it records). */
   active = true;
-  private readonly calls = new Map<Module, CallStats[]>();
+  private readonly calls = new Map<Module, OutputSummary[]>();
   private readonly handles: RemovableHandle[] = [];
 
   constructor(readonly model: Module) {
@@ -79,17 +70,7 @@ export class ActivationRecorder {
   private keep(module: Module, output: unknown): void {
     const y = firstTensor(output);
     if (y === null || !isFloatingDType(y.dtype) || y.numel() === 0) return;
-    const stats = noGrad((): CallStats => {
-      const x = y.detach();
-      const nonFinite = x.isnan().sum().add(x.isinf().sum()).to(x.dtype);
-      const moments = cat([
-        x.mean().reshape([1]),
-        x.var({ correction: 0 }).reshape([1]),
-        nonFinite.reshape([1]),
-      ]);
-      const fired = module instanceof ReLU && x.ndim >= 1 ? x.amax(0).gt(0).reshape([-1]) : null;
-      return { count: x.numel(), moments, fired };
-    });
+    const stats = summarizeOutput(y, module instanceof ReLU);
     const list = this.calls.get(module);
     if (list) list.push(stats);
     else this.calls.set(module, [stats]);
@@ -111,15 +92,14 @@ export class ActivationRecorder {
     let nonFinite = 0;
     const firedByShape = new Map<number, Uint8Array>();
     for (const call of calls) {
-      const [m, v, bad] = await call.moments.data();
+      const { mean: m, variance: v, nonFinite: bad, fired } = await readOutputSummary(call);
       const total = count + call.count;
       const delta = m - mean;
       mean += (delta * call.count) / total;
       m2 += v * call.count + (delta * delta * count * call.count) / total;
       count = total;
       nonFinite += bad;
-      if (call.fired) {
-        const fired = await call.fired.data();
+      if (fired) {
         const seen = firedByShape.get(fired.length) ?? new Uint8Array(fired.length);
         for (let i = 0; i < fired.length; i++) if (fired[i]) seen[i] = 1;
         firedByShape.set(fired.length, seen);

@@ -1,14 +1,11 @@
 /**
  * The numbers of a gradient report, per layer: gradient and weight norms of each parameter, the
- * update-to-weight ratio, and the activation statistics a recorder kept. Norms are computed on
- * the tensors' own device and read back in one transfer.
+ * update-to-weight ratio, and the activation statistics a recorder kept.
  */
-import { noGrad } from '../autograd/grad_mode.js';
-import { cat } from '../autograd/ops/shape_ops.js';
-import { where } from '../autograd/ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
 import type { ActivationRecorder, ActivationStats } from './activation_recorder.js';
+import { normSummaries } from './tensor_summary.js';
 
 /** One parameter's figures. */
 export interface ParameterStats {
@@ -44,22 +41,6 @@ export interface LayerReport {
   activation: ActivationStats | null;
 }
 
-/**
- * [absmax, norm / absmax, non-finite count] of x, as float32: scaling by the largest magnitude
- * first keeps the sum of squares from overflowing or underflowing (as BLAS nrm2 does).
- */
-function normParts(x: Tensor): Tensor {
-  const abs = x.abs();
-  const top = abs.amax();
-  const scaled = abs.div(where(top.gt(0), top, 1)).norm();
-  const bad = x.isnan().sum().add(x.isinf().sum());
-  return cat([top, scaled, bad].map((t) => t.to('float32').reshape([1])));
-}
-
-function readNorm(top: number, scaled: number): number {
-  return top > 0 && Number.isFinite(top) ? top * scaled : top;
-}
-
 const hypot = (values: number[]): number => {
   const top = Math.max(...values.map(Math.abs));
   if (!(top > 0) || !Number.isFinite(top)) return top;
@@ -83,35 +64,32 @@ export async function layerStats(
     }
     owned.push({ name, module, params });
   }
-  const parts: Tensor[] = [];
-  noGrad(() => {
-    for (const { params } of owned)
-      for (const [, p] of params) {
-        const grad = p.peekGrad();
-        if (grad) parts.push(normParts(grad));
-        parts.push(normParts(p.detach()));
-      }
-  });
-  const values = parts.length > 0 ? await cat(parts).data() : new Float32Array(0);
+  const tensors: Tensor[] = [];
+  for (const { params } of owned)
+    for (const [, p] of params) {
+      const grad = p.peekGrad();
+      if (grad) tensors.push(grad);
+      tensors.push(p);
+    }
+  const summaries = await normSummaries(tensors);
   let k = 0;
   const layers: LayerReport[] = [];
   for (const { name, module, params } of owned) {
     const activation = activations ? await activations.stats(module) : null;
     if (params.length === 0 && activation === null) continue;
     const parameters = params.map(([pName, p]): ParameterStats => {
-      const hasGrad = p.peekGrad() !== null;
-      const [gTop, gScaled, gBad] = hasGrad ? values.subarray(k, (k += 3)) : [0, 0, 0];
-      const [wTop, wScaled, wBad] = values.subarray(k, (k += 3));
-      const gradNorm = hasGrad ? readNorm(gTop, gScaled) : null;
-      const weightNorm = readNorm(wTop, wScaled);
+      const grad = p.peekGrad() !== null ? summaries[k++] : null;
+      const weight = summaries[k++];
+      const gradNorm = grad ? grad.norm : null;
+      const weightNorm = weight.norm;
       return {
         name: pName,
         shape: [...p.shape],
         gradNorm,
         weightNorm,
         updateRatio: ratio(lr, gradNorm, weightNorm),
-        gradNonFinite: hasGrad ? gBad : 0,
-        weightNonFinite: wBad,
+        gradNonFinite: grad ? grad.nonFinite : 0,
+        weightNonFinite: weight.nonFinite,
       };
     });
     const grads = parameters.filter((p) => p.gradNorm !== null).map((p) => p.gradNorm as number);
