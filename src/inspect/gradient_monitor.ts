@@ -26,7 +26,10 @@ export interface GradientMonitorOptions {
    * default: console.warn of its message. null: silent (the history still lists them).
    */
   warn?: ((problem: Problem, step: number) => void) | null;
-  /** Called with the history's JSON after every record and epoch, and at the end. */
+  /**
+   * Called with the history's JSON at the end of every epoch and of training (not after every
+   * record: a file write with fsync per record cost more than the records themselves).
+   */
   save?: (json: string) => void | Promise<void>;
 }
 
@@ -141,7 +144,6 @@ export class GradientMonitor implements Callback {
         console.warn(`GradientMonitor (step ${step}): ${problem.message}`);
       else this.options.warn?.(problem, step);
     }
-    await this.save();
   }
 
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {

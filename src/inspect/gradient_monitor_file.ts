@@ -7,7 +7,7 @@ import {
 } from './gradient_monitor.js';
 
 export interface GradientMonitorOptions extends CoreOptions {
-  /** Write the history JSON here (atomically: temp file, fsync, rename) after every record. */
+  /** Write the history JSON here (atomically: temp file, fsync, rename) at the end of every epoch and of training. */
   path?: string;
 }
 
