@@ -146,19 +146,24 @@ export function axisTicks(
     .join('');
 }
 
-/** A legend of coloured line samples at the plot area's top right. */
+/**
+ * A legend of coloured line samples in the panel's title row, right-aligned, so it never covers
+ * the data (label widths estimated at 7 px a character).
+ */
 export function legend(
   entries: { name: string; color: string; dashed?: boolean }[],
   width = PANEL_WIDTH,
 ): string {
-  const x = width - MARGIN.right - 150;
+  const widths = entries.map((e) => 28 + 7 * e.name.length + 16);
+  let x = width - MARGIN.right - widths.reduce((s, w) => s + w, 0);
+  const y = 20;
   return entries
     .map((e, i) => {
-      const y = MARGIN.top + 14 + i * 16;
-      return (
-        `<line x1="${x}" y1="${y - 4}" x2="${x + 22}" y2="${y - 4}" stroke="${e.color}" stroke-width="2"${e.dashed ? ' stroke-dasharray="5 3"' : ''}/>` +
-        text(x + 28, y, e.name)
-      );
+      const part =
+        `<line x1="${round(x)}" y1="${y - 4}" x2="${round(x + 22)}" y2="${y - 4}" stroke="${e.color}" stroke-width="2"${e.dashed ? ' stroke-dasharray="5 3"' : ''}/>` +
+        text(x + 28, y, e.name);
+      x += widths[i];
+      return part;
     })
     .join('');
 }
