@@ -18,3 +18,4 @@ export { ModelCheckpoint, type ModelCheckpointOptions } from './train/model_chec
 export { ProgressBar, type ProgressBarOptions } from './train/progress_bar.js';
 export * as safetensors from './io/safetensors/file.js';
 export * as onnx from './io/onnx/file.js';
+export * as inspect from './inspect/node.js';

@@ -23,6 +23,7 @@ import { runSequenceJob, SEQUENCE_DATASETS, SEQUENCE_MODEL_NAMES } from './seque
 import type { DpOptions } from './private_job.js';
 import { trainInt8Mnist } from './int8_job.js';
 import { runInspect } from './inspect_command.js';
+import { plotFile, PLOT_KINDS, type PlotKind } from './plot_command.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -94,10 +95,10 @@ function dpOptionsOf(opts: Record<string, unknown>): DpOptions | undefined {
 }
 
 /**
- * Fails before training, not after its first epoch, when --save names a file in a folder that is
- * not there or cannot be written, or names a folder.
+ * Fails before training, not after its first epoch, when --save (or another output option) names a
+ * file in a folder that is not there or cannot be written, or names a folder.
  */
-function checkSaveTarget(path: string): void {
+function checkSaveTarget(path: string, option = '--save'): void {
   const folder = dirname(resolve(path));
   let isFolder = false;
   try {
@@ -106,14 +107,14 @@ function checkSaveTarget(path: string): void {
     // reported below
   }
   if (!isFolder)
-    throw new InvalidArgumentError(`--save ${path}: the folder ${folder} does not exist`);
+    throw new InvalidArgumentError(`${option} ${path}: the folder ${folder} does not exist`);
   try {
     accessSync(folder, constants.W_OK);
   } catch {
-    throw new InvalidArgumentError(`--save ${path}: the folder ${folder} is not writable`);
+    throw new InvalidArgumentError(`${option} ${path}: the folder ${folder} is not writable`);
   }
   if (existsSync(path) && statSync(path).isDirectory())
-    throw new InvalidArgumentError(`--save ${path}: that is a folder; give a file name`);
+    throw new InvalidArgumentError(`${option} ${path}: that is a folder; give a file name`);
 }
 
 function report(probabilities: Tensor): string {
@@ -202,7 +203,16 @@ export function createProgram(): Command {
     )
     .option('--length <n>', 'adding: the sequence length T (default 100)', positiveInt('--length'))
     .option('--temperature <t>', 'names: sampling temperature (default 0.8)', positiveNumber)
+    .option(
+      '--plot <file.svg>',
+      'mnist: record gradient reports during training (inspect.GradientMonitor, every 10 steps) and write the plots here at the end, and the history beside it (<file>.json)',
+    )
     .action(async (dataset: string, opts, command: Command) => {
+      if (opts.plot !== undefined && (dataset !== 'mnist' || opts.int8))
+        throw new InvalidArgumentError(
+          `--plot records the fit loop of 'train mnist' (not --int8); got 'train ${dataset}${opts.int8 ? ' --int8' : ''}'`,
+        );
+      if (opts.plot !== undefined) checkSaveTarget(opts.plot, '--plot');
       if ((GENERATIVE_JOBS as readonly string[]).includes(dataset))
         return runGenerativeJob(dataset as GenerativeJob, opts, (path) => loadModel(path).model);
       if (SEQUENCE_DATASETS.includes(dataset)) {
@@ -253,7 +263,9 @@ export function createProgram(): Command {
         limit: opts.limit,
         method,
         dp,
+        plot: opts.plot,
       });
+      if (result.plot) process.stderr.write(`${result.plot}\n`);
       process.stdout.write(
         `test accuracy: ${(result.testAccuracy * 100).toFixed(2)}% (test loss ${result.testLoss.toFixed(4)}, ${result.seconds.toFixed(1)} s of training)\n`,
       );
@@ -316,6 +328,22 @@ export function createProgram(): Command {
       }
       const probabilities = noGrad(() => model.call(input).softmax(1).squeeze(0));
       process.stdout.write(report(probabilities) + '\n');
+    });
+
+  program
+    .command('plot')
+    .description(
+      'draw a history as SVG: loss / accuracy curves, the per-layer gradient-norm heat map, the Hessian spectrum',
+    )
+    .argument(
+      '<history.json>',
+      "a GradientMonitor history ('chainrule train mnist --plot') or a fit History",
+    )
+    .requiredOption('--out <file.svg>', 'the SVG file to write')
+    .addOption(new Option('--kind <kind>', 'which plot').choices(PLOT_KINDS).default('all'))
+    .action((input: string, opts) => {
+      checkSaveTarget(opts.out, '--out');
+      process.stdout.write(plotFile(input, opts.out, opts.kind as PlotKind) + '\n');
     });
 
   program

@@ -14,6 +14,9 @@ import { ProgressBar } from '../train/progress_bar.js';
 import { ModelCheckpoint } from '../train/model_checkpoint.js';
 import { createModel, type ModelName } from './models.js';
 import { createLearner, METHOD_DEFAULTS, type MethodName } from './learn_methods.js';
+import { GradientMonitor } from '../inspect/gradient_monitor_file.js';
+import { historyPlot } from '../inspect/plots/history_plot.js';
+import { writeFileAtomic } from '../train/write_file_atomic.js';
 import { dpReport, makeJobPrivate, type DpOptions, type DpReport } from './private_job.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
@@ -42,6 +45,18 @@ export interface MnistJobOptions {
   method?: MethodName;
   /** Train with DP-SGD (Poisson sampling at batchSize / train size, clipping, noise). */
   dp?: DpOptions;
+  /**
+   * Record gradient reports every 10 steps (inspect.GradientMonitor) and write the plots to this
+   * SVG file at the end, with the history JSON beside it (the same name ending in .json).
+   */
+  plot?: string;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Where `--plot x.svg` writes the history: x.json. */
+export function historyPathFor(plot: string): string {
+  return plot.replace(/\.svg$/i, '') + '.json';
 }
 
 export const DEFAULT_LR: Record<OptimizerName, number> = {
@@ -86,6 +101,8 @@ export interface MnistJobResult {
   seconds: number;
   /** The privacy spent, for a --dp run. */
   privacy?: DpReport;
+  /** With `plot`: what was written (a line to print). */
+  plot?: string;
 }
 
 /** Trains and evaluates; the split, the initial weights and the batch order all follow `seed`. */
@@ -141,6 +158,16 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
       }),
     );
   }
+  const monitor = options.plot
+    ? new GradientMonitor(model, {
+        every: 10,
+        lr,
+        path: historyPathFor(options.plot),
+        warn: (problem, step) =>
+          process.stderr.write(`\ngradient monitor, step ${step}: ${problem.message}\n`),
+      })
+    : null;
+  if (monitor) callbacks.push(monitor);
   const start = performance.now();
   const history = await fit(model, trainLoader, {
     optimizer,
@@ -151,12 +178,19 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
   });
   const seconds = (performance.now() - start) / 1000;
   const result = await evaluate(model, testLoader, crossEntropyLoss, { accuracy });
+  let plot: string | undefined;
+  if (monitor && options.plot) {
+    writeFileAtomic(options.plot, historyPlot(monitor.history), 'train --plot');
+    const { records, problems } = monitor.history;
+    plot = `wrote plots to ${options.plot} and the gradient history to ${historyPathFor(options.plot)} (${plural(records.length, 'record')}, ${plural(problems.length, 'problem')})`;
+  }
   return {
     model,
     history,
     testAccuracy: result.accuracy,
     testLoss: result.loss,
     seconds,
+    ...(plot ? { plot } : {}),
     ...(dp && options.dp ? { privacy: dpReport(options.dp, dp) } : {}),
   };
 }

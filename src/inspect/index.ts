@@ -1,10 +1,37 @@
 /**
- * `inspect`: see backprop happen: graph export, the backward step-through, gradient diagnostics
- * and curvature.
+ * `inspect`: see backprop happen: gradient reports and their history over training, plots,
+ * graph export, the backward step-through and curvature.
  * @example
  * import { inspect } from 'chainrule';
  * const { eigenvalues } = await inspect.hessianEigenvalues(lossFn, model.parameters(), { k: 2 });
  */
+
+// Gradient reports, their history over training, plots.
+export {
+  gradientReport,
+  type GradientReport,
+  type GradientReportOptions,
+} from './gradient_report.js';
+export {
+  ActivationRecorder,
+  recordActivations,
+  type ActivationStats,
+} from './activation_recorder.js';
+export type { LayerReport, ParameterStats } from './layer_stats.js';
+export type { Problem, ProblemKind } from './problems.js';
+export { DEFAULT_THRESHOLDS, type ReportThresholds } from './thresholds.js';
+export { GradientMonitor, type GradientMonitorOptions } from './gradient_monitor.js';
+export {
+  parseHistory,
+  historyLayers,
+  HISTORY_FORMAT,
+  type GradientHistory,
+  type HistoryRecord,
+  type HistoryProblem,
+  type LayerFigures,
+  type FitHistoryLike,
+} from './gradient_history.js';
+export * as plots from './plots/index.js';
 
 // Graph export and the backward step-through.
 export {

@@ -1,7 +1,7 @@
 /**
  * A tolerant reader of the gradient history that `inspect.GradientMonitor` writes from a Node
- * training run (format: docs/inspect.md). Accepts `{ steps: [...] }`, `{ history: [...] }` or a
- * bare array; per step `step` (else its index), an optional `loss`, and `layers` as an array of
+ * training run (format: docs/inspect.md). Accepts the monitor's `{ records: [...] }`,
+ * `{ steps: [...] }`, `{ history: [...] }` or a bare array; per step `step` (else its index), an optional `loss`, and `layers` as an array of
  * `{ name, gradNorm }` or an object from name to `{ gradNorm }` or to a number. Snake_case
  * (`grad_norm`) and `gradientNorm` spellings are read too; other fields are ignored.
  */
@@ -54,13 +54,12 @@ function layersOf(raw: unknown, where: string): [string, number | null][] {
  * readHistory({ steps: [{ step: 0, loss: 0.7, layers: [{ name: 'fc1', gradNorm: 0.01 }] }] });
  */
 export function readHistory(json: unknown): History {
+  // `records`: what inspect.GradientMonitor writes (format 'chainrule.gradient-history').
   const list = Array.isArray(json)
     ? json
-    : isRecord(json) && Array.isArray(json.steps)
-      ? json.steps
-      : isRecord(json) && Array.isArray(json.history)
-        ? json.history
-        : null;
+    : isRecord(json)
+      ? ([json.records, json.steps, json.history].find(Array.isArray) ?? null)
+      : null;
   if (list === null) {
     throw new Error(
       'history: expected { steps: [{ step, loss?, layers: [{ name, gradNorm }] }] } (or a bare array of steps), ' +
