@@ -20,6 +20,7 @@ import { summarize } from './lib/measure.js';
 import { RESULT_MARKER, type CaseResult, type FrameworkResult } from './lib/protocol.js';
 import { median, speedup, suiteSection, type Ceilings, type SuiteFile } from './lib/report.js';
 import { CHAIN_SIZE } from './suites/overhead.js';
+import { GRU_CASE, LSTM_CASE, TRANSFORMER_CASE } from './suites/sequence.js';
 
 const PYTHON = '/usr/bin/python3';
 const RESULTS = 'bench/results';
@@ -89,6 +90,15 @@ const FAMILIES: Family[] = [
       'chainrule alone (bench/suites/private_int8.ts): the MLP step at batch 256 with SGD and with DP-SGD (per-sample clipping to 1, noise 1.1; goal: at most 3× SGD); n = 1024 matmul in int8 (GOPS, relaxed-SIMD and plain-SIMD kernels) against float32 (GFLOP/s; goal: int8 at least 1.5×); the int8 (NITI) MLP and CNN steps at batch 64 against float32 SGD steps. Mixed units: compare rows within the table.',
     higherIsBetter: false,
     frameworks: ['chainrule'],
+  },
+  {
+    suite: 'sequence',
+    title: 'Sequence-model training steps',
+    description:
+      'LSTM and GRU language-model step: input 64, hidden 256, batch 32, sequence 100, batch-first, a linear head over every step, MSE, SGD (lr 0.01); a pre-norm transformer encoder step: d 128, 4 layers, 4 heads, feed-forward 512, GELU, causal mask, sequence 64, batch 16, MSE, SGD (bench/suites/sequence.ts). ms per step, loss read back. TensorFlow.js wasm runs the recurrent steps with tf.layers.lstm / gru and its SGD optimizer.',
+    higherIsBetter: false,
+    frameworks: ['chainrule', 'tfjs-wasm', ...TORCH],
+    slowInQuick: ['tfjs-wasm'],
   },
   {
     suite: 'overhead',
@@ -357,6 +367,23 @@ function targets(files: Record<string, SuiteFile | undefined>): Target[] {
     goal: 1.5,
     kind: 'at most',
   });
+  for (const name of [LSTM_CASE, GRU_CASE, TRANSFORMER_CASE]) {
+    const me = get('sequence', 'chainrule', name);
+    const torchBest = Math.min(...TORCH.map((t) => get('sequence', t, name) ?? Infinity));
+    out.push({
+      target: `${name}: chainrule time ÷ PyTorch at its best thread count`,
+      measured: me !== undefined && Number.isFinite(torchBest) ? me / torchBest : undefined,
+      goal: 1.5,
+      kind: 'at most',
+    });
+    if (name !== TRANSFORMER_CASE)
+      out.push({
+        target: `${name}: speed-up over TensorFlow.js wasm`,
+        measured: speedup(false, me, get('sequence', 'tfjs-wasm', name)),
+        goal: 10,
+        kind: 'at least',
+      });
+  }
   return out;
 }
 

@@ -27,24 +27,7 @@ import {
   sumEachRowWasm,
   swapOuterWasm,
 } from '../src/backend/wasm/elementwise.js';
-import { kernelRuntime } from '../src/backend/wasm/kernel_runtime.js';
-
-const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 3.4e38, -3.4e38];
-
-/** Arena storage (of any size) holding `size` deterministic floats, specials sprinkled in. */
-function arenaData(size: number, seed: number, specials = true): Float32Array {
-  const out = kernelRuntime(false)?.rt.arena.float32(size, false) ?? null;
-  expect(out, 'arena storage').not.toBeNull();
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out![i] = ((s >>> 0) / 2 ** 32) * 8 - 4;
-    if (specials && i % 37 === 5) out![i] = SPECIAL[((i / 37) % SPECIAL.length) | 0];
-  }
-  return out!;
-}
+import { arenaData } from './helpers/arena.js';
 
 function contiguous(storage: Float32Array | Int32Array, shape: number[], offset = 0): View {
   const dtype = storage instanceof Int32Array ? 'int32' : 'float32';

@@ -1,4 +1,4 @@
-"""PyTorch CPU twin of the JavaScript suites (matmul, mlp, cnn, overhead), run by bench/run.ts.
+"""PyTorch CPU twin of the JavaScript suites (matmul, mlp, cnn, overhead, sequence), run by bench/run.ts.
 
     python3 bench/suites/torch_suite.py <suite> --threads N --data DIR [--quick]
 
@@ -171,6 +171,40 @@ def overhead(args):
     return [add, ok(CHAIN, "ms", measure(chain, **repeats(args.quick)))]
 
 
+def sequence(args):
+    # bench/suites/sequence.ts: the LSTM / GRU language-model steps and the pre-norm transformer step.
+    torch.manual_seed(0)
+    lr, cases = 0.01, []
+    x, target = torch.randn(32, 100, 64), torch.randn(32, 100, 1)
+    for name, cls in [("LSTM step", torch.nn.LSTM), ("GRU step", torch.nn.GRU)]:
+        rnn, head = cls(64, 256, batch_first=True), torch.nn.Linear(256, 1)
+        opt = torch.optim.SGD(list(rnn.parameters()) + list(head.parameters()), lr=lr)
+
+        def step(rnn=rnn, head=head, opt=opt):
+            loss = F.mse_loss(head(rnn(x)[0]), target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        cases.append(training_case(name, step, repeats(args.quick, slow=True)))
+    layer = torch.nn.TransformerEncoderLayer(128, 4, 512, dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
+    enc = torch.nn.TransformerEncoder(layer, 4, enable_nested_tensor=False)
+    tx, ty = torch.randn(16, 64, 128), torch.randn(16, 64, 128)
+    mask = torch.triu(torch.ones(64, 64, dtype=torch.bool), 1)
+    opt = torch.optim.SGD(enc.parameters(), lr=lr)
+
+    def tstep():
+        loss = F.mse_loss(enc(tx, mask=mask), ty)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    cases.append(training_case("transformer step", tstep, repeats(args.quick, slow=True)))
+    return cases
+
+
 def blas_note():
     """Which BLAS this PyTorch loaded: Debian's python3-torch uses whatever libblas.so.3 points to."""
     torch.mm(torch.ones(64, 64), torch.ones(64, 64))
@@ -185,7 +219,7 @@ def blas_note():
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("suite", choices=["matmul", "mlp", "cnn", "overhead"])
+    parser.add_argument("suite", choices=["matmul", "mlp", "cnn", "overhead", "sequence"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data", default="")
     parser.add_argument("--quick", action="store_true")

@@ -154,7 +154,7 @@ export function createProgram(): Command {
     .option('--batch-size <n>', 'examples per batch', positiveInt('--batch-size'), 64)
     .option(
       '--epochs <n>',
-      'passes over the training set (default: 20 for mlp, 10 for cnn)',
+      'passes over the training set (default: 20 for mlp and lstm, 10 for cnn)',
       positiveInt('--epochs'),
     )
     .option(

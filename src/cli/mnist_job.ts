@@ -9,10 +9,10 @@ import { Generator, manualSeed } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fit, evaluate, type History } from '../train/fit.js';
 import { accuracy } from '../train/metrics.js';
-import type { Callback } from '../train/callbacks.js';
+import { LRSchedulerCallback, type Callback } from '../train/callbacks.js';
 import { ProgressBar } from '../train/progress_bar.js';
 import { ModelCheckpoint } from '../train/model_checkpoint.js';
-import { createModel, type ModelName } from './models.js';
+import { createModel, MODEL_DEFAULTS, type ModelName } from './models.js';
 import { createLearner, METHOD_DEFAULTS, type MethodName } from './learn_methods.js';
 import { GradientMonitor } from '../inspect/gradient_monitor_file.js';
 import { historyPlot } from '../inspect/plots/history_plot.js';
@@ -109,7 +109,12 @@ export interface MnistJobResult {
 export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResult> {
   const { model: modelName, optimizer: optimizerName, batchSize, epochs, seed } = options;
   const method = options.method ?? 'backprop';
-  const lr = options.lr ?? METHOD_DEFAULTS[method].lr ?? DEFAULT_LR[optimizerName];
+  const recipe = method === 'backprop' && !options.dp ? MODEL_DEFAULTS[modelName] : undefined;
+  const lr =
+    options.lr ??
+    METHOD_DEFAULTS[method].lr ??
+    (optimizerName === 'adam' ? recipe?.adamLr : undefined) ??
+    DEFAULT_LR[optimizerName];
   manualSeed(seed);
   const { train, test } = mnist({ seed });
   const trainSet = options.limit
@@ -143,6 +148,12 @@ export async function trainMnist(options: MnistJobOptions): Promise<MnistJobResu
   if (dp) ({ module: model, optimizer, dataLoader: trainLoader } = dp);
   const testLoader = new DataLoader(test, { batchSize: 500 });
   const callbacks: Callback[] = [];
+  if (recipe?.cosine)
+    callbacks.push(
+      new LRSchedulerCallback(
+        new optim.lrScheduler.CosineAnnealingLR(optimizer as optim.Optimizer, { tMax: epochs }),
+      ),
+    );
   if (options.progress !== null)
     callbacks.push(new ProgressBar(epochs, { stream: options.progress ?? process.stderr }));
   if (options.save) {

@@ -1,6 +1,6 @@
 /** The sequence jobs of `chainrule train`: their options, checks and closing lines. */
 import { InvalidArgumentError } from 'commander';
-import { ADDING_MODELS, trainAdding, type AddingModel } from './adding_job.js';
+import { ADDING_DEFAULTS, ADDING_MODELS, trainAdding, type AddingModel } from './adding_job.js';
 import { NAMES_MODELS, trainNames, type NamesModel } from './names_job.js';
 
 export const SEQUENCE_DATASETS: readonly string[] = ['adding', 'names'];
@@ -32,8 +32,8 @@ export function runSequenceJob(
     const result = trainAdding({
       model: opts.model as AddingModel,
       length: opts.length ?? 100,
-      batchSize: opts.batchSize ?? 32,
-      epochs: opts.epochs ?? 30,
+      batchSize: opts.batchSize ?? ADDING_DEFAULTS.batchSize,
+      epochs: opts.epochs ?? ADDING_DEFAULTS.epochs,
       lr: opts.lr,
       seed: opts.seed,
     });

@@ -1,7 +1,8 @@
 /**
  * A whole recurrent pass (one layer, one direction) as one autograd op, as cuDNN and PyTorch's
  * fused RNN kernels do it: given the input projection of every step (one big matmul, computed
- * by the caller), each step runs one h·W_hhᵀ matmul and one gate kernel (backend/cpu/rnn_kernels.ts)
+ * by the caller), each step runs one h·W_hhᵀ matmul and one gate kernel (the SIMD one of
+ * backend/wasm/rnn_step_kernels.ts where it applies, else the loops of backend/cpu/rnn_kernels.ts)
  * instead of a dozen small ops, and backward runs the steps in reverse with one matmul and one
  * kernel each, then takes W_hh's gradient for all steps in one matmul.
  *
@@ -18,6 +19,10 @@ import {
   type RecurrentKernelMode,
   type StepArrays,
 } from '../../backend/cpu/rnn_kernels.js';
+import {
+  recurrentStepBackwardWasm,
+  recurrentStepForwardWasm,
+} from '../../backend/wasm/rnn_step_kernels.js';
 import { grad } from '../backward.js';
 import { fromStorage, record } from '../define.js';
 import { enableGrad, isGradEnabled, noGrad } from '../grad_mode.js';
@@ -145,11 +150,10 @@ export function recurrentSequence(p: SequenceInputs): Tensor {
     for (let s = 0; s < steps; s++) {
       const t = reverse ? steps - 1 - s : s;
       const hp = hProjOf(prev, p.weightHh, p.biasHh).contiguous();
-      recurrentStepForward(
-        mode,
-        stepArrays(out, t, s === 0, n, h, w, running[t], reverse),
-        hp.storage as Floats,
-      );
+      const arrays = stepArrays(out, t, s === 0, n, h, w, running[t], reverse);
+      const hpArray = hp.storage as Floats;
+      if (!recurrentStepForwardWasm(mode, arrays, hpArray))
+        recurrentStepForward(mode, arrays, hpArray);
       prev = out.y.select(0, t).narrow(1, 0, h);
     }
     return out;
@@ -235,7 +239,8 @@ function kernelBackward(
   let dhNext: Tensor | null = null;
   for (let s = steps - 1; s >= 0; s--) {
     const t = reverse ? steps - 1 - s : s;
-    recurrentStepBackward(mode, stepArrays(k, t, s === 0, n, h, w, k.running[t], reverse), {
+    const arrays = stepArrays(k, t, s === 0, n, h, w, k.running[t], reverse);
+    const grads = {
       dy: dy.storage as Floats,
       dyOff: dy.offset + t * n * w,
       dhNext: dhNext ? (dhNext.storage as Floats) : null,
@@ -245,7 +250,8 @@ function kernelBackward(
       dProjOff: t * n * gh,
       dHp: dHp.storage as Floats,
       dHpOff: t * n * gh,
-    });
+    };
+    if (!recurrentStepBackwardWasm(mode, arrays, grads)) recurrentStepBackward(mode, arrays, grads);
     dhNext = dHp.select(0, t).matmul(k.w).contiguous();
   }
   const dh0 = dhNext ? dhNext.add(dhCarry) : dhCarry;

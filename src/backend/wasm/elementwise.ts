@@ -23,7 +23,7 @@ import { CTL, KIND_ELEMENTWISE } from './control_block.js';
 const PARALLEL_BYTES = 1 << 18;
 
 /** The runtime where the elementwise kernels exist (a SIMD module over shared memory). */
-function runtime(): GemmRuntime | null {
+export function runtime(): GemmRuntime | null {
   const rt = getRuntime();
   return rt && rt.variant.level !== 'scalar' && rt.arena.holdsStorage ? rt : null;
 }
@@ -34,7 +34,7 @@ function runtime(): GemmRuntime | null {
  * `chunksPerThread` chunks per thread (several, so a busy core takes fewer). Returns the EW_BAD
  * word (a scatter's bad index).
  */
-function runKernel(
+export function runKernel(
   fn: number,
   units: number,
   params: readonly number[],

@@ -24,6 +24,7 @@ import {
 import { emitAdam } from './adam_module.js';
 import { elementLoop, HIGH_TO_LOW, LOW_HALVES } from './elementwise_loops.js';
 import { emitLogSoftmaxBackwardRows, emitSoftmaxRows } from './softmax_module.js';
+import { emitRnnGatesBackward, emitRnnGatesForward } from './rnn_gate_module.js';
 
 /** unary_<op>(x, out, n): out[i] = op(x[i]), the op table's WebAssembly code four lanes at a time. */
 function emitUnary(m: ModuleBuilder, op: UnaryOp, code: UnaryWasm): FunctionBuilder {
@@ -396,6 +397,9 @@ export const EW = {
   SGD: 11,
   SOFTMAX_ROWS: 12,
   LOG_SOFTMAX_BACKWARD_ROWS: 13,
+  /** rnn_gate_module.ts's kernels: units are rows of one step; P0 = the parameter block, P1 = the mode. */
+  RNN_GATES_FORWARD: 14,
+  RNN_GATES_BACKWARD: 15,
 } as const;
 
 /** Ids of the op table's unary kernels (ops with WebAssembly code), from 32 in table order. */
@@ -426,5 +430,7 @@ export function emitElementwiseKernels(m: ModuleBuilder): Map<number, FunctionBu
   kernels.set(EW.ADAM, emitAdam(m));
   kernels.set(EW.SOFTMAX_ROWS, emitSoftmaxRows(m));
   kernels.set(EW.LOG_SOFTMAX_BACKWARD_ROWS, emitLogSoftmaxBackwardRows(m));
+  kernels.set(EW.RNN_GATES_FORWARD, emitRnnGatesForward(m));
+  kernels.set(EW.RNN_GATES_BACKWARD, emitRnnGatesBackward(m));
   return kernels;
 }

@@ -173,6 +173,15 @@ function emitElementwiseTask(
         p(3);
       },
     ],
+    // RNN_GATES_FORWARD / BACKWARD: units are rows; P0 = the parameter block, P1 = the mode.
+    ...[EW.RNN_GATES_FORWARD, EW.RNN_GATES_BACKWARD].map((id): [number, () => void] => [
+      id,
+      () => {
+        p(0);
+        p(1);
+        f.get(start).get(count);
+      },
+    ]),
     // SWAP_OUTER: units are the outer dim; P3 = inner, P4 = l.
     [
       EW.SWAP_OUTER,

@@ -27,7 +27,7 @@ const EXP_CONSTANTS = [
 ];
 
 /** The vector exp's constants in v128 locals: the float32 ones above, then the exponent bias. */
-interface ExpConstants {
+export interface ExpConstants {
   floats: Local[];
   /** 127 in four int32 lanes. */
   exponentBias: Local;
@@ -37,7 +37,7 @@ interface ExpConstants {
  * The vector exp's constants splatted into v128 locals once, before a kernel's loops (splatting
  * them inside the loop doubled the exp's instructions).
  */
-function expConstants(f: FunctionBuilder): ExpConstants {
+export function expConstants(f: FunctionBuilder): ExpConstants {
   const floats = [...EXP_COEFFICIENTS, ...EXP_CONSTANTS].map((c) => {
     const local = f.local('v128');
     f.f32_const(c).f32x4_splat().set(local);
@@ -57,7 +57,7 @@ function expConstants(f: FunctionBuilder): ExpConstants {
  * softmax kernels below several times faster than one Math.exp call per element.
  * `constants` are expConstants' locals.
  */
-function emitExp4(f: FunctionBuilder, x: Local, constants: ExpConstants): void {
+export function emitExp4(f: FunctionBuilder, x: Local, constants: ExpConstants): void {
   const [k, kInt, r, p, high] = Array.from({ length: 5 }, () => f.local('v128'));
   const { floats, exponentBias } = constants;
   const coefficient = floats.slice(0, EXP_COEFFICIENTS.length);
