@@ -52,7 +52,8 @@ export interface MnistJobOptions {
   plot?: string;
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** `1 record`, `13 records`: counts in the CLI's messages. */
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Where `--plot x.svg` writes the history: x.json. */
 export function historyPathFor(plot: string): string {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseHistory } from '../inspect/gradient_history.js';
 import * as plots from '../inspect/plots/index.js';
 import { writeFileAtomic } from '../train/write_file_atomic.js';
+import { plural } from './mnist_job.js';
 
 export type PlotKind = 'all' | 'loss' | 'accuracy' | 'gradients' | 'spectrum';
 export const PLOT_KINDS: readonly PlotKind[] = ['all', 'loss', 'accuracy', 'gradients', 'spectrum'];
@@ -47,6 +48,6 @@ export function plotFile(input: string, out: string, kind: PlotKind): string {
   }
   const history = parseHistory(json, input);
   writeFileAtomic(out, plotSvg(history, kind, input), 'plot');
-  const what = `${history.records.length} gradient records, ${history.epochs.length} epochs`;
+  const what = `${plural(history.records.length, 'gradient record')}, ${plural(history.epochs.length, 'epoch')}`;
   return `wrote ${kind === 'all' ? 'plots' : `the ${kind} plot`} of ${input} (${what}) to ${out}`;
 }
