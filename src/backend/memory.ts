@@ -13,7 +13,7 @@ export type { DeviceMemory } from './backend.js';
  * peak, what the device holds from the system, its limit, and the kernel memory's own figures.
  * On the CPU, storage in the kernels' memory is counted from the moment it is handed out until
  * it is given back (at once for spent gradients, else when the collector finds it dead); storage
- * in ordinary arrays of 1 KB or more until it is collected; smaller arrays are not counted. The
+ * in ordinary arrays of 64 KB or more until it is collected; smaller arrays are not counted. The
  * two CPU devices ('cpu', 'cpu-reference') share one count: their tensors mix.
  * @example
  * import { memory } from 'chainrule';
