@@ -8,6 +8,7 @@
 import * as os from 'node:os';
 import * as cr from '../src/index.js';
 import * as kernels from '../src/backend/wasm/wasm_backend.js';
+import { median, timeFor } from './lib/kernel_profile.js';
 
 const n = Number(process.argv[2] ?? 1024);
 const threads = Number(process.argv[3] ?? 2);
@@ -21,22 +22,8 @@ const ai = Int8Array.from({ length: n * n }, () => rng.nextInt(128));
 const bi = Int8Array.from({ length: n * n }, () => rng.nextInt(255) - 127);
 const aSigned = Int8Array.from({ length: n * n }, () => rng.nextInt(255) - 127);
 
-const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
 /** Median wall and CPU ms of `f` over `ms` milliseconds (at least 3 calls). */
-function time(f: () => unknown, ms: number): { wall: number; cpu: number } {
-  const walls: number[] = [];
-  const cpus: number[] = [];
-  const end = performance.now() + ms;
-  while (walls.length < 3 || performance.now() < end) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    f();
-    walls.push(performance.now() - t0);
-    const c = process.cpuUsage(c0);
-    cpus.push((c.user + c.system) / 1000);
-  }
-  return { wall: median(walls), cpu: median(cpus) };
-}
+const time = (f: () => unknown, ms: number) => timeFor(f, ms, 3);
 
 const cases = {
   float32: () => cr.matmul(a, b).dataSync(),

@@ -69,19 +69,43 @@ export function profileKernels() {
   };
 }
 
-const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+export const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+
+/** Wall and process CPU time (all threads) of one call of `step`, in ms. */
+function timeCall(step: () => unknown): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  step();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
+}
+
+/** Median wall and CPU ms of `step` called for `ms` milliseconds (and at least `minCalls` times). */
+export function timeFor(
+  step: () => unknown,
+  ms: number,
+  minCalls = 1,
+): { wall: number; cpu: number } {
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  const end = performance.now() + ms;
+  while (walls.length < minCalls || performance.now() < end) {
+    const { wall, cpu } = timeCall(step);
+    walls.push(wall);
+    cpus.push(cpu);
+  }
+  return { wall: median(walls), cpu: median(cpus) };
+}
 
 /** Times `steps` calls of `step`: median and minimum wall time, median process CPU time. */
 export function timeSteps(step: () => unknown, steps: number): void {
   const walls: number[] = [];
   const cpus: number[] = [];
   for (let i = 0; i < steps; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    step();
-    walls.push(performance.now() - t0);
-    const c = process.cpuUsage(c0);
-    cpus.push((c.user + c.system) / 1000);
+    const { wall, cpu } = timeCall(step);
+    walls.push(wall);
+    cpus.push(cpu);
   }
   console.log(
     `threads ${kernels.numThreads()}, simd ${kernels.simdLevel()}, load ${os

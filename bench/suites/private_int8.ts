@@ -16,7 +16,8 @@ type Chainrule = typeof import('../../src/index.js');
 type Models = typeof import('../../src/cli/models.js');
 type Tensor = InstanceType<Chainrule['Tensor']>;
 
-function floatStep(
+/** A plain SGD training step of `model` on (x, y) (also timed by bench/dp_profile.ts). */
+export function floatStep(
   cr: Chainrule,
   model: InstanceType<Chainrule['nn']['Module']>,
   x: Tensor,
@@ -32,7 +33,8 @@ function floatStep(
   };
 }
 
-function mlp(cr: Chainrule) {
+/** The MLP 784-256-128-10 of the DP-SGD cases. */
+export function mlp(cr: Chainrule) {
   const { nn } = cr;
   return new nn.Sequential(
     new nn.Linear(784, 256),
@@ -43,6 +45,27 @@ function mlp(cr: Chainrule) {
   );
 }
 
+/**
+ * A DP-SGD step of the MLP on (x, y): per-sample clipping to 1, noise 1.1, plain SGD underneath
+ * (also timed by bench/dp_profile.ts).
+ */
+export function dpStep(cr: Chainrule, x: Tensor, y: Tensor, expectedBatchSize: number) {
+  const model = new cr.privacy.GradSampleModule(mlp(cr));
+  const optimizer = new cr.privacy.DPOptimizer(new cr.optim.SGD(model.parameters(), { lr: 0.05 }), {
+    module: model,
+    noiseMultiplier: 1.1,
+    maxGradNorm: 1,
+    expectedBatchSize,
+  });
+  return () => {
+    optimizer.zeroGrad();
+    const loss = cr.F.crossEntropy(model.call(x) as Tensor, y);
+    loss.backward();
+    optimizer.step();
+    return loss.itemSync() as number;
+  };
+}
+
 async function dpCases(cr: Chainrule, options: RunOptions): Promise<CaseResult[]> {
   const setup = mlpSetup(256);
   const x = cr.tensor(setup.x.data, { shape: setup.x.shape });
@@ -50,21 +73,9 @@ async function dpCases(cr: Chainrule, options: RunOptions): Promise<CaseResult[]
   const plain = await guarded('MLP batch 256: SGD step', () =>
     timedCase('MLP batch 256: SGD step', 'ms', floatStep(cr, mlp(cr), x, y), repeats(options)),
   );
-  const dp = await guarded('MLP batch 256: DP-SGD step', () => {
-    const model = new cr.privacy.GradSampleModule(mlp(cr));
-    const optimizer = new cr.privacy.DPOptimizer(
-      new cr.optim.SGD(model.parameters(), { lr: 0.05 }),
-      { module: model, noiseMultiplier: 1.1, maxGradNorm: 1, expectedBatchSize: 256 },
-    );
-    const step = () => {
-      optimizer.zeroGrad();
-      const loss = cr.F.crossEntropy(model.call(x) as Tensor, y);
-      loss.backward();
-      optimizer.step();
-      return loss.itemSync() as number;
-    };
-    return timedCase('MLP batch 256: DP-SGD step', 'ms', step, repeats(options));
-  });
+  const dp = await guarded('MLP batch 256: DP-SGD step', () =>
+    timedCase('MLP batch 256: DP-SGD step', 'ms', dpStep(cr, x, y, 256), repeats(options)),
+  );
   return [plain, dp];
 }
 
