@@ -3,6 +3,7 @@
  * a box per node with its label and shape, a path with an arrow per edge.
  */
 import { layeredLayout, type Layout, type Point } from './graph_layout.js';
+import { escapeXml } from './plots/svg.js';
 
 export interface SvgNode {
   readonly id: string;
@@ -28,13 +29,6 @@ export interface SvgOptions {
 
 const CHAR_WIDTH = 7.2;
 const LINE_HEIGHT = 15;
-
-export function escapeXml(text: string): string {
-  return text.replace(
-    /[<>&"']/g,
-    (c) => `&${{ '<': 'lt', '>': 'gt', '&': 'amp', '"': 'quot', "'": 'apos' }[c]};`,
-  );
-}
 
 /** Box sizes from the text lengths (a monospace estimate: no font metrics without a browser). */
 function boxSize(node: SvgNode): { width: number; height: number } {

@@ -2,7 +2,7 @@
  * The inspector's two charts as SVG strings: the loss curve and the per-layer gradient-norm heat
  * map (rows: layers, first layer on top; columns: steps; colour: log10 of the norm).
  */
-import { escapeXml } from '../../inspect/graph_svg.js';
+import { escapeXml, viridis } from '../../inspect/plots/svg.js';
 
 const FONT = 'font-family="system-ui, sans-serif" font-size="11"';
 
@@ -59,23 +59,6 @@ export function lossCurveSvg(
   return parts.join('');
 }
 
-// A perceptual ramp from dark (small norms) to bright (large), as viridis.
-const RAMP = [
-  [68, 1, 84],
-  [59, 82, 139],
-  [33, 145, 140],
-  [94, 201, 98],
-  [253, 231, 37],
-];
-
-function colour(t: number): string {
-  const x = Math.min(1, Math.max(0, t)) * (RAMP.length - 1);
-  const i = Math.min(RAMP.length - 2, Math.floor(x));
-  const f = x - i;
-  const c = RAMP[i].map((a, k) => Math.round(a + f * (RAMP[i + 1][k] - a)));
-  return `rgb(${c.join(',')})`;
-}
-
 /**
  * The gradient-norm heat map: `columns[j][i]` is layer i's norm at the j-th recorded step (null
  * where missing). At most `maxColumns` columns are drawn: longer histories are sampled evenly.
@@ -123,7 +106,7 @@ export function heatMapSvg(
     shown.forEach((col, j) => {
       const v = col[i];
       const fill =
-        v === null || v === undefined || !(v > 0) ? '#ddd' : colour((Math.log10(v) - lo) / span);
+        v === null || v === undefined || !(v > 0) ? '#ddd' : viridis((Math.log10(v) - lo) / span);
       parts.push(
         `<rect x="${(left + j * cellW).toFixed(1)}" y="${y.toFixed(1)}" width="${(cellW + 0.5).toFixed(1)}" height="${(cellH + 0.5).toFixed(1)}" fill="${fill}"/>`,
       );

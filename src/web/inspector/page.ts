@@ -17,7 +17,7 @@ import {
   type TrainRecord,
 } from './presets.js';
 import { stepHtml } from './step_view.js';
-import { escapeXml } from '../../inspect/graph_svg.js';
+import { escapeXml } from '../../inspect/plots/svg.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);

@@ -4,7 +4,7 @@
  * sits, at full precision, in a `data-values` attribute (JSON), which the browser test reads.
  */
 import type { inspect, Tensor } from '../../index.js';
-import { escapeXml } from '../../inspect/graph_svg.js';
+import { escapeXml } from '../../inspect/plots/svg.js';
 
 /** At most this many numbers are printed per tensor; data-values has them all. */
 const SHOWN = 12;
