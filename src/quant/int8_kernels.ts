@@ -3,6 +3,7 @@
  * the layout passes around it (transposes, im2col, col2im). The WebAssembly kernels
  * (`wasm_int8_gemm.ts`) must give the same integers; integer sums are exact, so they do, bit for bit.
  */
+import { windowOutputSize } from '../tensor/shape.js';
 
 /**
  * C[i, j] = Σₖ A[i, k] · B[j, k] for A [m, k] and B [n, k] int8, row-major (both K-contiguous:
@@ -49,7 +50,10 @@ export interface IntConvGeometry {
 }
 
 export function convOutSize(g: IntConvGeometry): { oh: number; ow: number } {
-  return { oh: g.h + 2 * g.pad - g.k + 1, ow: g.w + 2 * g.pad - g.k + 1 };
+  return {
+    oh: windowOutputSize(g.h, g.k, 1, g.pad, 1),
+    ow: windowOutputSize(g.w, g.k, 1, g.pad, 1),
+  };
 }
 
 /**
