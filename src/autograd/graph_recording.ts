@@ -56,7 +56,8 @@ export function recordGraph<T>(fn: () => T): T {
 
 /** Called by `record` while recording is on. */
 export function noteRecorded(node: Node, output: Tensor): void {
-  records.set(node, { stack: captureCreationStack(), output });
+  // Anomaly mode may have captured the same stack for the node already.
+  records.set(node, { stack: node.creationStack ?? captureCreationStack(), output });
 }
 
 /** What was recorded for `node`, if it was created while recording was on. */
