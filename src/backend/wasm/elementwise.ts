@@ -117,7 +117,7 @@ function kernelResult(
 }
 
 /** Byte address of a contiguous float32 view's first element in arena storage, or -1. */
-function addressOf(rt: GemmRuntime, v: View): number {
+export function addressOf(rt: GemmRuntime, v: View): number {
   const s = v.storage;
   if (!(s instanceof Float32Array) || v.dtype !== 'float32' || !rt.arena.contains(s)) return -1;
   if (!isContiguous(v.shape, v.strides)) return -1;

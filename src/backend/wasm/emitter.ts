@@ -476,6 +476,23 @@ export class FunctionBuilder {
   f64x2_div(): this {
     return this.simd(0xf3);
   }
+  f64x2_mul(): this {
+    return this.simd(0xf2);
+  }
+  /** Lane-wise minimum: NaN if either lane is NaN. */
+  f64x2_min(): this {
+    return this.simd(0xf4);
+  }
+  /** Lane-wise maximum: NaN if either lane is NaN. */
+  f64x2_max(): this {
+    return this.simd(0xf5);
+  }
+  f64x2_abs(): this {
+    return this.simd(0xec);
+  }
+  f64x2_ge(): this {
+    return this.simd(0x4c);
+  }
   f64x2_extract_lane(lane: number): this {
     this.simd(0x21);
     this.code.push(lane);

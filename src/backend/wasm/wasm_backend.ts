@@ -21,6 +21,7 @@ import type {
   Conv2dGeometry,
   Conv2dGradients,
   Conv2dResult,
+  GeluApproximate,
   MaxPool2dResult,
   SgdUpdateOptions,
   Storage,
@@ -51,6 +52,7 @@ import { arenaFloat32, getRuntime, numThreads, wasmGemmAvailable } from './kerne
 import { gemmF32, gemmF32Beside, gemmSideJob } from './gemm.js';
 import { runSideBySide } from './side_by_side.js';
 import { plainSgdF32 } from './sgd.js';
+import { geluBackwardWasm, geluWasm } from './gelu.js';
 import { setFloat32Allocator, setKernelMemory } from '../cpu/storage.js';
 import { setArenaLimit } from './arena.js';
 
@@ -244,6 +246,18 @@ export const wasmBackend: BackendPrimitives & FusedKernels = {
     needs: readonly [boolean, boolean, boolean],
   ): Conv2dGradients {
     return conv2dBackwardF32(x, weight, grad, geometry, columns as Float32Array | null, needs);
+  },
+
+  // float32 on the kernels (a float32 erf / tanh, gelu_module.ts), else the reference loops.
+  gelu(x: View, approximate: GeluApproximate): Storage {
+    return traced('gelu', geluWasm(x, approximate)) ?? cpuBackend.gelu(x, approximate);
+  },
+
+  geluBackward(grad: View, x: View, approximate: GeluApproximate): Storage {
+    return (
+      traced('geluBackward', geluBackwardWasm(grad, x, approximate)) ??
+      cpuBackend.geluBackward(grad, x, approximate)
+    );
   },
 
   gather(x: View, dim: number, index: View): Storage {

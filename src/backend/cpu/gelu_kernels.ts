@@ -1,0 +1,58 @@
+/**
+ * The reference GELU kernels (Backend.gelu / geluBackward): float64 math over any strided view,
+ * rounded once to the dtype. PyTorch's formulas, so NaN and ±Infinity come out as PyTorch's:
+ * gelu(−∞) = −∞·0 is NaN, and so is the gradient at ±∞. The WebAssembly backend runs these for
+ * float64 and for float32 views its kernels do not take (../wasm/gelu.ts).
+ */
+import type { GeluApproximate, Storage, View } from '../backend.js';
+import { shapeSize } from '../../tensor/shape.js';
+import { contiguousData } from './fused_kernels.js';
+import { erf } from './scalar_math.js';
+import { allocateStorage } from './storage.js';
+
+/** √(2/π) and 0.044715: the tanh approximation's inner = √(2/π)·(x + 0.044715·x³). */
+const TANH_BETA = Math.sqrt(2 / Math.PI);
+const TANH_KAPPA = 0.044715;
+/** 1/√(2π): the standard normal density's factor. */
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** Φ(x) = ½(1 + erf(x/√2)). */
+function cdf(x: number): number {
+  return 0.5 * (1 + erf(x * Math.SQRT1_2));
+}
+
+/** gelu(x) in float64, for one `approximate`. */
+const GELU: Record<GeluApproximate, (x: number) => number> = {
+  none: (x) => x * cdf(x),
+  tanh: (x) => 0.5 * x * (1 + Math.tanh(TANH_BETA * (x + TANH_KAPPA * x * x * x))),
+};
+
+/** gelu'(x) in float64: Φ(x) + x·φ(x), or the tanh approximation's derivative (PyTorch's steps). */
+const GELU_DERIVATIVE: Record<GeluApproximate, (x: number) => number> = {
+  none: (x) => cdf(x) + x * (INV_SQRT_2PI * Math.exp(-0.5 * x * x)),
+  tanh: (x) => {
+    const square = x * x;
+    const th = Math.tanh(TANH_BETA * (x + TANH_KAPPA * square * x));
+    const innerDerivative = TANH_BETA * (1 + 3 * TANH_KAPPA * square);
+    return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * innerDerivative;
+  },
+};
+
+export function geluKernel(x: View, approximate: GeluApproximate): Storage {
+  const size = shapeSize(x.shape);
+  const out = allocateStorage(x.dtype, size, false);
+  const { data, base } = contiguousData(x);
+  const gelu = GELU[approximate];
+  for (let i = 0; i < size; i++) out[i] = gelu(data[base + i]);
+  return out;
+}
+
+export function geluBackwardKernel(grad: View, x: View, approximate: GeluApproximate): Storage {
+  const size = shapeSize(x.shape);
+  const out = allocateStorage(x.dtype, size, false);
+  const { data: xs, base: xBase } = contiguousData(x);
+  const { data: gs, base: gBase } = contiguousData(grad);
+  const derivative = GELU_DERIVATIVE[approximate];
+  for (let i = 0; i < size; i++) out[i] = gs[gBase + i] * derivative(xs[xBase + i]);
+  return out;
+}
