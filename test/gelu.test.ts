@@ -15,7 +15,7 @@ import { erf } from '../src/backend/cpu/scalar_math.js';
 import { ARENA_MIN_ELEMENTS } from '../src/backend/wasm/arena.js';
 import { ModuleBuilder } from '../src/backend/wasm/emitter.js';
 import { geluBackwardWasm, geluWasm } from '../src/backend/wasm/gelu.js';
-import { emitErf2, erfConstants } from '../src/backend/wasm/gelu_module.js';
+import { emitErf, erfConstants } from '../src/backend/wasm/gelu_module.js';
 import { arenaData } from './helpers/arena.js';
 import { expectAllClose, expectWithinBound } from './helpers/close.js';
 import './helpers/devices.js';
@@ -28,14 +28,14 @@ function view(storage: Float32Array | Float64Array, shape = [storage.length]): V
   return { storage, dtype, shape, strides: [1], offset: 0 };
 }
 
-/** erf of float64 values by the kernels' erf (emitErf2) in a module of its own. */
+/** erf of float64 values by the kernels' erf (emitErf) in a module of its own. */
 function wasmErf(xs: number[]): Float64Array {
   const pages = Math.ceil((xs.length * 16 + 64) / 65536);
   const memory = { module: 'env', name: 'memory', initialPages: pages, maximumPages: pages };
   const m = new ModuleBuilder({ ...memory, shared: false });
   const f = m.func('erf', ['i32', 'i32', 'i32'], []);
   const [x, out, bytes] = [0, 1, 2].map((i) => f.param(i));
-  const [i, t] = [f.local('i32'), f.local('v128')];
+  const [i, t, r] = [f.local('i32'), f.local('v128'), f.local('v128')];
   const c = erfConstants(f);
   f.for_(
     i,
@@ -45,8 +45,8 @@ function wasmErf(xs: number[]): Float64Array {
     () => {
       f.get(x).get(i).i32_add().v128_load().set(t);
       f.get(out).get(i).i32_add();
-      emitErf2(f, t, c);
-      f.v128_store();
+      emitErf(f, [t], c, [r]);
+      f.get(r).v128_store();
     },
   );
   const mem = new WebAssembly.Memory({ initial: pages, maximum: pages });

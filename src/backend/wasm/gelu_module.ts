@@ -47,7 +47,6 @@ export interface ErfConstants {
   numerator: Local[];
   denominator: Local[];
   end: Local;
-  negativeEnd: Local;
   one: Local;
   /** The sign bit of each f64 lane. */
   sign: Local;
@@ -65,33 +64,43 @@ export function erfConstants(f: FunctionBuilder): ErfConstants {
     numerator: ERF_NUMERATOR.map(splat),
     denominator: ERF_DENOMINATOR.map(splat),
     end: splat(ERF_END),
-    negativeEnd: splat(-ERF_END),
     one: splat(1),
     sign,
   };
 }
 
 /**
- * erf of the two float64 lanes of the local t, left on the stack: the rational fit on t clamped
- * to [−4, 4], then ±1 (t's sign) where |t| ≥ 4, so that 1 + erf is exactly 0 far left and x·Φ is
- * 0, not x times the fit's error. NaN stays NaN (min and max keep it; |NaN| ≥ 4 is false).
+ * erf of the two float64 lanes of each local of `ts`, into the locals `outs`: the rational fit,
+ * then ±1 (t's sign) where |t| ≥ 4, so that 1 + erf is exactly 0 far left and x·Φ is 0, not x
+ * times the fit's error. The select also covers t = ±∞ and t² = ∞, where the fit is NaN, so t
+ * needs no clamp (f64x2.min / max, NaN-exact in WebAssembly, cost as much as the rest of the
+ * kernel); NaN stays NaN (|NaN| ≥ 4 is false). The steps of every t and of both polynomials are
+ * interleaved: independent chains side by side.
  */
-export function emitErf2(f: FunctionBuilder, t: Local, c: ErfConstants): void {
-  const [clamped, z, ratio] = [0, 1, 2].map(() => f.local('v128'));
-  f.get(t).get(c.negativeEnd).f64x2_max().get(c.end).f64x2_min().set(clamped);
-  f.get(clamped).get(clamped).f64x2_mul().set(z);
-  const horner = (coefficients: Local[]) => {
-    f.get(coefficients[0]);
-    for (const k of coefficients.slice(1)) f.get(z).f64x2_mul().get(k).f64x2_add();
-  };
-  horner(c.numerator);
-  f.get(clamped).f64x2_mul();
-  horner(c.denominator);
-  f.f64x2_div().set(ratio);
-  // ±1 with t's sign where |t| ≥ 4, else the fit.
-  f.get(t).get(c.one).get(c.sign).v128_bitselect();
-  f.get(ratio);
-  f.get(t).f64x2_abs().get(c.end).f64x2_ge().v128_bitselect();
+export function emitErf(f: FunctionBuilder, ts: Local[], c: ErfConstants, outs: Local[]): void {
+  const locals = () => ts.map(() => f.local('v128'));
+  const [z, num, den] = [locals(), locals(), locals()];
+  ts.forEach((t, k) => f.get(t).get(t).f64x2_mul().set(z[k]));
+  const steps = Math.max(c.numerator.length, c.denominator.length);
+  for (let i = 1; i < steps; i++)
+    for (const [coefficients, acc] of [
+      [c.numerator, num],
+      [c.denominator, den],
+    ] as const) {
+      if (i >= coefficients.length) continue;
+      ts.forEach((_, k) => {
+        f.get(i === 1 ? coefficients[0] : acc[k])
+          .get(z[k])
+          .f64x2_mul();
+        f.get(coefficients[i]).f64x2_add().set(acc[k]);
+      });
+    }
+  ts.forEach((t, k) => {
+    // ±1 with t's sign where |t| ≥ 4, else the fit.
+    f.get(t).get(c.one).get(c.sign).v128_bitselect();
+    f.get(num[k]).get(t).f64x2_mul().get(den[k]).f64x2_div();
+    f.get(t).f64x2_abs().get(c.end).f64x2_ge().v128_bitselect().set(outs[k]);
+  });
 }
 
 /** Every constant the GELU kernels use, splatted once per kernel. */
@@ -135,30 +144,43 @@ function geluConstants(f: FunctionBuilder): GeluConstants {
   };
 }
 
-/**
- * For the four float32 lanes of x: each half widened to float64, `perHalf(h)` (an f64x2 left on
- * the stack from the local h), narrowed back and joined: a float32 vector on the stack.
- */
-function inFloat64Halves(f: FunctionBuilder, x: Local, perHalf: (h: Local) => void): void {
-  const h = f.local('v128');
-  f.get(x).f64x2_promote_low_f32x4().set(h);
-  perHalf(h);
+/** The four float32 lanes of the local x as two f64x2 locals, low lanes first. */
+function float64Halves(f: FunctionBuilder, x: Local): [Local, Local] {
+  const [low, high] = [f.local('v128'), f.local('v128')];
+  f.get(x).f64x2_promote_low_f32x4().set(low);
+  f.get(x).get(x).i8x16_shuffle(HIGH_TO_LOW).f64x2_promote_low_f32x4().set(high);
+  return [low, high];
+}
+
+/** Two f64x2 values (each pushed by its callback) narrowed and joined: a float32 vector on the stack. */
+function joinHalves(f: FunctionBuilder, low: () => void, high: () => void): void {
+  low();
   f.f32x4_demote_f64x2_zero();
-  f.get(x).get(x).i8x16_shuffle(HIGH_TO_LOW).f64x2_promote_low_f32x4().set(h);
-  perHalf(h);
+  high();
   f.f32x4_demote_f64x2_zero().i8x16_shuffle(LOW_HALVES);
 }
 
 /**
- * Φ(h) = ½ + ½·erf(h/√2) of the f64x2 local h, left on the stack; at least 0 (the fit's error
+ * Φ(h) = ½ + ½·erf(h/√2) of each f64x2 local of `hs`, into `outs`; at least 0 (the fit's error
  * near h = −5.7 would otherwise make it a little negative, and x·Φ of the wrong sign).
  */
-function emitCdf2(f: FunctionBuilder, h: Local, c: GeluConstants): void {
-  const t = f.local('v128');
-  f.get(h).get(c.sqrtHalf64).f64x2_mul().set(t);
-  emitErf2(f, t, c.erf);
-  f.get(c.half64).f64x2_mul().get(c.half64).f64x2_add();
-  f.v128_const_zero().f64x2_max();
+function emitCdf(f: FunctionBuilder, hs: Local[], c: GeluConstants, outs: Local[]): void {
+  const ts = hs.map(() => f.local('v128'));
+  hs.forEach((h, k) => f.get(h).get(c.sqrtHalf64).f64x2_mul().set(ts[k]));
+  emitErf(f, ts, c.erf, outs);
+  outs.forEach((out) => {
+    f.get(out).get(c.half64).f64x2_mul().get(c.half64).f64x2_add();
+    // pmax(Φ, 0) is Φ < 0 ? 0 : Φ: NaN stays NaN.
+    f.v128_const_zero().f64x2_pmax().set(out);
+  });
+}
+
+/** Φ of the four float32 lanes of the local x, as a float32 vector on the stack (and x in halves). */
+function emitCdf4(f: FunctionBuilder, x: Local, c: GeluConstants): [Local, Local, Local, Local] {
+  const halves = float64Halves(f, x);
+  const cdf: [Local, Local] = [f.local('v128'), f.local('v128')];
+  emitCdf(f, halves, c, cdf);
+  return [...halves, ...cdf];
 }
 
 /** inner = √(2/π)·(x + 0.044715·x³) of the f32x4 local x, x² and x³ as PyTorch rounds them. */
@@ -171,10 +193,12 @@ function emitTanhInner(f: FunctionBuilder, x: Local, square: Local, c: GeluConst
 /** The forward of one mode on the f32x4 local x, left on the stack. */
 function emitForward(f: FunctionBuilder, x: Local, c: GeluConstants, tanh: boolean): void {
   if (!tanh) {
-    inFloat64Halves(f, x, (h) => {
-      emitCdf2(f, h, c);
-      f.get(h).f64x2_mul();
-    });
+    const [low, high, cdfLow, cdfHigh] = emitCdf4(f, x, c);
+    joinHalves(
+      f,
+      () => f.get(cdfLow).get(low).f64x2_mul(),
+      () => f.get(cdfHigh).get(high).f64x2_mul(),
+    );
     return;
   }
   const [square, inner] = [0, 1].map(() => f.local('v128'));
@@ -195,10 +219,15 @@ function emitBackward(
   tanh: boolean,
 ): void {
   const [square, a, b] = [0, 1, 2].map(() => f.local('v128'));
-  f.get(g);
   if (!tanh) {
     // Φ(x) + x·φ(x), φ(x) = e^(x²·−½)/√(2π).
-    inFloat64Halves(f, x, (h) => emitCdf2(f, h, c));
+    const [, , cdfLow, cdfHigh] = emitCdf4(f, x, c);
+    f.get(g);
+    joinHalves(
+      f,
+      () => f.get(cdfLow),
+      () => f.get(cdfHigh),
+    );
     f.get(x).get(x).f32x4_mul().get(c.minusHalf).f32x4_mul().set(a);
     f.get(x);
     emitExp4(f, a, c.tanh.exp);
@@ -207,6 +236,7 @@ function emitBackward(
     return;
   }
   // ½(1 + th) + ½x·(1 − th²)·√(2/π)(1 + 3·0.044715·x²), th = tanh(inner).
+  f.get(g);
   emitTanhInner(f, x, square, c);
   f.set(a);
   emitTanh4(f, a, c.tanh);
