@@ -17,7 +17,8 @@ import { ModuleBuilder } from '../src/backend/wasm/emitter.js';
 import { geluBackwardWasm, geluWasm } from '../src/backend/wasm/gelu.js';
 import { emitErf, erfConstants } from '../src/backend/wasm/gelu_module.js';
 import { arenaData } from './helpers/arena.js';
-import { expectAllClose, expectWithinBound } from './helpers/close.js';
+import { checkCase, loadFixtures } from './helpers/reference.js';
+import { expectAllClose, expectBitEqual, expectWithinBound } from './helpers/close.js';
 import './helpers/devices.js';
 import { traceKernels } from './helpers/trace.js';
 
@@ -58,6 +59,13 @@ function wasmErf(xs: number[]): Float64Array {
   heap.set(xs);
   (instance.exports.erf as (x: number, out: number, bytes: number) => void)(0, n * 8, n * 8);
   return heap.slice(n, n + xs.length);
+}
+
+/** A copy of `values` in arena storage. */
+function arenaCopy(values: Float32Array): Float32Array {
+  const out = arenaData(values.length, 1, false);
+  out.set(values);
+  return out;
 }
 
 /** The size of one float32 step at |w| (denormals included). */
@@ -134,14 +142,32 @@ describe('GELU WebAssembly kernels', () => {
     expect(head(geluBackwardWasm(view(g), view(x), 'tanh'))).toEqual([NaN, NaN, NaN, NaN, NaN]);
   });
 
-  it('declines float64, strided and non-arena views (the reference loops run them)', () => {
+  it('gathers strided and non-arena float32 views in (same bits as contiguous), declines float64', () => {
     const x = arenaData(2 * ARENA_MIN_ELEMENTS, 3);
+    const g = arenaData(ARENA_MIN_ELEMENTS, 4);
+    const evens = Float32Array.from({ length: ARENA_MIN_ELEMENTS }, (_, i) => x[2 * i]);
     const strided = { ...view(x, [ARENA_MIN_ELEMENTS]), strides: [2] };
-    expect(geluWasm(strided, 'none')).toBeNull();
-    expect(geluWasm(view(Float64Array.from(x)), 'none')).toBeNull();
-    expect(geluWasm(view(Float32Array.from(x)), 'none')).toBeNull();
-    expect(geluBackwardWasm(strided, view(x, [ARENA_MIN_ELEMENTS]), 'none')).toBeNull();
+    const gBroadcast = { ...view(g, [ARENA_MIN_ELEMENTS]), strides: [0] };
+    const gFirst = new Float32Array(ARENA_MIN_ELEMENTS).fill(g[0]);
+    for (const approximate of ['none', 'tanh'] as const) {
+      const want = geluWasm(view(arenaCopy(evens)), approximate);
+      expectBitEqual(geluWasm(strided, approximate)!, want!, 'strided');
+      expectBitEqual(geluWasm(view(evens.slice(0, 10)), approximate)!, want!.slice(0, 10), 'small');
+      const wantGrad = geluBackwardWasm(
+        view(arenaCopy(gFirst)),
+        view(arenaCopy(evens)),
+        approximate,
+      );
+      expectBitEqual(geluBackwardWasm(gBroadcast, strided, approximate)!, wantGrad!, 'backward');
+    }
+    expect(geluWasm(view(Float64Array.from(evens)), 'none')).toBeNull();
   });
+});
+
+describe('the reference loops against PyTorch', () => {
+  // On the kernels' device the fixtures run the WebAssembly kernels (functional.test.ts).
+  for (const c of loadFixtures('functional.json').filter((c) => c.name.startsWith('gelu:float32')))
+    it(c.name, () => checkCase(c, ([x], args) => F.gelu(x, args ?? {}), {}, 'cpu-reference'));
 });
 
 describe('F.gelu as one fused op', () => {
@@ -172,7 +198,7 @@ describe('F.gelu as one fused op', () => {
     expect(calls.filter((c) => c.startsWith('erf'))).toEqual([]);
   });
 
-  it('matches float64 on small tensors (reference loops) and the composed op without the kernels', () => {
+  it('matches float64 on small tensors, and so does the composed op without the kernels', () => {
     for (const approximate of ['none', 'tanh'] as const) {
       const values = [-6, -3.2, -1, -0.25, 0, 0.3, 1.7, 4, 9];
       const x32 = cr.tensor(values, { requiresGrad: true });
