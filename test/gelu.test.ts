@@ -162,6 +162,23 @@ describe('GELU WebAssembly kernels', () => {
     }
     expect(geluWasm(view(Float64Array.from(evens)), 'none')).toBeNull();
   });
+
+  it('gives each element the same bits whatever its lane, chunk or thread', () => {
+    const x = arenaData(100_003, 6, true, 8);
+    const g = arenaData(100_003, 7, true, 2);
+    for (const approximate of ['none', 'tanh'] as const) {
+      // One element further on: every element in another lane, the SIMD tail elsewhere.
+      const shifted = (a: Float32Array) => view(a.subarray(1));
+      expectBitEqual(
+        geluWasm(shifted(x), approximate)!,
+        geluWasm(view(x), approximate)!.subarray(1),
+      );
+      expectBitEqual(
+        geluBackwardWasm(shifted(g), shifted(x), approximate)!,
+        geluBackwardWasm(view(g), view(x), approximate)!.subarray(1),
+      );
+    }
+  });
 });
 
 describe('the reference loops against PyTorch', () => {
