@@ -10,7 +10,12 @@
 import { describe, expect, it } from 'vitest';
 import * as cr from '../src/index.js';
 import type { GeluApproximate, View } from '../src/backend/backend.js';
-import { geluBackwardKernel, geluKernel } from '../src/backend/cpu/gelu_kernels.js';
+import {
+  geluBackwardKernel,
+  geluKernel,
+  TANH_BETA,
+  TANH_KAPPA,
+} from '../src/backend/cpu/gelu_kernels.js';
 import { erf } from '../src/backend/cpu/scalar_math.js';
 import { ARENA_MIN_ELEMENTS } from '../src/backend/wasm/arena.js';
 import { ModuleBuilder } from '../src/backend/wasm/emitter.js';
@@ -86,8 +91,6 @@ describe('the WebAssembly erf', () => {
   });
 });
 
-const TANH_BETA = Math.sqrt(2 / Math.PI);
-
 /**
  * How far the kernels may be from the float32 reference loops: a few ulp of the result, plus
  * what the erf fit's 7e-8 (through Φ) or the vector tanh's 2 ulp of 1 (through 1 + tanh and
@@ -104,7 +107,7 @@ const BOUNDS: Record<
   tanh: {
     forward: (x) => 1.2e-7 * 0.5 * Math.abs(x),
     backward: (x, g) =>
-      1.2e-7 * Math.abs(g) * (0.5 + Math.abs(x) * TANH_BETA * (1 + 3 * 0.044715 * x * x)),
+      1.2e-7 * Math.abs(g) * (0.5 + Math.abs(x) * TANH_BETA * (1 + 3 * TANH_KAPPA * x * x)),
   },
 };
 

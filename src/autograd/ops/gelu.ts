@@ -6,16 +6,11 @@
  * ops, so higher derivatives work. A backend without the kernels gets the composed op.
  */
 import type { GeluApproximate } from '../../backend/backend.js';
+import { INV_SQRT_2PI, TANH_BETA, TANH_KAPPA } from '../../backend/cpu/gelu_kernels.js';
 import { traceKernel } from '../../backend/kernel_trace.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { fromStorage, record } from '../define.js';
 import { isGradEnabled } from '../grad_mode.js';
-
-/** √(2/π) and 0.044715: the tanh approximation's inner = √(2/π)·(x + 0.044715·x³). */
-const TANH_BETA = Math.sqrt(2 / Math.PI);
-const TANH_KAPPA = 0.044715;
-/** 1/√(2π): the standard normal density's factor. */
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /** The tanh approximation's inner argument √(2/π)·(x + 0.044715·x³). */
 function tanhInner(x: Tensor): Tensor {

@@ -11,10 +11,10 @@ import { erf } from './scalar_math.js';
 import { allocateStorage } from './storage.js';
 
 /** √(2/π) and 0.044715: the tanh approximation's inner = √(2/π)·(x + 0.044715·x³). */
-const TANH_BETA = Math.sqrt(2 / Math.PI);
-const TANH_KAPPA = 0.044715;
+export const TANH_BETA = Math.sqrt(2 / Math.PI);
+export const TANH_KAPPA = 0.044715;
 /** 1/√(2π): the standard normal density's factor. */
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+export const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /** Φ(x) = ½(1 + erf(x/√2)). */
 function cdf(x: number): number {

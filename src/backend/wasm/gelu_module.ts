@@ -17,6 +17,7 @@
  */
 import type { FunctionBuilder, Local, ModuleBuilder } from './emitter.js';
 import { elementLoop, HIGH_TO_LOW, LOW_HALVES } from './elementwise_loops.js';
+import { INV_SQRT_2PI, TANH_BETA, TANH_KAPPA } from '../cpu/gelu_kernels.js';
 import { emitExp4 } from './softmax_module.js';
 import { emitTanh4, tanhConstants, type TanhConstants } from './vector_tanh.js';
 
@@ -37,10 +38,6 @@ const ERF_DENOMINATOR = [
 ];
 /** Where the fit ends: erf(4) = 1 − 1.5e-8 is 1 in float32. */
 const ERF_END = 4;
-
-/** √(2/π) and PyTorch's 0.044715: the tanh approximation's inner = √(2/π)·(x + 0.044715·x³). */
-const TANH_BETA = Math.SQRT2 * (2 / Math.sqrt(Math.PI)) * 0.5;
-const TANH_KAPPA = 0.044715;
 
 /** The erf fit's constants in f64x2 locals (splatted once per kernel, outside its loops). */
 export interface ErfConstants {
@@ -137,7 +134,7 @@ function geluConstants(f: FunctionBuilder): GeluConstants {
     sqrtHalf64: splat64(Math.SQRT1_2),
     half: splat32(0.5),
     minusHalf: splat32(-0.5),
-    invSqrt2Pi: splat32(1 / Math.sqrt(2 * Math.PI)),
+    invSqrt2Pi: splat32(INV_SQRT_2PI),
     beta: splat32(TANH_BETA),
     kappa: splat32(TANH_KAPPA),
     threeKappa: splat32(3 * TANH_KAPPA),
