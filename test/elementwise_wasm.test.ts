@@ -28,6 +28,7 @@ import {
   swapOuterWasm,
 } from '../src/backend/wasm/elementwise.js';
 import { arenaData } from './helpers/arena.js';
+import { expectWithinBound } from './helpers/close.js';
 
 function contiguous(storage: Float32Array | Int32Array, shape: number[], offset = 0): View {
   const dtype = storage instanceof Int32Array ? 'int32' : 'float32';
@@ -312,32 +313,6 @@ function rowsData(rows: number, n: number, seed: number, scale: number, inArena:
   return contiguous(data, [rows, n]);
 }
 
-/** Equal where the reference is NaN or infinite, else within `bound(i)`. */
-function expectWithin(
-  got: Float32Array | null,
-  want: Float32Array,
-  bound: (i: number) => number,
-  label: string,
-) {
-  expect(got, `${label}: the kernel ran`).not.toBeNull();
-  expect(got!.length, `${label}: length`).toBe(want.length);
-  // One assertion for the whole array (an expect per element dominated this file's time).
-  const bad: string[] = [];
-  for (let i = 0; i < want.length; i++) {
-    const [g, w] = [got![i], want[i]];
-    const ok = Number.isNaN(w)
-      ? Number.isNaN(g)
-      : !Number.isFinite(w)
-        ? g === w
-        : Math.abs(g - w) <= bound(i);
-    if (!ok) bad.push(`[${i}] got ${g}, expected ${w} (bound ${bound(i)})`);
-  }
-  if (bad.length > 0)
-    expect.fail(
-      `${label}: ${bad.length} elements out of bounds:\n  ${bad.slice(0, 8).join('\n  ')}`,
-    );
-}
-
 describe('softmax WebAssembly kernels', () => {
   it('the vector exp is within 2 ulp of Math.exp, 0 below the normal range, ±Infinity and NaN as exp', () => {
     // Rows [0, x] with gradient [−1, 0]: the log-softmax backward's out[1] = 0 − exp(x)·(−1) = exp(x).
@@ -391,7 +366,7 @@ describe('softmax WebAssembly kernels', () => {
         const label = `[${rows}, ${n}]${inArena ? ' in the arena' : ''}`;
         const logWant = cpuBackend.softmax(x, 1, true) as Float32Array;
         // x − lse in float64 from the same max: only Σ exp differs (a few ulps of each term).
-        expectWithin(
+        expectWithinBound(
           softmaxWasm(x, 1, true),
           logWant,
           (i) => 1e-6 + 2 ** -23 * Math.abs(logWant[i]),
@@ -399,7 +374,7 @@ describe('softmax WebAssembly kernels', () => {
         );
         // e / Σ: exp of the float32 difference x − max, whose rounding grows with |x − max|.
         const want = cpuBackend.softmax(x, 1, false) as Float32Array;
-        expectWithin(
+        expectWithinBound(
           softmaxWasm(x, 1, false),
           want,
           (i) => 1e-37 + 5e-6 * want[i],
@@ -424,7 +399,7 @@ describe('softmax WebAssembly kernels', () => {
         for (let k = start; k < start + n; k++) total += gs[k];
         return Math.abs(total);
       };
-      expectWithin(
+      expectWithinBound(
         logSoftmaxBackwardWasm(g, y, 1),
         want,
         (i) => 1e-38 + 2 ** -22 * (Math.exp(ys[i]) * rowSum(i) + Math.abs(gs[i])),

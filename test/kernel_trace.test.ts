@@ -7,18 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as cr from '../src/index.js';
 import { expectAllClose } from './helpers/close.js';
 import './helpers/devices.js';
+import { traceKernels } from './helpers/trace.js';
 import { wasmGemmAvailable } from '../src/backend/wasm/wasm_backend.js';
 
 afterEach(() => cr.setKernelTrace(false));
-
-/** The kernels that ran `fn`, as "op:kernel" strings. */
-function trace(fn: () => unknown): string[] {
-  cr.setKernelTrace(true);
-  fn();
-  const calls = cr.kernelTrace().map((c) => `${c.op}:${c.kernel}`);
-  cr.setKernelTrace(false);
-  return calls;
-}
 
 describe('kernel trace', () => {
   it('is off by default and records nothing then', () => {
@@ -29,15 +21,15 @@ describe('kernel trace', () => {
 
   it('names the CPU fast path, the general strided loop and the WebAssembly kernel', () => {
     const small = cr.tensor([-1, 2], { dtype: 'float64' });
-    expect(trace(() => small.relu())).toEqual(['relu:fast-path']);
+    expect(traceKernels(() => small.relu())).toEqual(['relu:fast-path']);
     // A 4-D permutation needs four loops: the fast paths decline, the strided loop runs.
     const x = cr.randn([2, 3, 4, 5], { dtype: 'float64' }).permute(3, 1, 0, 2);
-    expect(trace(() => x.exp())).toEqual(['exp:strided']);
+    expect(traceKernels(() => x.exp())).toEqual(['exp:strided']);
     // Large float32 storage on 'cpu' lives in the kernels' memory: the WebAssembly relu runs.
     const big = cr.randn([64, 128]);
     const expected = wasmGemmAvailable() ? 'relu:wasm' : 'relu:fast-path';
-    expect(trace(() => big.relu())).toEqual([expected]);
-    expect(trace(() => cr.randn([64, 128], { device: 'cpu-reference' }).relu())).toEqual([
+    expect(traceKernels(() => big.relu())).toEqual([expected]);
+    expect(traceKernels(() => cr.randn([64, 128], { device: 'cpu-reference' }).relu())).toEqual([
       'relu:fast-path',
     ]);
   });
@@ -49,11 +41,11 @@ describe('kernel trace', () => {
     ] as const) {
       const x = cr.randn([64, 64], { device });
       expect(
-        trace(() => x.logSoftmax(1)),
+        traceKernels(() => x.logSoftmax(1)),
         device,
       ).toContain(`logSoftmax:${kernel}`);
       expect(
-        trace(() => cr.F.layerNorm(x, [64])),
+        traceKernels(() => cr.F.layerNorm(x, [64])),
         device,
       ).toContain(`layerNorm:${kernel}`);
       const w = cr.randn([32, 64], { device });
@@ -61,7 +53,7 @@ describe('kernel trace', () => {
       // 'cpu' has a fused linear only with its WebAssembly kernels.
       const linear = kernel === 'fused' && !wasmGemmAvailable() ? 'composed' : kernel;
       expect(
-        trace(() => cr.F.linear(x, w, b)),
+        traceKernels(() => cr.F.linear(x, w, b)),
         device,
       ).toContain(`linear:${linear}`);
     }
@@ -91,7 +83,7 @@ describe('kernel trace', () => {
       const p = cr.ones([3], { device }).requiresGrad_();
       p.mul(p).sum().backward();
       const opt = new cr.optim.SGD([p], { lr: 0.1 });
-      expect(trace(() => opt.step())[0], device).toBe(`sgd:${kernel}`);
+      expect(traceKernels(() => opt.step())[0], device).toBe(`sgd:${kernel}`);
       expectAllClose(p.dataSync(), [0.8, 0.8, 0.8], { rtol: 1e-6 });
     }
   });

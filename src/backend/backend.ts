@@ -247,7 +247,23 @@ export interface FusedKernels {
     maxExpAvgSq: View | null,
     options: AdamUpdateOptions,
   ): void;
+  /**
+   * GELU of a float32 or float64 view, contiguous in its shape and dtype: x·Φ(x), Φ the standard
+   * normal CDF, for `approximate` 'none'; PyTorch's ½x(1 + tanh(√(2/π)(x + 0.044715x³))) for
+   * 'tanh'. A backend may compute erf, exp and tanh itself within a few float32 ulp (the
+   * WebAssembly one does, in float32).
+   */
+  gelu(x: View, approximate: GeluApproximate): Storage;
+  /**
+   * GELU's gradient for the incoming gradient `grad` and the op's input x (one shape and dtype):
+   * g·(Φ(x) + x·φ(x)), φ the standard normal density, or g times the tanh approximation's
+   * derivative (PyTorch's formula); contiguous.
+   */
+  geluBackward(grad: View, x: View, approximate: GeluApproximate): Storage;
 }
+
+/** F.gelu's `approximate`: the exact GELU with erf, or PyTorch's tanh approximation. */
+export type GeluApproximate = 'none' | 'tanh';
 
 /** A device's memory, as `memory()` reports it (bytes). */
 export interface DeviceMemory {

@@ -100,3 +100,31 @@ export function expectBitEqual(
   const bad = mismatches(actual, expected, (a, e) => Object.is(a, e));
   if (bad.length > 0) fail('bit-equal', actual, expected, bad, message);
 }
+
+/**
+ * Asserts, in one assertion, that a kernel ran (`actual` is not null) and that each element is
+ * within `bound(i)` of the reference: NaN where it is NaN, the same infinity where it is infinite.
+ * For kernels allowed to differ from the reference by a known amount (a vector exp, an erf fit).
+ * @example expectWithinBound(fastExp, reference, (i) => 2 * ulp(reference[i]), 'exp');
+ */
+export function expectWithinBound(
+  actual: ArrayLike<number> | null,
+  expected: ArrayLike<number>,
+  bound: (i: number) => number,
+  message: string,
+): void {
+  expect(actual, `${message}: the kernel ran`).not.toBeNull();
+  const got = actual!;
+  expect(got.length, `${message}: length`).toBe(expected.length);
+  const bad: number[] = [];
+  for (let i = 0; i < expected.length; i++) {
+    const [a, e] = [got[i], expected[i]];
+    const ok = Number.isNaN(e)
+      ? Number.isNaN(a)
+      : Number.isFinite(e)
+        ? Math.abs(a - e) <= bound(i)
+        : a === e;
+    if (!ok) bad.push(i);
+  }
+  if (bad.length > 0) fail(`within bound (first: ${bound(bad[0])})`, got, expected, bad, message);
+}

@@ -48,6 +48,7 @@ import {
   softmaxBackwardKernel,
   softmaxKernel,
 } from './fused_kernels.js';
+import { geluBackwardKernel, geluKernel } from './gelu_kernels.js';
 
 function dataOf(view: { storage: Storage }): TypedArray {
   return view.storage as TypedArray;
@@ -93,6 +94,8 @@ export type CpuBackend = BackendPrimitives &
     | 'nllLossBackward'
     | 'sgdUpdate'
     | 'adamUpdate'
+    | 'gelu'
+    | 'geluBackward'
   >;
 
 export const cpuBackend: CpuBackend = {
@@ -434,6 +437,8 @@ export const cpuBackend: CpuBackend = {
   nllLossBackward: nllLossBackwardKernel,
   sgdUpdate: sgdUpdateKernel,
   adamUpdate: adamUpdateKernel,
+  gelu: geluKernel,
+  geluBackward: geluBackwardKernel,
 };
 
 /**

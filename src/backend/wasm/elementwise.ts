@@ -296,11 +296,31 @@ function lastDimRowsOf(v: View, axis: number): { rows: number; n: number } | nul
 }
 
 /**
- * Runs row kernel `kernel` over `rows` rows of n elements with parameters
- * [...inputs' addresses, out, n, ...extra]: the inputs placed by readableAddress, the result in
- * arena storage when large enough to live there, else in a temporary block copied out after;
- * null when memory runs out.
+ * Runs kernel `fn` over `units` with parameters [...inputs' addresses, out, ...extra], for
+ * float32 inputs of `size` elements each and a result of `size`: the inputs placed by
+ * readableAddress (read in place, or copied or gathered in), the result in arena storage when
+ * large enough to live there, else in a temporary block copied out after; null when memory runs
+ * out.
  */
+export function runPlacedKernel(
+  rt: GemmRuntime,
+  fn: number,
+  inputs: readonly View[],
+  size: number,
+  units: number,
+  extra: readonly number[],
+): Float32Array | null {
+  const out = kernelResult(rt, size);
+  return rt.arena.withTemporaries((take) => {
+    const outPtr = out.place(take);
+    const pointers = inputs.map((v) => readableAddress(rt, v, size, take));
+    if (outPtr === 0 || pointers.includes(0)) return null;
+    runKernel(fn, units, [...pointers, outPtr, ...extra], size * 4 * (inputs.length + 1));
+    return out.read();
+  });
+}
+
+/** runPlacedKernel for row kernel `kernel` over `rows` rows of n elements (parameters n, ...extra). */
 function runRowKernel(
   rt: GemmRuntime,
   kernel: number,
@@ -308,15 +328,7 @@ function runRowKernel(
   { rows, n }: { rows: number; n: number },
   extra: readonly number[],
 ): Float32Array | null {
-  const size = rows * n;
-  const out = kernelResult(rt, size);
-  return rt.arena.withTemporaries((take) => {
-    const outPtr = out.place(take);
-    const pointers = inputs.map((v) => readableAddress(rt, v, size, take));
-    if (outPtr === 0 || pointers.includes(0)) return null;
-    runKernel(kernel, rows, [...pointers, outPtr, n, ...extra], size * 4 * (inputs.length + 1));
-    return out.read();
-  });
+  return runPlacedKernel(rt, kernel, inputs, rows * n, rows, [n, ...extra]);
 }
 
 /**

@@ -25,6 +25,7 @@ import { emitAdam } from './adam_module.js';
 import { elementLoop, HIGH_TO_LOW, LOW_HALVES } from './elementwise_loops.js';
 import { emitLogSoftmaxBackwardRows, emitSoftmaxRows } from './softmax_module.js';
 import { emitRnnGatesBackward, emitRnnGatesForward } from './rnn_gate_module.js';
+import { emitGeluBackward, emitGeluForward } from './gelu_module.js';
 
 /** unary_<op>(x, out, n): out[i] = op(x[i]), the op table's WebAssembly code four lanes at a time. */
 function emitUnary(m: ModuleBuilder, op: UnaryOp, code: UnaryWasm): FunctionBuilder {
@@ -400,6 +401,9 @@ export const EW = {
   /** rnn_gate_module.ts's kernels: units are rows of one step; P0 = the parameter block, P1 = the mode. */
   RNN_GATES_FORWARD: 14,
   RNN_GATES_BACKWARD: 15,
+  /** gelu_module.ts's kernels: units are elements; the last parameter is a GELU_MODE. */
+  GELU_FORWARD: 26,
+  GELU_BACKWARD: 27,
 } as const;
 
 /** Ids of the op table's unary kernels (ops with WebAssembly code), from 32 in table order. */
@@ -432,5 +436,7 @@ export function emitElementwiseKernels(m: ModuleBuilder): Map<number, FunctionBu
   kernels.set(EW.LOG_SOFTMAX_BACKWARD_ROWS, emitLogSoftmaxBackwardRows(m));
   kernels.set(EW.RNN_GATES_FORWARD, emitRnnGatesForward(m));
   kernels.set(EW.RNN_GATES_BACKWARD, emitRnnGatesBackward(m));
+  kernels.set(EW.GELU_FORWARD, emitGeluForward(m));
+  kernels.set(EW.GELU_BACKWARD, emitGeluBackward(m));
   return kernels;
 }

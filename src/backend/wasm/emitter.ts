@@ -476,6 +476,19 @@ export class FunctionBuilder {
   f64x2_div(): this {
     return this.simd(0xf3);
   }
+  f64x2_mul(): this {
+    return this.simd(0xf2);
+  }
+  /** Pseudo-maximum a < b ? b : a (one maxpd: a NaN in a stays; f64x2.max is several instructions). */
+  f64x2_pmax(): this {
+    return this.simd(0xf7);
+  }
+  f64x2_abs(): this {
+    return this.simd(0xec);
+  }
+  f64x2_ge(): this {
+    return this.simd(0x4c);
+  }
   f64x2_extract_lane(lane: number): this {
     this.simd(0x21);
     this.code.push(lane);

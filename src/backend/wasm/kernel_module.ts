@@ -182,6 +182,27 @@ function emitElementwiseTask(
         f.get(start).get(count);
       },
     ]),
+    // GELU_FORWARD: units are elements of x and out (P0, P1); P2 = the mode.
+    [
+      EW.GELU_FORWARD,
+      () => {
+        offset(0, four);
+        offset(1, four);
+        f.get(count);
+        p(2);
+      },
+    ],
+    // GELU_BACKWARD: units are elements of g, x and out (P0–P2); P3 = the mode.
+    [
+      EW.GELU_BACKWARD,
+      () => {
+        offset(0, four);
+        offset(1, four);
+        offset(2, four);
+        f.get(count);
+        p(3);
+      },
+    ],
     // SWAP_OUTER: units are the outer dim; P3 = inner, P4 = l.
     [
       EW.SWAP_OUTER,

@@ -10,7 +10,8 @@
  * RNN_PARAMS. The hidden size must be a multiple of 4 (the caller checks).
  */
 import type { FunctionBuilder, Local, ModuleBuilder } from './emitter.js';
-import { emitExp4, expConstants, type ExpConstants } from './softmax_module.js';
+import { emitExp4 } from './softmax_module.js';
+import { emitTanh4, tanhConstants, type TanhConstants } from './vector_tanh.js';
 
 /** The words of the parameter block, in order. */
 export const RNN_PARAMS = [
@@ -35,40 +36,8 @@ type Param = (typeof RNN_PARAMS)[number];
 /** The `mode` argument of both kernels. */
 export const RNN_MODE = { LSTM: 0, GRU: 1 } as const;
 
-/** Cephes' tanhf polynomial for |x| < 0.625: x + x·s·P(s), s = x², highest power first. */
-const TANH_COEFFICIENTS = [
-  -5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1,
-];
-
-interface Consts {
-  exp: ExpConstants;
-  one: Local;
-  two: Local;
-  tanhSplit: Local;
-  absMask: Local;
-  tanh: Local[];
-}
-
-function constants(f: FunctionBuilder): Consts {
-  const splat = (c: number) => {
-    const l = f.local('v128');
-    f.f32_const(c).f32x4_splat().set(l);
-    return l;
-  };
-  const absMask = f.local('v128');
-  f.v128_const_i32x4([0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff]).set(absMask);
-  return {
-    exp: expConstants(f),
-    one: splat(1),
-    two: splat(2),
-    tanhSplit: splat(0.625),
-    absMask,
-    tanh: TANH_COEFFICIENTS.map(splat),
-  };
-}
-
 /** σ(x) = 1 / (1 + exp(−x)) of the local x, left on the stack (0 and 1 at the extremes). */
-function sigmoid(f: FunctionBuilder, x: Local, c: Consts): void {
+function sigmoid(f: FunctionBuilder, x: Local, c: TanhConstants): void {
   const negated = f.local('v128');
   f.get(c.one);
   f.v128_const_zero().get(x).f32x4_sub().set(negated);
@@ -76,28 +45,10 @@ function sigmoid(f: FunctionBuilder, x: Local, c: Consts): void {
   f.get(c.one).f32x4_add().f32x4_div();
 }
 
-/** tanh of the local x, left on the stack: Cephes' tanhf in four lanes (NaN stays NaN). */
-function tanh(f: FunctionBuilder, x: Local, c: Consts): void {
-  const [ax, twice, s] = [0, 1, 2].map(() => f.local('v128'));
-  f.get(x).get(c.absMask).v128_and().set(ax);
-  // Below 0.625: x + x·s·P(s).
-  f.get(x).get(x).f32x4_mul().set(s);
-  f.get(c.tanh[0]);
-  for (const k of c.tanh.slice(1)) f.get(s).f32x4_mul().get(k).f32x4_add();
-  f.get(s).f32x4_mul().get(x).f32x4_mul().get(x).f32x4_add();
-  // Above: 1 − 2 / (exp(2|x|) + 1) (exp overflows to Infinity: 1), with x's sign.
-  f.get(ax).get(ax).f32x4_add().set(twice);
-  f.get(c.one).get(c.two);
-  emitExp4(f, twice, c.exp);
-  f.get(c.one).f32x4_add().f32x4_div().f32x4_sub();
-  f.get(x).get(c.absMask).v128_bitselect();
-  f.get(ax).get(c.tanhSplit).f32x4_lt().v128_bitselect();
-}
-
 /** The kernel's view of the parameter block and the loop over rows and units. */
 class Step {
   readonly p: Record<Param, Local>;
-  readonly c: Consts;
+  readonly c: TanhConstants;
   /** Byte offset of the current unit group within a row of H. */
   readonly j: Local;
   /** Byte offsets of gates 1, 2, 3 within a gate row (hBytes · k). */
@@ -120,7 +71,7 @@ class Step {
         return [name, l];
       }),
     ) as Record<Param, Local>;
-    this.c = constants(f);
+    this.c = tanhConstants(f);
     this.j = f.local('i32');
     this.r = f.local('i32');
     this.gate = [1, 2, 3].map((k) => {
@@ -227,7 +178,7 @@ export function emitRnnGatesForward(m: ModuleBuilder): FunctionBuilder {
           f.f32x4_add().set(v);
         });
         pre.forEach((v, k) => {
-          if (k === 2) tanh(f, v, s.c);
+          if (k === 2) emitTanh4(f, v, s.c);
           else sigmoid(f, v, s.c);
           f.set(act[k]);
           s.store('act', 'act', k, () => f.get(act[k]));
@@ -238,7 +189,7 @@ export function emitRnnGatesForward(m: ModuleBuilder): FunctionBuilder {
         s.store('y', s.stateRow, 1, () => f.get(cell));
         s.store('y', s.stateRow, 0, () => {
           f.get(o);
-          tanh(f, cell, s.c);
+          emitTanh4(f, cell, s.c);
           f.f32x4_mul();
         });
       });
@@ -260,7 +211,7 @@ export function emitRnnGatesForward(m: ModuleBuilder): FunctionBuilder {
         f.set(hn);
         s.load('proj', s.gateRow, 2);
         f.get(r).get(hn).f32x4_mul().f32x4_add().set(x);
-        tanh(f, x, s.c);
+        emitTanh4(f, x, s.c);
         f.set(n);
         [r, z, n, hn].forEach((v, k) => s.store('act', 'act', k, () => f.get(v)));
         s.store('y', s.stateRow, 0, () => {
@@ -312,7 +263,7 @@ export function emitRnnGatesBackward(m: ModuleBuilder): FunctionBuilder {
         });
         s.load('y', s.stateRow, 1);
         f.set(cell);
-        tanh(f, cell, s.c);
+        emitTanh4(f, cell, s.c);
         f.set(tc);
         // dc = dy_c + dcCarry + dh·o·(1 − tc²)
         s.load('dy', s.stateRow, 1);

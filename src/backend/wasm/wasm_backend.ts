@@ -8,7 +8,7 @@
  * 1 as one matmul per layer over the batch (conv.ts), and max pooling (window_kernels.ts); relu
  * and its backward, add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
  * scatter-add (elementwise.ts, on arena storage); softmax / log-softmax along the last dim and
- * the log-softmax backward (a vector exp); plain SGD steps; unfold2d, fold2d and last-dim
+ * the log-softmax backward (a vector exp); GELU forward and backward (gelu.ts); plain SGD steps; unfold2d, fold2d and last-dim
  * gather/scatter as TypeScript loops (window_loops.ts, gather_scatter.ts). float64 and
  * integer work, and everything else, run the reference backend's code, whose elementwise and
  * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
@@ -21,6 +21,7 @@ import type {
   Conv2dGeometry,
   Conv2dGradients,
   Conv2dResult,
+  GeluApproximate,
   MaxPool2dResult,
   SgdUpdateOptions,
   Storage,
@@ -51,6 +52,7 @@ import { arenaFloat32, getRuntime, numThreads, wasmGemmAvailable } from './kerne
 import { gemmF32, gemmF32Beside, gemmSideJob } from './gemm.js';
 import { runSideBySide } from './side_by_side.js';
 import { plainSgdF32 } from './sgd.js';
+import { geluBackwardWasm, geluWasm } from './gelu.js';
 import { setFloat32Allocator, setKernelMemory } from '../cpu/storage.js';
 import { setArenaLimit } from './arena.js';
 
@@ -244,6 +246,18 @@ export const wasmBackend: BackendPrimitives & FusedKernels = {
     needs: readonly [boolean, boolean, boolean],
   ): Conv2dGradients {
     return conv2dBackwardF32(x, weight, grad, geometry, columns as Float32Array | null, needs);
+  },
+
+  // float32 on the kernels (a float32 erf / tanh, gelu_module.ts), else the reference loops.
+  gelu(x: View, approximate: GeluApproximate): Storage {
+    return traced('gelu', geluWasm(x, approximate)) ?? cpuBackend.gelu(x, approximate);
+  },
+
+  geluBackward(grad: View, x: View, approximate: GeluApproximate): Storage {
+    return (
+      traced('geluBackward', geluBackwardWasm(grad, x, approximate)) ??
+      cpuBackend.geluBackward(grad, x, approximate)
+    );
   },
 
   gather(x: View, dim: number, index: View): Storage {

@@ -4,6 +4,7 @@
  * (leakyRelu and elu at 0, hardtanh at its bounds), the `where` conditions pick the same side.
  */
 import { where } from '../../autograd/ops/elementwise.js';
+import { gelu as geluOp } from '../../autograd/ops/gelu.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { finiteNumber, floatInput } from './checks.js';
 
@@ -81,21 +82,16 @@ export interface GeluOptions {
   approximate?: 'none' | 'tanh';
 }
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
 /**
- * Gaussian error linear unit: x · Φ(x), exactly with erf or with PyTorch's tanh approximation.
+ * Gaussian error linear unit: x · Φ(x), exactly with erf or with PyTorch's tanh approximation;
+ * one fused op forward and backward (autograd/ops/gelu.ts).
  * @example
  * F.gelu(x); F.gelu(x, { approximate: 'tanh' });
  */
 export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
   const input = floatInput('gelu', x);
   const { approximate = 'none' } = options;
-  if (approximate === 'none') return input.mul(input.mul(Math.SQRT1_2).erf().add(1)).mul(0.5);
-  if (approximate === 'tanh') {
-    const inner = input.add(input.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI);
-    return input.mul(inner.tanh().add(1)).mul(0.5);
-  }
+  if (approximate === 'none' || approximate === 'tanh') return geluOp(input, approximate);
   throw new Error(`gelu: approximate must be 'none' or 'tanh', got '${String(approximate)}'`);
 }
 
