@@ -30,6 +30,8 @@ const FUSED: Record<keyof FusedKernels, true> = {
   nllLossBackward: true,
   sgdUpdate: true,
   adamUpdate: true,
+  scaledSoftmax: true,
+  scaledSoftmaxBackward: true,
 };
 
 /** The reference backend with its fused kernels taken out: the primitives alone. */

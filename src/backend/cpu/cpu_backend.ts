@@ -48,6 +48,7 @@ import {
   softmaxBackwardKernel,
   softmaxKernel,
 } from './fused_kernels.js';
+import { scaledSoftmaxBackwardKernel, scaledSoftmaxKernel } from './attention_kernels.js';
 
 function dataOf(view: { storage: Storage }): TypedArray {
   return view.storage as TypedArray;
@@ -93,6 +94,8 @@ export type CpuBackend = BackendPrimitives &
     | 'nllLossBackward'
     | 'sgdUpdate'
     | 'adamUpdate'
+    | 'scaledSoftmax'
+    | 'scaledSoftmaxBackward'
   >;
 
 export const cpuBackend: CpuBackend = {
@@ -434,6 +437,9 @@ export const cpuBackend: CpuBackend = {
   nllLossBackward: nllLossBackwardKernel,
   sgdUpdate: sgdUpdateKernel,
   adamUpdate: adamUpdateKernel,
+  // The attention softmax (attention_kernels.ts).
+  scaledSoftmax: scaledSoftmaxKernel,
+  scaledSoftmaxBackward: scaledSoftmaxBackwardKernel,
 };
 
 /**

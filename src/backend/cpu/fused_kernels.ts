@@ -26,7 +26,7 @@ function dataOf(view: { storage: Storage }): TypedArray {
 }
 
 /** A view's elements in row-major order: its own storage (with offset) when contiguous, else a copy. */
-function contiguousData(x: View): { data: TypedArray; base: number } {
+export function contiguousData(x: View): { data: TypedArray; base: number } {
   const offsets = elementOffsets(x.shape, x.strides, x.offset);
   if (offsets === null) return { data: dataOf(x), base: x.offset };
   const src = dataOf(x);
@@ -49,7 +49,7 @@ function readSmall(v: View | null): Float64Array | null {
 const identity = (v: number) => v;
 
 /** Rounds a float64 to the storage dtype: what a store into a Float32Array does. */
-function rounding(dtype: string): (v: number) => number {
+export function rounding(dtype: string): (v: number) => number {
   return dtype === 'float32' ? Math.fround : identity;
 }
 

@@ -25,6 +25,10 @@ import { emitAdam } from './adam_module.js';
 import { elementLoop, HIGH_TO_LOW, LOW_HALVES } from './elementwise_loops.js';
 import { emitLogSoftmaxBackwardRows, emitSoftmaxRows } from './softmax_module.js';
 import { emitRnnGatesBackward, emitRnnGatesForward } from './rnn_gate_module.js';
+import {
+  emitScaledSoftmaxBackwardRows,
+  emitScaledSoftmaxRows,
+} from './attention_softmax_module.js';
 
 /** unary_<op>(x, out, n): out[i] = op(x[i]), the op table's WebAssembly code four lanes at a time. */
 function emitUnary(m: ModuleBuilder, op: UnaryOp, code: UnaryWasm): FunctionBuilder {
@@ -400,6 +404,9 @@ export const EW = {
   /** rnn_gate_module.ts's kernels: units are rows of one step; P0 = the parameter block, P1 = the mode. */
   RNN_GATES_FORWARD: 14,
   RNN_GATES_BACKWARD: 15,
+  /** attention_softmax_module.ts's kernels: units are rows; the causal row index needs `start`. */
+  SCALED_SOFTMAX_ROWS: 24,
+  SCALED_SOFTMAX_BACKWARD_ROWS: 25,
 } as const;
 
 /** Ids of the op table's unary kernels (ops with WebAssembly code), from 32 in table order. */
@@ -432,5 +439,7 @@ export function emitElementwiseKernels(m: ModuleBuilder): Map<number, FunctionBu
   kernels.set(EW.LOG_SOFTMAX_BACKWARD_ROWS, emitLogSoftmaxBackwardRows(m));
   kernels.set(EW.RNN_GATES_FORWARD, emitRnnGatesForward(m));
   kernels.set(EW.RNN_GATES_BACKWARD, emitRnnGatesBackward(m));
+  kernels.set(EW.SCALED_SOFTMAX_ROWS, emitScaledSoftmaxRows(m));
+  kernels.set(EW.SCALED_SOFTMAX_BACKWARD_ROWS, emitScaledSoftmaxBackwardRows(m));
   return kernels;
 }

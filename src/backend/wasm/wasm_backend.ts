@@ -27,6 +27,7 @@ import type {
   UnaryOp,
   View,
 } from '../backend.js';
+import { scaledSoftmaxBackwardWasm, scaledSoftmaxWasm } from './attention_softmax.js';
 import { registerBackend } from '../backend.js';
 import { traceKernel } from '../kernel_trace.js';
 import { cpuBackend, type CpuBackend } from '../cpu/cpu_backend.js';
@@ -163,8 +164,23 @@ export const wasmBackend: BackendPrimitives & FusedKernels = {
 
   softmaxBackward(grad: View, output: View, axis: number, log: boolean): Storage {
     return (
-      (log ? logSoftmaxBackwardWasm(grad, output, axis) : null) ??
-      cpuBackend.softmaxBackward(grad, output, axis, log)
+      (log
+        ? logSoftmaxBackwardWasm(grad, output, axis)
+        : axis === output.shape.length - 1
+          ? scaledSoftmaxBackwardWasm(grad, output, 1, false)
+          : null) ?? cpuBackend.softmaxBackward(grad, output, axis, log)
+    );
+  },
+
+  // The attention softmax (attention_softmax.ts): float32 on the kernels, else the reference.
+  scaledSoftmax(x: View, scale: number, causal: boolean): Storage {
+    return scaledSoftmaxWasm(x, scale, causal) ?? cpuBackend.scaledSoftmax(x, scale, causal);
+  },
+
+  scaledSoftmaxBackward(grad: View, output: View, scale: number, causal: boolean): Storage {
+    return (
+      scaledSoftmaxBackwardWasm(grad, output, scale, causal) ??
+      cpuBackend.scaledSoftmaxBackward(grad, output, scale, causal)
     );
   },
 

@@ -6,6 +6,7 @@
 import { formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Generator } from '../../tensor/random.js';
+import { scaledSoftmax } from '../../autograd/ops/scaled_softmax.js';
 import * as F from '../functional/index.js';
 import { applyMask, causalMask, checkMask } from '../functional/attention.js';
 import * as init from '../init.js';
@@ -170,8 +171,13 @@ export class MultiheadAttention extends Module {
     const q = heads(F.linear(q0, wq, bq), l);
     const k = heads(F.linear(k0, wk, bk), s);
     const v = heads(F.linear(v0, wv, bv), s);
-    let scores = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(d)); // [N, H, L, S]
+    const product = q.matmul(k.transpose(-2, -1)); // [N, H, L, S]
+    const scale = 1 / Math.sqrt(d);
     const scoreShape = [n, h, l, s];
+    // Without mask tensors, the scale and the causal mask are part of the softmax op.
+    let weights =
+      attnMask === null && keyPaddingMask === null ? scaledSoftmax(product, scale, isCausal) : null;
+    let scores = weights ? product : product.mul(scale);
     if (attnMask !== null) {
       const ok2 = attnMask.ndim === 2 && attnMask.shape[0] === l && attnMask.shape[1] === s;
       const ok3 =
@@ -196,7 +202,7 @@ export class MultiheadAttention extends Module {
       checkMask('MultiheadAttention', 'keyPaddingMask', kpm, scoreShape, q.dtype);
       scores = applyMask(scores, kpm, false);
     }
-    let weights = scores.softmax(-1);
+    weights ??= scores.softmax(-1);
     if (this.dropout > 0 && this.training)
       weights = F.dropout(weights, this.dropout, true, this.generator);
     const attended = weights.matmul(v).permute([2, 0, 1, 3]).reshape([l, n, this.embedDim]);
