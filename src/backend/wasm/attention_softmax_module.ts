@@ -63,56 +63,51 @@ function fillMasked(f: FunctionBuilder, row: Local, kept: Local, n: Local, value
 
 /**
  * scaled_softmax_rows(x, out, rows, n, scale, l, start): per row, out = f32(x·scale) over the
- * kept elements and −∞ past them, minus the row's shift (its max, 0 when ±∞), then exp of all the
- * rows at once (masked: exp(−∞) = 0) and out = e / Σ e with Σ in float64 in order.
+ * kept elements, minus the row's shift (their max, 0 when ±∞), exp (softmax_module.ts's vector
+ * exp), then e / Σ e with Σ in float64 in order; the masked elements are 0 (exp(−∞) in the
+ * composition). Row by row, so that the masked half of a causal row costs nothing but its zeros.
  */
 export function emitScaledSoftmaxRows(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('scaled_softmax_rows', ['i32', 'i32', 'i32', 'i32', 'f32', 'i32', 'i32'], []);
   const [x, out, rows, n, scale, l, start] = [0, 1, 2, 3, 4, 5, 6].map((i) => f.param(i));
-  const [xRow, outRow, kept, rowBytes, total] = Array.from({ length: 5 }, () => f.local('i32'));
+  const [kept, keptBytes] = [f.local('i32'), f.local('i32')];
   const shift = f.local('f32');
   const sum = f.local('f64');
-  f.get(n).i32_const(2).i32_shl().set(rowBytes);
-  f.get(rows).get(n).i32_mul().set(total);
-  const rowsFromStart = (body: () => void) => {
-    f.get(x).set(xRow);
-    f.get(out).set(outRow);
-    forEachRow(f, rows, n, l, start, [xRow, outRow], kept, body);
-  };
-  rowsFromStart(() => {
+  // out = op(a) over the kept elements, `op` applied to the loaded value on the stack.
+  const keptLoop = (a: Local, vectorOp: () => void, scalarOp: () => void) =>
     elementLoop(
       f,
       kept,
       (i) => {
-        f.get(outRow).get(i).i32_add();
-        f.get(xRow).get(i).i32_add().v128_load().get(scale).f32x4_splat().f32x4_mul();
+        f.get(out).get(i).i32_add();
+        f.get(a).get(i).i32_add().v128_load();
+        vectorOp();
         f.v128_store();
       },
       (i) => {
-        f.get(outRow).get(i).i32_add();
-        f.get(xRow).get(i).i32_add().f32_load().get(scale).f32_mul().f32_store();
+        f.get(out).get(i).i32_add();
+        f.get(a).get(i).i32_add().f32_load();
+        scalarOp();
+        f.f32_store();
       },
     );
-    fillMasked(f, outRow, kept, n, () => f.f32_const(-Infinity));
-    emitRowShift(f, outRow, n, shift);
-    elementLoop(
-      f,
-      n,
-      (i) => {
-        f.get(outRow).get(i).i32_add();
-        f.get(outRow).get(i).i32_add().v128_load().get(shift).f32x4_splat().f32x4_sub();
-        f.v128_store();
-      },
-      (i) => {
-        f.get(outRow).get(i).i32_add();
-        f.get(outRow).get(i).i32_add().f32_load().get(shift).f32_sub().f32_store();
-      },
+  forEachRow(f, rows, n, l, start, [x, out], kept, () => {
+    keptLoop(
+      x,
+      () => f.get(scale).f32x4_splat().f32x4_mul(),
+      () => f.get(scale).f32_mul(),
     );
-  });
-  emitExpLoop(f, out, out, total);
-  rowsFromStart(() => {
-    sumInOrder(f, outRow, rowBytes, sum);
-    divideRow(f, outRow, n, sum);
+    emitRowShift(f, out, kept, shift);
+    keptLoop(
+      out,
+      () => f.get(shift).f32x4_splat().f32x4_sub(),
+      () => f.get(shift).f32_sub(),
+    );
+    emitExpLoop(f, out, out, kept);
+    f.get(kept).i32_const(2).i32_shl().set(keptBytes);
+    sumInOrder(f, out, keptBytes, sum);
+    divideRow(f, out, kept, sum);
+    fillMasked(f, out, kept, n, () => f.f32_const(0));
   });
   return f;
 }

@@ -28,6 +28,7 @@ import type {
   View,
 } from '../backend.js';
 import { scaledSoftmaxBackwardWasm, scaledSoftmaxWasm } from './attention_softmax.js';
+import { swapCopyWasm } from './swap_copy.js';
 import { registerBackend } from '../backend.js';
 import { traceKernel } from '../kernel_trace.js';
 import { cpuBackend, type CpuBackend } from '../cpu/cpu_backend.js';
@@ -170,6 +171,11 @@ export const wasmBackend: BackendPrimitives & FusedKernels = {
           ? scaledSoftmaxBackwardWasm(grad, output, 1, false)
           : null) ?? cpuBackend.softmaxBackward(grad, output, axis, log)
     );
+  },
+
+  // Copies that swap the outer dims of contiguous rows (attention's layouts) on the kernels.
+  copy(x: View, dtype: DType): Storage {
+    return (dtype === 'float32' ? swapCopyWasm(x) : null) ?? cpuBackend.copy(x, dtype);
   },
 
   // The attention softmax (attention_softmax.ts): float32 on the kernels, else the reference.
