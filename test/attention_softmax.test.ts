@@ -6,7 +6,7 @@
  * positions are exactly 0 with gradient 0; gradcheck and gradgradcheck in float64.
  */
 import { describe, expect, it } from 'vitest';
-import { gradcheck, gradgradcheck, Generator, randn, type Tensor } from '../src/index.js';
+import { gradcheck, gradgradcheck, Generator, nn, randn, type Tensor } from '../src/index.js';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import { scaledSoftmax } from '../src/autograd/ops/scaled_softmax.js';
@@ -162,5 +162,32 @@ describe('scaledSoftmax (the op)', () => {
   it('refuses scores without [L, S] under the causal mask, and a scale that is not a number', () => {
     expect(() => scaledSoftmax(randn([4]), 1, true)).toThrow(/scaledSoftmax: expected scores/);
     expect(() => scaledSoftmax(randn([2, 4]), NaN, false)).toThrow(/scale must be a number/);
+  });
+});
+
+describe('MultiheadAttention on the attention softmax', () => {
+  it('isCausal (batchFirst self-attention) gives what the explicit causal mask gives', () => {
+    const gen = new Generator(5);
+    const mask = nn.Transformer.generateSquareSubsequentMask(6);
+    for (const device of ['cpu-reference', 'cpu']) {
+      const mha = new nn.MultiheadAttention(8, 2, { batchFirst: true, generator: gen }).to(device);
+      const x0 = randn([3, 6, 8], { generator: gen, device });
+      const g = randn([3, 6, 8], { generator: gen, device });
+      const run = (options: nn.MultiheadAttentionCallOptions) => {
+        mha.zeroGrad();
+        const x = x0.clone().requiresGrad_(true);
+        const [out, w] = mha.call(x, x, x, options);
+        out.backward(g);
+        return [out.detach(), w!, x.grad!, ...mha.parameters().map((p) => p.grad!)];
+      };
+      const fused = run({ isCausal: true });
+      const composed = run({ attnMask: mask.to(device) });
+      fused.forEach((t, i) => {
+        // The reference kernels give the composed ops' bits; the vector exp rounds a little.
+        if (device === 'cpu-reference') expectBitEqual(t, composed[i], `${device} [${i}]`);
+        else
+          expectAllClose(t, composed[i], { rtol: 1e-5, atol: 1e-6, message: `${device} [${i}]` });
+      });
+    }
   });
 });
