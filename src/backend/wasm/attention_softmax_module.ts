@@ -70,42 +70,13 @@ function fillMasked(f: FunctionBuilder, row: Local, kept: Local, n: Local, value
 export function emitScaledSoftmaxRows(m: ModuleBuilder): FunctionBuilder {
   const f = m.func('scaled_softmax_rows', ['i32', 'i32', 'i32', 'i32', 'f32', 'i32', 'i32'], []);
   const [x, out, rows, n, scale, l, start] = [0, 1, 2, 3, 4, 5, 6].map((i) => f.param(i));
-  const [kept, keptBytes] = [f.local('i32'), f.local('i32')];
+  const kept = f.local('i32');
   const shift = f.local('f32');
   const sum = f.local('f64');
-  // out = op(a) over the kept elements, `op` applied to the loaded value on the stack.
-  const keptLoop = (a: Local, vectorOp: () => void, scalarOp: () => void) =>
-    elementLoop(
-      f,
-      kept,
-      (i) => {
-        f.get(out).get(i).i32_add();
-        f.get(a).get(i).i32_add().v128_load();
-        vectorOp();
-        f.v128_store();
-      },
-      (i) => {
-        f.get(out).get(i).i32_add();
-        f.get(a).get(i).i32_add().f32_load();
-        scalarOp();
-        f.f32_store();
-      },
-    );
   forEachRow(f, rows, n, l, start, [x, out], kept, () => {
-    keptLoop(
-      x,
-      () => f.get(scale).f32x4_splat().f32x4_mul(),
-      () => f.get(scale).f32_mul(),
-    );
-    emitRowShift(f, out, kept, shift);
-    keptLoop(
-      out,
-      () => f.get(shift).f32x4_splat().f32x4_sub(),
-      () => f.get(shift).f32_sub(),
-    );
-    emitExpLoop(f, out, out, kept);
-    f.get(kept).i32_const(2).i32_shl().set(keptBytes);
-    sumInOrder(f, out, keptBytes, sum);
+    emitRowShift(f, x, kept, shift, { scale, out });
+    f.f64_const(0).set(sum);
+    emitExpLoop(f, out, out, kept, { shift, total: sum });
     divideRow(f, out, kept, sum);
     fillMasked(f, out, kept, n, () => f.f32_const(0));
   });

@@ -101,40 +101,94 @@ export function sumInOrder(f: FunctionBuilder, at: Local, bytes: Local, total: L
   );
 }
 
-/** out = exp(x) over bytes [0, bytes) (whole vectors, then the tail lane by lane). */
-export function emitExpLoop(f: FunctionBuilder, x: Local, out: Local, count: Local): void {
+/**
+ * out = exp(x) over `count` floats (whole vectors, then the tail lane by lane); with `shift`,
+ * exp(x − shift) (the difference rounded to float32), and with `total`, total += each result in
+ * float64, in order (total must be set before).
+ */
+export function emitExpLoop(
+  f: FunctionBuilder,
+  x: Local,
+  out: Local,
+  count: Local,
+  { shift, total }: { shift?: Local; total?: Local } = {},
+): void {
   const v = f.local('v128');
   const constants = expConstants(f);
+  // v − shift in every lane (the tail's value is in lane 0).
+  const shifted = () => {
+    if (shift) f.get(v).get(shift).f32x4_splat().f32x4_sub().set(v);
+  };
+  const addLanes = (lanes: number) => {
+    if (!total) return;
+    for (let lane = 0; lane < lanes; lane++)
+      f.get(total).get(v).f32x4_extract_lane(lane).f64_promote_f32().f64_add().set(total);
+  };
   elementLoop(
     f,
     count,
     (i) => {
       f.get(x).get(i).i32_add().v128_load().set(v);
-      f.get(out).get(i).i32_add();
+      shifted();
       emitExp4(f, v, constants);
-      f.v128_store();
+      f.set(v);
+      f.get(out).get(i).i32_add().get(v).v128_store();
+      addLanes(4);
     },
     (i) => {
       f.get(x).get(i).i32_add().f32_load().f32x4_splat().set(v);
-      f.get(out).get(i).i32_add();
+      shifted();
       emitExp4(f, v, constants);
-      f.f32x4_extract_lane(0).f32_store();
+      f.set(v);
+      f.get(out).get(i).i32_add().get(v).f32x4_extract_lane(0).f32_store();
+      addLanes(1);
     },
   );
 }
 
 /**
  * shift = the max of the n floats at `row` (NaN if any is NaN), or 0 when it is ±Infinity: the
- * reference's shift (fused_kernels.ts softmaxKernel).
+ * reference's shift (fused_kernels.ts softmaxKernel). With `scaleInto`, of the floats times
+ * `scale` (rounded to float32), which are stored at `out` on the way.
  */
-export function emitRowShift(f: FunctionBuilder, row: Local, n: Local, shift: Local): void {
+export function emitRowShift(
+  f: FunctionBuilder,
+  row: Local,
+  n: Local,
+  shift: Local,
+  scaleInto?: { scale: Local; out: Local },
+): void {
   const v = f.local('v128');
+  // The value at byte i of the row on the stack (scaled and stored at `out` with scaleInto).
+  const load = (i: Local, vector: boolean) => {
+    f.get(row).get(i).i32_add();
+    if (vector) f.v128_load();
+    else f.f32_load();
+    if (!scaleInto) return;
+    const value = vector ? f.local('v128') : f.local('f32');
+    f.get(scaleInto.scale);
+    if (vector) f.f32x4_splat().f32x4_mul();
+    else f.f32_mul();
+    f.set(value);
+    f.get(scaleInto.out).get(i).i32_add().get(value);
+    if (vector) f.v128_store();
+    else f.f32_store();
+    f.get(value);
+  };
   f.f32_const(-Infinity).f32x4_splat().set(v);
   elementLoop(
     f,
     n,
-    (i) => f.get(v).get(row).get(i).i32_add().v128_load().f32x4_max().set(v),
-    (i) => f.get(shift).get(row).get(i).i32_add().f32_load().f32_max().set(shift),
+    (i) => {
+      f.get(v);
+      load(i, true);
+      f.f32x4_max().set(v);
+    },
+    (i) => {
+      f.get(shift);
+      load(i, false);
+      f.f32_max().set(shift);
+    },
     () => {
       f.get(v).f32x4_extract_lane(0);
       for (let lane = 1; lane < 4; lane++) f.get(v).f32x4_extract_lane(lane).f32_max();
