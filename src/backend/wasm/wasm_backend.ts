@@ -8,7 +8,9 @@
  * 1 as one matmul per layer over the batch (conv.ts), and max pooling (window_kernels.ts); relu
  * and its backward, add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
  * scatter-add (elementwise.ts, on arena storage); softmax / log-softmax along the last dim and
- * the log-softmax backward (a vector exp); plain SGD steps; unfold2d, fold2d and last-dim
+ * the softmax and log-softmax backward (a vector exp), attention's softmax(x·scale) with the
+ * causal mask and its backward (attention_softmax.ts); copies that swap the outer dims of
+ * contiguous rows (swap_copy.ts); plain SGD steps; unfold2d, fold2d and last-dim
  * gather/scatter as TypeScript loops (window_loops.ts, gather_scatter.ts). float64 and
  * integer work, and everything else, run the reference backend's code, whose elementwise and
  * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
