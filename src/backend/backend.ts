@@ -260,6 +260,18 @@ export interface FusedKernels {
    * derivative (PyTorch's formula); contiguous.
    */
   geluBackward(grad: View, x: View, approximate: GeluApproximate): Storage;
+  /**
+   * The attention softmax: softmax(x·scale) along the last dim of scores x [..., L, S], the
+   * scaled scores rounded to the dtype first (as x.mul(scale) rounds); with `causal`, query i
+   * (i = row mod L) sees keys j ≤ i only, the others are exactly 0. Contiguous, x's dtype.
+   */
+  scaledSoftmax(x: View, scale: number, causal: boolean): Storage;
+  /**
+   * scaledSoftmax's gradient from its output y and the incoming g (same shape and dtype):
+   * scale·y·(g − Σ g·y) along the last dim, rounded where the composed backward rounds (float64
+   * sums in order); the masked positions (causal) are 0·scale.
+   */
+  scaledSoftmaxBackward(grad: View, output: View, scale: number, causal: boolean): Storage;
 }
 
 /** F.gelu's `approximate`: the exact GELU with erf, or PyTorch's tanh approximation. */

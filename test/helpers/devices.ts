@@ -32,6 +32,8 @@ const FUSED: Record<keyof FusedKernels, true> = {
   adamUpdate: true,
   gelu: true,
   geluBackward: true,
+  scaledSoftmax: true,
+  scaledSoftmaxBackward: true,
 };
 
 /** The reference backend with its fused kernels taken out: the primitives alone. */

@@ -49,6 +49,7 @@ import {
   softmaxKernel,
 } from './fused_kernels.js';
 import { geluBackwardKernel, geluKernel } from './gelu_kernels.js';
+import { scaledSoftmaxBackwardKernel, scaledSoftmaxKernel } from './attention_kernels.js';
 
 function dataOf(view: { storage: Storage }): TypedArray {
   return view.storage as TypedArray;
@@ -96,6 +97,8 @@ export type CpuBackend = BackendPrimitives &
     | 'adamUpdate'
     | 'gelu'
     | 'geluBackward'
+    | 'scaledSoftmax'
+    | 'scaledSoftmaxBackward'
   >;
 
 export const cpuBackend: CpuBackend = {
@@ -439,6 +442,9 @@ export const cpuBackend: CpuBackend = {
   adamUpdate: adamUpdateKernel,
   gelu: geluKernel,
   geluBackward: geluBackwardKernel,
+  // The attention softmax (attention_kernels.ts).
+  scaledSoftmax: scaledSoftmaxKernel,
+  scaledSoftmaxBackward: scaledSoftmaxBackwardKernel,
 };
 
 /**

@@ -49,7 +49,7 @@ function readSmall(v: View | null): Float64Array | null {
 const identity = (v: number) => v;
 
 /** Rounds a float64 to the storage dtype: what a store into a Float32Array does. */
-function rounding(dtype: string): (v: number) => number {
+export function rounding(dtype: string): (v: number) => number {
   return dtype === 'float32' ? Math.fround : identity;
 }
 

@@ -286,7 +286,7 @@ function readableAddress(
 }
 
 /** Rows × n of a float32 view reduced along its last dim, or null for anything else. */
-function lastDimRowsOf(v: View, axis: number): { rows: number; n: number } | null {
+export function lastDimRowsOf(v: View, axis: number): { rows: number; n: number } | null {
   const rank = v.shape.length;
   if (rank === 0 || axis !== rank - 1 || v.dtype !== 'float32') return null;
   if (!(v.storage instanceof Float32Array)) return null;
@@ -321,7 +321,7 @@ export function runPlacedKernel(
 }
 
 /** runPlacedKernel for row kernel `kernel` over `rows` rows of n elements (parameters n, ...extra). */
-function runRowKernel(
+export function runRowKernel(
   rt: GemmRuntime,
   kernel: number,
   inputs: readonly View[],

@@ -26,6 +26,10 @@ import { elementLoop, HIGH_TO_LOW, LOW_HALVES } from './elementwise_loops.js';
 import { emitLogSoftmaxBackwardRows, emitSoftmaxRows } from './softmax_module.js';
 import { emitRnnGatesBackward, emitRnnGatesForward } from './rnn_gate_module.js';
 import { emitGeluBackward, emitGeluForward } from './gelu_module.js';
+import {
+  emitScaledSoftmaxBackwardRows,
+  emitScaledSoftmaxRows,
+} from './attention_softmax_module.js';
 
 /** unary_<op>(x, out, n): out[i] = op(x[i]), the op table's WebAssembly code four lanes at a time. */
 function emitUnary(m: ModuleBuilder, op: UnaryOp, code: UnaryWasm): FunctionBuilder {
@@ -404,6 +408,9 @@ export const EW = {
   /** gelu_module.ts's kernels: units are elements; the last parameter is a GELU_MODE. */
   GELU_FORWARD: 26,
   GELU_BACKWARD: 27,
+  /** attention_softmax_module.ts's kernels: units are rows; the causal row index needs `start`. */
+  SCALED_SOFTMAX_ROWS: 24,
+  SCALED_SOFTMAX_BACKWARD_ROWS: 25,
 } as const;
 
 /** Ids of the op table's unary kernels (ops with WebAssembly code), from 32 in table order. */
@@ -438,5 +445,7 @@ export function emitElementwiseKernels(m: ModuleBuilder): Map<number, FunctionBu
   kernels.set(EW.RNN_GATES_BACKWARD, emitRnnGatesBackward(m));
   kernels.set(EW.GELU_FORWARD, emitGeluForward(m));
   kernels.set(EW.GELU_BACKWARD, emitGeluBackward(m));
+  kernels.set(EW.SCALED_SOFTMAX_ROWS, emitScaledSoftmaxRows(m));
+  kernels.set(EW.SCALED_SOFTMAX_BACKWARD_ROWS, emitScaledSoftmaxBackwardRows(m));
   return kernels;
 }

@@ -203,6 +203,25 @@ function emitElementwiseTask(
         p(3);
       },
     ],
+    // SCALED_SOFTMAX_ROWS (x, out) and SCALED_SOFTMAX_BACKWARD_ROWS (g, y, out): units are rows
+    // of n elements of each view; after the views, n, the float32 scale's bits and L (0: no
+    // causal mask); the causal mask needs the first row's index, `start`.
+    ...(
+      [
+        [EW.SCALED_SOFTMAX_ROWS, 2],
+        [EW.SCALED_SOFTMAX_BACKWARD_ROWS, 3],
+      ] as const
+    ).map(([id, views]): [number, () => void] => [
+      id,
+      () => {
+        for (let i = 0; i < views; i++) offset(i, rowsOf(views));
+        f.get(count);
+        p(views);
+        p(views + 1).f32_reinterpret_i32();
+        p(views + 2);
+        f.get(start);
+      },
+    ]),
     // SWAP_OUTER: units are the outer dim; P3 = inner, P4 = l.
     [
       EW.SWAP_OUTER,

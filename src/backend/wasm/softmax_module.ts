@@ -89,7 +89,7 @@ export function emitExp4(f: FunctionBuilder, x: Local, constants: ExpConstants):
 }
 
 /** total = Σ of the float32 values in bytes [0, bytes) from `at`, in float64 and in order. */
-function sumInOrder(f: FunctionBuilder, at: Local, bytes: Local, total: Local): void {
+export function sumInOrder(f: FunctionBuilder, at: Local, bytes: Local, total: Local): void {
   const i = f.local('i32');
   f.f32_const(0).f64_promote_f32().set(total);
   f.for_(
@@ -101,40 +101,94 @@ function sumInOrder(f: FunctionBuilder, at: Local, bytes: Local, total: Local): 
   );
 }
 
-/** out = exp(x) over bytes [0, bytes) (whole vectors, then the tail lane by lane). */
-function emitExpLoop(f: FunctionBuilder, x: Local, out: Local, count: Local): void {
+/**
+ * out = exp(x) over `count` floats (whole vectors, then the tail lane by lane); with `shift`,
+ * exp(x − shift) (the difference rounded to float32), and with `total`, total += each result in
+ * float64, in order (total must be set before).
+ */
+export function emitExpLoop(
+  f: FunctionBuilder,
+  x: Local,
+  out: Local,
+  count: Local,
+  { shift, total }: { shift?: Local; total?: Local } = {},
+): void {
   const v = f.local('v128');
   const constants = expConstants(f);
+  // v − shift in every lane (the tail's value is in lane 0).
+  const shifted = () => {
+    if (shift) f.get(v).get(shift).f32x4_splat().f32x4_sub().set(v);
+  };
+  const addLanes = (lanes: number) => {
+    if (!total) return;
+    for (let lane = 0; lane < lanes; lane++)
+      f.get(total).get(v).f32x4_extract_lane(lane).f64_promote_f32().f64_add().set(total);
+  };
   elementLoop(
     f,
     count,
     (i) => {
       f.get(x).get(i).i32_add().v128_load().set(v);
-      f.get(out).get(i).i32_add();
+      shifted();
       emitExp4(f, v, constants);
-      f.v128_store();
+      f.set(v);
+      f.get(out).get(i).i32_add().get(v).v128_store();
+      addLanes(4);
     },
     (i) => {
       f.get(x).get(i).i32_add().f32_load().f32x4_splat().set(v);
-      f.get(out).get(i).i32_add();
+      shifted();
       emitExp4(f, v, constants);
-      f.f32x4_extract_lane(0).f32_store();
+      f.set(v);
+      f.get(out).get(i).i32_add().get(v).f32x4_extract_lane(0).f32_store();
+      addLanes(1);
     },
   );
 }
 
 /**
  * shift = the max of the n floats at `row` (NaN if any is NaN), or 0 when it is ±Infinity: the
- * reference's shift (fused_kernels.ts softmaxKernel).
+ * reference's shift (fused_kernels.ts softmaxKernel). With `scaleInto`, of the floats times
+ * `scale` (rounded to float32), which are stored at `out` on the way.
  */
-function emitRowShift(f: FunctionBuilder, row: Local, n: Local, shift: Local): void {
+export function emitRowShift(
+  f: FunctionBuilder,
+  row: Local,
+  n: Local,
+  shift: Local,
+  scaleInto?: { scale: Local; out: Local },
+): void {
   const v = f.local('v128');
+  // The value at byte i of the row on the stack (scaled and stored at `out` with scaleInto).
+  const load = (i: Local, vector: boolean) => {
+    f.get(row).get(i).i32_add();
+    if (vector) f.v128_load();
+    else f.f32_load();
+    if (!scaleInto) return;
+    const value = vector ? f.local('v128') : f.local('f32');
+    f.get(scaleInto.scale);
+    if (vector) f.f32x4_splat().f32x4_mul();
+    else f.f32_mul();
+    f.set(value);
+    f.get(scaleInto.out).get(i).i32_add().get(value);
+    if (vector) f.v128_store();
+    else f.f32_store();
+    f.get(value);
+  };
   f.f32_const(-Infinity).f32x4_splat().set(v);
   elementLoop(
     f,
     n,
-    (i) => f.get(v).get(row).get(i).i32_add().v128_load().f32x4_max().set(v),
-    (i) => f.get(shift).get(row).get(i).i32_add().f32_load().f32_max().set(shift),
+    (i) => {
+      f.get(v);
+      load(i, true);
+      f.f32x4_max().set(v);
+    },
+    (i) => {
+      f.get(shift);
+      load(i, false);
+      f.f32_max().set(shift);
+    },
     () => {
       f.get(v).f32x4_extract_lane(0);
       for (let lane = 1; lane < 4; lane++) f.get(v).f32x4_extract_lane(lane).f32_max();
@@ -183,6 +237,53 @@ function emitRowLog(f: FunctionBuilder, t: Local): void {
 }
 
 /**
+ * out = f32(op(f64(a))) over the n floats of the row at `a` into the row at `out`: per vector two
+ * f64x2 halves (`vectorOp`), joined; lane by lane (`scalarOp`) in the tail.
+ */
+export function finishRow(
+  f: FunctionBuilder,
+  a: Local,
+  out: Local,
+  n: Local,
+  vectorOp: () => void,
+  scalarOp: () => void,
+): void {
+  const v = f.local('v128');
+  elementLoop(
+    f,
+    n,
+    (i) => {
+      f.get(a).get(i).i32_add().v128_load().set(v);
+      f.get(out).get(i).i32_add();
+      f.get(v).f64x2_promote_low_f32x4();
+      vectorOp();
+      f.f32x4_demote_f64x2_zero();
+      f.get(v).get(v).i8x16_shuffle(HIGH_TO_LOW).f64x2_promote_low_f32x4();
+      vectorOp();
+      f.f32x4_demote_f64x2_zero().i8x16_shuffle(LOW_HALVES).v128_store();
+    },
+    (i) => {
+      f.get(out).get(i).i32_add();
+      f.get(a).get(i).i32_add().f32_load().f64_promote_f32();
+      scalarOp();
+      f.f32_demote_f64().f32_store();
+    },
+  );
+}
+
+/** The n floats of the row at `row` divided by the float64 `sum`, in place: f32(f64(e) / sum). */
+export function divideRow(f: FunctionBuilder, row: Local, n: Local, sum: Local): void {
+  finishRow(
+    f,
+    row,
+    row,
+    n,
+    () => f.get(sum).f64x2_splat().f64x2_div(),
+    () => f.get(sum).f64_div(),
+  );
+}
+
+/**
  * softmax_rows(x, out, rows, n, log), rows of n contiguous elements: out = x − (log Σ + shift)
  * for log-softmax, e / Σ for softmax, e = exp(x − shift) and Σ = Σ e in float64 in order, the
  * final step in float64 rounded once as the reference rounds it. exp runs over all the rows' elements
@@ -198,7 +299,7 @@ export function emitSoftmaxRows(m: ModuleBuilder): FunctionBuilder {
     f.local('i32'),
     f.local('i32'),
   ];
-  const [shift, sum, lse, v] = [f.local('f32'), f.local('f64'), f.local('f64'), f.local('v128')];
+  const [shift, sum, lse] = [f.local('f32'), f.local('f64'), f.local('f64')];
   f.get(n).i32_const(2).i32_shl().set(rowBytes);
   f.get(rows).get(n).i32_mul().set(total);
   // Each row minus its shift, then exp of everything.
@@ -233,28 +334,6 @@ export function emitSoftmaxRows(m: ModuleBuilder): FunctionBuilder {
     );
   });
   emitExpLoop(f, out, out, total);
-  // The row's out = f32(op(f64(a))), a the row at `a`: per vector two f64x2 halves, joined.
-  const finishRow = (a: Local, vectorOp: () => void, scalarOp: () => void) =>
-    elementLoop(
-      f,
-      n,
-      (i) => {
-        f.get(a).get(i).i32_add().v128_load().set(v);
-        f.get(outRow).get(i).i32_add();
-        f.get(v).f64x2_promote_low_f32x4();
-        vectorOp();
-        f.f32x4_demote_f64x2_zero();
-        f.get(v).get(v).i8x16_shuffle(HIGH_TO_LOW).f64x2_promote_low_f32x4();
-        vectorOp();
-        f.f32x4_demote_f64x2_zero().i8x16_shuffle(LOW_HALVES).v128_store();
-      },
-      (i) => {
-        f.get(outRow).get(i).i32_add();
-        f.get(a).get(i).i32_add().f32_load().f64_promote_f32();
-        scalarOp();
-        f.f32_demote_f64().f32_store();
-      },
-    );
   forEachRow(() => {
     sumInOrder(f, outRow, rowBytes, sum);
     f.get(log).if_(
@@ -263,17 +342,15 @@ export function emitSoftmaxRows(m: ModuleBuilder): FunctionBuilder {
         emitRowLog(f, sum);
         f.get(shift).f64_promote_f32().f64_add().set(lse);
         finishRow(
+          f,
           xRow,
+          outRow,
+          n,
           () => f.get(lse).f64x2_splat().f64x2_sub(),
           () => f.get(lse).f64_sub(),
         );
       },
-      () =>
-        finishRow(
-          outRow,
-          () => f.get(sum).f64x2_splat().f64x2_div(),
-          () => f.get(sum).f64_div(),
-        ),
+      () => divideRow(f, outRow, n, sum),
     );
   });
   return f;

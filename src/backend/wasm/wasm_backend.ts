@@ -8,7 +8,10 @@
  * 1 as one matmul per layer over the batch (conv.ts), and max pooling (window_kernels.ts); relu
  * and its backward, add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
  * scatter-add (elementwise.ts, on arena storage); softmax / log-softmax along the last dim and
- * the log-softmax backward (a vector exp); GELU forward and backward (gelu.ts); plain SGD steps; unfold2d, fold2d and last-dim
+ * the softmax and log-softmax backward (a vector exp), GELU forward and backward (gelu.ts),
+ * attention's softmax(x·scale) with the
+ * causal mask and its backward (attention_softmax.ts); copies that swap the outer dims of
+ * contiguous rows (swap_copy.ts); plain SGD steps; unfold2d, fold2d and last-dim
  * gather/scatter as TypeScript loops (window_loops.ts, gather_scatter.ts). float64 and
  * integer work, and everything else, run the reference backend's code, whose elementwise and
  * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
@@ -28,6 +31,8 @@ import type {
   UnaryOp,
   View,
 } from '../backend.js';
+import { scaledSoftmaxBackwardWasm, scaledSoftmaxWasm } from './attention_softmax.js';
+import { swapCopyWasm } from './swap_copy.js';
 import { registerBackend } from '../backend.js';
 import { traceKernel } from '../kernel_trace.js';
 import { cpuBackend, type CpuBackend } from '../cpu/cpu_backend.js';
@@ -165,8 +170,28 @@ export const wasmBackend: BackendPrimitives & FusedKernels = {
 
   softmaxBackward(grad: View, output: View, axis: number, log: boolean): Storage {
     return (
-      (log ? logSoftmaxBackwardWasm(grad, output, axis) : null) ??
-      cpuBackend.softmaxBackward(grad, output, axis, log)
+      (log
+        ? logSoftmaxBackwardWasm(grad, output, axis)
+        : axis === output.shape.length - 1
+          ? scaledSoftmaxBackwardWasm(grad, output, 1, false)
+          : null) ?? cpuBackend.softmaxBackward(grad, output, axis, log)
+    );
+  },
+
+  // Copies that swap the outer dims of contiguous rows (attention's layouts) on the kernels.
+  copy(x: View, dtype: DType): Storage {
+    return (dtype === 'float32' ? swapCopyWasm(x) : null) ?? cpuBackend.copy(x, dtype);
+  },
+
+  // The attention softmax (attention_softmax.ts): float32 on the kernels, else the reference.
+  scaledSoftmax(x: View, scale: number, causal: boolean): Storage {
+    return scaledSoftmaxWasm(x, scale, causal) ?? cpuBackend.scaledSoftmax(x, scale, causal);
+  },
+
+  scaledSoftmaxBackward(grad: View, output: View, scale: number, causal: boolean): Storage {
+    return (
+      scaledSoftmaxBackwardWasm(grad, output, scale, causal) ??
+      cpuBackend.scaledSoftmaxBackward(grad, output, scale, causal)
     );
   },
 

@@ -1,12 +1,15 @@
 /**
  * Scaled dot-product attention, softmax(Q·Kᵀ·scale + mask)·V, and the mask handling that
- * MultiheadAttention shares with it. Boolean masks are applied with maskedFill on the scores
- * (no float mask is built for them) and a causal mask is a [L, S] bool tensor, never [N, H, L, S].
+ * MultiheadAttention shares with it. Without a mask tensor, the scale and the causal mask are
+ * part of one softmax op (autograd/ops/scaled_softmax.ts: no mask is built, no scaled copy of the
+ * scores); boolean mask tensors are applied with maskedFill on the scores (no float mask is built
+ * for them), float ones added.
  */
 import { ones } from '../../tensor/creation.js';
 import { formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Generator } from '../../tensor/random.js';
+import { scaledSoftmax } from '../../autograd/ops/scaled_softmax.js';
 import { dropout } from './dropout.js';
 import { floatInput } from './checks.js';
 
@@ -88,7 +91,6 @@ export function scaledDotProductAttention(
       `${op}: query, key and value need at least 2 dims [..., L, E], got ${formatShape(query.shape)}, ${formatShape(key.shape)} and ${formatShape(value.shape)}`,
     );
   const e = query.shape[query.ndim - 1];
-  const l = query.shape[query.ndim - 2];
   const s = key.shape[key.ndim - 2];
   if (key.shape[key.ndim - 1] !== e || value.shape[value.ndim - 2] !== s)
     throw new Error(
@@ -101,12 +103,12 @@ export function scaledDotProductAttention(
   if (isCausal && attnMask !== null)
     throw new Error(`${op}: give either attnMask or isCausal, not both`);
   const factor = scale ?? 1 / Math.sqrt(e);
-  let scores = query.matmul(key.transpose(-2, -1)).mul(factor);
+  const scores = query.matmul(key.transpose(-2, -1));
+  let weights: Tensor;
   if (attnMask !== null) {
     checkMask(op, 'attnMask', attnMask, scores.shape, query.dtype);
-    scores = applyMask(scores, attnMask, true);
-  } else if (isCausal) scores = applyMask(scores, causalMask(l, s, query.device), true);
-  let weights = scores.softmax(-1);
+    weights = applyMask(scores.mul(factor), attnMask, true).softmax(-1);
+  } else weights = scaledSoftmax(scores, factor, isCausal); // the scale and the mask in one op
   if (dropoutP > 0) weights = dropout(weights, dropoutP, true, generator);
   return weights.matmul(value);
 }

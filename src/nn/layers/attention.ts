@@ -6,6 +6,7 @@
 import { formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Generator } from '../../tensor/random.js';
+import { scaledSoftmax } from '../../autograd/ops/scaled_softmax.js';
 import * as F from '../functional/index.js';
 import { applyMask, causalMask, checkMask } from '../functional/attention.js';
 import * as init from '../init.js';
@@ -136,7 +137,46 @@ export class MultiheadAttention extends Module {
       );
     }
     if (!batched) return t.unsqueeze(1);
-    return this.batchFirst ? t.transpose(0, 1) : t;
+    // One layout copy here, not one in each projection that reads the input.
+    return this.batchFirst ? t.transpose(0, 1).contiguous() : t;
+  }
+
+  /** The scaled scores [N, H, L, S] with the mask tensors (and the causal mask) applied. */
+  private masked(
+    scores: Tensor,
+    attnMask: Tensor | null,
+    keyPaddingMask: Tensor | null,
+    isCausal: boolean,
+    batched: boolean,
+  ): Tensor {
+    const [n, h, l, s] = scores.shape;
+    const scoreShape = [n, h, l, s];
+    let masked = scores;
+    if (attnMask !== null) {
+      const ok2 = attnMask.ndim === 2 && attnMask.shape[0] === l && attnMask.shape[1] === s;
+      const ok3 =
+        attnMask.ndim === 3 &&
+        attnMask.shape[0] === n * h &&
+        attnMask.shape[1] === l &&
+        attnMask.shape[2] === s;
+      if (!ok2 && !ok3)
+        throw new Error(
+          `MultiheadAttention: attnMask must be [L, S] = [${l}, ${s}] or [N·num_heads, L, S] = [${n * h}, ${l}, ${s}], got ${formatShape(attnMask.shape)}`,
+        );
+      checkMask('MultiheadAttention', 'attnMask', attnMask, scoreShape, scores.dtype);
+      masked = applyMask(masked, ok3 ? attnMask.reshape(scoreShape) : attnMask, false);
+    } else if (isCausal) masked = applyMask(masked, causalMask(l, s, scores.device), true);
+    if (keyPaddingMask !== null) {
+      const want = batched ? [n, s] : [s];
+      if (keyPaddingMask.ndim !== want.length || keyPaddingMask.shape.some((x, i) => x !== want[i]))
+        throw new Error(
+          `MultiheadAttention: keyPaddingMask must be ${formatShape(want)} ([N, S]), got ${formatShape(keyPaddingMask.shape)}`,
+        );
+      const kpm = keyPaddingMask.reshape([n, 1, 1, s]);
+      checkMask('MultiheadAttention', 'keyPaddingMask', kpm, scoreShape, scores.dtype);
+      masked = applyMask(masked, kpm, false);
+    }
+    return masked;
   }
 
   forward(
@@ -154,8 +194,15 @@ export class MultiheadAttention extends Module {
     } = options;
     const batched = query.ndim === 3;
     const q0 = this.seqFirst(query, 'query', this.embedDim, batched);
-    const k0 = this.seqFirst(key, 'key', this.kdim, batched);
-    const v0 = this.seqFirst(value, 'value', this.vdim, batched);
+    // Self-attention (and key = value) lays the shared input out once.
+    const k0 =
+      key === query && this.kdim === this.embedDim
+        ? q0
+        : this.seqFirst(key, 'key', this.kdim, batched);
+    const v0 =
+      value === key && this.vdim === this.kdim
+        ? k0
+        : this.seqFirst(value, 'value', this.vdim, batched);
     const [l, n] = q0.shape;
     const s = k0.shape[0];
     if (k0.shape[1] !== n || v0.shape[1] !== n || v0.shape[0] !== s)
@@ -170,33 +217,13 @@ export class MultiheadAttention extends Module {
     const q = heads(F.linear(q0, wq, bq), l);
     const k = heads(F.linear(k0, wk, bk), s);
     const v = heads(F.linear(v0, wv, bv), s);
-    let scores = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(d)); // [N, H, L, S]
-    const scoreShape = [n, h, l, s];
-    if (attnMask !== null) {
-      const ok2 = attnMask.ndim === 2 && attnMask.shape[0] === l && attnMask.shape[1] === s;
-      const ok3 =
-        attnMask.ndim === 3 &&
-        attnMask.shape[0] === n * h &&
-        attnMask.shape[1] === l &&
-        attnMask.shape[2] === s;
-      if (!ok2 && !ok3)
-        throw new Error(
-          `MultiheadAttention: attnMask must be [L, S] = [${l}, ${s}] or [N·num_heads, L, S] = [${n * h}, ${l}, ${s}], got ${formatShape(attnMask.shape)}`,
-        );
-      checkMask('MultiheadAttention', 'attnMask', attnMask, scoreShape, q.dtype);
-      scores = applyMask(scores, ok3 ? attnMask.reshape(scoreShape) : attnMask, false);
-    } else if (isCausal) scores = applyMask(scores, causalMask(l, s, q.device), true);
-    if (keyPaddingMask !== null) {
-      const want = batched ? [n, s] : [s];
-      if (keyPaddingMask.ndim !== want.length || keyPaddingMask.shape.some((x, i) => x !== want[i]))
-        throw new Error(
-          `MultiheadAttention: keyPaddingMask must be ${formatShape(want)} ([N, S]), got ${formatShape(keyPaddingMask.shape)}`,
-        );
-      const kpm = keyPaddingMask.reshape([n, 1, 1, s]);
-      checkMask('MultiheadAttention', 'keyPaddingMask', kpm, scoreShape, q.dtype);
-      scores = applyMask(scores, kpm, false);
-    }
-    let weights = scores.softmax(-1);
+    const product = q.matmul(k.transpose(-2, -1)); // [N, H, L, S]
+    const scale = 1 / Math.sqrt(d);
+    // Without mask tensors, the scale and the causal mask are part of the softmax op.
+    let weights =
+      attnMask === null && keyPaddingMask === null
+        ? scaledSoftmax(product, scale, isCausal)
+        : this.masked(product.mul(scale), attnMask, keyPaddingMask, isCausal, batched).softmax(-1);
     if (this.dropout > 0 && this.training)
       weights = F.dropout(weights, this.dropout, true, this.generator);
     const attended = weights.matmul(v).permute([2, 0, 1, 3]).reshape([l, n, this.embedDim]);

@@ -1,0 +1,54 @@
+/**
+ * Contiguous copies of views that swap the two outer dims of contiguous rows: a float32 view
+ * [P, Q, R] (after merging dims) with strides (R, P·R, 1), which reads storage laid out
+ * [Q, P, R], copied by the SWAP_OUTER kernel (elementwise_module.ts) on the threads. These are
+ * the copies of attention's layout changes: [N, L, E] ↔ [L, N, E] (batchFirst) and the heads'
+ * [N·H, L, d] ↔ [L, N·H, d]. The bits are the source's (x + −0 is x).
+ */
+import type { View } from '../backend.js';
+import { shapeSize } from '../../tensor/shape.js';
+import { ARENA_MIN_ELEMENTS } from './arena.js';
+import { runtime, swapOuterWasm } from './elementwise.js';
+
+/** Rows shorter than this are left to the TypeScript copy (the kernel's vectors need rows). */
+const MIN_ROW = 4;
+
+/** The view's dims without size-1 dims and with row-major-adjacent dims merged. */
+function mergedDims(v: View): { shape: number[]; strides: number[] } {
+  const shape: number[] = [];
+  const strides: number[] = [];
+  v.shape.forEach((size, d) => {
+    if (size === 1) return;
+    const last = shape.length - 1;
+    if (last >= 0 && strides[last] === v.strides[d] * size) {
+      shape[last] *= size;
+      strides[last] = v.strides[d];
+    } else {
+      shape.push(size);
+      strides.push(v.strides[d]);
+    }
+  });
+  return { shape, strides };
+}
+
+/**
+ * A contiguous copy of `x` when it is float32 in the kernels' memory, large enough, and its
+ * merged layout is [P, Q, R] with strides (R, P·R, 1); null otherwise.
+ */
+export function swapCopyWasm(x: View): Float32Array | null {
+  const size = shapeSize(x.shape);
+  const s = x.storage;
+  if (x.dtype !== 'float32' || !(s instanceof Float32Array) || size < ARENA_MIN_ELEMENTS)
+    return null;
+  const { shape, strides } = mergedDims(x);
+  if (shape.length !== 3) return null;
+  const [p, q, r] = shape;
+  if (strides[2] !== 1 || strides[0] !== r || strides[1] !== p * r || r < MIN_ROW) return null;
+  const rt = runtime();
+  if (!rt || !rt.arena.contains(s)) return null;
+  const out = rt.arena.float32(size, false);
+  if (!out) return null;
+  // Storage [Q, P, R] (outer Q, inner P) into [P, Q, R].
+  swapOuterWasm(s.byteOffset + x.offset * 4, out.byteOffset, 0, q, p, r);
+  return out;
+}

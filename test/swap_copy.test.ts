@@ -1,0 +1,57 @@
+/**
+ * The WebAssembly copy of views that swap the outer dims of contiguous rows
+ * (src/backend/wasm/swap_copy.ts): the reference copy's bits for attention's layouts, and the
+ * views it leaves to the TypeScript copy.
+ */
+import { describe, expect, it } from 'vitest';
+import type { View } from '../src/backend/backend.js';
+import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
+import { swapCopyWasm } from '../src/backend/wasm/swap_copy.js';
+import { wasmBackend } from '../src/backend/wasm/wasm_backend.js';
+import { arenaData } from './helpers/arena.js';
+import { expectBitEqual } from './helpers/close.js';
+
+/** A view of storage `storage` laid out [..dims] read in the order `perm` (a permute). */
+function permuted(storage: Float32Array, dims: number[], perm: number[], offset = 0): View {
+  const strides = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
+  return {
+    storage,
+    dtype: 'float32',
+    shape: perm.map((p) => dims[p]),
+    strides: perm.map((p) => strides[p]),
+    offset,
+  };
+}
+
+describe('swap copy', () => {
+  it('copies [N, L, E] ↔ [L, N, E] and the heads [N, H, L, d] → [L, N, H, d] bit for bit', () => {
+    const cases: [number[], number[], number][] = [
+      [[16, 64, 128], [1, 0, 2], 0], // batchFirst input to sequence-first (split over threads)
+      [[3, 50, 7], [1, 0, 2], 5], // an offset, rows with a SIMD tail
+      [[2, 4, 17, 8], [2, 0, 1, 3], 0], // heads [N, H, L, d] → [L, N, H, d]
+      [[9, 1, 60, 4], [2, 1, 0, 3], 3], // a size-1 dim between
+    ];
+    for (const [dims, perm, offset] of cases) {
+      const size = dims.reduce((a, b) => a * b, 1);
+      const x = permuted(arenaData(size + offset, size), dims, perm, offset);
+      const got = swapCopyWasm(x);
+      expect(got, `[${dims}] by [${perm}]: the kernel ran`).not.toBeNull();
+      expectBitEqual(got!, cpuBackend.copy(x, 'float32') as Float32Array, `[${dims}] by [${perm}]`);
+    }
+  });
+
+  it('leaves other layouts, dtypes and storage to the TypeScript copy', () => {
+    const data = arenaData(4 * 60 * 8, 1);
+    expect(swapCopyWasm(permuted(data, [4, 60, 8], [0, 1, 2]))).toBeNull(); // contiguous
+    expect(swapCopyWasm(permuted(data, [4, 60, 8], [2, 1, 0]))).toBeNull(); // rows not contiguous
+    expect(swapCopyWasm(permuted(data, [480, 2, 2], [1, 0, 2]))).toBeNull(); // rows of 2
+    const outside = permuted(Float32Array.from(data), [4, 60, 8], [1, 0, 2]);
+    expect(swapCopyWasm(outside)).toBeNull();
+    // The backend's copy still copies them all.
+    const view = permuted(data, [4, 60, 8], [2, 1, 0]);
+    expectBitEqual(
+      wasmBackend.copy(view, 'float32') as Float32Array,
+      cpuBackend.copy(view, 'float32') as Float32Array,
+    );
+  });
+});
