@@ -24,6 +24,7 @@ const FUSED: Record<keyof FusedKernels, true> = {
   softmax: true,
   softmaxBackward: true,
   layerNorm: true,
+  layerNormBackward: true,
   batchNormStats: true,
   batchNormApply: true,
   nllLoss: true,

@@ -54,7 +54,8 @@ export function fusedSoftmax(x: Tensor, dim: number, log: boolean): Tensor {
 /**
  * Layer norm over the trailing `normalizedShape` dims by the backend's fused kernel, with the
  * usual backward: with x̂ = (x − mean)·rstd and ĝ = g·w,
- * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), dw = Σ g·x̂, db = Σ g (sums over the leading dims).
+ * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), dw = Σ g·x̂, db = Σ g (sums over the leading dims),
+ * by the backend's layerNormBackward kernel when no graph is being built.
  */
 export function fusedLayerNorm(
   x: Tensor,
@@ -81,6 +82,14 @@ export function fusedLayerNorm(
     [x, weight, bias],
     saved,
     (g, [sx, sMean, sRstd, sw], needs) => {
+      // Without a graph to build, one kernel; the same rule in differentiable ops otherwise.
+      if (!isGradEnabled() && x.backend.layerNormBackward) {
+        const wanted = [needs[0], needs[1] && !!weightShape, needs[2] && !!biasShape] as const;
+        const grads = x.backend.layerNormBackward(g, sx, sMean, sRstd, sw ?? null, size, wanted);
+        const as = (s: typeof grads.input, shape: readonly number[] | undefined) =>
+          s === null || !shape ? null : fromStorage(s, shape, x.dtype, x);
+        return [as(grads.input, x.shape), as(grads.weight, weightShape), as(grads.bias, biasShape)];
+      }
       const { xhat, r } = normalizedInput(sx, axes, eps, sMean, sRstd);
       let gx: Tensor | null = null;
       if (needs[0]) {

@@ -48,6 +48,7 @@ import {
   softmaxBackwardKernel,
   softmaxKernel,
 } from './fused_kernels.js';
+import { layerNormBackwardKernel } from './layer_norm_backward.js';
 
 function dataOf(view: { storage: Storage }): TypedArray {
   return view.storage as TypedArray;
@@ -87,6 +88,7 @@ export type CpuBackend = BackendPrimitives &
     | 'softmax'
     | 'softmaxBackward'
     | 'layerNorm'
+    | 'layerNormBackward'
     | 'batchNormStats'
     | 'batchNormApply'
     | 'nllLoss'
@@ -428,6 +430,7 @@ export const cpuBackend: CpuBackend = {
   softmax: softmaxKernel,
   softmaxBackward: softmaxBackwardKernel,
   layerNorm: layerNormKernel,
+  layerNormBackward: layerNormBackwardKernel,
   batchNormStats: batchNormStatsKernel,
   batchNormApply: batchNormApplyKernel,
   nllLoss: nllLossKernel,

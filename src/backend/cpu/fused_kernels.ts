@@ -26,7 +26,7 @@ function dataOf(view: { storage: Storage }): TypedArray {
 }
 
 /** A view's elements in row-major order: its own storage (with offset) when contiguous, else a copy. */
-function contiguousData(x: View): { data: TypedArray; base: number } {
+export function contiguousData(x: View): { data: TypedArray; base: number } {
   const offsets = elementOffsets(x.shape, x.strides, x.offset);
   if (offsets === null) return { data: dataOf(x), base: x.offset };
   const src = dataOf(x);
@@ -36,7 +36,7 @@ function contiguousData(x: View): { data: TypedArray; base: number } {
 }
 
 /** A small view (weights, per-channel values) read into a Float64Array, or null. */
-function readSmall(v: View | null): Float64Array | null {
+export function readSmall(v: View | null): Float64Array | null {
   if (v === null) return null;
   const size = shapeSize(v.shape);
   const src = dataOf(v);

@@ -8,7 +8,7 @@
  * 1 as one matmul per layer over the batch (conv.ts), and max pooling (window_kernels.ts); relu
  * and its backward, add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
  * scatter-add (elementwise.ts, on arena storage); softmax / log-softmax along the last dim and
- * the log-softmax backward (a vector exp); plain SGD steps; unfold2d, fold2d and last-dim
+ * the log-softmax backward (a vector exp); layer norm and its backward (layer_norm.ts); plain SGD steps; unfold2d, fold2d and last-dim
  * gather/scatter as TypeScript loops (window_loops.ts, gather_scatter.ts). float64 and
  * integer work, and everything else, run the reference backend's code, whose elementwise and
  * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
@@ -21,6 +21,8 @@ import type {
   Conv2dGeometry,
   Conv2dGradients,
   Conv2dResult,
+  LayerNormGradients,
+  LayerNormResult,
   MaxPool2dResult,
   SgdUpdateOptions,
   Storage,
@@ -45,6 +47,7 @@ import {
 } from './elementwise.js';
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32 } from './conv.js';
 import { maxPool2dF32 } from './window_kernels.js';
+import { layerNormBackwardWasm, layerNormWasm } from './layer_norm.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from './window_loops.js';
 import { gatherLastDimFast, scatterLastDimFast } from './gather_scatter.js';
 import { arenaFloat32, getRuntime, numThreads, wasmGemmAvailable } from './kernel_runtime.js';
@@ -165,6 +168,37 @@ export const wasmBackend: BackendPrimitives & FusedKernels = {
     return (
       (log ? logSoftmaxBackwardWasm(grad, output, axis) : null) ??
       cpuBackend.softmaxBackward(grad, output, axis, log)
+    );
+  },
+
+  // float32 on the SIMD kernels (layer_norm.ts), rows split over the threads; else the reference.
+  layerNorm(
+    x: View,
+    normalizedSize: number,
+    weight: View | null,
+    bias: View | null,
+    eps: number,
+  ): LayerNormResult {
+    return (
+      traced('layerNorm', layerNormWasm(x, normalizedSize, weight, bias, eps)) ??
+      cpuBackend.layerNorm(x, normalizedSize, weight, bias, eps)
+    );
+  },
+
+  layerNormBackward(
+    grad: View,
+    x: View,
+    mean: View,
+    rstd: View,
+    weight: View | null,
+    normalizedSize: number,
+    needs: readonly [boolean, boolean, boolean],
+  ): LayerNormGradients {
+    return (
+      traced(
+        'layerNormBackward',
+        layerNormBackwardWasm(grad, x, mean, rstd, weight, normalizedSize, needs),
+      ) ?? cpuBackend.layerNormBackward(grad, x, mean, rstd, weight, normalizedSize, needs)
     );
   },
 
