@@ -1,6 +1,6 @@
 /**
- * Layer norm on the SIMD kernels (src/backend/wasm/layer_norm.ts), forward and backward: against
- * PyTorch's float32 layer norm (test/fixtures/layer_norm.json, scripts/fixtures/layer_norm.py),
+ * Layer norm and RMS norm on the SIMD kernels (src/backend/wasm/layer_norm.ts), forward and
+ * backward: against PyTorch's float32 layer norm and RMS norm formula (test/fixtures/layer_norm.json, scripts/fixtures/layer_norm.py),
  * against the reference loops they replace on arena storage (row sizes with and without a
  * vector tail, with and without weight and bias, rows split over the threads), bit for bit on 1
  * and 2 threads, the weight and bias gradients bit for bit against the composed backward, and
@@ -22,7 +22,12 @@ import {
 } from '../src/index.js';
 import type { LayerNormGradients, View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
-import { layerNormBackwardWasm, layerNormWasm } from '../src/backend/wasm/layer_norm.js';
+import {
+  layerNormBackwardWasm,
+  layerNormWasm,
+  rmsNormBackwardWasm,
+  rmsNormWasm,
+} from '../src/backend/wasm/layer_norm.js';
 import { setNumThreads } from '../src/backend/wasm/wasm_backend.js';
 import { arenaData } from './helpers/arena.js';
 import { expectAllClose, expectBitEqual } from './helpers/close.js';
@@ -54,8 +59,11 @@ const SHAPES: [rows: number, n: number][] = [
   [5, 3], // no vector at all
 ];
 
-describe('layer norm kernels against the reference loops', () => {
-  it('the forward: output within a float32 rounding or two, mean and rstd close', () => {
+/** A kernel's storage as the Float32Array it is. */
+const floats = (s: unknown) => s as Float32Array;
+
+describe('layer norm and RMS norm kernels against the reference loops', () => {
+  it('the forward: output within a float32 rounding or two, statistics close', () => {
     for (const [rows, n] of SHAPES) {
       const { x, weight, bias } = operands(rows, n, rows + n);
       for (const [w, b] of [
@@ -68,30 +76,49 @@ describe('layer norm kernels against the reference loops', () => {
         const got = layerNormWasm(x, n, w, b, 1e-5);
         expect(got, label).not.toBeNull();
         const want = cpuBackend.layerNorm(x, n, w, b, 1e-5);
-        expectAllClose(got!.output, want.output, { rtol: 2e-6, atol: 4e-6, message: label });
-        expectAllClose(got!.mean, want.mean, { rtol: 1e-7, atol: 0, message: label });
-        expectAllClose(got!.rstd, want.rstd, { rtol: 1e-7, atol: 0, message: label });
+        const outTol = { rtol: 2e-6, atol: 4e-6, message: label };
+        expectAllClose(floats(got!.output), floats(want.output), outTol);
+        const statTol = { rtol: 1e-7, atol: 0, message: label };
+        expectAllClose(floats(got!.mean), floats(want.mean), statTol);
+        expectAllClose(floats(got!.rstd), floats(want.rstd), statTol);
+        if (b) continue;
+        const rms = rmsNormWasm(x, n, w, 1e-5);
+        expect(rms, `rms ${label}`).not.toBeNull();
+        const rmsWant = cpuBackend.rmsNorm(x, n, w, 1e-5);
+        expectAllClose(floats(rms!.output), floats(rmsWant.output), outTol);
+        expectAllClose(floats(rms!.rstd), floats(rmsWant.rstd), statTol);
       }
     }
   });
 
   it('the backward: dx, dw and db close to the loops, and only those asked for', () => {
+    const tol = { rtol: 1e-5, atol: 1e-5 };
     for (const [rows, n] of SHAPES) {
       const { x, weight, grad } = operands(rows, n, 7 * rows + n);
       const stats = cpuBackend.layerNorm(x, n, weight, null, 1e-5);
-      const mean = view(stats.mean as Float32Array, [rows, 1]);
-      const rstd = view(stats.rstd as Float32Array, [rows, 1]);
+      const mean = view(floats(stats.mean), [rows, 1]);
+      const rstd = view(floats(stats.rstd), [rows, 1]);
+      const rmsRstd = view(floats(cpuBackend.rmsNorm(x, n, weight, 1e-5).rstd), [rows, 1]);
       for (const w of [weight, null]) {
-        const needs = [true, w !== null, true] as const;
         const label = `[${rows}, ${n}] weight ${w !== null}`;
+        const needs = [true, w !== null, true] as const;
         const got = layerNormBackwardWasm(grad, x, mean, rstd, w, n, needs);
-        expect(got, label).not.toBeNull();
         const want = cpuBackend.layerNormBackward(grad, x, mean, rstd, w, n, needs);
-        const tol = { rtol: 1e-5, atol: 1e-5 };
-        expectAllClose(got!.input!, want.input!, { ...tol, message: `${label} dx` });
-        if (w) expectAllClose(got!.weight!, want.weight!, { ...tol, message: `${label} dw` });
-        else expect(got!.weight).toBeNull();
-        expectAllClose(got!.bias!, want.bias!, { ...tol, message: `${label} db` });
+        const rmsNeeds = [true, w !== null] as const;
+        const rms = rmsNormBackwardWasm(grad, x, rmsRstd, w, n, rmsNeeds);
+        const rmsWant = cpuBackend.rmsNormBackward(grad, x, rmsRstd, w, n, rmsNeeds);
+        for (const [kind, a, b] of [
+          ['layer', got, want],
+          ['rms', rms, rmsWant],
+        ] as const) {
+          expect(a, `${kind} ${label}`).not.toBeNull();
+          for (const k of ['input', 'weight', 'bias'] as const) {
+            const message = `${kind} ${label} ${k}`;
+            expect(a![k] === null, message).toBe(b[k] === null);
+            if (b[k]) expectAllClose(floats(a![k]), floats(b[k]), { ...tol, message });
+          }
+        }
+        expect(rms!.bias).toBeNull();
       }
       const only = layerNormBackwardWasm(grad, x, mean, rstd, weight, n, [false, true, false]);
       expect([only?.input, only?.bias]).toEqual([null, null]);
@@ -103,13 +130,13 @@ describe('layer norm kernels against the reference loops', () => {
     const [rows, n] = [300, 44];
     const { x, weight, grad } = operands(rows, n, 99);
     const stats = cpuBackend.layerNorm(x, n, weight, null, 1e-5);
-    const [xt, gt] = [x, grad].map((v) => tensor(v.storage as Float32Array, { shape: [rows, n] }));
-    const mean = tensor(stats.mean as Float32Array, { shape: [rows, 1] });
-    const rstd = tensor(stats.rstd as Float32Array, { shape: [rows, 1] });
+    const [xt, gt] = [x, grad].map((v) => tensor(floats(v.storage), { shape: [rows, n] }));
+    const mean = tensor(floats(stats.mean), { shape: [rows, 1] });
+    const rstd = tensor(floats(stats.rstd), { shape: [rows, 1] });
     const got = layerNormBackwardWasm(grad, x, mean, rstd, weight, n, [false, true, true])!;
     const xhat = xt.sub(mean).mul(rstd);
-    expectBitEqual(got.weight!, gt.mul(xhat).sum(0), 'dw');
-    expectBitEqual(got.bias!, gt.sum(0), 'db');
+    expectBitEqual(floats(got.weight), gt.mul(xhat).sum(0), 'dw');
+    expectBitEqual(floats(got.bias), gt.sum(0), 'db');
   });
 
   it('gives the same bits on 1 and 2 threads', async () => {
@@ -152,10 +179,10 @@ describe('layer norm kernels against the reference loops', () => {
   });
 });
 
-describe('F.layerNorm on the kernels', () => {
+describe('F.layerNorm and F.rmsNorm on the kernels', () => {
   const cases = loadFixtures('layer_norm.json');
 
-  it('has the fixture cases', () => expect(cases.length).toBe(6));
+  it('has the fixture cases', () => expect(cases.length).toBe(8));
 
   for (const c of cases) {
     it(`matches PyTorch in float32: ${c.name}`, () => {
@@ -165,11 +192,13 @@ describe('F.layerNorm on the kernels', () => {
           const [x, ...rest] = inputs;
           const w = args!.weight ? rest.shift()! : null;
           const b = args!.bias ? rest.shift()! : null;
+          if (args!.rms) return F.rmsNorm(x, args!.normalizedShape, w, args!.eps);
           return F.layerNorm(x, args!.normalizedShape, w, b, args!.eps);
         });
         const calls = kernelTrace().map((k) => `${k.op}:${k.kernel}`);
-        expect(calls).toContain('layerNorm:wasm');
-        expect(calls).toContain('layerNormBackward:wasm');
+        const op = (c.args as { rms?: boolean } | undefined)?.rms ? 'rmsNorm' : 'layerNorm';
+        expect(calls).toContain(`${op}:wasm`);
+        expect(calls).toContain(`${op}Backward:wasm`);
       } finally {
         setKernelTrace(false);
       }
@@ -182,20 +211,27 @@ describe('F.layerNorm on the kernels', () => {
     const w = randn([16, 48], { generator }).requiresGrad_();
     const b = randn([16, 48], { generator }).requiresGrad_();
     const g = randn([8, 16, 48], { generator });
-    const grads = (createGraph: boolean) => {
-      const y = F.layerNorm(x, [16, 48], w, b);
-      return (autograd.grad(y, [x, w, b], { gradOutputs: [g], createGraph }) as Tensor[]).map((t) =>
+    const grads = (rms: boolean, createGraph: boolean) => {
+      const y = rms ? F.rmsNorm(x, [16, 48], w, 1e-6) : F.layerNorm(x, [16, 48], w, b);
+      const inputs = rms ? [x, w] : [x, w, b];
+      return (autograd.grad(y, inputs, { gradOutputs: [g], createGraph }) as Tensor[]).map((t) =>
         noGrad(() => t.detach()),
       );
     };
-    const kernel = grads(false);
-    const rule = grads(true);
-    kernel.forEach((t, i) =>
-      expectAllClose(t, rule[i], { rtol: 1e-5, atol: 2e-5, message: `input ${i}` }),
-    );
+    for (const rms of [false, true]) {
+      setKernelTrace(true);
+      const kernel = grads(rms, false);
+      const calls = kernelTrace().map((k) => `${k.op}:${k.kernel}`);
+      setKernelTrace(false);
+      expect(calls).toContain(rms ? 'rmsNormBackward:wasm' : 'layerNormBackward:wasm');
+      const rule = grads(rms, true);
+      kernel.forEach((t, i) =>
+        expectAllClose(t, rule[i], { rtol: 1e-5, atol: 2e-5, message: `rms ${rms} input ${i}` }),
+      );
+    }
   });
 
-  it('gradcheck and gradgradcheck in float64: weight only, bias only, two normalized dims', () => {
+  it('gradcheck and gradgradcheck in float64: weight only, bias only, two dims, RMS norm', () => {
     const generator = new Generator(11);
     const normal = (...shape: number[]) =>
       randn(shape, { dtype: 'float64', generator }).requiresGrad_();
@@ -205,5 +241,9 @@ describe('F.layerNorm on the kernels', () => {
     const inputs = [normal(2, 2, 3), normal(2, 3), normal(2, 3)];
     expect(gradcheck(twoDims, inputs)).toBe(true);
     expect(gradgradcheck(twoDims, inputs)).toBe(true);
+    const rms = (x: Tensor, w: Tensor) => F.rmsNorm(x, [2, 3], w, 1e-3);
+    expect(gradcheck(rms, inputs.slice(0, 2))).toBe(true);
+    expect(gradgradcheck(rms, inputs.slice(0, 2))).toBe(true);
+    expect(gradcheck((x) => F.rmsNorm(x, [3]), [normal(2, 3)])).toBe(true);
   });
 });

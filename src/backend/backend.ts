@@ -218,6 +218,25 @@ export interface FusedKernels {
     normalizedSize: number,
     needs: readonly [boolean, boolean, boolean],
   ): LayerNormGradients;
+  /**
+   * RMS-norm forward: rows of the last `normalizedSize` elements of x, each times
+   * rstd = 1/√(mean(x²) + eps), then by `weight` (or null). Returns the contiguous output and the
+   * per-row rstd.
+   */
+  rmsNorm(x: View, normalizedSize: number, weight: View | null, eps: number): RmsNormResult;
+  /**
+   * RMS norm's gradients (layerNormBackward with the mean 0 and no mean(ĝ) term): with
+   * x̂ = x·rstd and ĝ = grad·weight, input = rstd·(ĝ − x̂·mean(ĝ·x̂)), weight = Σ_rows grad·x̂,
+   * each only where `needs` asks (bias is always null).
+   */
+  rmsNormBackward(
+    grad: View,
+    x: View,
+    rstd: View,
+    weight: View | null,
+    normalizedSize: number,
+    needs: readonly [boolean, boolean],
+  ): LayerNormGradients;
   /** Per-channel statistics of x [N, C, *] over every axis but 1: mean and biased variance, each [C] in x's dtype. */
   batchNormStats(x: View): BatchNormStats;
   /**
@@ -294,6 +313,12 @@ export interface LayerNormResult {
   /** Per-row mean (x's dtype, one element per row). */
   readonly mean: Storage;
   /** Per-row 1/√(biased variance + eps) (x's dtype). */
+  readonly rstd: Storage;
+}
+
+export interface RmsNormResult {
+  readonly output: Storage;
+  /** Per-row 1/√(mean(x²) + eps) (x's dtype). */
   readonly rstd: Storage;
 }
 

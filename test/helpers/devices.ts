@@ -25,6 +25,8 @@ const FUSED: Record<keyof FusedKernels, true> = {
   softmaxBackward: true,
   layerNorm: true,
   layerNormBackward: true,
+  rmsNorm: true,
+  rmsNormBackward: true,
   batchNormStats: true,
   batchNormApply: true,
   nllLoss: true,

@@ -48,7 +48,7 @@ import {
   softmaxBackwardKernel,
   softmaxKernel,
 } from './fused_kernels.js';
-import { layerNormBackwardKernel } from './layer_norm_backward.js';
+import { layerNormBackwardKernel, rmsNormBackwardKernel, rmsNormKernel } from './norm_kernels.js';
 
 function dataOf(view: { storage: Storage }): TypedArray {
   return view.storage as TypedArray;
@@ -89,6 +89,8 @@ export type CpuBackend = BackendPrimitives &
     | 'softmaxBackward'
     | 'layerNorm'
     | 'layerNormBackward'
+    | 'rmsNorm'
+    | 'rmsNormBackward'
     | 'batchNormStats'
     | 'batchNormApply'
     | 'nllLoss'
@@ -431,6 +433,8 @@ export const cpuBackend: CpuBackend = {
   softmaxBackward: softmaxBackwardKernel,
   layerNorm: layerNormKernel,
   layerNormBackward: layerNormBackwardKernel,
+  rmsNorm: rmsNormKernel,
+  rmsNormBackward: rmsNormBackwardKernel,
   batchNormStats: batchNormStatsKernel,
   batchNormApply: batchNormApplyKernel,
   nllLoss: nllLossKernel,

@@ -1,12 +1,18 @@
 /**
- * Layer norm on the generated SIMD kernels (layer_norm_module.ts), float32 forward and backward:
- * rows split over the threads for large inputs (the elementwise kernels' rule, elementwise.ts),
+ * Layer norm and RMS norm on the generated SIMD kernels (layer_norm_module.ts), float32 forward
+ * and backward: rows split over the threads for large inputs (the elementwise kernels' rule, elementwise.ts),
  * the weight and bias gradients over columns in a second job. Each returns null where the
  * kernels do not take the operands (other dtypes, no SIMD arena); the caller then runs the
- * reference kernels (../cpu/fused_kernels.ts, ../cpu/layer_norm_backward.ts). Strided or
+ * reference kernels (../cpu/fused_kernels.ts, ../cpu/norm_kernels.ts). Strided or
  * out-of-arena operands are copied in first.
  */
-import type { LayerNormGradients, LayerNormResult, View } from '../backend.js';
+import type {
+  LayerNormGradients,
+  LayerNormResult,
+  RmsNormResult,
+  Storage,
+  View,
+} from '../backend.js';
 import { shapeSize } from '../../tensor/shape.js';
 import { kernelResult, readableAddress, runKernel, runtime } from './elementwise.js';
 import { EW } from './elementwise_module.js';
@@ -52,6 +58,40 @@ function writeParams(
   return prm;
 }
 
+/** A block of `count` zeros from `take` (RMS norm's means), or 0. */
+function zeros(rt: GemmRuntime, take: (bytes: number) => number, count: number): number {
+  const ptr = take(count * 4);
+  if (ptr !== 0) rt.view(ptr, count).fill(0);
+  return ptr;
+}
+
+/** The forward of layer norm, or with `rms` RMS norm (mean 0, no bias), on the kernels; or null. */
+function normForward(
+  x: View,
+  size: number,
+  weight: View | null,
+  bias: View | null,
+  eps: number,
+  rms: boolean,
+): (Omit<LayerNormResult, 'mean'> & { mean: Storage | null }) | null {
+  const total = shapeSize(x.shape);
+  const rt = size > 0 && total > 0 ? float32Runtime(x, weight, bias) : null;
+  if (!rt) return null;
+  const rows = total / size;
+  const [out, mean, rstd] = [total, rows, rows].map((n) => kernelResult(rt, n));
+  return rt.arena.withTemporaries((take) => {
+    const pointers = [out, rms ? null : mean, rstd].map((r) => r?.place(take) ?? take(rows * 4));
+    const xp = readableAddress(rt, x, total, take);
+    if (xp === 0 || pointers.includes(0)) return null;
+    const [outPtr, meanPtr, rstdPtr] = pointers;
+    const params = { x: xp, out: outPtr, mean: meanPtr, rstd: rstdPtr, rms: rms ? 1 : 0 };
+    const prm = writeParams(rt, take, params, { weight, bias, size }, eps);
+    if (prm === 0) return null;
+    runKernel(EW.LAYER_NORM_ROWS, rows, [prm], total * 8);
+    return { output: out.read(), mean: rms ? null : mean.read(), rstd: rstd.read() };
+  });
+}
+
 /** layerNorm's forward (Backend.layerNorm) on the kernels, or null. */
 export function layerNormWasm(
   x: View,
@@ -60,32 +100,28 @@ export function layerNormWasm(
   bias: View | null,
   eps: number,
 ): LayerNormResult | null {
-  const total = shapeSize(x.shape);
-  const rt = size > 0 && total > 0 ? float32Runtime(x, weight, bias) : null;
-  if (!rt) return null;
-  const rows = total / size;
-  const [out, mean, rstd] = [total, rows, rows].map((n) => kernelResult(rt, n));
-  return rt.arena.withTemporaries((take) => {
-    const pointers = [out, mean, rstd].map((r) => r.place(take));
-    const xp = readableAddress(rt, x, total, take);
-    if (xp === 0 || pointers.includes(0)) return null;
-    const [outPtr, meanPtr, rstdPtr] = pointers;
-    const params = { x: xp, out: outPtr, mean: meanPtr, rstd: rstdPtr };
-    const prm = writeParams(rt, take, params, { weight, bias, size }, eps);
-    if (prm === 0) return null;
-    runKernel(EW.LAYER_NORM_ROWS, rows, [prm], total * 8);
-    return { output: out.read(), mean: mean.read(), rstd: rstd.read() };
-  });
+  return normForward(x, size, weight, bias, eps, false) as LayerNormResult | null;
+}
+
+/** rmsNorm's forward (Backend.rmsNorm) on the kernels, or null. */
+export function rmsNormWasm(
+  x: View,
+  size: number,
+  weight: View | null,
+  eps: number,
+): RmsNormResult | null {
+  const result = normForward(x, size, weight, null, eps, true);
+  return result && { output: result.output, rstd: result.rstd };
 }
 
 /**
- * layerNorm's backward (Backend.layerNormBackward) on the kernels, or null: dx over rows, then
- * dw and db over columns (each column's sums in row order, whatever the split).
+ * The backward of layer norm, or with a null `mean` RMS norm, on the kernels, or null: dx over
+ * rows, then dw and db over columns (each column's sums in row order, whatever the split).
  */
-export function layerNormBackwardWasm(
+function normBackward(
   grad: View,
   x: View,
-  mean: View,
+  mean: View | null,
   rstd: View,
   weight: View | null,
   size: number,
@@ -102,9 +138,10 @@ export function layerNormBackwardWasm(
   return rt.arena.withTemporaries((take) => {
     const [dxPtr, dwPtr, dbPtr] = [dx, dw, db].map((r) => (r ? r.place(take) : -1));
     const [gp, xp] = [grad, x].map((v) => readableAddress(rt, v, total, take));
-    const [mp, rp] = [mean, rstd].map((v) => readableAddress(rt, v, rows, take));
+    const mp = mean ? readableAddress(rt, mean, rows, take) : zeros(rt, take, rows);
+    const rp = readableAddress(rt, rstd, rows, take);
     if ([dxPtr, dwPtr, dbPtr, gp, xp, mp, rp].includes(0)) return null;
-    const params: Params = { x: xp, grad: gp, mean: mp, rstd: rp, rows };
+    const params: Params = { x: xp, grad: gp, mean: mp, rstd: rp, rows, rms: mean ? 0 : 1 };
     params.out = Math.max(dxPtr, 0);
     params.dWeight = Math.max(dwPtr, 0);
     params.dBias = Math.max(dbPtr, 0);
@@ -114,4 +151,29 @@ export function layerNormBackwardWasm(
     if (dw || db) runKernel(EW.LAYER_NORM_PARAM_GRADS, size, [prm], total * 8);
     return { input: dx?.read() ?? null, weight: dw?.read() ?? null, bias: db?.read() ?? null };
   });
+}
+
+/** layerNorm's backward (Backend.layerNormBackward) on the kernels, or null. */
+export function layerNormBackwardWasm(
+  grad: View,
+  x: View,
+  mean: View,
+  rstd: View,
+  weight: View | null,
+  size: number,
+  needs: readonly [boolean, boolean, boolean],
+): LayerNormGradients | null {
+  return normBackward(grad, x, mean, rstd, weight, size, needs);
+}
+
+/** rmsNorm's backward (Backend.rmsNormBackward) on the kernels, or null. */
+export function rmsNormBackwardWasm(
+  grad: View,
+  x: View,
+  rstd: View,
+  weight: View | null,
+  size: number,
+  needs: readonly [boolean, boolean],
+): LayerNormGradients | null {
+  return normBackward(grad, x, null, rstd, weight, size, [needs[0], needs[1], false]);
 }

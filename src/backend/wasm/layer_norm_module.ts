@@ -1,6 +1,6 @@
 /**
- * The generated layer-norm kernels of the elementwise kernels (run by layer_norm.ts), over rows
- * of n contiguous float32 elements, forward and backward:
+ * The generated layer-norm (and RMS-norm) kernels of the elementwise kernels (run by
+ * layer_norm.ts), over rows of n contiguous float32 elements, forward and backward:
  *
  * - layer_norm_rows: per row the mean and the biased variance (two float64 passes over the row,
  *   which is in cache after the first), rstd = 1/√(var + eps) in float64, then
@@ -12,6 +12,9 @@
  *   steps (autograd/ops/fused.ts), up to the order of the row sums.
  * - layer_norm_param_grads: over columns, dw = Σ_rows g·x̂ and db = Σ_rows g, float32 products
  *   summed in float64 in row order and rounded once: the composed backward's bits.
+ *
+ * RMS norm is the same kernels with the mean taken as 0 (the `rms` word): the forward's
+ * rstd = 1/√(mean(x²) + eps), and the backward's dx = (ĝ − x̂·mean(ĝ·x̂))·rstd.
  *
  * Weight and bias are always read: the caller passes ones and −0s (x + (−0) is x for every x)
  * for an absent one. Parameters come from a block of i32 words at `prm` (byte addresses): see
@@ -43,6 +46,8 @@ export const LN_PARAMS = [
   /** Elements per row. */
   'n',
   'rows',
+  /** 1 for RMS norm: the mean is taken as 0 (the caller passes a block of zeros for it). */
+  'rms',
 ] as const;
 type Param = (typeof LN_PARAMS)[number];
 
@@ -145,15 +150,20 @@ export function emitLayerNormRows(m: ModuleBuilder): FunctionBuilder {
     f.set(xRow);
     rowAddress(f, p.out, r, p.rowBytes);
     f.set(outRow);
-    sumRow(
-      f,
-      xRow,
-      p.n,
-      total,
-      () => {},
-      () => {},
+    f.get(p.rms).if_(
+      () => f.f64_const(0).set(mean),
+      () => {
+        sumRow(
+          f,
+          xRow,
+          p.n,
+          total,
+          () => {},
+          () => {},
+        );
+        f.get(total).get(size).f64_div().set(mean);
+      },
     );
-    f.get(total).get(size).f64_div().set(mean);
     f.get(mean).f64x2_splat().set(meanV);
     sumRow(
       f,
@@ -255,7 +265,9 @@ export function emitLayerNormBackwardRows(m: ModuleBuilder): FunctionBuilder {
         f.set(gxSum);
       },
     );
-    f.get(gSum).get(size).f64_div().f32_demote_f64().tee(a32).f32x4_splat().set(aV);
+    // RMS norm has no mean(ĝ) term.
+    f.f32_const(0).get(gSum).get(size).f64_div().f32_demote_f64().get(p.rms).select();
+    f.tee(a32).f32x4_splat().set(aV);
     f.get(gxSum).get(size).f64_div().f32_demote_f64().tee(b32).f32x4_splat().set(bV);
     elementLoop(
       f,

@@ -8,7 +8,7 @@
  * 1 as one matmul per layer over the batch (conv.ts), and max pooling (window_kernels.ts); relu
  * and its backward, add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
  * scatter-add (elementwise.ts, on arena storage); softmax / log-softmax along the last dim and
- * the log-softmax backward (a vector exp); layer norm and its backward (layer_norm.ts); plain SGD steps; unfold2d, fold2d and last-dim
+ * the log-softmax backward (a vector exp); layer norm and RMS norm, forward and backward (layer_norm.ts); plain SGD steps; unfold2d, fold2d and last-dim
  * gather/scatter as TypeScript loops (window_loops.ts, gather_scatter.ts). float64 and
  * integer work, and everything else, run the reference backend's code, whose elementwise and
  * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
@@ -24,6 +24,7 @@ import type {
   LayerNormGradients,
   LayerNormResult,
   MaxPool2dResult,
+  RmsNormResult,
   SgdUpdateOptions,
   Storage,
   UnaryOp,
@@ -47,7 +48,12 @@ import {
 } from './elementwise.js';
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32 } from './conv.js';
 import { maxPool2dF32 } from './window_kernels.js';
-import { layerNormBackwardWasm, layerNormWasm } from './layer_norm.js';
+import {
+  layerNormBackwardWasm,
+  layerNormWasm,
+  rmsNormBackwardWasm,
+  rmsNormWasm,
+} from './layer_norm.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from './window_loops.js';
 import { gatherLastDimFast, scatterLastDimFast } from './gather_scatter.js';
 import { arenaFloat32, getRuntime, numThreads, wasmGemmAvailable } from './kernel_runtime.js';
@@ -199,6 +205,29 @@ export const wasmBackend: BackendPrimitives & FusedKernels = {
         'layerNormBackward',
         layerNormBackwardWasm(grad, x, mean, rstd, weight, normalizedSize, needs),
       ) ?? cpuBackend.layerNormBackward(grad, x, mean, rstd, weight, normalizedSize, needs)
+    );
+  },
+
+  rmsNorm(x: View, normalizedSize: number, weight: View | null, eps: number): RmsNormResult {
+    return (
+      traced('rmsNorm', rmsNormWasm(x, normalizedSize, weight, eps)) ??
+      cpuBackend.rmsNorm(x, normalizedSize, weight, eps)
+    );
+  },
+
+  rmsNormBackward(
+    grad: View,
+    x: View,
+    rstd: View,
+    weight: View | null,
+    normalizedSize: number,
+    needs: readonly [boolean, boolean],
+  ): LayerNormGradients {
+    return (
+      traced(
+        'rmsNormBackward',
+        rmsNormBackwardWasm(grad, x, rstd, weight, normalizedSize, needs),
+      ) ?? cpuBackend.rmsNormBackward(grad, x, rstd, weight, normalizedSize, needs)
     );
   },
 
