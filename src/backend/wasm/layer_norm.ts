@@ -1,7 +1,7 @@
 /**
  * Layer norm and RMS norm on the generated SIMD kernels (layer_norm_module.ts), float32 forward
- * and backward: rows split over the threads for large inputs (the elementwise kernels' rule, elementwise.ts),
- * the weight and bias gradients over columns in a second job. Each returns null where the
+ * and backward: rows split over the threads for large inputs (the elementwise kernels' rule,
+ * elementwise.ts), the weight and bias gradients over columns in a second job. Each returns null where the
  * kernels do not take the operands (other dtypes, no SIMD arena); the caller then runs the
  * reference kernels (../cpu/fused_kernels.ts, ../cpu/norm_kernels.ts). Strided or
  * out-of-arena operands are copied in first.
@@ -29,6 +29,18 @@ function float32Runtime(...views: (View | null)[]): GemmRuntime | null {
   return ok ? runtime() : null;
 }
 
+/** A block of `count` floats equal to `value` from `take`, or 0 when memory runs out. */
+function filled(
+  rt: GemmRuntime,
+  take: (bytes: number) => number,
+  count: number,
+  value: number,
+): number {
+  const ptr = take(count * 4);
+  if (ptr !== 0) rt.view(ptr, count).fill(value);
+  return ptr;
+}
+
 /**
  * The parameter block from `take` holding `params` and eps; 0 when memory runs out. An absent
  * weight or bias (null in `affine`) is read as ones or −0s (−0: x + (−0) is x, −0 included).
@@ -42,12 +54,8 @@ function writeParams(
 ): number {
   const { weight, bias, size } = affine;
   const prm = take(LN_BLOCK_BYTES);
-  const place = (v: View | null, fill: number) => {
-    if (v) return readableAddress(rt, v, size, take);
-    const ptr = take(size * 4);
-    if (ptr !== 0) rt.view(ptr, size).fill(fill);
-    return ptr;
-  };
+  const place = (v: View | null, fill: number) =>
+    v ? readableAddress(rt, v, size, take) : filled(rt, take, size, fill);
   const w = place(weight, 1);
   const b = place(bias, -0);
   if (prm === 0 || w === 0 || b === 0) return 0;
@@ -56,13 +64,6 @@ function writeParams(
   LN_PARAMS.forEach((name, i) => (words[i] = all[name] ?? 0));
   new Float64Array(rt.heap().buffer, prm + LN_EPS_BYTE, 1)[0] = eps;
   return prm;
-}
-
-/** A block of `count` zeros from `take` (RMS norm's means), or 0. */
-function zeros(rt: GemmRuntime, take: (bytes: number) => number, count: number): number {
-  const ptr = take(count * 4);
-  if (ptr !== 0) rt.view(ptr, count).fill(0);
-  return ptr;
 }
 
 /** The forward of layer norm, or with `rms` RMS norm (mean 0, no bias), on the kernels; or null. */
@@ -138,7 +139,7 @@ function normBackward(
   return rt.arena.withTemporaries((take) => {
     const [dxPtr, dwPtr, dbPtr] = [dx, dw, db].map((r) => (r ? r.place(take) : -1));
     const [gp, xp] = [grad, x].map((v) => readableAddress(rt, v, total, take));
-    const mp = mean ? readableAddress(rt, mean, rows, take) : zeros(rt, take, rows);
+    const mp = mean ? readableAddress(rt, mean, rows, take) : filled(rt, take, rows, 0);
     const rp = readableAddress(rt, rstd, rows, take);
     if ([dxPtr, dwPtr, dbPtr, gp, xp, mp, rp].includes(0)) return null;
     const params: Params = { x: xp, grad: gp, mean: mp, rstd: rp, rows, rms: mean ? 0 : 1 };
