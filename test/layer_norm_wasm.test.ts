@@ -1,10 +1,11 @@
 /**
  * Layer norm and RMS norm on the SIMD kernels (src/backend/wasm/layer_norm.ts), forward and
- * backward: against PyTorch's float32 layer norm and RMS norm formula (test/fixtures/layer_norm.json, scripts/fixtures/layer_norm.py),
- * against the reference loops they replace on arena storage (row sizes with and without a
- * vector tail, with and without weight and bias, rows split over the threads), bit for bit on 1
- * and 2 threads, the weight and bias gradients bit for bit against the composed backward, and
- * the autograd op's kernel backward against its differentiable rule (createGraph).
+ * backward: against PyTorch's float32 layer norm and RMS norm formula
+ * (test/fixtures/layer_norm.json, scripts/fixtures/layer_norm.py), against the reference loops
+ * they replace on arena storage (row sizes with and without a vector tail, with and without
+ * weight and bias, rows split over the threads), bit for bit on 1 and 2 threads, the weight and
+ * bias gradients bit for bit against the composed backward, and the autograd ops' kernel
+ * backward against their differentiable rule (createGraph).
  */
 import { describe, expect, it } from 'vitest';
 import {
