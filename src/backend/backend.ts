@@ -202,6 +202,41 @@ export interface FusedKernels {
     bias: View | null,
     eps: number,
   ): LayerNormResult;
+  /**
+   * Layer norm's gradients from the output gradient `grad` and the forward's x, per-row `mean`
+   * and `rstd` (as layerNorm returned them) and `weight` (null without one), rows of the last
+   * `normalizedSize` elements: with x̂ = (x − mean)·rstd and ĝ = grad·weight,
+   * input = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), weight = Σ_rows grad·x̂, bias = Σ_rows grad; each
+   * only where `needs` asks (else null), contiguous in x's dtype.
+   */
+  layerNormBackward(
+    grad: View,
+    x: View,
+    mean: View,
+    rstd: View,
+    weight: View | null,
+    normalizedSize: number,
+    needs: readonly [boolean, boolean, boolean],
+  ): LayerNormGradients;
+  /**
+   * RMS-norm forward: rows of the last `normalizedSize` elements of x, each times
+   * rstd = 1/√(mean(x²) + eps), then by `weight` (or null). Returns the contiguous output and the
+   * per-row rstd.
+   */
+  rmsNorm(x: View, normalizedSize: number, weight: View | null, eps: number): RmsNormResult;
+  /**
+   * RMS norm's gradients (layerNormBackward with the mean 0 and no mean(ĝ) term): with
+   * x̂ = x·rstd and ĝ = grad·weight, input = rstd·(ĝ − x̂·mean(ĝ·x̂)), weight = Σ_rows grad·x̂,
+   * each only where `needs` asks (bias is always null).
+   */
+  rmsNormBackward(
+    grad: View,
+    x: View,
+    rstd: View,
+    weight: View | null,
+    normalizedSize: number,
+    needs: readonly [boolean, boolean],
+  ): LayerNormGradients;
   /** Per-channel statistics of x [N, C, *] over every axis but 1: mean and biased variance, each [C] in x's dtype. */
   batchNormStats(x: View): BatchNormStats;
   /**
@@ -307,6 +342,19 @@ export interface LayerNormResult {
   readonly mean: Storage;
   /** Per-row 1/√(biased variance + eps) (x's dtype). */
   readonly rstd: Storage;
+}
+
+export interface RmsNormResult {
+  readonly output: Storage;
+  /** Per-row 1/√(mean(x²) + eps) (x's dtype). */
+  readonly rstd: Storage;
+}
+
+/** Layer norm's gradients: of the input (x's shape), the weight and the bias (normalizedSize each). */
+export interface LayerNormGradients {
+  readonly input: Storage | null;
+  readonly weight: Storage | null;
+  readonly bias: Storage | null;
 }
 
 export interface BatchNormStats {

@@ -1,9 +1,10 @@
 /**
- * Fused composite ops: softmax / log-softmax, layer norm, batch norm and the NLL of class
- * indices, each computed forward by one backend kernel instead of a chain of primitives. Their
- * backward rules are written with differentiable tensor ops, so the backward of a backward
- * (createGraph) works as for the composed ops; softmax and NLL also have a backward kernel,
- * which gives the same bits and is used when no graph is being built. Where a rule reads
+ * Fused composite ops: softmax / log-softmax, layer norm, RMS norm, batch norm and the NLL of
+ * class indices, each computed forward by one backend kernel instead of a chain of primitives.
+ * Their backward rules are written with differentiable tensor ops, so the backward of a backward
+ * (createGraph) works as for the composed ops; softmax, the two norms and NLL also have a
+ * backward kernel, used when no graph is being built (softmax's and NLL's give the rule's bits,
+ * the norms' agree with it within float32 rounding). Where a rule reads
  * statistics the kernel computed (mean, rstd), it recomputes them from x with differentiable ops
  * when grad mode is on during backward, so that higher derivatives see how they depend on x.
  * The kernels are optional (FusedKernels): callers check hasKernels first and compose the op from
@@ -52,9 +53,21 @@ export function fusedSoftmax(x: Tensor, dim: number, log: boolean): Tensor {
 }
 
 /**
+ * The rows the norms' kernels see: `size` elements (the trailing `normalizedShape` dims, over
+ * `axes`), and the per-row statistics' shape (x's with those dims 1).
+ */
+function normalizedRows(x: Tensor, normalizedShape: readonly number[]) {
+  const size = normalizedShape.reduce((a, b) => a * b, 1);
+  const lead = x.ndim - normalizedShape.length;
+  const axes = normalizedShape.map((_, i) => lead + i);
+  return { size, axes, statShape: x.shape.map((d, i) => (i < lead ? d : 1)) };
+}
+
+/**
  * Layer norm over the trailing `normalizedShape` dims by the backend's fused kernel, with the
  * usual backward: with x̂ = (x − mean)·rstd and ĝ = g·w,
- * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), dw = Σ g·x̂, db = Σ g (sums over the leading dims).
+ * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), dw = Σ g·x̂, db = Σ g (sums over the leading dims),
+ * by the backend's layerNormBackward kernel when no graph is being built.
  */
 export function fusedLayerNorm(
   x: Tensor,
@@ -63,13 +76,10 @@ export function fusedLayerNorm(
   bias: Tensor | null,
   eps: number,
 ): Tensor {
-  const size = normalizedShape.reduce((a, b) => a * b, 1);
-  const lead = x.ndim - normalizedShape.length;
-  const axes = normalizedShape.map((_, i) => lead + i);
+  const { size, axes, statShape } = normalizedRows(x, normalizedShape);
   traceKernel('layerNorm', 'fused');
   const result = x.backend.layerNorm!(x, size, weight, bias, eps);
   const out = fromStorage(result.output, x.shape, x.dtype, x);
-  const statShape = x.shape.map((d, i) => (i < lead ? d : 1));
   const mean = fromStorage(result.mean, statShape, x.dtype, x);
   const rstd = fromStorage(result.rstd, statShape, x.dtype, x);
   const saved = weight ? [x, mean, rstd, weight] : [x, mean, rstd];
@@ -81,6 +91,14 @@ export function fusedLayerNorm(
     [x, weight, bias],
     saved,
     (g, [sx, sMean, sRstd, sw], needs) => {
+      // Without a graph to build, one kernel; the same rule in differentiable ops otherwise.
+      if (!isGradEnabled() && x.backend.layerNormBackward) {
+        const wanted = [needs[0], needs[1] && !!weightShape, needs[2] && !!biasShape] as const;
+        const grads = x.backend.layerNormBackward(g, sx, sMean, sRstd, sw ?? null, size, wanted);
+        const as = (s: typeof grads.input, shape: readonly number[] | undefined) =>
+          s === null || !shape ? null : fromStorage(s, shape, x.dtype, x);
+        return [as(grads.input, x.shape), as(grads.weight, weightShape), as(grads.bias, biasShape)];
+      }
       const { xhat, r } = normalizedInput(sx, axes, eps, sMean, sRstd);
       let gx: Tensor | null = null;
       if (needs[0]) {
@@ -94,6 +112,49 @@ export function fusedLayerNorm(
         gx,
         needs[1] && weightShape ? sumToShape(g.mul(xhat), weightShape) : null,
         needs[2] && biasShape ? sumToShape(g, biasShape) : null,
+      ];
+    },
+  );
+}
+
+/**
+ * RMS norm over the trailing `normalizedShape` dims by the backend's fused kernel: y = x·rstd·w,
+ * rstd = 1/√(mean(x²) + eps). Backward, with x̂ = x·rstd and ĝ = g·w:
+ * dx = rstd·(ĝ − x̂·mean(ĝ·x̂)), dw = Σ g·x̂; by the backend's rmsNormBackward kernel when no
+ * graph is being built, else in differentiable ops with rstd recomputed from x.
+ */
+export function fusedRmsNorm(
+  x: Tensor,
+  normalizedShape: readonly number[],
+  weight: Tensor | null,
+  eps: number,
+): Tensor {
+  const { size, axes, statShape } = normalizedRows(x, normalizedShape);
+  traceKernel('rmsNorm', 'fused');
+  const result = x.backend.rmsNorm!(x, size, weight, eps);
+  const out = fromStorage(result.output, x.shape, x.dtype, x);
+  const rstd = fromStorage(result.rstd, statShape, x.dtype, x);
+  const weightShape = weight?.shape;
+  return record(
+    'RmsNormBackward',
+    out,
+    [x, weight],
+    weight ? [x, rstd, weight] : [x, rstd],
+    (g, [sx, sRstd, sw], needs) => {
+      const wanted = [needs[0], needs[1] && !!weightShape] as const;
+      if (!isGradEnabled() && x.backend.rmsNormBackward) {
+        const grads = x.backend.rmsNormBackward(g, sx, sRstd, sw ?? null, size, wanted);
+        return [
+          grads.input && fromStorage(grads.input, x.shape, x.dtype, x),
+          grads.weight && weightShape ? fromStorage(grads.weight, weightShape, x.dtype, x) : null,
+        ];
+      }
+      const r = isGradEnabled() ? sx.square().mean(axes, true).add(eps).rsqrt() : sRstd;
+      const xhat = sx.mul(r);
+      const gh = sw ? g.mul(sw) : g;
+      return [
+        wanted[0] ? gh.sub(xhat.mul(gh.mul(xhat).mean(axes, true))).mul(r) : null,
+        wanted[1] ? sumToShape(g.mul(xhat), weightShape!) : null,
       ];
     },
   );

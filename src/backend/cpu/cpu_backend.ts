@@ -50,6 +50,7 @@ import {
 } from './fused_kernels.js';
 import { geluBackwardKernel, geluKernel } from './gelu_kernels.js';
 import { scaledSoftmaxBackwardKernel, scaledSoftmaxKernel } from './attention_kernels.js';
+import { layerNormBackwardKernel, rmsNormBackwardKernel, rmsNormKernel } from './norm_kernels.js';
 
 function dataOf(view: { storage: Storage }): TypedArray {
   return view.storage as TypedArray;
@@ -89,6 +90,9 @@ export type CpuBackend = BackendPrimitives &
     | 'softmax'
     | 'softmaxBackward'
     | 'layerNorm'
+    | 'layerNormBackward'
+    | 'rmsNorm'
+    | 'rmsNormBackward'
     | 'batchNormStats'
     | 'batchNormApply'
     | 'nllLoss'
@@ -434,6 +438,9 @@ export const cpuBackend: CpuBackend = {
   softmax: softmaxKernel,
   softmaxBackward: softmaxBackwardKernel,
   layerNorm: layerNormKernel,
+  layerNormBackward: layerNormBackwardKernel,
+  rmsNorm: rmsNormKernel,
+  rmsNormBackward: rmsNormBackwardKernel,
   batchNormStats: batchNormStatsKernel,
   batchNormApply: batchNormApplyKernel,
   nllLoss: nllLossKernel,

@@ -36,7 +36,7 @@ export function contiguousData(x: View): { data: TypedArray; base: number } {
 }
 
 /** A small view (weights, per-channel values) read into a Float64Array, or null. */
-function readSmall(v: View | null): Float64Array | null {
+export function readSmall(v: View | null): Float64Array | null {
   if (v === null) return null;
   const size = shapeSize(v.shape);
   const src = dataOf(v);

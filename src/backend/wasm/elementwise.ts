@@ -100,7 +100,7 @@ export function sumRowsSideJob(
  * result is large enough to live there, else in a temporary block from `take` (0 when memory
  * runs out); `read()`, once the kernel ran, the storage itself or a copy of the block.
  */
-function kernelResult(
+export function kernelResult(
   rt: GemmRuntime,
   size: number,
 ): { place(take: (bytes: number) => number): number; read(): Float32Array } {
@@ -265,7 +265,7 @@ export function sumLeadingWasm(
  * where they are when contiguous in arena storage, else copied (gathered when strided) into a
  * block from `take`; 0 when that fails.
  */
-function readableAddress(
+export function readableAddress(
   rt: GemmRuntime,
   v: View,
   size: number,

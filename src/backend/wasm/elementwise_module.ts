@@ -22,7 +22,7 @@ import {
   unaryOpDef,
 } from '../op_table.js';
 import { emitAdam } from './adam_module.js';
-import { elementLoop, HIGH_TO_LOW, LOW_HALVES } from './elementwise_loops.js';
+import { addF64Halves, elementLoop, LOW_HALVES, whileFits } from './elementwise_loops.js';
 import { emitLogSoftmaxBackwardRows, emitSoftmaxRows } from './softmax_module.js';
 import { emitRnnGatesBackward, emitRnnGatesForward } from './rnn_gate_module.js';
 import { emitGeluBackward, emitGeluForward } from './gelu_module.js';
@@ -30,6 +30,11 @@ import {
   emitScaledSoftmaxBackwardRows,
   emitScaledSoftmaxRows,
 } from './attention_softmax_module.js';
+import {
+  emitLayerNormBackwardRows,
+  emitLayerNormParamGrads,
+  emitLayerNormRows,
+} from './layer_norm_module.js';
 
 /** unary_<op>(x, out, n): out[i] = op(x[i]), the op table's WebAssembly code four lanes at a time. */
 function emitUnary(m: ModuleBuilder, op: UnaryOp, code: UnaryWasm): FunctionBuilder {
@@ -154,48 +159,33 @@ function emitSumRows(m: ModuleBuilder): FunctionBuilder {
       .i32_const(-16 * vectors)
       .i32_and()
       .set(end);
-    f.block(() =>
-      f.loop(() => {
-        f.get(c)
-          .i32_const(16 * vectors)
-          .i32_add()
-          .get(end)
-          .i32_gt_s()
-          .br_if(1);
-        for (let q = 0; q < vectors; q++) {
-          f.v128_const_zero().set(low[q]);
-          f.v128_const_zero().set(high[q]);
-        }
-        f.get(x).get(c).i32_add().set(p);
-        f.for_(
-          r,
-          () => f.i32_const(0),
-          () => f.get(rows),
-          1,
-          () => {
-            for (let q = 0; q < vectors; q++) {
-              f.get(p)
-                .v128_load(16 * q)
-                .set(v);
-              f.get(low[q]).get(v).f64x2_promote_low_f32x4().f64x2_add().set(low[q]);
-              f.get(high[q]).get(v).get(v).i8x16_shuffle(HIGH_TO_LOW).f64x2_promote_low_f32x4();
-              f.f64x2_add().set(high[q]);
-            }
-            f.get(p).get(rowBytes).i32_add().set(p);
-          },
-        );
-        for (let q = 0; q < vectors; q++) {
-          f.get(out).get(c).i32_add();
-          f.get(low[q]).f32x4_demote_f64x2_zero().get(high[q]).f32x4_demote_f64x2_zero();
-          f.i8x16_shuffle(LOW_HALVES).v128_store(16 * q);
-        }
-        f.get(c)
-          .i32_const(16 * vectors)
-          .i32_add()
-          .set(c);
-        f.br(0);
-      }),
-    );
+    whileFits(f, c, end, 16 * vectors, () => {
+      for (let q = 0; q < vectors; q++) {
+        f.v128_const_zero().set(low[q]);
+        f.v128_const_zero().set(high[q]);
+      }
+      f.get(x).get(c).i32_add().set(p);
+      f.for_(
+        r,
+        () => f.i32_const(0),
+        () => f.get(rows),
+        1,
+        () => {
+          for (let q = 0; q < vectors; q++) {
+            f.get(p)
+              .v128_load(16 * q)
+              .set(v);
+            addF64Halves(f, low[q], high[q], v);
+          }
+          f.get(p).get(rowBytes).i32_add().set(p);
+        },
+      );
+      for (let q = 0; q < vectors; q++) {
+        f.get(out).get(c).i32_add();
+        f.get(low[q]).f32x4_demote_f64x2_zero().get(high[q]).f32x4_demote_f64x2_zero();
+        f.i8x16_shuffle(LOW_HALVES).v128_store(16 * q);
+      }
+    });
   };
   columnBlocks(4);
   columnBlocks(1);
@@ -370,9 +360,7 @@ function emitSumEachRow(m: ModuleBuilder): FunctionBuilder {
         cols,
         (i) => {
           f.get(x).get(i).i32_add().v128_load().set(v);
-          f.get(low).get(v).f64x2_promote_low_f32x4().f64x2_add().set(low);
-          f.get(high).get(v).get(v).i8x16_shuffle(HIGH_TO_LOW).f64x2_promote_low_f32x4();
-          f.f64x2_add().set(high);
+          addF64Halves(f, low, high, v);
         },
         (i) => {
           f.get(acc).get(x).get(i).i32_add().f32_load().f64_promote_f32().f64_add().set(acc);
@@ -411,6 +399,10 @@ export const EW = {
   /** attention_softmax_module.ts's kernels: units are rows; the causal row index needs `start`. */
   SCALED_SOFTMAX_ROWS: 24,
   SCALED_SOFTMAX_BACKWARD_ROWS: 25,
+  /** layer_norm_module.ts's kernels: units are rows (columns for the parameter gradients); P0 = the parameter block. */
+  LAYER_NORM_ROWS: 20,
+  LAYER_NORM_BACKWARD_ROWS: 21,
+  LAYER_NORM_PARAM_GRADS: 22,
 } as const;
 
 /** Ids of the op table's unary kernels (ops with WebAssembly code), from 32 in table order. */
@@ -447,5 +439,8 @@ export function emitElementwiseKernels(m: ModuleBuilder): Map<number, FunctionBu
   kernels.set(EW.GELU_BACKWARD, emitGeluBackward(m));
   kernels.set(EW.SCALED_SOFTMAX_ROWS, emitScaledSoftmaxRows(m));
   kernels.set(EW.SCALED_SOFTMAX_BACKWARD_ROWS, emitScaledSoftmaxBackwardRows(m));
+  kernels.set(EW.LAYER_NORM_ROWS, emitLayerNormRows(m));
+  kernels.set(EW.LAYER_NORM_BACKWARD_ROWS, emitLayerNormBackwardRows(m));
+  kernels.set(EW.LAYER_NORM_PARAM_GRADS, emitLayerNormParamGrads(m));
   return kernels;
 }

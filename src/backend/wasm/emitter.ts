@@ -349,6 +349,9 @@ export class FunctionBuilder {
   f64_div(): this {
     return this.op(0xa3);
   }
+  f64_sqrt(): this {
+    return this.op(0x9f);
+  }
   f64_eq(): this {
     return this.op(0x61);
   }
@@ -473,11 +476,11 @@ export class FunctionBuilder {
   f64x2_sub(): this {
     return this.simd(0xf1);
   }
-  f64x2_div(): this {
-    return this.simd(0xf3);
-  }
   f64x2_mul(): this {
     return this.simd(0xf2);
+  }
+  f64x2_div(): this {
+    return this.simd(0xf3);
   }
   /** Pseudo-maximum a < b ? b : a (one maxpd: a NaN in a stays; f64x2.max is several instructions). */
   f64x2_pmax(): this {

@@ -222,6 +222,17 @@ function emitElementwiseTask(
         f.get(start);
       },
     ]),
+    // The layer-norm kernels: units are rows (columns for LAYER_NORM_PARAM_GRADS); P0 = the
+    // parameter block.
+    ...[EW.LAYER_NORM_ROWS, EW.LAYER_NORM_BACKWARD_ROWS, EW.LAYER_NORM_PARAM_GRADS].map(
+      (id): [number, () => void] => [
+        id,
+        () => {
+          p(0);
+          f.get(start).get(count);
+        },
+      ],
+    ),
     // SWAP_OUTER: units are the outer dim; P3 = inner, P4 = l.
     [
       EW.SWAP_OUTER,

@@ -12,6 +12,7 @@
 import type { FunctionBuilder, Local, ModuleBuilder } from './emitter.js';
 import { emitExp4 } from './softmax_module.js';
 import { emitTanh4, tanhConstants, type TanhConstants } from './vector_tanh.js';
+import { paramLocals } from './elementwise_loops.js';
 
 /** The words of the parameter block, in order. */
 export const RNN_PARAMS = [
@@ -62,15 +63,7 @@ class Step {
     prm: Local,
     readonly gates: number,
   ) {
-    this.p = Object.fromEntries(
-      RNN_PARAMS.map((name, i) => {
-        const l = f.local('i32');
-        f.get(prm)
-          .i32_load(4 * i)
-          .set(l);
-        return [name, l];
-      }),
-    ) as Record<Param, Local>;
+    this.p = paramLocals(f, prm, RNN_PARAMS);
     this.c = tanhConstants(f);
     this.j = f.local('i32');
     this.r = f.local('i32');

@@ -9,9 +9,9 @@
  * and its backward, add/sub/mul/div on equal shapes or a broadcast row, sums over leading dims and max pooling's
  * scatter-add (elementwise.ts, on arena storage); softmax / log-softmax along the last dim and
  * the softmax and log-softmax backward (a vector exp), GELU forward and backward (gelu.ts),
- * attention's softmax(x·scale) with the
- * causal mask and its backward (attention_softmax.ts); copies that swap the outer dims of
- * contiguous rows (swap_copy.ts); plain SGD steps; unfold2d, fold2d and last-dim
+ * attention's softmax(x·scale) with the causal mask and its backward (attention_softmax.ts);
+ * layer norm and RMS norm, forward and backward (layer_norm.ts); copies that swap the outer dims
+ * of contiguous rows (swap_copy.ts); plain SGD steps; unfold2d, fold2d and last-dim
  * gather/scatter as TypeScript loops (window_loops.ts, gather_scatter.ts). float64 and
  * integer work, and everything else, run the reference backend's code, whose elementwise and
  * reduction kernels have their own typed-array fast paths (../cpu/fast_paths.ts). */
@@ -25,7 +25,10 @@ import type {
   Conv2dGradients,
   Conv2dResult,
   GeluApproximate,
+  LayerNormGradients,
+  LayerNormResult,
   MaxPool2dResult,
+  RmsNormResult,
   SgdUpdateOptions,
   Storage,
   UnaryOp,
@@ -51,6 +54,12 @@ import {
 } from './elementwise.js';
 import { conv2dBackwardF32, conv2dFastSupported, conv2dForwardF32 } from './conv.js';
 import { maxPool2dF32 } from './window_kernels.js';
+import {
+  layerNormBackwardWasm,
+  layerNormWasm,
+  rmsNormBackwardWasm,
+  rmsNormWasm,
+} from './layer_norm.js';
 import { fold2dFast, maxPool2dFast, unfold2dFast } from './window_loops.js';
 import { gatherLastDimFast, scatterLastDimFast } from './gather_scatter.js';
 import { arenaFloat32, getRuntime, numThreads, wasmGemmAvailable } from './kernel_runtime.js';
@@ -192,6 +201,60 @@ export const wasmBackend: BackendPrimitives & FusedKernels = {
     return (
       scaledSoftmaxBackwardWasm(grad, output, scale, causal) ??
       cpuBackend.scaledSoftmaxBackward(grad, output, scale, causal)
+    );
+  },
+
+  // float32 on the SIMD kernels (layer_norm.ts), rows split over the threads; else the reference.
+  layerNorm(
+    x: View,
+    normalizedSize: number,
+    weight: View | null,
+    bias: View | null,
+    eps: number,
+  ): LayerNormResult {
+    return (
+      traced('layerNorm', layerNormWasm(x, normalizedSize, weight, bias, eps)) ??
+      cpuBackend.layerNorm(x, normalizedSize, weight, bias, eps)
+    );
+  },
+
+  layerNormBackward(
+    grad: View,
+    x: View,
+    mean: View,
+    rstd: View,
+    weight: View | null,
+    normalizedSize: number,
+    needs: readonly [boolean, boolean, boolean],
+  ): LayerNormGradients {
+    return (
+      traced(
+        'layerNormBackward',
+        layerNormBackwardWasm(grad, x, mean, rstd, weight, normalizedSize, needs),
+      ) ?? cpuBackend.layerNormBackward(grad, x, mean, rstd, weight, normalizedSize, needs)
+    );
+  },
+
+  rmsNorm(x: View, normalizedSize: number, weight: View | null, eps: number): RmsNormResult {
+    return (
+      traced('rmsNorm', rmsNormWasm(x, normalizedSize, weight, eps)) ??
+      cpuBackend.rmsNorm(x, normalizedSize, weight, eps)
+    );
+  },
+
+  rmsNormBackward(
+    grad: View,
+    x: View,
+    rstd: View,
+    weight: View | null,
+    normalizedSize: number,
+    needs: readonly [boolean, boolean],
+  ): LayerNormGradients {
+    return (
+      traced(
+        'rmsNormBackward',
+        rmsNormBackwardWasm(grad, x, rstd, weight, normalizedSize, needs),
+      ) ?? cpuBackend.rmsNormBackward(grad, x, rstd, weight, normalizedSize, needs)
     );
   },
 

@@ -7,6 +7,7 @@ import {
   fusedBatchNormEval,
   fusedBatchNormTraining,
   fusedLayerNorm,
+  fusedRmsNorm,
   hasKernels,
 } from '../../autograd/ops/fused.js';
 import type { FusedKernels } from '../../backend/backend.js';
@@ -100,6 +101,8 @@ export function rmsNorm(
   const w = optionalParam('rmsNorm', weight, 'weight', normalizedShape, input);
   const epsilon = eps ?? MACHINE_EPSILON[input.dtype as keyof typeof MACHINE_EPSILON];
   finiteNumber('rmsNorm', 'eps', epsilon);
+  if (fusable(input, ['rmsNorm'], w)) return fusedRmsNorm(input, normalizedShape, w, epsilon);
+  traceKernel('rmsNorm', 'composed');
   return affine(input.mul(input.square().mean(axes, true).add(epsilon).rsqrt()), w, null);
 }
 
