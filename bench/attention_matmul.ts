@@ -3,7 +3,8 @@
  * (batch > 1) of one pre-norm transformer step (bench/suites/sequence.ts) with their operand
  * views as the step lays them out, then replays each distinct one on `threads` threads (one
  * count per process: switching restarts the workers, whose start-up would land in the timings):
- * median wall and process CPU time (all threads) per call, over blocks of `reps` calls.
+ * median wall and process CPU time (all threads) per call over blocks of `reps` calls, and the
+ * fastest block's wall (the least disturbed by other load on a shared machine).
  * Usage: npx tsx bench/attention_matmul.ts [threads] [rounds] [reps]
  */
 import * as os from 'node:os';
@@ -55,7 +56,9 @@ console.log(
     .map((v) => v.toFixed(2))
     .join(' ')}, simd ${kernels.simdLevel()}`,
 );
-console.log("per call (median of the rounds' blocks): wall ms, cpu ms, GFLOP/s (wall)");
+console.log(
+  "per call over the rounds' blocks: median wall ms (fastest block), median cpu ms, GFLOP/s at the median (fastest)",
+);
 const entries = [...calls];
 const walls = entries.map(() => [] as number[]);
 const cpus = entries.map(() => [] as number[]);
@@ -70,8 +73,9 @@ for (let r = 0; r < rounds; r++)
 entries.forEach(([key, [a, b]], i) => {
   const flop = 2 * a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2];
   const wall = median(walls[i]);
+  const best = Math.min(...walls[i]);
   console.log(
-    `  ${wall.toFixed(3)}  ${median(cpus[i]).toFixed(3)}  ${(flop / wall / 1e6).toFixed(1).padStart(5)}   ${key}`,
+    `  ${wall.toFixed(3)} (${best.toFixed(3)})  ${median(cpus[i]).toFixed(3)}  ${(flop / wall / 1e6).toFixed(1).padStart(5)} (${(flop / best / 1e6).toFixed(1).padStart(5)})   ${key}`,
   );
 });
 process.exit(0);

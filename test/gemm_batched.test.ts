@@ -2,7 +2,7 @@
  * Batched float32 matmuls on worker threads as whole batch entries (gemm_plan.ts `wholeEntries`):
  * attention's layouts (heads as strided views, keys transposed), entries of several K and M
  * blocks with edge tiles; the same bits on 2 threads as on 1 and as each entry alone, one task
- * per entry, and the shared plan kept where B is broadcast or the entries are too few.
+ * per entry, and the shared plan kept where B is broadcast or the entries are too few or large.
  */
 import { describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
@@ -58,6 +58,12 @@ function cases(): Case[] {
     { name: 'scoresᵀ·q', a: scoresT, b: headView(q), wholeTasks: true },
     { name: 'several blocks', a: big, b: bigB, wholeTasks: true },
     { name: 'B broadcast', a: big, b: view(shared, [8, 300, 13], [0, 13, 1]), wholeTasks: false },
+    {
+      name: 'large entries',
+      a: contiguous(arenaData(8 * 128 * 96, 7, false, 1), [8, 128, 96]),
+      b: contiguous(arenaData(8 * 96 * 128, 8, false, 1), [8, 96, 128]),
+      wholeTasks: false,
+    },
     {
       name: 'too few entries',
       a: { ...big, shape: [6, 100, 300] },

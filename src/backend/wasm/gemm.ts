@@ -252,7 +252,7 @@ function prepareGemm(
 
   const batchB = batch === 1 || bBatchStride === 0 ? 1 : batch;
   // Whole batch entries as tasks: blocked as for one thread, which each entry runs on.
-  const whole = wholeEntries(batch, batchB, threads);
+  const whole = wholeEntries([batch, m, k], n, batchB, threads);
   const planThreads = whole ? 1 : threads;
   const { mr, nr } = rt.variant;
   const want = planThreads > 1 ? planThreads * 4 : 1;

@@ -101,11 +101,25 @@ export function byColumns(
  * Batched products on several threads whose tasks are whole batch entries (CTL.WHOLE_ENTRIES):
  * each entry's B packed and its C computed on one thread, blocked as for one thread, instead of
  * all threads packing, a barrier, then every thread computing from panels the other core packed.
- * Needs B to have an entry of its own per batch entry (a broadcast B is packed once for all) and
- * entries enough to share out, at least four per thread. On one thread the shared plan's order
- * (all of B packed, then the products) was as fast or slightly faster, so it stays.
+ * Attention's heads (64 entries of [64, 64]·[64, 32], 2¹⁷ multiply-adds each) ran ~10% faster so
+ * on 2 threads (bench/attention_matmul.ts). Needs B to have an entry of its own per batch entry
+ * (a broadcast B is packed once for all) and entries enough to share out, at least four per
+ * thread. Entries above WHOLE_ENTRY_MAX_WORK multiply-adds keep the shared plan: there the
+ * hand-over is a small part, and whole entries would share out less evenly (unmeasured). On one
+ * thread the shared plan's order (all of B packed, then the products) was as fast or slightly
+ * faster, so it stays.
  */
 const WHOLE_ENTRIES_PER_THREAD = 4;
 
-export const wholeEntries = (batch: number, batchB: number, threads: number) =>
-  threads > 1 && batchB === batch && batch >= WHOLE_ENTRIES_PER_THREAD * threads;
+const WHOLE_ENTRY_MAX_WORK = 1 << 20;
+
+export const wholeEntries = (
+  [batch, m, k]: readonly number[],
+  n: number,
+  batchB: number,
+  threads: number,
+) =>
+  threads > 1 &&
+  batchB === batch &&
+  batch >= WHOLE_ENTRIES_PER_THREAD * threads &&
+  m * n * k <= WHOLE_ENTRY_MAX_WORK;
