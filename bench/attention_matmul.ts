@@ -34,7 +34,7 @@ backend.matmul = (a, b, dtype) => {
   }
   return matmul(a, b, dtype);
 };
-await kernels.setNumThreads(2);
+await kernels.setNumThreads(threads);
 F.mseLoss(encoder.call(x, { isCausal: true }), target).backward();
 backend.matmul = matmul;
 
@@ -49,7 +49,6 @@ const timeBlock = (a: View, b: View) => {
   return { wall, cpu: (c.user + c.system) / 1000 / reps };
 };
 
-await kernels.setNumThreads(threads);
 console.log(
   `threads ${threads}, load ${os
     .loadavg()
