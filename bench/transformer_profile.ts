@@ -7,23 +7,14 @@
 import * as cr from '../src/index.js';
 import * as kernels from '../src/backend/wasm/wasm_backend.js';
 import { profileKernels, timeSteps } from './lib/kernel_profile.js';
-import { TRANSFORMER } from './suites/sequence.js';
+import { TRANSFORMER, transformerEncoder } from './suites/sequence.js';
 
 const threads = Number(process.argv[2] ?? 2);
 const steps = Number(process.argv[3] ?? 10);
 await kernels.setNumThreads(threads);
-const { nn, F } = cr;
-const { d, layers, heads, ff, steps: length, batch } = TRANSFORMER;
-const encoder = new nn.TransformerEncoder(
-  new nn.TransformerEncoderLayer(d, heads, {
-    dimFeedforward: ff,
-    dropout: 0,
-    activation: 'gelu',
-    batchFirst: true,
-    normFirst: true,
-  }),
-  layers,
-);
+const { F } = cr;
+const { d, steps: length, batch } = TRANSFORMER;
+const encoder = transformerEncoder(cr);
 const x = cr.randn([batch, length, d]);
 const target = cr.randn([batch, length, d]);
 const opt = new cr.optim.SGD(encoder.parameters(), { lr: 0.01 });

@@ -1,13 +1,16 @@
 /**
  * The WebAssembly copy of views that swap the outer dims of contiguous rows
- * (src/backend/wasm/swap_copy.ts): the reference copy's bits for attention's layouts, and the
- * views it leaves to the TypeScript copy.
+ * (src/backend/wasm/swap_copy.ts): the reference copy's bits for attention's layouts, the views
+ * it leaves to the TypeScript copy, and kernels' operands in that layout placed by it
+ * (elementwise.ts readableAddress).
  */
 import { describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
+import { geluBackwardWasm } from '../src/backend/wasm/gelu.js';
+import { layerNormBackwardWasm } from '../src/backend/wasm/layer_norm.js';
 import { swapCopyWasm } from '../src/backend/wasm/swap_copy.js';
-import { wasmBackend } from '../src/backend/wasm/wasm_backend.js';
+import { setNumThreads, tasksByThread, wasmBackend } from '../src/backend/wasm/wasm_backend.js';
 import { arenaData } from './helpers/arena.js';
 import { expectBitEqual } from './helpers/close.js';
 
@@ -53,5 +56,56 @@ describe('swap copy', () => {
       wasmBackend.copy(view, 'float32') as Float32Array,
       cpuBackend.copy(view, 'float32') as Float32Array,
     );
+  });
+
+  it("kernels read operands with swapped outer dims through it: the gathered copy's bits", async () => {
+    await setNumThreads(1);
+    // A gradient through a batchFirst transpose, [N, L, E] read from storage [L, N, E].
+    const [l, n, e] = [10, 6, 12];
+    const storage = arenaData(l * n * e, 7, false);
+    const grad = permuted(storage, [l, n, e], [1, 0, 2]);
+    const copy = permuted(
+      Float32Array.from(cpuBackend.copy(grad, 'float32') as Float32Array),
+      [n, l, e],
+      [0, 1, 2],
+    );
+    const contiguousGrad = permuted(arenaData(l * n * e, 1, false), [n, l, e], [0, 1, 2]);
+    (contiguousGrad.storage as Float32Array).set(copy.storage as Float32Array);
+    const x = permuted(arenaData(l * n * e, 8, false), [n, l, e], [0, 1, 2]);
+    const stat = (seed: number) =>
+      permuted(arenaData(n * l, seed, false).map(Math.abs), [n, l, 1], [0, 1, 2]);
+    const [mean, rstd] = [stat(9), stat(10)];
+    const weight = permuted(arenaData(e, 11, false), [e], [0]);
+    // Jobs run: the swap copy, then the rows and the column sums (one task each on one thread).
+    const backward = (g: View) => {
+      const before = tasksByThread()[0];
+      const got = layerNormBackwardWasm(g, x, mean, rstd, weight, e, [true, true, true])!;
+      return { got, tasks: tasksByThread()[0] - before };
+    };
+    const swapped = backward(grad);
+    const plain = backward(contiguousGrad);
+    expect([swapped.tasks, plain.tasks]).toEqual([3, 2]);
+    for (const k of ['input', 'weight', 'bias'] as const)
+      expectBitEqual(
+        swapped.got[k] as Float32Array,
+        plain.got[k] as Float32Array,
+        `layerNormBackward ${k}`,
+      );
+    // GELU's backward, through runPlacedKernel: both operands in the heads' layout.
+    const heads = (seed: number) =>
+      permuted(arenaData(2 * 4 * 17 * 8, seed, false), [2, 17, 4, 8], [0, 2, 1, 3]);
+    const [g, y] = [heads(12), heads(13)];
+    const gathered = (v: View) =>
+      permuted(
+        Float32Array.from(cpuBackend.copy(v, 'float32') as Float32Array),
+        [2, 4, 17, 8],
+        [0, 1, 2, 3],
+      );
+    expectBitEqual(
+      geluBackwardWasm(g, y, 'none')!,
+      geluBackwardWasm(gathered(g), gathered(y), 'none')!,
+      'geluBackward',
+    );
+    await setNumThreads(null);
   });
 });

@@ -30,6 +30,7 @@ import {
 import { getBackend, matmul, randn, tensor, F } from '../src/index.js';
 import { bytesOf, plainSgdOptions } from './helpers/values.js';
 import { expectAllClose, expectBitEqual } from './helpers/close.js';
+import { threadEvenSmallProducts } from './helpers/threaded_gemm.js';
 
 const EPS32 = 2 ** -23;
 
@@ -297,15 +298,7 @@ describe.each(LEVELS)('wasm matmul, %s kernels', (level) => {
 });
 
 describe('wasm matmul on worker threads', () => {
-  let restore: ReturnType<typeof configureGemm>;
-  beforeAll(() => {
-    setSimdLevel(null);
-    restore = configureGemm({ parallelMinWork: 0 });
-  });
-  afterAll(async () => {
-    configureGemm(restore);
-    await setNumThreads(null);
-  });
+  threadEvenSmallProducts();
 
   it('gives bit-identical results on 2 threads and on 1, and the worker takes tasks', async () => {
     const cases: [View, View][] = [

@@ -17,6 +17,26 @@ export const TRANSFORMER = { d: 128, layers: 4, heads: 4, ff: 512, steps: 64, ba
 export const LSTM_CASE = 'LSTM step';
 export const GRU_CASE = 'GRU step';
 export const TRANSFORMER_CASE = 'transformer step';
+
+/**
+ * The benchmark's pre-norm encoder (TRANSFORMER's sizes, GELU, no dropout, batch first), from
+ * `cr` (the built library here, the sources in the profiles).
+ */
+export function transformerEncoder(cr: typeof import('../../src/index.js')) {
+  const { d, layers, heads, ff } = TRANSFORMER;
+  const { nn } = cr;
+  return new nn.TransformerEncoder(
+    new nn.TransformerEncoderLayer(d, heads, {
+      dimFeedforward: ff,
+      dropout: 0,
+      activation: 'gelu',
+      batchFirst: true,
+      normFirst: true,
+    }),
+    layers,
+  );
+}
+
 const LR = 0.01;
 
 /** The LSTM and GRU cases, `makeStep(kind)` building each one's model and its training step. */
@@ -58,19 +78,10 @@ export async function chainrule(options: RunOptions): Promise<FrameworkResult> {
     },
     repeats(options, true),
   );
-  const { d, layers, heads, ff, steps, batch } = TRANSFORMER;
+  const { d, steps, batch } = TRANSFORMER;
   cases.push(
     await guarded(TRANSFORMER_CASE, () => {
-      const enc = new nn.TransformerEncoder(
-        new nn.TransformerEncoderLayer(d, heads, {
-          dimFeedforward: ff,
-          dropout: 0,
-          activation: 'gelu',
-          batchFirst: true,
-          normFirst: true,
-        }),
-        layers,
-      );
+      const enc = transformerEncoder(cr);
       const tx = cr.randn([batch, steps, d]);
       const ty = cr.randn([batch, steps, d]);
       const opt = new cr.optim.SGD(enc.parameters(), { lr: LR });

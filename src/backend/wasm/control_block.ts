@@ -107,6 +107,11 @@ export const CTL = {
   EACH_JOBS: 144,
   /** Elements from one row of C to the next (N, or more when C is a column range of a wider C). */
   C_SM: 160,
+  /**
+   * A matmul job whose tasks are whole batch entries (nonzero): task p packs B's blocks of entry
+   * p and computes its C blocks, all on one thread (gemm.ts `wholeEntries`); no packing phase.
+   */
+  WHOLE_ENTRIES: 161,
 } as const;
 
 /** Jobs one KIND_EACH job can hold. */

@@ -18,6 +18,7 @@ import { allocateStorage } from '../cpu/storage.js';
 import { getRuntime, type GemmRuntime, kernelRuntime } from './kernel_runtime.js';
 import type { SideJob } from './side_by_side.js';
 import { CTL, KIND_ELEMENTWISE } from './control_block.js';
+import { swappedOuterDims } from './swap_layout.js';
 
 /** Jobs touching at least this many bytes are split over the threads. */
 const PARALLEL_BYTES = 1 << 18;
@@ -263,19 +264,29 @@ export function sumLeadingWasm(
 /**
  * Byte address of a float32 view's `size` elements, in row-major order, for a kernel to read:
  * where they are when contiguous in arena storage, else copied (gathered when strided) into a
- * block from `take`; 0 when that fails.
+ * block from `take`; 0 when that fails. With `runsKernels` (the caller has no job pending in the
+ * control block), an arena view with two outer dims swapped (swap_layout.ts: a gradient through
+ * attention's layout changes) is copied by the SWAP_OUTER kernel on the threads: the scalar
+ * gather took ~4 ms for [16, 64, 128] in layerNormBackward, the kernel ~0.05.
  */
 export function readableAddress(
   rt: GemmRuntime,
   v: View,
   size: number,
   take: (bytes: number) => number,
+  runsKernels = false,
 ): number {
   const at = addressOf(rt, v);
   if (at >= 0) return at;
   const ptr = take(size * 4);
   if (ptr === 0) return 0;
   const src = v.storage as Float32Array;
+  const swapped = runsKernels && rt.arena.contains(src) ? swappedOuterDims(v) : null;
+  if (swapped) {
+    const [p, q, r] = swapped;
+    swapOuterWasm(src.byteOffset + v.offset * 4, ptr, 0, q, p, r);
+    return ptr;
+  }
   const offsets = elementOffsets(v.shape, v.strides, v.offset);
   if (offsets === null) rt.heap().set(src.subarray(v.offset, v.offset + size), ptr >> 2);
   else {
@@ -313,7 +324,7 @@ export function runPlacedKernel(
   const out = kernelResult(rt, size);
   return rt.arena.withTemporaries((take) => {
     const outPtr = out.place(take);
-    const pointers = inputs.map((v) => readableAddress(rt, v, size, take));
+    const pointers = inputs.map((v) => readableAddress(rt, v, size, take, true));
     if (outPtr === 0 || pointers.includes(0)) return null;
     runKernel(fn, units, [...pointers, outPtr, ...extra], size * 4 * (inputs.length + 1));
     return out.read();

@@ -15,7 +15,7 @@ import {
   arenaFloat32,
 } from './kernel_runtime.js';
 import { type GemmOperand, inKernelMemory, placeOperand } from './gemm_operands.js';
-import { balancedBlockRows, blockRows, byColumns, splitsK } from './gemm_plan.js';
+import { balancedBlockRows, blockRows, byColumns, splitsK, wholeEntries } from './gemm_plan.js';
 import { placeJobs, runJobs, type SideJob, writeJobList } from './side_by_side.js';
 
 export interface GemmOptions {
@@ -250,34 +250,37 @@ function prepareGemm(
   const aBatchStride = split ? k * pa.strides[2] : pa.strides[0];
   const bBatchStride = split ? k * pb.strides[1] : pb.strides[0];
 
+  const batchB = batch === 1 || bBatchStride === 0 ? 1 : batch;
+  // Whole batch entries as tasks: blocked as for one thread, which each entry runs on.
+  const whole = wholeEntries([batch, m, k], n, batchB, threads);
+  const planThreads = whole ? 1 : threads;
   const { mr, nr } = rt.variant;
-  const want = threads > 1 ? threads * 4 : 1;
+  const want = planThreads > 1 ? planThreads * 4 : 1;
   // K blocks of equal depth (no short last block), M blocks balanced and, on several threads,
   // enough of them to share out before splitting N (which would pack A blocks twice).
   const kBlocks = Math.ceil(k / Math.max(1, options.kc));
   const kc = Math.ceil(k / kBlocks);
   const mcMax = Math.max(mr, Math.floor(options.mc / mr) * mr);
   const mc =
-    batch === 1 && threads > 1
-      ? balancedBlockRows(m, mr, mcMax, threads)
+    batch === 1 && planThreads > 1
+      ? balancedBlockRows(m, mr, mcMax, planThreads)
       : blockRows(m, mr, mcMax, Math.ceil(want / batch));
   const mBlocks = Math.ceil(m / mc);
   const nPanels = Math.ceil(n / nr);
   const npad = nPanels * nr;
   // Enough tasks for every thread to get several: split N when batch·M-blocks is too few.
   let nChunks = 1;
-  if (threads > 1)
+  if (planThreads > 1)
     nChunks = Math.max(1, Math.min(Math.ceil(nPanels / 4), Math.ceil(want / (batch * mBlocks))));
   const ncCols = Math.ceil(nPanels / nChunks) * nr;
   nChunks = Math.ceil(n / ncCols);
 
-  const batchB = batch === 1 || bBatchStride === 0 ? 1 : batch;
   const bpBatchBytes = k * npad * 4;
   // Packing is shared out too: B's K blocks in column ranges of at least four panels, enough
   // ranges for a couple of tasks per thread.
   let bChunks = 1;
-  if (threads > 1)
-    bChunks = Math.max(1, Math.min(Math.ceil(nPanels / 4), Math.ceil((2 * threads) / kBlocks)));
+  if (planThreads > 1)
+    bChunks = Math.max(1, Math.min(Math.ceil(nPanels / 4), Math.ceil((2 * planThreads) / kBlocks)));
   const bChunkCols = Math.ceil(nPanels / bChunks) * nr;
   bChunks = Math.ceil(n / bChunkCols);
   // Tasks are numbered in 16 bits: run the batch in slices if needed.
@@ -349,6 +352,7 @@ function prepareGemm(
   ctl[CTL.NPAD] = npad;
   ctl[CTL.SCRATCH] = scratchPtr;
   ctl[CTL.SCRATCH_STRIDE] = scratchStride;
+  ctl[CTL.WHOLE_ENTRIES] = whole ? 1 : 0;
 
   return {
     batch,
@@ -357,7 +361,7 @@ function prepareGemm(
       const count = Math.min(slice, batch - b0);
       // A B shared by the whole batch is packed once, with the first slice.
       const packB = batchB === 1 ? (b0 === 0 ? packBPerBatch : 0) : count * packBPerBatch;
-      const packing = packB + (prepackA ? count * packAPerBatch : 0);
+      const packing = whole ? 0 : packB + (prepackA ? count * packAPerBatch : 0);
       ctl[CTL.BATCH] = count;
       ctl[CTL.A_PTR] = pa.base + (pa.offset + b0 * aBatchStride) * 4;
       ctl[CTL.B_PTR] = pb.base + (pb.offset + (batchB === 1 ? 0 : b0 * bBatchStride)) * 4;
@@ -365,7 +369,7 @@ function prepareGemm(
       ctl[CTL.C_PTR] = partPtr + b0 * m * n * 4;
       ctl[CTL.PACK_B_TASKS] = packB;
       ctl[CTL.BARRIER] = packing;
-      return { tasks: packing + count * computePerBatch, barrier: packing };
+      return { tasks: whole ? count : packing + count * computePerBatch, barrier: packing };
     },
     finish() {
       if (split) {

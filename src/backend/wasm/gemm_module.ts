@@ -8,7 +8,8 @@
  *                               chunk, for each MR panel: the register-tiled micro-kernel
  *
  * One matmul is one job of the thread pool: all packing tasks, then (past a barrier) all
- * compute tasks; or, for moderate sizes (gemm.ts `gemmByColumns`), a KIND_EACH job of one
+ * compute tasks; or, for a batch of many entries on several threads (CTL.WHOLE_ENTRIES), one
+ * task per entry that runs the entry's pack-B and compute tasks in turn; or, for moderate sizes (gemm.ts `gemmByColumns`), a KIND_EACH job of one
  * column range per thread, each a one-thread job writing C with row stride C_SM. When several
  * column chunks share a row block (a small M split for the threads), pack-A tasks pack it once
  * for all of them; otherwise each compute task packs its own A block just before using it,
@@ -154,8 +155,9 @@ export function emitMicroKernel(m: ModuleBuilder, v: GemmVariant, rows = v.mr): 
 }
 
 /**
- * A matmul task: a side job (the first CTL.SIDE_TASKS), then pack B, pack A or compute, by the
- * index ranges in CTL.PACK_B_TASKS and CTL.BARRIER.
+ * A matmul task: a side job (the first CTL.SIDE_TASKS), then a whole batch entry (with
+ * CTL.WHOLE_ENTRIES) or pack B, pack A or compute, by the index ranges in CTL.PACK_B_TASKS and
+ * CTL.BARRIER.
  */
 export function emitGemmTask(
   m: ModuleBuilder,
@@ -170,6 +172,8 @@ export function emitGemmTask(
   const barrier = f.local('i32');
   const packBTasks = f.local('i32');
   const side = f.local('i32');
+  const per = f.local('i32');
+  const t = f.local('i32');
   loadCtl(f, CTL.SIDE_TASKS, side);
   f.get(index)
     .get(side)
@@ -178,24 +182,50 @@ export function emitGemmTask(
       () => f.get(thread).get(index).call(m.indexOf(runSide)),
       () => {
         f.get(index).get(side).i32_sub().set(index);
-        loadCtl(f, CTL.BARRIER, barrier);
-        f.get(barrier).get(side).i32_sub().set(barrier);
-        loadCtl(f, CTL.PACK_B_TASKS, packBTasks);
-        f.get(index)
-          .get(barrier)
-          .i32_ge_s()
-          .if_(
-            () => f.get(thread).get(index).get(barrier).i32_sub().call(m.indexOf(compute)),
-            () =>
-              f
-                .get(index)
-                .get(packBTasks)
-                .i32_lt_s()
-                .if_(
-                  () => f.get(index).call(m.indexOf(packB)),
-                  () => f.get(index).get(packBTasks).i32_sub().call(m.indexOf(packATask)),
-                ),
-          );
+        f.i32_load_from(CTL_BASE, at(CTL.WHOLE_ENTRIES)).if_(
+          () => {
+            // Batch entry `index` whole: its pack-B tasks, then its compute tasks, while its
+            // packed B is in this core's cache. Tasks of either kind number `per` per entry,
+            // the product of two control words.
+            const eachOfEntry = (words: [number, number], run: () => void) => {
+              f.i32_load_from(CTL_BASE, at(words[0]))
+                .i32_load_from(CTL_BASE, at(words[1]))
+                .i32_mul()
+                .set(per);
+              f.for_(
+                t,
+                () => f.get(index).get(per).i32_mul(),
+                () => f.get(index).i32_const(1).i32_add().get(per).i32_mul(),
+                1,
+                run,
+              );
+            };
+            eachOfEntry([CTL.K_BLOCKS, CTL.B_CHUNKS], () => f.get(t).call(m.indexOf(packB)));
+            eachOfEntry([CTL.M_BLOCKS, CTL.N_CHUNKS], () =>
+              f.get(thread).get(t).call(m.indexOf(compute)),
+            );
+          },
+          () => {
+            loadCtl(f, CTL.BARRIER, barrier);
+            f.get(barrier).get(side).i32_sub().set(barrier);
+            loadCtl(f, CTL.PACK_B_TASKS, packBTasks);
+            f.get(index)
+              .get(barrier)
+              .i32_ge_s()
+              .if_(
+                () => f.get(thread).get(index).get(barrier).i32_sub().call(m.indexOf(compute)),
+                () =>
+                  f
+                    .get(index)
+                    .get(packBTasks)
+                    .i32_lt_s()
+                    .if_(
+                      () => f.get(index).call(m.indexOf(packB)),
+                      () => f.get(index).get(packBTasks).i32_sub().call(m.indexOf(packATask)),
+                    ),
+              );
+          },
+        );
       },
     );
   return f;

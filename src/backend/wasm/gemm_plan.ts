@@ -1,7 +1,8 @@
 /**
- * How a matmul is shared out over the threads, decided from its shape alone (so results never
- * depend on the thread count): row-block heights, the split of a long K in two halves, and which
- * products run as one column range per thread (gemm.ts gemmByColumns).
+ * How a matmul is shared out over the threads: row-block heights, the split of a long K in two
+ * halves (decided from the shape alone, as it changes the sums), which products run as one
+ * column range per thread (gemm.ts gemmByColumns) and which batches as whole entries per task.
+ * Blocking never changes a sum's order, so results never depend on the thread count.
  */
 import { MAX_EACH_JOBS } from './control_block.js';
 
@@ -95,3 +96,30 @@ export function byColumns(
     m * n * k <= COLUMN_PLAN_MAX_WORK
   );
 }
+
+/**
+ * Batched products on several threads whose tasks are whole batch entries (CTL.WHOLE_ENTRIES):
+ * each entry's B packed and its C computed on one thread, blocked as for one thread, instead of
+ * all threads packing, a barrier, then every thread computing from panels the other core packed.
+ * Attention's heads (64 entries of [64, 64]·[64, 32], 2¹⁷ multiply-adds each) ran ~10% faster so
+ * on 2 threads (bench/attention_matmul.ts). Needs B to have an entry of its own per batch entry
+ * (a broadcast B is packed once for all) and entries enough to share out, at least four per
+ * thread. Entries above WHOLE_ENTRY_MAX_WORK multiply-adds keep the shared plan: there the
+ * hand-over is a small part, and whole entries would share out less evenly (unmeasured). On one
+ * thread the shared plan's order (all of B packed, then the products) was as fast or slightly
+ * faster, so it stays.
+ */
+const WHOLE_ENTRIES_PER_THREAD = 4;
+
+const WHOLE_ENTRY_MAX_WORK = 1 << 20;
+
+export const wholeEntries = (
+  [batch, m, k]: readonly number[],
+  n: number,
+  batchB: number,
+  threads: number,
+) =>
+  threads > 1 &&
+  batchB === batch &&
+  batch >= WHOLE_ENTRIES_PER_THREAD * threads &&
+  m * n * k <= WHOLE_ENTRY_MAX_WORK;

@@ -82,7 +82,7 @@ function normForward(
   const [out, mean, rstd] = [total, rows, rows].map((n) => kernelResult(rt, n));
   return rt.arena.withTemporaries((take) => {
     const pointers = [out, rms ? null : mean, rstd].map((r) => r?.place(take) ?? take(rows * 4));
-    const xp = readableAddress(rt, x, total, take);
+    const xp = readableAddress(rt, x, total, take, true);
     if (xp === 0 || pointers.includes(0)) return null;
     const [outPtr, meanPtr, rstdPtr] = pointers;
     const params = { x: xp, out: outPtr, mean: meanPtr, rstd: rstdPtr, rms: rms ? 1 : 0 };
@@ -138,7 +138,7 @@ function normBackward(
   const db = needs[2] ? kernelResult(rt, size) : null;
   return rt.arena.withTemporaries((take) => {
     const [dxPtr, dwPtr, dbPtr] = [dx, dw, db].map((r) => (r ? r.place(take) : -1));
-    const [gp, xp] = [grad, x].map((v) => readableAddress(rt, v, total, take));
+    const [gp, xp] = [grad, x].map((v) => readableAddress(rt, v, total, take, true));
     const mp = mean ? readableAddress(rt, mean, rows, take) : filled(rt, take, rows, 0);
     const rp = readableAddress(rt, rstd, rows, take);
     if ([dxPtr, dwPtr, dbPtr, gp, xp, mp, rp].includes(0)) return null;

@@ -9,27 +9,7 @@ import type { View } from '../backend.js';
 import { shapeSize } from '../../tensor/shape.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { runtime, swapOuterWasm } from './elementwise.js';
-
-/** Rows shorter than this are left to the TypeScript copy (the kernel's vectors need rows). */
-const MIN_ROW = 4;
-
-/** The view's dims without size-1 dims and with row-major-adjacent dims merged. */
-function mergedDims(v: View): { shape: number[]; strides: number[] } {
-  const shape: number[] = [];
-  const strides: number[] = [];
-  v.shape.forEach((size, d) => {
-    if (size === 1) return;
-    const last = shape.length - 1;
-    if (last >= 0 && strides[last] === v.strides[d] * size) {
-      shape[last] *= size;
-      strides[last] = v.strides[d];
-    } else {
-      shape.push(size);
-      strides.push(v.strides[d]);
-    }
-  });
-  return { shape, strides };
-}
+import { swappedOuterDims } from './swap_layout.js';
 
 /**
  * A contiguous copy of `x` when it is float32 in the kernels' memory, large enough, and its
@@ -40,10 +20,9 @@ export function swapCopyWasm(x: View): Float32Array | null {
   const s = x.storage;
   if (x.dtype !== 'float32' || !(s instanceof Float32Array) || size < ARENA_MIN_ELEMENTS)
     return null;
-  const { shape, strides } = mergedDims(x);
-  if (shape.length !== 3) return null;
-  const [p, q, r] = shape;
-  if (strides[2] !== 1 || strides[0] !== r || strides[1] !== p * r || r < MIN_ROW) return null;
+  const dims = swappedOuterDims(x);
+  if (!dims) return null;
+  const [p, q, r] = dims;
   const rt = runtime();
   if (!rt || !rt.arena.contains(s)) return null;
   const out = rt.arena.float32(size, false);
