@@ -76,6 +76,12 @@ export class Node {
    * columns): their memory goes back to the backend when the node is released.
    */
   scratch: readonly Tensor[] = [];
+  /**
+   * Set on the node of an op with several outputs (split's pieces): each output's node passes it
+   * its gradient (of that output's shape) and this places it in the running gradient `sum` of
+   * the whole, instead of the engine summing gradients of the input's shape.
+   */
+  gather: ((sum: Tensor | undefined, grad: Tensor, from: Node) => Tensor) | null = null;
 
   constructor(
     readonly name: string,
