@@ -242,8 +242,9 @@ export function runBackward(
           input,
           input.gather ? input.gather(previous, cast, node) : addGradients(previous, cast),
         );
-        // The two summed are spent, unless one is also the gradient of an input still to come.
-        if (release && previous) {
+        // The two summed are spent, unless one is also the gradient of an input still to come;
+        // so is one gathered (copied into the whole's gradient, which stays pending).
+        if (release && (previous || input.gather)) {
           const later = inputGrads.slice(i + 1);
           releaseSpent([previous, cast], later, epoch, taken, pending);
         }
