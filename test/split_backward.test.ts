@@ -78,6 +78,14 @@ describe('split backward', () => {
     expectAllClose(x.grad!, once.mul(2), { rtol: 1e-12 });
   });
 
+  it('lets a later backward reach pieces an earlier one did not use (as PyTorch)', () => {
+    const x = f64(4);
+    const [a, b] = x.chunk(2);
+    a.sum().backward();
+    b.mul(2).sum().backward();
+    expect(Array.from(x.grad!.dataSync())).toEqual([1, 1, 2, 2]);
+  });
+
   it('runs hooks on the pieces’ gradients', () => {
     const x = f64(4);
     const [a, b] = x.split(2);

@@ -137,21 +137,23 @@ function splitViews(x: Tensor, sizes: readonly number[], d: number): Tensor[] {
   const joint = whole.gradFn;
   if (joint === null) return pieces; // not a float tensor: no graph
   const nodes = pieces.map((p) => p.gradFn);
+  // The node outlives backward (Node.gather): it keeps x's shape, not x.
+  const shape = x.shape;
   joint.gather = (sum, grad, from) => {
     const i = nodes.indexOf(from);
     if (isGradEnabled()) {
       // createGraph: the gradient must be differentiable itself: zeros around the piece, summed.
-      const padding = new Array<number>(2 * (x.ndim - d)).fill(0);
+      const padding = new Array<number>(2 * (shape.length - d)).fill(0);
       padding[padding.length - 2] = starts[i];
-      padding[padding.length - 1] = x.shape[d] - starts[i] - sizes[i];
+      padding[padding.length - 1] = shape[d] - starts[i] - sizes[i];
       const full = pad(grad, padding);
       return sum === undefined ? full : sum.add(full);
     }
     if (sum === undefined || sum !== assembling) {
       // The first piece of this pass (storage comes zero-filled: pieces without a gradient are 0).
       const out = fromStorage(
-        grad.backend.allocate(grad.dtype, x.numel()),
-        x.shape,
+        grad.backend.allocate(grad.dtype, shapeSize(shape)),
+        shape,
         grad.dtype,
         grad,
       );
