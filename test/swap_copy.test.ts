@@ -9,7 +9,7 @@ import type { View } from '../src/backend/backend.js';
 import { cpuBackend } from '../src/backend/cpu/cpu_backend.js';
 import { geluBackwardWasm } from '../src/backend/wasm/gelu.js';
 import { layerNormBackwardWasm } from '../src/backend/wasm/layer_norm.js';
-import { swapCopyWasm } from '../src/backend/wasm/swap_copy.js';
+import { swapCopyIntoWasm, swapCopyWasm } from '../src/backend/wasm/swap_copy.js';
 import { setNumThreads, tasksByThread, wasmBackend } from '../src/backend/wasm/wasm_backend.js';
 import { arenaData } from './helpers/arena.js';
 import { expectBitEqual } from './helpers/close.js';
@@ -107,5 +107,43 @@ describe('swap copy', () => {
       'geluBackward',
     );
     await setNumThreads(null);
+  });
+
+  it('copies the heads into their window of the packed q, k, v gradient bit for bit', () => {
+    // grad [N·H, L, d] read as [L, N, H, d] into window i of [L, N, H, 3, d] (and a SIMD tail).
+    for (const [n, h, l, d] of [
+      [16, 4, 64, 32],
+      [3, 2, 50, 7],
+    ]) {
+      const size = n * h * l * d;
+      const src = permuted(arenaData(size, 2), [n, h, l, d], [2, 0, 1, 3]);
+      for (let i = 0; i < 3; i++) {
+        const out = arenaData(3 * size, 3);
+        const expected = Float32Array.from(out);
+        const window = (storage: Float32Array): View => ({
+          storage,
+          dtype: 'float32',
+          shape: [l, n, h, 1, d],
+          strides: [n * h * 3 * d, h * 3 * d, 3 * d, d, 1],
+          offset: i * d,
+        });
+        const source = {
+          ...src,
+          shape: [l, n, h, 1, d],
+          strides: [...src.strides.slice(0, 3), 0, 1],
+        };
+        expect(swapCopyIntoWasm(window(out), source), 'the kernel ran').toBe(true);
+        cpuBackend.copyInto(window(expected), source);
+        expectBitEqual(out, expected, `[${n}, ${h}, ${l}, ${d}] window ${i}`);
+      }
+    }
+    // Not into storage it reads, nor rows that overlap.
+    const data = arenaData(2 * 60 * 8, 4);
+    const x = permuted(data, [4, 60, 8], [1, 0, 2]);
+    expect(swapCopyIntoWasm({ ...x, shape: [60, 4, 8], strides: [32, 8, 1] }, x)).toBe(false);
+    const other = arenaData(60 * 4 * 8, 5);
+    expect(
+      swapCopyIntoWasm({ ...x, storage: other, shape: [60, 4, 8], strides: [16, 4, 1] }, x),
+    ).toBe(false);
   });
 });

@@ -225,7 +225,7 @@ export function runBackward(
         const inputGrad = inputGrads[i];
         if (input === null || inputGrad === null || inputGrad === undefined) continue;
         const expected = node.inputShapes[i];
-        if (!shapesEqual(inputGrad.shape, expected)) {
+        if (input.gather === null && !shapesEqual(inputGrad.shape, expected)) {
           throw new Error(
             `${node.name} returned a gradient of shape ${formatShape(inputGrad.shape)} for input ${i} of shape ${formatShape(expected)}`,
           );
@@ -238,9 +238,13 @@ export function runBackward(
             ? inputGrad.to(dtype)
             : inputGrad;
         const previous = pending.get(input);
-        pending.set(input, addGradients(previous, cast));
-        // The two summed are spent, unless one is also the gradient of an input still to come.
-        if (release && previous) {
+        pending.set(
+          input,
+          input.gather ? input.gather(previous, cast, node) : addGradients(previous, cast),
+        );
+        // The two summed are spent, unless one is also the gradient of an input still to come;
+        // so is one gathered (copied into the whole's gradient, which stays pending).
+        if (release && (previous || input.gather)) {
           const later = inputGrads.slice(i + 1);
           releaseSpent([previous, cast], later, epoch, taken, pending);
         }

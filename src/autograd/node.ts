@@ -76,6 +76,14 @@ export class Node {
    * columns): their memory goes back to the backend when the node is released.
    */
   scratch: readonly Tensor[] = [];
+  /**
+   * Set on the node of an op with several outputs (split's pieces): each output's node passes it
+   * its gradient (of that output's shape) and this places it in the running gradient `sum` of
+   * the whole, instead of the engine summing gradients of the input's shape. Such a node saves
+   * nothing and is not released by backward: as with PyTorch's SplitBackward, a later pass may
+   * reach it through pieces an earlier one did not use.
+   */
+  gather: ((sum: Tensor | undefined, grad: Tensor, from: Node) => Tensor) | null = null;
 
   constructor(
     readonly name: string,
@@ -146,6 +154,7 @@ export class Node {
    * that a graph kept alive after backward (say, by a loss kept for logging) holds no tensor data.
    */
   release(): void {
+    if (this.gather !== null) return;
     this.saved = null;
     this.backwardFn = null;
     // Given back at once rather than when collected, so that the next step's op reuses the

@@ -7,6 +7,7 @@ import { promoteTypes } from '../../tensor/dtype.js';
 import { formatShape, normalizeDim, shapeSize } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { assertTensor, castRaw, fromStorage, record } from '../define.js';
+import { isGradEnabled } from '../grad_mode.js';
 import { where } from './elementwise.js';
 
 /**
@@ -100,12 +101,70 @@ export function split(input: Tensor, splitSize: number | readonly number[], dim 
       );
     }
   }
+  return splitViews(x, sizes, d);
+}
+
+/** The window of `t` that sizes `length` from `start` of dim `d` cover. */
+function window(t: Tensor, d: number, start: number, length: number): Tensor {
+  const shape = [...t.shape];
+  shape[d] = length;
+  return t.asStrided(shape, t.strides, t.offset + (length > 0 ? start * t.strides[d] : 0));
+}
+
+/**
+ * split's views, with one backward node for all pieces, as PyTorch's SplitWithSizesBackward:
+ * each piece's node hands its gradient to the node of the whole (Node.gather), which writes it
+ * into its window of one zero-filled input gradient (a concatenation), instead of each piece
+ * scattering into a full-size tensor of zeros and the engine summing them.
+ */
+function splitViews(x: Tensor, sizes: readonly number[], d: number): Tensor[] {
+  const starts: number[] = [];
   let start = 0;
-  return sizes.map((s) => {
-    const piece = x.narrow(d, start, s);
+  for (const s of sizes) {
+    starts.push(start);
     start += s;
-    return piece;
+  }
+  if (!isGradEnabled() || !x.requiresGrad) return sizes.map((s, i) => window(x, d, starts[i], s));
+  // The input's gradient being assembled in the current backward pass (pending at the joint node).
+  let assembling: Tensor | null = null;
+  const whole = record('SplitBackward', window(x, d, 0, x.shape[d]), [x], [], (g) => {
+    if (g === assembling) assembling = null;
+    return [g];
   });
+  const pieces = sizes.map((s, i) =>
+    record('SplitBackward', window(whole, d, starts[i], s), [whole], [], (g) => [g]),
+  );
+  const joint = whole.gradFn;
+  if (joint === null) return pieces; // not a float tensor: no graph
+  const nodes = pieces.map((p) => p.gradFn);
+  // The node outlives backward (Node.gather): it keeps x's shape, not x.
+  const shape = x.shape;
+  joint.gather = (sum, grad, from) => {
+    const i = nodes.indexOf(from);
+    if (isGradEnabled()) {
+      // createGraph: the gradient must be differentiable itself: zeros around the piece, summed.
+      const padding = new Array<number>(2 * (shape.length - d)).fill(0);
+      padding[padding.length - 2] = starts[i];
+      padding[padding.length - 1] = shape[d] - starts[i] - sizes[i];
+      const full = pad(grad, padding);
+      return sum === undefined ? full : sum.add(full);
+    }
+    if (sum === undefined || sum !== assembling) {
+      // The first piece of this pass (storage comes zero-filled: pieces without a gradient are 0).
+      const out = fromStorage(
+        grad.backend.allocate(grad.dtype, shapeSize(shape)),
+        shape,
+        grad.dtype,
+        grad,
+      );
+      // A sum made while grad mode was on (a hook turned it on) is whole already.
+      if (sum !== undefined) grad.backend.copyInto(out, sum);
+      assembling = out;
+    }
+    grad.backend.copyInto(window(assembling, d, starts[i], sizes[i]), grad);
+    return assembling;
+  };
+  return pieces;
 }
 
 /** Splits into `chunks` pieces of equal size (the last may be smaller), as PyTorch's chunk. */

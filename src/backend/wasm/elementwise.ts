@@ -419,8 +419,9 @@ export function scatterAddWasm(
 }
 
 /**
- * conv2d's reorder: [outer, inner, l] at byte address `src` into [inner, outer, l] at `dst`,
- * plus bias[a] on group a when `bias` (an address) is not 0. False without the kernels.
+ * conv2d's reorder: [outer, inner, l] at byte address `src` into [inner, outer, l] at `dst`
+ * (rows of l every `dstRow` elements), plus bias[a] on group a when `bias` (an address) is not 0.
+ * False without the kernels.
  */
 export function swapOuterWasm(
   src: number,
@@ -429,9 +430,10 @@ export function swapOuterWasm(
   outer: number,
   inner: number,
   l: number,
+  dstRow = l,
 ): boolean {
   if (!runtime()) return false;
-  runKernel(EW.SWAP_OUTER, outer, [src, dst, bias, inner, l], outer * inner * l * 8);
+  runKernel(EW.SWAP_OUTER, outer, [src, dst, bias, inner, l, dstRow], outer * inner * l * 8);
   return true;
 }
 

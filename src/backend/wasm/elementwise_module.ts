@@ -280,20 +280,30 @@ function emitScatterAddRows(m: ModuleBuilder): FunctionBuilder {
 }
 
 /**
- * swap_outer(src, dst, bias, a0, a1, outer, inner, l): [outer, inner, l] into dst [inner, outer,
- * l] for a in [a0, a1), adding bias[a] to src's row group a when `bias` is not 0 (conv2d).
+ * swap_outer(src, dst, bias, a0, a1, outer, inner, l, dstRow): [outer, inner, l] into dst [inner,
+ * outer, l] for a in [a0, a1), adding bias[a] to src's row group a when `bias` is not 0 (conv2d).
+ * dst's rows of l start every dstRow elements (l when dst is contiguous; more for a window of a
+ * wider tensor, as split's gradient).
  */
 function emitSwapOuter(m: ModuleBuilder): FunctionBuilder {
-  const f = m.func('swap_outer', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
-  const [src, dst, bias, a0, a1, outer, inner, l] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => f.param(i));
+  const f = m.func(
+    'swap_outer',
+    ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+    [],
+  );
+  const [src, dst, bias, a0, a1, outer, inner, l, dstRow] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) =>
+    f.param(i),
+  );
   const a = f.local('i32');
   const b = f.local('i32');
   const from = f.local('i32');
   const to = f.local('i32');
   const rowBytes = f.local('i32');
+  const dstRowBytes = f.local('i32');
   const add = f.local('f32');
   const addv = f.local('v128');
   f.get(l).i32_const(2).i32_shl().set(rowBytes);
+  f.get(dstRow).i32_const(2).i32_shl().set(dstRowBytes);
   // Without a bias, add −0: x + (−0) is x for every x, −0 and NaN included.
   f.f32_const(-0).set(add);
   f.for_(
@@ -312,10 +322,10 @@ function emitSwapOuter(m: ModuleBuilder): FunctionBuilder {
         () => f.get(inner),
         1,
         () => {
-          // from = src + ((a·inner + b)·l)·4, to = dst + ((b·outer + a)·l)·4
+          // from = src + ((a·inner + b)·l)·4, to = dst + ((b·outer + a)·dstRow)·4
           f.get(src).get(a).get(inner).i32_mul().get(b).i32_add().get(rowBytes).i32_mul();
           f.i32_add().set(from);
-          f.get(dst).get(b).get(outer).i32_mul().get(a).i32_add().get(rowBytes).i32_mul();
+          f.get(dst).get(b).get(outer).i32_mul().get(a).i32_add().get(dstRowBytes).i32_mul();
           f.i32_add().set(to);
           elementLoop(
             f,

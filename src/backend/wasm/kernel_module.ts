@@ -233,7 +233,7 @@ function emitElementwiseTask(
         },
       ],
     ),
-    // SWAP_OUTER: units are the outer dim; P3 = inner, P4 = l.
+    // SWAP_OUTER: units are the outer dim; P3 = inner, P4 = l, P5 = dst's row stride.
     [
       EW.SWAP_OUTER,
       () => {
@@ -243,6 +243,7 @@ function emitElementwiseTask(
         f.get(start).get(end).get(units);
         p(3);
         p(4);
+        p(5);
       },
     ],
   ];

@@ -9,7 +9,7 @@ import type { View } from '../backend.js';
 import { shapeSize } from '../../tensor/shape.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { runtime, swapOuterWasm } from './elementwise.js';
-import { swappedOuterDims } from './swap_layout.js';
+import { MIN_ROW, swappedOuterDims } from './swap_layout.js';
 
 /**
  * A contiguous copy of `x` when it is float32 in the kernels' memory, large enough, and its
@@ -30,4 +30,53 @@ export function swapCopyWasm(x: View): Float32Array | null {
   // Storage [Q, P, R] (outer Q, inner P) into [P, Q, R].
   swapOuterWasm(s.byteOffset + x.offset * 4, out.byteOffset, 0, q, p, r);
   return out;
+}
+
+/**
+ * Copies `src` into `dst` on the kernel when both are float32 in the kernels' memory, `src`'s
+ * merged layout is [P, Q, R] with strides (R, P·R, 1) and `dst`'s is the same shape with rows of
+ * R every D ≥ R elements, strides (Q·D, D, 1): the heads' gradient [N·H, L, d] → [L, N·H, d] into
+ * its window of the packed q, k, v gradient (split's backward). False otherwise.
+ */
+export function swapCopyIntoWasm(dst: View, src: View): boolean {
+  const s = src.storage;
+  const t = dst.storage;
+  if (
+    src.dtype !== 'float32' ||
+    dst.dtype !== 'float32' ||
+    !(s instanceof Float32Array) ||
+    !(t instanceof Float32Array) ||
+    s === t ||
+    shapeSize(src.shape) < ARENA_MIN_ELEMENTS
+  )
+    return false;
+  if (src.shape.length !== dst.shape.length || src.shape.some((n, i) => n !== dst.shape[i]))
+    return false;
+  // Dims merged where both views allow it.
+  const shape: number[] = [];
+  const from: number[] = [];
+  const to: number[] = [];
+  src.shape.forEach((size, d) => {
+    if (size === 1) return;
+    const last = shape.length - 1;
+    const [a, b] = [src.strides[d], dst.strides[d]];
+    if (last >= 0 && from[last] === a * size && to[last] === b * size) {
+      shape[last] *= size;
+      from[last] = a;
+      to[last] = b;
+    } else {
+      shape.push(size);
+      from.push(a);
+      to.push(b);
+    }
+  });
+  if (shape.length !== 3) return false;
+  const [p, q, r] = shape;
+  if (r < MIN_ROW || from[2] !== 1 || from[0] !== r || from[1] !== p * r) return false;
+  const row = to[1];
+  if (to[2] !== 1 || row < r || to[0] !== q * row) return false;
+  const rt = runtime();
+  if (!rt || !rt.arena.contains(s) || !rt.arena.contains(t)) return false;
+  swapOuterWasm(s.byteOffset + src.offset * 4, t.byteOffset + dst.offset * 4, 0, q, p, r, row);
+  return true;
 }

@@ -8,7 +8,7 @@
 import type { View } from '../backend.js';
 
 /** Rows shorter than this are left to the TypeScript copy (the kernel's vectors need rows). */
-const MIN_ROW = 4;
+export const MIN_ROW = 4;
 
 /** The view's dims without size-1 dims and with row-major-adjacent dims merged. */
 function mergedDims(v: View): { shape: number[]; strides: number[] } {

@@ -35,7 +35,7 @@ import type {
   View,
 } from '../backend.js';
 import { scaledSoftmaxBackwardWasm, scaledSoftmaxWasm } from './attention_softmax.js';
-import { swapCopyWasm } from './swap_copy.js';
+import { swapCopyIntoWasm, swapCopyWasm } from './swap_copy.js';
 import { registerBackend } from '../backend.js';
 import { traceKernel } from '../kernel_trace.js';
 import { cpuBackend, type CpuBackend } from '../cpu/cpu_backend.js';
@@ -190,6 +190,11 @@ export const wasmBackend: BackendPrimitives & FusedKernels = {
   // Copies that swap the outer dims of contiguous rows (attention's layouts) on the kernels.
   copy(x: View, dtype: DType): Storage {
     return (dtype === 'float32' ? swapCopyWasm(x) : null) ?? cpuBackend.copy(x, dtype);
+  },
+
+  // And into a window of a wider tensor (split's gradient: the heads into packed q, k, v).
+  copyInto(dst: View, src: View): void {
+    if (!swapCopyIntoWasm(dst, src)) cpuBackend.copyInto(dst, src);
   },
 
   // The attention softmax (attention_softmax.ts): float32 on the kernels, else the reference.

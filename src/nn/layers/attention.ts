@@ -123,6 +123,29 @@ export class MultiheadAttention extends Module {
     return w.map((wi, i) => [wi, this.inProjBias ? this.inProjBias.narrow(0, i * e, e) : null]);
   }
 
+  /**
+   * Self-attention's q, k and v heads [N, H, L, d] from one linear of in_proj_weight [3E, E] (and
+   * split's one backward node). The weight's rows are taken head by head, (h, q|k|v, j) instead
+   * of (q|k|v, h, j), so that each of q, k and v is a view of the product [L, N, H, 3, d] whose
+   * (N, H) dims have one batch stride, as the matmul kernels need (reordering the small weight
+   * costs less than copying the heads).
+   */
+  private packedHeads(x: Tensor): Tensor[] {
+    const [l, n] = x.shape;
+    const h = this.numHeads;
+    const d = this.headDim;
+    const byHead = (t: Tensor) =>
+      t
+        .reshape([3, h, d, ...t.shape.slice(1)])
+        .transpose(0, 1)
+        .reshape(t.shape);
+    const bias = this.inProjBias ? byHead(this.inProjBias) : null;
+    return F.linear(x, byHead(this.inProjWeight!), bias)
+      .reshape([l, n, h, 3, d])
+      .split(1, 3)
+      .map((t) => t.squeeze(3).permute([1, 2, 0, 3]));
+  }
+
   /** An input as [L, N, features], checked against the expected feature size. */
   private seqFirst(t: Tensor, name: string, features: number, batched: boolean): Tensor {
     const rank = batched ? 3 : 2;
@@ -211,12 +234,16 @@ export class MultiheadAttention extends Module {
       );
     const h = this.numHeads;
     const d = this.headDim;
-    const [[wq, bq], [wk, bk], [wv, bv]] = this.projections();
-    // [L, N, E] → [N, H, L, d]
-    const heads = (t: Tensor, len: number) => t.reshape([len, n, h, d]).permute([1, 2, 0, 3]);
-    const q = heads(F.linear(q0, wq, bq), l);
-    const k = heads(F.linear(k0, wk, bk), s);
-    const v = heads(F.linear(v0, wv, bv), s);
+    let q: Tensor, k: Tensor, v: Tensor;
+    if (this.inProjWeight && key === query && value === query) [q, k, v] = this.packedHeads(q0);
+    else {
+      const [[wq, bq], [wk, bk], [wv, bv]] = this.projections();
+      // [L, N, E] → [N, H, L, d]
+      const heads = (t: Tensor, len: number) => t.reshape([len, n, h, d]).permute([1, 2, 0, 3]);
+      q = heads(F.linear(q0, wq, bq), l);
+      k = heads(F.linear(k0, wk, bk), s);
+      v = heads(F.linear(v0, wv, bv), s);
+    }
     const product = q.matmul(k.transpose(-2, -1)); // [N, H, L, S]
     const scale = 1 / Math.sqrt(d);
     // Without mask tensors, the scale and the causal mask are part of the softmax op.
