@@ -109,6 +109,33 @@ describe('arena', () => {
     expect(own.collections).toBe(1);
   });
 
+  it('collects after twice the storage that survived recent collections, not every 64 MB', () => {
+    const memory = new WebAssembly.Memory({
+      initial: 1,
+      maximum: 8192,
+      shared: true,
+    } as WebAssembly.MemoryDescriptor);
+    const own = new Arena(memory, 1024, 8192 * 65536);
+    // 48 MB kept alive (a large step's activations), then 1 MB arrays dropped at once.
+    const live = Array.from({ length: 48 }, () => own.float32(256 * 1024, false));
+    const garbageUntil = (collections: number) => {
+      let megabytes = 0;
+      while (own.collections < collections && megabytes < 1000) {
+        own.float32(256 * 1024, false);
+        megabytes++;
+      }
+      return megabytes;
+    };
+    garbageUntil(1); // the first within RECLAIM_BUDGET (64 MB) of the start
+    // 48 MB survived: the next collections come after about 2 x 48 = 96 MB of garbage each.
+    const between = [garbageUntil(2), garbageUntil(3)];
+    for (const megabytes of between) {
+      expect(megabytes).toBeGreaterThanOrEqual(94);
+      expect(megabytes).toBeLessThanOrEqual(98);
+    }
+    expect(live.every((a) => a !== null && a.length === 256 * 1024)).toBe(true);
+  });
+
   it('keeps every live tensor intact while blocks are recycled around it', () => {
     const keep = Array.from({ length: 20 }, (_, i) => tensor(new Float32Array(4096).fill(i)));
     const a = arena();

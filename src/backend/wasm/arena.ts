@@ -12,7 +12,8 @@
  * explicitly; so are gradients the autograd engine has spent (releaseStorage). Other tensor
  * storage is given back when its Float32Array is garbage-collected (a FinalizationRegistry). V8
  * knows nothing of the memory these small views stand for, and a synchronous training loop never
- * lets finalizers run, so after every RECLAIM_BUDGET bytes handed out the arena asks for a full
+ * lets finalizers run, so after each budget of bytes handed out (RECLAIM_BUDGET, or twice the
+ * storage recent collections left alive, whichever is more: `budget`) the arena asks for a full
  * collection where Node allows it and runs the finalizers it finds at once (`cleanupSome`). The
  * dead blocks awaiting the collector are thus at most one budget, whatever the machine's load.
  * Where neither is available (browsers), finalized blocks come back between tasks.
@@ -38,13 +39,16 @@ const ALIGN = 64;
  */
 export const ARENA_MIN_ELEMENTS = 1024;
 /**
- * Storage bytes handed out (and not given back explicitly) between forced collections. A fixed
- * budget, not one adapted to the collections' cost: that one grew to 768 MB on a loaded machine,
- * and the memory with it (the MNIST MLP at batch 64 reached 420 MB of RSS, the CNN 1 GB). (A
+ * Storage bytes handed out (and not given back explicitly) between forced collections, at least
+ * (Arena.budget scales it to the live storage). Not adapted to the collections' cost: a budget
+ * that was grew to 768 MB on a loaded machine, and the memory with it (the MNIST MLP at batch 64
+ * reached 420 MB of RSS, the CNN 1 GB). (A
  * collection started in the background, gc({ execution: 'async' }), rarely finished within a
  * budget in a synchronous loop, and kept the write barriers of incremental marking on meanwhile.)
  */
 export const RECLAIM_BUDGET = 64 * 1024 * 1024;
+/** Collections whose surviving storage sets the budget (Arena.budget). */
+const LIVE_WINDOW = 4;
 /** The memory grows by at least this much at a time (see Arena.grow). */
 const GROW_BYTES = 32 * 1024 * 1024;
 /** The smallest page an operating system maps (4 KiB on x86-64; larger pages are multiples). */
@@ -130,6 +134,10 @@ export class Arena {
   private registry: FinalizationRegistry<number> | null = null;
   /** Storage bytes handed out since the last collection, less those given back explicitly. */
   private sinceReclaim = 0;
+  /** Storage bytes live after each of the last LIVE_WINDOW collections, latest first (budget()). */
+  private readonly liveAfterReclaim = new Float64Array(LIVE_WINDOW);
+  /** The most of liveAfterReclaim. */
+  private recentLivePeak = 0;
   /** Bytes asked for and refused (no room under the limit) since the last collection. */
   private refusedSinceReclaim = 0;
   private storageBytes = 0;
@@ -295,9 +303,18 @@ export class Arena {
     return array;
   }
 
-  /** Storage bytes handed out between collections: RECLAIM_BUDGET, less under a small limit. */
+  /**
+   * Storage bytes handed out between collections: twice the most that survived any of the last
+   * LIVE_WINDOW collections, at least RECLAIM_BUDGET, at most a quarter of the limit (less under
+   * a small limit). A loop that keeps much alive at its peak (a transformer step's activations)
+   * then collects about as often per byte it keeps as a small one (each forced collection costs
+   * such a step 12–25 ms: the pause, then cold caches), and the memory stays within about three
+   * times its peak live storage (Go's collector with GOGC=200); a loop that keeps little stays
+   * at RECLAIM_BUDGET. The most of several, since a collection can land anywhere in a step.
+   */
   private budget(): number {
-    return Math.min(RECLAIM_BUDGET, Math.max(this.limit / 4, 1024 * 1024));
+    const wanted = Math.max(RECLAIM_BUDGET, 2 * this.recentLivePeak);
+    return Math.min(wanted, Math.max(this.limit / 4, 1024 * 1024));
   }
 
   /**
@@ -402,5 +419,8 @@ export class Arena {
     if (!this.registry) return;
     if (collectNow()) this.collections++;
     else runFinalizers();
+    this.liveAfterReclaim.copyWithin(1, 0);
+    this.liveAfterReclaim[0] = this.storageBytes;
+    this.recentLivePeak = Math.max(...this.liveAfterReclaim);
   }
 }
