@@ -40,11 +40,11 @@ const ALIGN = 64;
 export const ARENA_MIN_ELEMENTS = 1024;
 /**
  * Storage bytes handed out (and not given back explicitly) between forced collections, at least
- * (Arena.budget scales it to the live storage). Not adapted to the collections' cost: a budget
- * that was grew to 768 MB on a loaded machine, and the memory with it (the MNIST MLP at batch 64
- * reached 420 MB of RSS, the CNN 1 GB). (A
- * collection started in the background, gc({ execution: 'async' }), rarely finished within a
- * budget in a synchronous loop, and kept the write barriers of incremental marking on meanwhile.)
+ * (Arena.budget scales it to the live storage). Not adapted to the collections' cost: one that
+ * was grew to 768 MB on a loaded machine, and the memory with it (the MNIST MLP at batch 64
+ * reached 420 MB of RSS, the CNN 1 GB). (A collection started in the background,
+ * gc({ execution: 'async' }), rarely finished within a budget in a synchronous loop, and kept
+ * the write barriers of incremental marking on meanwhile.)
  */
 export const RECLAIM_BUDGET = 64 * 1024 * 1024;
 /** Collections whose surviving storage sets the budget (Arena.budget). */
