@@ -9,7 +9,7 @@ import type { View } from '../backend.js';
 import { shapeSize } from '../../tensor/shape.js';
 import { ARENA_MIN_ELEMENTS } from './arena.js';
 import { runtime, swapOuterWasm } from './elementwise.js';
-import { MIN_ROW, swappedOuterDims } from './swap_layout.js';
+import { mergedDims, MIN_ROW, swappedOuterDims } from './swap_layout.js';
 
 /**
  * A contiguous copy of `x` when it is float32 in the kernels' memory, large enough, and its
@@ -52,24 +52,10 @@ export function swapCopyIntoWasm(dst: View, src: View): boolean {
     return false;
   if (src.shape.length !== dst.shape.length || src.shape.some((n, i) => n !== dst.shape[i]))
     return false;
-  // Dims merged where both views allow it.
-  const shape: number[] = [];
-  const from: number[] = [];
-  const to: number[] = [];
-  src.shape.forEach((size, d) => {
-    if (size === 1) return;
-    const last = shape.length - 1;
-    const [a, b] = [src.strides[d], dst.strides[d]];
-    if (last >= 0 && from[last] === a * size && to[last] === b * size) {
-      shape[last] *= size;
-      from[last] = a;
-      to[last] = b;
-    } else {
-      shape.push(size);
-      from.push(a);
-      to.push(b);
-    }
-  });
+  const {
+    shape,
+    strides: [from, to],
+  } = mergedDims([src, dst]);
   if (shape.length !== 3) return false;
   const [p, q, r] = shape;
   if (r < MIN_ROW || from[2] !== 1 || from[0] !== r || from[1] !== p * r) return false;

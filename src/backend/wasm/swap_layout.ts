@@ -10,19 +10,22 @@ import type { View } from '../backend.js';
 /** Rows shorter than this are left to the TypeScript copy (the kernel's vectors need rows). */
 export const MIN_ROW = 4;
 
-/** The view's dims without size-1 dims and with row-major-adjacent dims merged. */
-function mergedDims(v: View): { shape: number[]; strides: number[] } {
+/**
+ * The views' common dims (they share one shape) without size-1 dims and with row-major-adjacent
+ * dims merged where every view allows it: the shape, and each view's strides.
+ */
+export function mergedDims(views: readonly View[]): { shape: number[]; strides: number[][] } {
   const shape: number[] = [];
-  const strides: number[] = [];
-  v.shape.forEach((size, d) => {
+  const strides: number[][] = views.map(() => []);
+  views[0].shape.forEach((size, d) => {
     if (size === 1) return;
     const last = shape.length - 1;
-    if (last >= 0 && strides[last] === v.strides[d] * size) {
+    if (last >= 0 && views.every((v, i) => strides[i][last] === v.strides[d] * size)) {
       shape[last] *= size;
-      strides[last] = v.strides[d];
+      views.forEach((v, i) => (strides[i][last] = v.strides[d]));
     } else {
       shape.push(size);
-      strides.push(v.strides[d]);
+      views.forEach((v, i) => strides[i].push(v.strides[d]));
     }
   });
   return { shape, strides };
@@ -30,7 +33,10 @@ function mergedDims(v: View): { shape: number[]; strides: number[] } {
 
 /** [P, Q, R] when `v` reads storage [Q, P, R] with its outer dims swapped (rows of R ≥ 4), else null. */
 export function swappedOuterDims(v: View): [p: number, q: number, r: number] | null {
-  const { shape, strides } = mergedDims(v);
+  const {
+    shape,
+    strides: [strides],
+  } = mergedDims([v]);
   if (shape.length !== 3) return null;
   const [p, q, r] = shape;
   if (strides[2] !== 1 || strides[0] !== r || strides[1] !== p * r || r < MIN_ROW) return null;
