@@ -41,8 +41,5 @@ console.log(
 
 const profiler = profileKernels();
 const steps = 100;
-profiler.on();
-for (let i = 0; i < steps; i++) dp();
-profiler.off();
-profiler.report(steps);
+profiler.run(dp, steps);
 process.exit(0);

@@ -33,8 +33,5 @@ const step = () => {
 const profiler = profileKernels();
 for (let i = 0; i < 3; i++) step();
 timeSteps(step, steps);
-profiler.on();
-for (let i = 0; i < steps; i++) step();
-profiler.off();
-profiler.report(steps, 15);
+profiler.run(step, steps, 15);
 process.exit(0);

@@ -28,8 +28,5 @@ const step = () => {
 const profiler = profileKernels();
 for (let i = 0; i < 3; i++) step();
 timeSteps(step, steps);
-profiler.on();
-for (let i = 0; i < steps; i++) step();
-profiler.off();
-profiler.report(steps, 40);
+profiler.run(step, steps, 40);
 process.exit(0);

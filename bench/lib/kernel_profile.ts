@@ -47,9 +47,16 @@ export function profileKernels() {
       return result;
     };
   }
-  return {
+  const profiler = {
     on: () => void (profiling = true),
     off: () => void (profiling = false),
+    /** Runs `step` `steps` times with the profiler on, then reports the top kernels per step. */
+    run(step: () => unknown, steps: number, top?: number): void {
+      profiler.on();
+      for (let i = 0; i < steps; i++) step();
+      profiler.off();
+      profiler.report(steps, top);
+    },
     /**
      * The top kernels by wall time, per step over `steps` profiled steps: mean wall and CPU time
      * (collections and other pauses included), and the median call's wall time.
@@ -67,6 +74,7 @@ export function profileKernels() {
       }
     },
   };
+  return profiler;
 }
 
 export const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
